@@ -251,7 +251,7 @@ type FloatLit struct {
 	Text  string // as written, for Format
 }
 
-// StringLit is a single-quoted string ('' escapes a quote).
+// StringLit is a single-quoted string (” escapes a quote).
 type StringLit struct {
 	At    Pos
 	Value string

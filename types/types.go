@@ -64,10 +64,10 @@ type Value struct {
 }
 
 // Constructors.
-func NullValue() Value             { return Value{} }
-func IntValue(i int64) Value       { return Value{K: Int, I: i} }
-func FloatValue(f float64) Value   { return Value{K: Float, F: f} }
-func TextValue(s string) Value     { return Value{K: Text, S: s} }
+func NullValue() Value              { return Value{} }
+func IntValue(i int64) Value        { return Value{K: Int, I: i} }
+func FloatValue(f float64) Value    { return Value{K: Float, F: f} }
+func TextValue(s string) Value      { return Value{K: Text, S: s} }
 func VectorValue(v []float32) Value { return Value{K: Vector, V: v} }
 
 // IsNull reports whether v is SQL NULL.
