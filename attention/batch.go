@@ -1,0 +1,84 @@
+package attention
+
+// tileQ is the number of queries scored together against a chunk of keys:
+// the assembly micro-kernels keep tileQ×(a few) dot products in registers.
+const tileQ = 4
+
+// keyTileBytes bounds the key rows of one tile so that they stay in the
+// per-core L2 cache (512 KiB on Zen 3/4) while every query tile reads them.
+const keyTileBytes = 64 << 10
+
+// AccumulateBatch is Accumulate for M queries against the same block:
+// qs is M×d row-major, states[a] receives query a, qnorms[a] = ‖q_a‖ (only
+// read for Cosine; may be nil otherwise). Keys are scored tile by tile
+// (tileQ queries × up to chunk keys, FlashAttention-style: Dao et al. 2022),
+// so no M×N score matrix is ever built and each chunk of keys and values is
+// read from memory once for all queries.
+func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, keys []float32, d int, values []float32, dv int, mask []byte, invT float32) {
+	m.check()
+	nq := len(states)
+	if len(qs) != nq*d {
+		panic("attention: AccumulateBatch: qs must hold len(states)×d floats")
+	}
+	if m == Cosine && len(qnorms) != nq {
+		panic("attention: AccumulateBatch: Cosine needs one norm per query")
+	}
+	n := rows(keys, d)
+	for _, s := range states {
+		s.checkBlock(n, values, dv, mask)
+	}
+	invT = clampInvT(invT)
+	if nq == 0 {
+		return
+	}
+	nk := max(min(chunk, keyTileBytes/(4*d)), 1)
+	var tile [tileQ * chunk]float32
+	var kk, p [chunk]float32
+	for start := 0; start < n; start += nk {
+		end := min(start+nk, n)
+		c := end - start
+		kc := keys[start*d : end*d]
+		vc := values[start*dv : end*dv]
+		var mk []byte
+		if mask != nil {
+			mk = mask[start:end]
+			if allZero(mk) {
+				continue
+			}
+		}
+		if m == Cosine {
+			kern.dotNormRows(p[:c], kk[:c], qs[:d], kc, d)
+		}
+		for a0 := 0; a0 < nq; a0 += tileQ {
+			a1 := min(a0+tileQ, nq)
+			if m == L2 {
+				kern.l2Tile(tile[:], chunk, qs[a0*d:a1*d], a1-a0, kc, c, d)
+			} else {
+				kern.dotTile(tile[:], chunk, qs[a0*d:a1*d], a1-a0, kc, c, d)
+			}
+			for a := a0; a < a1; a++ {
+				row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
+				switch m {
+				case Cosine:
+					for i, x := range row {
+						row[i] = cosine(x, kk[i], qnorms[a])
+					}
+				case L2:
+					for i, x := range row {
+						row[i] = -x
+					}
+				}
+				states[a].fold(row, vc, dv, mk, invT)
+			}
+		}
+	}
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,7 @@
+//go:build amd64 && !purego
+
+package attention
+
+func archKernels() []*kernelSet {
+	return []*kernelSet{&genericKernels}
+}

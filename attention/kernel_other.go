@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package attention
+
+func archKernels() []*kernelSet { return []*kernelSet{&genericKernels} }

@@ -1,0 +1,52 @@
+package attention
+
+import (
+	"fmt"
+	"math"
+)
+
+// Metric selects the score function. Higher scores are better for every
+// metric, so L2 is negated.
+type Metric uint8
+
+const (
+	Dot    Metric = iota // q·k
+	Cosine               // q·k / (‖q‖‖k‖); 0 when either norm is 0
+	L2                   // −‖q−k‖²
+)
+
+func (m Metric) String() string {
+	switch m {
+	case Dot:
+		return "DOT"
+	case Cosine:
+		return "COSINE"
+	case L2:
+		return "L2"
+	}
+	return fmt.Sprintf("Metric(%d)", uint8(m))
+}
+
+func (m Metric) check() {
+	if m > L2 {
+		panic("attention: unknown metric " + m.String())
+	}
+}
+
+// Norm returns the Euclidean norm ‖v‖, accumulated in float64 so that the
+// value handed to the Cosine kernels is as exact as float32 allows.
+func Norm(v []float32) float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	return float32(math.Sqrt(s))
+}
+
+// cosine finishes a Cosine score from q·k, ‖k‖² and ‖q‖.
+func cosine(dot, kk, qnorm float32) float32 {
+	if kk == 0 || qnorm == 0 {
+		return 0
+	}
+	return dot / (qnorm * float32(math.Sqrt(float64(kk))))
+}

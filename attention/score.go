@@ -1,0 +1,62 @@
+package attention
+
+// chunk is the number of rows scored, weighted and blended at a time. Its
+// scores live on the stack, and its float32 partial sums stay accurate: a
+// sum of 64 products errs by at most 64·2⁻²⁴ ≈ 3.8e-6 relative before it is
+// folded into float64 (Higham, Accuracy and Stability of Numerical
+// Algorithms, 2nd ed., §4.2).
+const chunk = 64
+
+// ScoreRows sets dst[i] = score(q, keys[i*d:(i+1)*d]) for i < len(dst).
+// It panics unless len(q) == d and keys holds at least len(dst) rows.
+func ScoreRows(dst []float32, m Metric, q, keys []float32, d int) {
+	m.check()
+	checkQuery(q, d)
+	if len(keys) < len(dst)*d {
+		panic("attention: ScoreRows: keys shorter than len(dst) rows")
+	}
+	var qnorm float32
+	if m == Cosine {
+		qnorm = Norm(q)
+	}
+	var kk [chunk]float32
+	for start := 0; start < len(dst); start += chunk {
+		end := min(start+chunk, len(dst))
+		scoreChunk(dst[start:end], kk[:], m, q, qnorm, keys[start*d:end*d], d)
+	}
+}
+
+// scoreChunk scores len(dst) ≤ chunk rows; kk is scratch of length ≥ len(dst).
+func scoreChunk(dst, kk []float32, m Metric, q []float32, qnorm float32, keys []float32, d int) {
+	switch m {
+	case Dot:
+		kern.dotRows(dst, q, keys, d)
+	case Cosine:
+		kern.dotNormRows(dst, kk, q, keys, d)
+		for i, s := range dst {
+			dst[i] = cosine(s, kk[i], qnorm)
+		}
+	case L2:
+		kern.l2Rows(dst, q, keys, d)
+		for i, s := range dst {
+			dst[i] = -s
+		}
+	}
+}
+
+func checkQuery(q []float32, d int) {
+	if d <= 0 {
+		panic("attention: dimension must be positive")
+	}
+	if len(q) != d {
+		panic("attention: query length differs from the key dimension")
+	}
+}
+
+// rows returns the number of rows in keys and panics on a ragged slice.
+func rows(keys []float32, d int) int {
+	if d <= 0 || len(keys)%d != 0 {
+		panic("attention: keys length is not a multiple of d")
+	}
+	return len(keys) / d
+}

@@ -1,0 +1,238 @@
+package attention
+
+import (
+	"math"
+)
+
+// State is a partial softmax-weighted sum over some rows, the (m, ℓ, o) triple
+// of the online softmax (Milakov & Gimelshein, "Online normalizer calculation
+// for softmax", 2018): with logits xᵢ = scoreᵢ·invT,
+//
+//	Max = max xᵢ, Sum = Σ e^(xᵢ−Max), Acc[j] = Σ e^(xᵢ−Max)·vᵢⱼ.
+//
+// A State with Sum == 0 is empty (no rows; the zero value is empty too).
+// States over disjoint rows combine with Merge in any order. A State is not
+// safe for concurrent use; give each goroutine its own and merge them.
+type State struct {
+	Max float64   // running maximum logit; −Inf when empty
+	Sum float64   // Σ e^(logit−Max); ≥ 1 unless empty
+	Acc []float64 // Σ e^(logit−Max)·v, one entry per value component
+
+	buf []float32 // per-chunk float32 partial sums of the value rows
+}
+
+// NewState returns an empty State for value rows of dv components (dv may be
+// 0 to compute only the normaliser).
+func NewState(dv int) *State {
+	if dv < 0 {
+		panic("attention: negative value dimension")
+	}
+	return &State{Max: math.Inf(-1), Acc: make([]float64, dv), buf: make([]float32, dv)}
+}
+
+// Reset empties s, keeping its buffers.
+func (s *State) Reset() {
+	s.Max = math.Inf(-1)
+	s.Sum = 0
+	clear(s.Acc)
+}
+
+// Empty reports whether no row has been folded into s.
+func (s *State) Empty() bool { return s.Sum == 0 }
+
+// LogSumExp returns log Σ e^(logitᵢ), the log of the softmax normaliser:
+// the weight of a row with logit x is e^(x − LogSumExp()). −Inf when empty.
+func (s *State) LogSumExp() float64 {
+	if s.Empty() {
+		return math.Inf(-1)
+	}
+	return s.Max + math.Log(s.Sum)
+}
+
+// Result writes the blend Acc/Sum into dst and reports true, or leaves dst
+// untouched and reports false when s is empty (SQL: the blend is NULL).
+// It panics unless len(dst) == len(s.Acc).
+func (s *State) Result(dst []float32) bool {
+	if len(dst) != len(s.Acc) {
+		panic("attention: Result: len(dst) != value dimension")
+	}
+	if s.Empty() {
+		return false
+	}
+	inv := 1 / s.Sum
+	for j, a := range s.Acc {
+		dst[j] = float32(a * inv)
+	}
+	return true
+}
+
+// Result64 is Result in float64, for FLOAT columns.
+func (s *State) Result64(dst []float64) bool {
+	if len(dst) != len(s.Acc) {
+		panic("attention: Result64: len(dst) != value dimension")
+	}
+	if s.Empty() {
+		return false
+	}
+	inv := 1 / s.Sum
+	for j, a := range s.Acc {
+		dst[j] = a * inv
+	}
+	return true
+}
+
+// Merge folds o into s (o is unchanged): both are rescaled to the larger
+// maximum, so no exponent can overflow. The result does not depend on the
+// order of merges beyond float64 rounding. It panics if the value
+// dimensions differ.
+func (s *State) Merge(o *State) {
+	if len(o.Acc) != len(s.Acc) {
+		panic("attention: Merge: value dimensions differ")
+	}
+	if o.Empty() {
+		return
+	}
+	if s.Empty() {
+		s.Max, s.Sum = o.Max, o.Sum
+		copy(s.Acc, o.Acc)
+		return
+	}
+	if o.Max > s.Max {
+		a := math.Exp(s.Max - o.Max)
+		s.Max = o.Max
+		s.Sum = s.Sum*a + o.Sum
+		for j := range s.Acc {
+			s.Acc[j] = s.Acc[j]*a + o.Acc[j]
+		}
+		return
+	}
+	b := math.Exp(o.Max - s.Max)
+	s.Sum += o.Sum * b
+	for j := range s.Acc {
+		s.Acc[j] += o.Acc[j] * b
+	}
+}
+
+// Accumulate folds rows [0, n) of one block into s in a single pass: for each
+// chunk of rows the keys are scored, the weights computed and the value rows
+// summed in memory order, then the chunk is merged into s.
+//
+// keys is n×d and values n×dv, both row-major; mask is nil or has length n,
+// and mask[i] == 0 leaves row i out. qnorm must be ‖q‖ for Cosine (ignored
+// otherwise). invT = 1/T must be positive; +Inf acts like the largest float32
+// (all weight on the best score, split among exact ties). Shape mismatches
+// panic.
+func (s *State) Accumulate(m Metric, q []float32, qnorm float32, keys []float32, d int, values []float32, dv int, mask []byte, invT float32) {
+	m.check()
+	checkQuery(q, d)
+	n := rows(keys, d)
+	s.checkBlock(n, values, dv, mask)
+	invT = clampInvT(invT)
+	var sc, kk [chunk]float32
+	for start := 0; start < n; start += chunk {
+		end := min(start+chunk, n)
+		p := sc[:end-start]
+		scoreChunk(p, kk[:], m, q, qnorm, keys[start*d:end*d], d)
+		var mk []byte
+		if mask != nil {
+			mk = mask[start:end]
+		}
+		s.fold(p, values[start*dv:end*dv], dv, mk, invT)
+	}
+}
+
+// AccumulateScores folds rows whose scores are already known (for example the
+// TOP k rows, or one value column with its own NULL mask): values is
+// len(scores)×dv, mask as in Accumulate. scores is not modified.
+func (s *State) AccumulateScores(scores []float32, values []float32, dv int, mask []byte, invT float32) {
+	s.checkBlock(len(scores), values, dv, mask)
+	invT = clampInvT(invT)
+	var sc [chunk]float32
+	for start := 0; start < len(scores); start += chunk {
+		end := min(start+chunk, len(scores))
+		p := sc[:end-start]
+		copy(p, scores[start:end])
+		var mk []byte
+		if mask != nil {
+			mk = mask[start:end]
+		}
+		s.fold(p, values[start*dv:end*dv], dv, mk, invT)
+	}
+}
+
+func (s *State) checkBlock(n int, values []float32, dv int, mask []byte) {
+	if dv != len(s.Acc) {
+		panic("attention: value dimension differs from the State's")
+	}
+	if len(values) != n*dv {
+		panic("attention: values must hold n×dv floats")
+	}
+	if mask != nil && len(mask) != n {
+		panic("attention: mask length differs from the row count")
+	}
+	if len(s.buf) != dv {
+		s.buf = make([]float32, dv)
+	}
+}
+
+func clampInvT(invT float32) float32 {
+	if !(invT > 0) {
+		panic("attention: invT must be positive")
+	}
+	return min(invT, math.MaxFloat32)
+}
+
+// fold merges one chunk (≤ chunk rows) of scores p and value rows into s;
+// p is overwritten with the weights.
+func (s *State) fold(p []float32, values []float32, dv int, mask []byte, invT float32) {
+	ninf := float32(math.Inf(-1))
+	mx := ninf
+	for i, x := range p {
+		if mask != nil && mask[i] == 0 {
+			p[i] = ninf
+			continue
+		}
+		mx = max(mx, x) // NaN scores propagate into the result
+	}
+	if mx == ninf {
+		return // every row masked
+	}
+	// Shift by the larger of the chunk's maximum and the running maximum, so
+	// that rows far below the running maximum get weight exactly 0 and their
+	// value rows are never read. ref must be a float32 whose logit is exact
+	// in float64, hence the round trip.
+	ref := mx
+	if !s.Empty() {
+		if r := float32(s.Max / float64(invT)); r > ref {
+			ref = r
+		}
+	}
+	lref := float64(ref) * float64(invT)
+	sum := float64(kern.expShift(p, ref, invT))
+	if sum == 0 {
+		return // every weight underflowed against the running maximum
+	}
+	buf := s.buf
+	clear(buf)
+	kern.axpyRows(buf, p, values, dv)
+	switch {
+	case s.Empty():
+		s.Max, s.Sum = lref, sum
+		for j, a := range buf {
+			s.Acc[j] = float64(a)
+		}
+	case lref > s.Max:
+		a := math.Exp(s.Max - lref)
+		s.Max = lref
+		s.Sum = s.Sum*a + sum
+		for j, x := range buf {
+			s.Acc[j] = s.Acc[j]*a + float64(x)
+		}
+	default:
+		b := math.Exp(lref - s.Max)
+		s.Sum += sum * b
+		for j, x := range buf {
+			s.Acc[j] += float64(x) * b
+		}
+	}
+}

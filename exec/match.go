@@ -1,0 +1,724 @@
+package exec
+
+import (
+	"context"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/softdb/softdb/attention"
+	"github.com/softdb/softdb/query"
+	"github.com/softdb/softdb/storage"
+	"github.com/softdb/softdb/types"
+)
+
+// matchPlan is the matching step of HARD/SOFT SELECT.
+type matchPlan struct {
+	mode    query.SelectMode
+	col     int // the match column
+	colName string
+	dim     int
+	metric  attention.Metric
+	temp    float64 // SOFT: T (0 = all weight on the best row)
+	tempSrc string  // TEMPERATURE as written, or "√d" by default
+	top     int     // SOFT TOP k; 0 = all rows
+	k       int     // HARD: rows returned (LIMIT, default 1)
+
+	// The query: exactly one of vec, sub, single is set.
+	vec    []float32
+	sub    *selectPlan // batch: one query per row (qrow = its rowid)
+	single expr        // a parameter or constant expression
+
+	ncols      int  // columns of the table
+	blend      bool // SOFT blend form
+	blendItems []blendItem
+}
+
+// blendItem is one selected item of the blend form.
+type blendItem struct {
+	e        expr
+	vecCol   int  // ≥ 0: a plain VECTOR column (the fused kernel path)
+	constant bool // names no table column: evaluated once per query
+	t        types.Type
+}
+
+func planMatch(snap *storage.Snapshot, s *query.Select, sc *scope, params []types.Value) (*matchPlan, error) {
+	schema := sc.schema
+	m := &matchPlan{mode: s.Mode, col: -1, k: 1, ncols: len(schema.Columns)}
+	if s.Match.On != nil {
+		i := schema.ColumnIndex(s.Match.On.Name)
+		if i < 0 {
+			return nil, errorf(ErrNotFound, s.Match.On.At, "column %q does not exist in table %q", s.Match.On.Name, schema.Name)
+		}
+		if schema.Columns[i].Type.Kind != types.Vector {
+			return nil, errorf(ErrType, s.Match.On.At, "MATCH ON %s: column is %s, not a VECTOR", schema.Columns[i].Name, schema.Columns[i].Type)
+		}
+		m.col = i
+	} else {
+		m.col = matchColumn(schema)
+		if m.col < 0 {
+			return nil, errorf(ErrType, s.Match.At, "table %q has no VECTOR column to match", schema.Name)
+		}
+	}
+	c := schema.Columns[m.col]
+	m.colName, m.dim = c.Name, c.Type.Dim
+	switch s.Match.Metric {
+	case query.Cosine:
+		m.metric = attention.Cosine
+	case query.L2:
+		m.metric = attention.L2
+	default:
+		m.metric = attention.Dot
+	}
+
+	// Temperature: a constant expression of numbers and d.
+	m.tempSrc = "√d"
+	m.temp = math.Sqrt(float64(m.dim))
+	if s.Match.Temperature != nil {
+		if s.Mode == query.Hard {
+			return nil, errorf(ErrValue, s.Match.Temperature.Position(), "TEMPERATURE is only valid in SOFT SELECT")
+		}
+		ts := &scope{params: params, dimVar: m.dim, aggErr: "in TEMPERATURE"}
+		te, err := ts.bind(s.Match.Temperature)
+		if err != nil {
+			return nil, err
+		}
+		v, err := te.eval(flatRow(nil))
+		if err != nil {
+			if e, ok := err.(*Error); ok && e.Pos.Line == 0 {
+				e.Pos = s.Match.Temperature.Position()
+			}
+			if e, ok := err.(*Error); ok {
+				e.Msg = "TEMPERATURE: " + e.Msg
+			}
+			return nil, err
+		}
+		t, ok := v.AsFloat()
+		if !ok {
+			return nil, errorf(ErrType, s.Match.Temperature.Position(), "TEMPERATURE must be a number, got %s", kindName(v))
+		}
+		if math.IsNaN(t) || math.IsInf(t, 0) || t < 0 {
+			return nil, errorf(ErrValue, s.Match.Temperature.Position(), "TEMPERATURE must be a finite number ≥ 0, got %s", types.FormatFloat(t))
+		}
+		m.temp = t
+		m.tempSrc = query.Format(s.Match.Temperature)
+	}
+	if s.Match.Top != nil {
+		if s.Mode == query.Hard {
+			return nil, errorf(ErrValue, s.Match.Top.Position(), "TOP is only valid in SOFT SELECT (HARD SELECT takes LIMIT k)")
+		}
+		n, err := constInt(s.Match.Top, params, "TOP")
+		if err != nil {
+			return nil, err
+		}
+		if n < 1 {
+			return nil, errorf(ErrValue, s.Match.Top.Position(), "TOP must be at least 1, got %d", n)
+		}
+		m.top = int(min(n, math.MaxInt32))
+	}
+	if s.Mode == query.Hard && s.Limit != nil {
+		n, err := constInt(s.Limit, params, "LIMIT")
+		if err != nil {
+			return nil, err
+		}
+		m.k = int(min(n, math.MaxInt32))
+	}
+
+	// The query vector(s).
+	switch q := s.Match.Query.(type) {
+	case *query.VectorLit:
+		if len(q.Values) != m.dim {
+			return nil, dimError(q.At, len(q.Values), schema.Name, c)
+		}
+		m.vec = q.Values
+	case *query.Subquery:
+		if q.Select.Mode != query.Plain {
+			return nil, errorf(ErrUnsupported, q.At, "the query subquery must be a plain SELECT")
+		}
+		sub, err := planSelect(snap, q.Select, params)
+		if err != nil {
+			return nil, err
+		}
+		if len(sub.out.items) != 1 || sub.out.grouped {
+			return nil, errorf(ErrValue, q.At, "the query subquery must select exactly one VECTOR column per row, got %d items", len(sub.out.items))
+		}
+		if t := sub.out.types[0]; t.Kind != types.Vector && t.Kind != types.Null && t.Kind != types.Text {
+			return nil, errorf(ErrType, q.At, "the query subquery selects %s, not a VECTOR", t)
+		} else if t.Kind == types.Vector && t.Dim != m.dim {
+			return nil, dimError(q.At, t.Dim, schema.Name, c)
+		}
+		m.sub = sub
+	default:
+		qs := &scope{params: params, aggErr: "in MATCH"}
+		e, err := qs.bind(s.Match.Query)
+		if err != nil {
+			return nil, err
+		}
+		m.single = e
+	}
+	return m, nil
+}
+
+func dimError(pos query.Pos, got int, table string, c storage.Column) error {
+	return errorf(ErrDimension, pos, "query vector has dimension %d, but %s.%s is %s (dimension %d)", got, table, c.Name, c.Type, c.Type.Dim)
+}
+
+// matchColumn is the column named key, else the first VECTOR column.
+func matchColumn(s *storage.Schema) int {
+	first := -1
+	for i, c := range s.Columns {
+		if c.Type.Kind != types.Vector {
+			continue
+		}
+		if strings.EqualFold(c.Name, "key") {
+			return i
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	return first
+}
+
+// planBlend decides between the blend form and the row form (SPEC §4).
+func (m *matchPlan) planBlend(s *query.Select, out *outputSpec, sc *scope) error {
+	if out.grouped || len(s.Items) == 0 {
+		return nil
+	}
+	for _, it := range s.Items {
+		if it.Star || mentions(it.Expr, "score", "weight", "rowid") {
+			return nil
+		}
+	}
+	items := make([]blendItem, len(out.items))
+	for i, e := range out.items {
+		t := e.typ()
+		switch t.Kind {
+		case types.Vector, types.Float, types.Int:
+		default:
+			return nil
+		}
+		b := blendItem{e: e, vecCol: -1, t: t}
+		if c, ok := e.(*colE); ok && c.slot < sc.ncols() && t.Kind == types.Vector {
+			b.vecCol = c.slot
+		}
+		b.constant = !mentionsTable(s.Items[i].Expr, sc.schema)
+		if t.Kind == types.Int && !b.constant {
+			b.t = types.Type{Kind: types.Float} // a blend of integers is a FLOAT
+			out.types[i] = b.t
+		}
+		items[i] = b
+	}
+	m.blend = true
+	m.blendItems = items
+	return nil
+}
+
+// mentionsTable reports whether e names a column of the table (not a
+// pseudo-column).
+func mentionsTable(e query.Expr, s *storage.Schema) bool {
+	found := false
+	walk(e, func(x query.Expr) {
+		if c, ok := x.(*query.ColumnRef); ok && s.ColumnIndex(c.Name) >= 0 {
+			found = true
+		}
+	})
+	return found
+}
+
+// queryVec is one query of a (possibly batched) match.
+type queryVec struct {
+	v    []float32 // nil: NULL query, which matches no row
+	qrow types.Value
+}
+
+func (m *matchPlan) queries(ctx context.Context, schema *storage.Schema) ([]queryVec, error) {
+	c := schema.Columns[m.col]
+	check := func(v types.Value, pos query.Pos) ([]float32, error) {
+		switch v.K {
+		case types.Null:
+			return nil, nil
+		case types.Text:
+			vec, err := types.ParseVector(v.S)
+			if err != nil {
+				return nil, errorf(ErrValue, pos, "query vector: %v", err)
+			}
+			v = types.VectorValue(vec)
+		case types.Vector:
+		default:
+			return nil, errorf(ErrType, pos, "the query of MATCH must be a VECTOR, got %s", kindName(v))
+		}
+		if len(v.V) != m.dim {
+			return nil, dimError(pos, len(v.V), schema.Name, c)
+		}
+		for _, x := range v.V {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, errorf(ErrValue, pos, "query vector contains NaN or Inf")
+			}
+		}
+		return v.V, nil
+	}
+	switch {
+	case m.vec != nil:
+		return []queryVec{{v: m.vec}}, nil
+	case m.single != nil:
+		v, err := m.single.eval(flatRow(nil))
+		if err != nil {
+			return nil, err
+		}
+		vec, err := check(v, query.Pos{})
+		if err != nil {
+			return nil, err
+		}
+		return []queryVec{{v: vec}}, nil
+	}
+	// A batch: run the subquery, keeping each row's rowid as qrow.
+	sub := m.sub
+	var rows []srcRow
+	if sub.table == nil {
+		rows = []srcRow{{}}
+	} else {
+		var err error
+		rows, err = scanRows(ctx, sub.table, sub.where, -1)
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Apply the subquery's ORDER BY / LIMIT by running its pipeline with the
+	// rowid appended as an extra item.
+	o := *sub.out
+	o.items = append(append([]expr(nil), o.items...), &rowidE{})
+	vals, err := finish(&o, rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]queryVec, len(vals))
+	for i, r := range vals {
+		vec, err := check(r[0], query.Pos{})
+		if err != nil {
+			return nil, err
+		}
+		out[i] = queryVec{v: vec, qrow: r[1]}
+	}
+	return out, nil
+}
+
+// rowidE yields the rowid of a source row (NULL without FROM).
+type rowidE struct{}
+
+func (rowidE) typ() types.Type { return types.Type{Kind: types.Int} }
+func (rowidE) String() string  { return "rowid" }
+func (rowidE) eval(env rowEnv) (types.Value, error) {
+	if r, ok := env.(*srcRow); ok && r.seg != nil {
+		return types.IntValue(r.rowid), nil
+	}
+	return types.Value{}, nil
+}
+
+// chunk is a run of rows of one segment scanned as a unit.
+type chunk struct {
+	seg        *storage.Segment
+	start, end int
+	mask       []byte // live, key not NULL, WHERE true
+}
+
+// chunkRows bounds a chunk so that a scan can be cancelled promptly and
+// split across cores; 16 Ki rows × 128 floats = 8 MiB of keys.
+const chunkRows = 16384
+
+// chunks lists the table's rows in rowid order with their candidate masks.
+func (m *matchPlan) chunks(ctx context.Context, t *storage.Table, where expr) ([]chunk, error) {
+	var out []chunk
+	ncols := len(t.Schema().Columns)
+	for _, seg := range t.Segments() {
+		for start := 0; start < seg.Len(); start += chunkRows {
+			end := min(start+chunkRows, seg.Len())
+			out = append(out, chunk{seg: seg, start: start, end: end})
+		}
+	}
+	err := parallel(ctx, len(out), func(ci int) error {
+		c := &out[ci]
+		live := c.seg.Live()[c.start:c.end]
+		nulls := c.seg.Nulls(m.col)
+		if nulls == nil && where == nil {
+			c.mask = live
+			return nil
+		}
+		mask := make([]byte, c.end-c.start)
+		copy(mask, live)
+		if nulls != nil {
+			for i := range mask {
+				if nulls[c.start+i] != 0 {
+					mask[i] = 0
+				}
+			}
+		}
+		if where != nil {
+			r := srcRow{seg: c.seg, ncols: ncols}
+			for i := range mask {
+				if mask[i] == 0 {
+					continue
+				}
+				r.i = c.start + i
+				r.rowid = c.seg.Base() + int64(r.i)
+				ok, err := passes(where, &r)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					mask[i] = 0
+				}
+			}
+		}
+		c.mask = mask
+		return nil
+	})
+	return out, err
+}
+
+// runMatch executes HARD/SOFT SELECT: once per query, results in query order.
+func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
+	m := p.match
+	schema := p.table.Schema()
+	qs, err := m.queries(ctx, schema)
+	if err != nil {
+		return nil, err
+	}
+	chunks, err := m.chunks(ctx, p.table, p.where)
+	if err != nil {
+		return nil, err
+	}
+	if m.blend && m.fusable() {
+		return m.runFusedBlend(ctx, chunks, qs)
+	}
+	var out [][]types.Value
+	for _, q := range qs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rows, err := m.candidates(ctx, chunks, q, len(schema.Columns))
+		if err != nil {
+			return nil, err
+		}
+		var res [][]types.Value
+		if m.blend {
+			r, err := m.blendRows(rows, q)
+			if err != nil {
+				return nil, err
+			}
+			res = [][]types.Value{r}
+		} else {
+			res, err = finish(p.out, rows)
+			if err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+// fusable: every blended item is a plain VECTOR column (or a constant) and
+// the softmax runs over all candidates at T > 0, so one fused pass per
+// item computes the blend without materialising weights.
+func (m *matchPlan) fusable() bool {
+	if m.top > 0 || m.temp == 0 {
+		return false
+	}
+	for _, b := range m.blendItems {
+		if b.vecCol < 0 && !b.constant {
+			return false
+		}
+	}
+	return true
+}
+
+// runFusedBlend computes the blend of each VECTOR item with the fused
+// online-softmax kernel, chunks in parallel, partial states merged in chunk
+// order so the result does not depend on the number of threads.
+func (m *matchPlan) runFusedBlend(ctx context.Context, chunks []chunk, qs []queryVec) ([][]types.Value, error) {
+	// Live queries (NULL ones blend to NULL).
+	var live []int
+	for i, q := range qs {
+		if q.v != nil {
+			live = append(live, i)
+		}
+	}
+	d := m.dim
+	qmat := make([]float32, len(live)*d)
+	qnorms := make([]float32, len(live))
+	for j, i := range live {
+		copy(qmat[j*d:], qs[i].v)
+		qnorms[j] = attention.Norm(qs[i].v)
+	}
+	invT := float32(1 / m.temp)
+	results := make([][]types.Value, len(qs))
+	for i := range results {
+		results[i] = make([]types.Value, len(m.blendItems))
+	}
+	for bi, b := range m.blendItems {
+		if b.constant {
+			for i, q := range qs {
+				v, err := b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
+				if err != nil {
+					return nil, err
+				}
+				results[i][bi] = v
+			}
+			continue
+		}
+		dv := b.t.Dim
+		partial := make([][]*attention.State, len(chunks))
+		err := parallel(ctx, len(chunks), func(ci int) error {
+			c := &chunks[ci]
+			mask := c.mask
+			if nulls := c.seg.Nulls(b.vecCol); nulls != nil {
+				mask = andNotNull(mask, nulls[c.start:c.end])
+			}
+			states := make([]*attention.State, len(live))
+			for j := range states {
+				states[j] = attention.NewState(dv)
+			}
+			keys := c.seg.Vectors(m.col)[c.start*d : c.end*d]
+			vals := c.seg.Vectors(b.vecCol)[c.start*dv : c.end*dv]
+			if len(live) == 1 {
+				states[0].Accumulate(m.metric, qmat, qnorms[0], keys, d, vals, dv, mask, invT)
+			} else if len(live) > 1 {
+				attention.AccumulateBatch(states, m.metric, qmat, qnorms, keys, d, vals, dv, mask, invT)
+			}
+			partial[ci] = states
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range live {
+			total := attention.NewState(dv)
+			for ci := range chunks {
+				total.Merge(partial[ci][j])
+			}
+			out := make([]float32, dv)
+			if total.Result(out) {
+				results[i][bi] = types.VectorValue(out)
+			}
+		}
+	}
+	return results, nil
+}
+
+// qrowEnv is the row on which constant blend items (which may name only
+// qrow) are evaluated.
+func qrowEnv(ncols int, qrow types.Value) []types.Value {
+	r := make([]types.Value, ncols+numPseudo)
+	r[ncols+pseudoQrow] = qrow
+	return r
+}
+
+func andNotNull(mask, nulls []byte) []byte {
+	out := make([]byte, len(mask))
+	for i := range out {
+		if nulls[i] == 0 {
+			out[i] = mask[i]
+		}
+	}
+	return out
+}
+
+// candidates scores every candidate row for query q and returns the rows
+// that take part, with score and weight set, ordered by weight (HARD: by
+// score) descending, then rowid.
+func (m *matchPlan) candidates(ctx context.Context, chunks []chunk, q queryVec, ncols int) ([]srcRow, error) {
+	if q.v == nil {
+		return nil, nil
+	}
+	d := m.dim
+	qnorm := attention.Norm(q.v)
+	k := 0
+	switch {
+	case m.mode == query.Hard:
+		k = m.k
+	case m.top > 0:
+		k = m.top
+	}
+	var rows []srcRow
+	if k > 0 {
+		// Top-k per chunk with the kernel, merged in chunk order.
+		tops := make([]*attention.TopK, len(chunks))
+		err := parallel(ctx, len(chunks), func(ci int) error {
+			c := &chunks[ci]
+			t := attention.NewTopK(k)
+			t.PushBlock(m.metric, q.v, qnorm, c.seg.Vectors(m.col)[c.start*d:c.end*d], d, nil, c.mask)
+			tops[ci] = t
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		all := attention.NewTopK(k)
+		for ci, t := range tops {
+			base := chunks[ci].seg.Base() + int64(chunks[ci].start)
+			for _, s := range t.Sorted() {
+				all.Push(s.Score, base+s.ID)
+			}
+		}
+		for _, s := range all.Sorted() {
+			seg, i := locate(chunks, s.ID)
+			rows = append(rows, srcRow{seg: seg, i: i, ncols: ncols, rowid: s.ID, score: s.Score, qrow: q.qrow})
+		}
+	} else {
+		parts := make([][]srcRow, len(chunks))
+		err := parallel(ctx, len(chunks), func(ci int) error {
+			c := &chunks[ci]
+			scores := make([]float32, c.end-c.start)
+			attention.ScoreRows(scores, m.metric, q.v, c.seg.Vectors(m.col)[c.start*d:c.end*d], d)
+			var part []srcRow
+			for i, s := range scores {
+				if c.mask[i] != 0 {
+					part = append(part, srcRow{seg: c.seg, i: c.start + i, ncols: ncols,
+						rowid: c.seg.Base() + int64(c.start+i), score: s, qrow: q.qrow})
+				}
+			}
+			parts[ci] = part
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			rows = append(rows, p...)
+		}
+		_ = qnorm
+	}
+	if m.mode == query.Hard {
+		for i := range rows {
+			rows[i].weight = 0
+		}
+		if len(rows) > 0 {
+			rows[0].weight = 1
+		}
+		return rows, nil
+	}
+	m.weigh(rows)
+	sort.SliceStable(rows, func(a, b int) bool {
+		if rows[a].weight != rows[b].weight {
+			return rows[a].weight > rows[b].weight
+		}
+		if rows[a].score != rows[b].score {
+			return rows[a].score > rows[b].score
+		}
+		return rows[a].rowid < rows[b].rowid
+	})
+	return rows, nil
+}
+
+// weigh sets the softmax weights (max-subtracted, in float64). T = 0 puts
+// all weight on the best row, the lowest rowid among equals.
+func (m *matchPlan) weigh(rows []srcRow) {
+	if len(rows) == 0 {
+		return
+	}
+	best := 0
+	for i := range rows {
+		if rows[i].score > rows[best].score || rows[i].score == rows[best].score && rows[i].rowid < rows[best].rowid {
+			best = i
+		}
+	}
+	if m.temp == 0 {
+		for i := range rows {
+			rows[i].weight = 0
+		}
+		rows[best].weight = 1
+		return
+	}
+	invT := 1 / m.temp
+	max := float64(rows[best].score)
+	sum := 0.0
+	for i := range rows {
+		w := math.Exp((float64(rows[i].score) - max) * invT)
+		rows[i].weight = w
+		sum += w
+	}
+	for i := range rows {
+		rows[i].weight /= sum
+	}
+}
+
+// blendRows computes the blend form from weighted candidates, renormalising
+// each item over its non-NULL values (SPEC §4).
+func (m *matchPlan) blendRows(rows []srcRow, q queryVec) ([]types.Value, error) {
+	out := make([]types.Value, len(m.blendItems))
+	for bi, b := range m.blendItems {
+		if b.constant {
+			v, err := b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
+			if err != nil {
+				return nil, err
+			}
+			out[bi] = v
+			continue
+		}
+		var sumW float64
+		var acc []float64
+		var accF float64
+		seen := false
+		for i := range rows {
+			r := &rows[i]
+			v, err := b.e.eval(r)
+			if err != nil {
+				return nil, err
+			}
+			if v.IsNull() {
+				continue
+			}
+			w := r.weight
+			if m.temp == 0 {
+				// All weight on the best non-NULL row: rows are sorted best first.
+				if seen {
+					break
+				}
+				w = 1
+			}
+			seen = true
+			sumW += w
+			switch v.K {
+			case types.Vector:
+				if acc == nil {
+					acc = make([]float64, len(v.V))
+				}
+				if len(v.V) != len(acc) {
+					return nil, errorf(ErrDimension, query.Pos{}, "blended vectors have different dimensions (%d and %d)", len(acc), len(v.V))
+				}
+				for j, x := range v.V {
+					acc[j] += w * float64(x)
+				}
+			default:
+				f, ok := v.AsFloat()
+				if !ok {
+					return nil, errorf(ErrType, query.Pos{}, "cannot blend %s", kindName(v))
+				}
+				accF += w * f
+			}
+		}
+		if !seen || sumW == 0 {
+			continue // NULL over zero rows
+		}
+		if acc != nil {
+			vec := make([]float32, len(acc))
+			for j, a := range acc {
+				vec[j] = float32(a / sumW)
+			}
+			out[bi] = types.VectorValue(vec)
+		} else {
+			out[bi] = types.FloatValue(accF / sumW)
+		}
+	}
+	return out, nil
+}
+
+// locate finds the segment slot of a rowid among the chunks.
+func locate(chunks []chunk, rowid int64) (*storage.Segment, int) {
+	i := sort.Search(len(chunks), func(i int) bool {
+		return chunks[i].seg.Base()+int64(chunks[i].end) > rowid
+	})
+	c := chunks[i]
+	return c.seg, int(rowid - c.seg.Base())
+}

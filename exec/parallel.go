@@ -1,0 +1,58 @@
+package exec
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// parallel runs f(0..n-1) on up to GOMAXPROCS goroutines. It stops handing
+// out work at the first error or when ctx is cancelled, and returns that
+// error. Callers store results by index, so the outcome does not depend on
+// scheduling.
+func parallel(ctx context.Context, n int, f func(i int) error) error {
+	if n == 0 {
+		return ctx.Err()
+	}
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers == 1 {
+		for i := 0; i < n; i++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := f(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var next atomic.Int64
+	var once sync.Once
+	var firstErr error
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				err := ctx.Err()
+				if err == nil {
+					err = f(i)
+				}
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					failed.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}

@@ -1,0 +1,487 @@
+package exec
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/softdb/softdb/query"
+	"github.com/softdb/softdb/storage"
+	"github.com/softdb/softdb/types"
+)
+
+// selectPlan is the plan of a SELECT: a source (table scan or match), a
+// filter, and the output pipeline. Plans are data: run* functions execute
+// them and explain prints them.
+type selectPlan struct {
+	table *storage.Table // nil: SELECT without FROM
+	where expr           // plain SELECT: filter; HARD/SOFT: the mask
+	match *matchPlan     // nil: plain SELECT
+	out   *outputSpec
+}
+
+// outputSpec turns source rows into result rows: projection or grouping,
+// HAVING, ORDER BY, OFFSET and LIMIT.
+type outputSpec struct {
+	names   []string
+	types   []types.Type
+	items   []expr // over source rows, or over group rows when grouped
+	grouped bool
+	group   *groupCtx
+	groupBy []expr // over source rows
+	having  expr   // over group rows
+	order   []sortKey
+	limit   int64 // -1: none
+	offset  int64
+}
+
+type sortKey struct {
+	e    expr // evaluated on the source (or group) row when out < 0
+	out  int  // index of the output column it names, or -1
+	desc bool
+}
+
+// srcRow is a row of the source relation: a table slot plus the match
+// pseudo-columns.
+type srcRow struct {
+	seg    *storage.Segment
+	i      int
+	ncols  int
+	rowid  int64
+	score  float32
+	weight float64
+	qrow   types.Value
+}
+
+func (r *srcRow) get(slot int) types.Value {
+	if slot < r.ncols {
+		return r.seg.Value(slot, r.i)
+	}
+	switch slot - r.ncols {
+	case pseudoRowID:
+		return types.IntValue(r.rowid)
+	case pseudoScore:
+		return types.FloatValue(float64(r.score))
+	case pseudoWeight:
+		return types.FloatValue(r.weight)
+	case pseudoQrow:
+		return r.qrow
+	}
+	return types.Value{}
+}
+
+// planSelect binds a SELECT against a snapshot.
+func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (*selectPlan, error) {
+	p := &selectPlan{}
+	sc := &scope{params: params}
+	if s.From != nil {
+		t := snap.Table(s.From.Name)
+		if t == nil {
+			return nil, errorf(ErrNotFound, s.From.At, "table %q does not exist", s.From.Name)
+		}
+		p.table = t
+		sc.schema = t.Schema()
+	}
+	if s.Mode != query.Plain {
+		if s.Match == nil {
+			return nil, errorf(ErrValue, s.At, "%s SELECT needs MATCH", s.Mode)
+		}
+		if p.table == nil {
+			return nil, errorf(ErrValue, s.At, "%s SELECT needs FROM", s.Mode)
+		}
+		sc.match = true
+	} else if s.Match != nil {
+		return nil, errorf(ErrValue, s.Match.At, "MATCH requires HARD SELECT or SOFT SELECT")
+	}
+	if s.Where != nil {
+		ws := *sc
+		ws.noScore = "WHERE (it chooses the rows that are matched; filter on score or weight with HAVING or an outer ORDER BY/LIMIT)"
+		ws.aggErr = "in WHERE"
+		w, err := ws.bind(s.Where)
+		if err != nil {
+			return nil, err
+		}
+		p.where = w
+	}
+	if s.Match != nil {
+		m, err := planMatch(snap, s, sc, params)
+		if err != nil {
+			return nil, err
+		}
+		p.match = m
+	}
+	out, err := planOutput(s, sc, p.match)
+	if err != nil {
+		return nil, err
+	}
+	p.out = out
+	if p.match != nil && p.match.mode == query.Soft {
+		if err := p.match.planBlend(s, out, sc); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func planOutput(s *query.Select, sc *scope, m *matchPlan) (*outputSpec, error) {
+	out := &outputSpec{limit: -1}
+	// Expand * into the table's columns.
+	type item struct {
+		e    query.Expr
+		name string
+	}
+	var items []item
+	for _, it := range s.Items {
+		if it.Star {
+			if sc.schema == nil {
+				return nil, errorf(ErrValue, it.At, "SELECT * needs FROM")
+			}
+			for _, c := range sc.schema.Columns {
+				items = append(items, item{&query.ColumnRef{At: it.At, Name: c.Name}, c.Name})
+			}
+			continue
+		}
+		name := it.Alias
+		if name == "" {
+			if c, ok := it.Expr.(*query.ColumnRef); ok {
+				name = c.Name
+			} else {
+				name = query.Format(it.Expr)
+			}
+		}
+		items = append(items, item{it.Expr, name})
+	}
+	grouped := len(s.GroupBy) > 0 || s.Having != nil
+	for _, it := range items {
+		grouped = grouped || hasAggregate(it.e)
+	}
+	for _, o := range s.OrderBy {
+		grouped = grouped || hasAggregate(o.Expr)
+	}
+	out.grouped = grouped
+	rowScope := sc
+	if grouped {
+		g := &groupCtx{src: sc}
+		gsrc := *sc
+		gsrc.aggErr = "in GROUP BY"
+		for _, ge := range s.GroupBy {
+			b, err := gsrc.bind(ge)
+			if err != nil {
+				return nil, err
+			}
+			out.groupBy = append(out.groupBy, b)
+			g.keys = append(g.keys, query.Format(ge))
+			g.keyType = append(g.keyType, b.typ())
+		}
+		gs := *sc
+		gs.group = g
+		rowScope = &gs
+		out.group = g
+	} else {
+		cp := *sc
+		cp.aggErr = "without GROUP BY here"
+		rowScope = &cp
+	}
+	for _, it := range items {
+		b, err := rowScope.bind(it.e)
+		if err != nil {
+			return nil, err
+		}
+		out.items = append(out.items, b)
+		out.names = append(out.names, it.name)
+		out.types = append(out.types, b.typ())
+	}
+	if s.Having != nil {
+		b, err := rowScope.bind(s.Having)
+		if err != nil {
+			return nil, err
+		}
+		out.having = b
+	}
+	for _, o := range s.OrderBy {
+		k := sortKey{out: -1, desc: o.Desc}
+		if lit, ok := o.Expr.(*query.IntLit); ok {
+			if lit.Value < 1 || int(lit.Value) > len(items) {
+				return nil, errorf(ErrValue, lit.At, "ORDER BY position %d is not in the select list (1..%d)", lit.Value, len(items))
+			}
+			k.out = int(lit.Value) - 1
+		} else {
+			text := query.Format(o.Expr)
+			for i, it := range items {
+				if c, ok := o.Expr.(*query.ColumnRef); ok && c.Table == "" && strings.EqualFold(c.Name, it.name) || text == query.Format(it.e) {
+					k.out = i
+					break
+				}
+			}
+			if k.out < 0 {
+				b, err := rowScope.bind(o.Expr)
+				if err != nil {
+					return nil, err
+				}
+				k.e = b
+			}
+		}
+		out.order = append(out.order, k)
+	}
+	if s.Limit != nil && !(m != nil && m.mode == query.Hard) {
+		n, err := constInt(s.Limit, sc.params, "LIMIT")
+		if err != nil {
+			return nil, err
+		}
+		out.limit = n
+	}
+	if s.Offset != nil {
+		n, err := constInt(s.Offset, sc.params, "OFFSET")
+		if err != nil {
+			return nil, err
+		}
+		out.offset = n
+	}
+	return out, nil
+}
+
+// constInt evaluates a constant non-negative integer (LIMIT, OFFSET, TOP).
+func constInt(e query.Expr, params []types.Value, what string) (int64, error) {
+	sc := &scope{params: params, aggErr: "in " + what}
+	b, err := sc.bind(e)
+	if err != nil {
+		return 0, err
+	}
+	v, err := b.eval(flatRow(nil))
+	if err != nil {
+		return 0, err
+	}
+	if v.K == types.Float && v.F == float64(int64(v.F)) {
+		v = types.IntValue(int64(v.F))
+	}
+	if v.K != types.Int || v.I < 0 {
+		return 0, errorf(ErrValue, e.Position(), "%s must be a non-negative integer, got %s", what, v.String())
+	}
+	return v.I, nil
+}
+
+// runSelect executes a plan; qrow order and per-query pipelines are handled
+// by the match code.
+func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
+	if p.match != nil {
+		return runMatch(ctx, p)
+	}
+	if p.table == nil {
+		return finish(p.out, []srcRow{{}})
+	}
+	rows, err := scanRows(ctx, p.table, p.where, earlyStop(p.out))
+	if err != nil {
+		return nil, err
+	}
+	return finish(p.out, rows)
+}
+
+// earlyStop is how many source rows suffice (-1: all).
+func earlyStop(o *outputSpec) int64 {
+	if o.grouped || len(o.order) > 0 || o.limit < 0 {
+		return -1
+	}
+	return o.limit + o.offset
+}
+
+// scanRows returns the live rows of t that pass where, in rowid order.
+func scanRows(ctx context.Context, t *storage.Table, where expr, stop int64) ([]srcRow, error) {
+	var rows []srcRow
+	ncols := len(t.Schema().Columns)
+	n := 0
+	for _, seg := range t.Segments() {
+		live := seg.Live()
+		for i := 0; i < seg.Len(); i++ {
+			if live[i] == 0 {
+				continue
+			}
+			if n++; n&4095 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			r := srcRow{seg: seg, i: i, ncols: ncols, rowid: seg.Base() + int64(i)}
+			if where != nil {
+				ok, err := passes(where, &r)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					continue
+				}
+			}
+			rows = append(rows, r)
+			if stop >= 0 && int64(len(rows)) >= stop {
+				return rows, nil
+			}
+		}
+	}
+	return rows, nil
+}
+
+func passes(cond expr, env rowEnv) (bool, error) {
+	v, err := cond.eval(env)
+	if err != nil {
+		return false, err
+	}
+	b, null, err := truth(v, query.Pos{})
+	return b && !null, err
+}
+
+// finish runs the output pipeline over source rows.
+func finish(o *outputSpec, rows []srcRow) ([][]types.Value, error) {
+	type outRow struct {
+		vals []types.Value
+		keys []types.Value
+	}
+	var res []outRow
+	emit := func(env rowEnv) error {
+		vals := make([]types.Value, len(o.items))
+		for i, it := range o.items {
+			v, err := it.eval(env)
+			if err != nil {
+				return err
+			}
+			vals[i] = v
+		}
+		var keys []types.Value
+		if len(o.order) > 0 {
+			keys = make([]types.Value, len(o.order))
+			for i, k := range o.order {
+				if k.out >= 0 {
+					keys[i] = vals[k.out]
+					continue
+				}
+				v, err := k.e.eval(env)
+				if err != nil {
+					return err
+				}
+				keys[i] = v
+			}
+		}
+		res = append(res, outRow{vals, keys})
+		return nil
+	}
+	if !o.grouped {
+		for i := range rows {
+			if err := emit(&rows[i]); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		groups, err := group(o, rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range groups {
+			if o.having != nil {
+				ok, err := passes(o.having, g)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					continue
+				}
+			}
+			if err := emit(g); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(o.order) > 0 {
+		sort.SliceStable(res, func(a, b int) bool {
+			for i, k := range o.order {
+				c := orderCompare(res[a].keys[i], res[b].keys[i])
+				if c != 0 {
+					return (c < 0) != k.desc
+				}
+			}
+			return false
+		})
+	}
+	if o.offset > 0 {
+		if o.offset >= int64(len(res)) {
+			res = nil
+		} else {
+			res = res[o.offset:]
+		}
+	}
+	if o.limit >= 0 && int64(len(res)) > o.limit {
+		res = res[:o.limit]
+	}
+	out := make([][]types.Value, len(res))
+	for i, r := range res {
+		out[i] = r.vals
+	}
+	return out, nil
+}
+
+// group evaluates GROUP BY and the aggregates; groups keep the order in
+// which they first appear in the source rows.
+func group(o *outputSpec, rows []srcRow) ([]flatRow, error) {
+	type grp struct {
+		keys []types.Value
+		aggs []*aggState
+	}
+	index := map[string]int{}
+	var groups []*grp
+	newGroup := func(keys []types.Value) *grp {
+		g := &grp{keys: keys}
+		for _, a := range o.group.aggs {
+			g.aggs = append(g.aggs, newAggState(a))
+		}
+		groups = append(groups, g)
+		return g
+	}
+	if len(o.groupBy) == 0 {
+		newGroup(nil) // aggregates without GROUP BY: one group, even over no rows
+	}
+	var kb strings.Builder
+	for i := range rows {
+		env := &rows[i]
+		var g *grp
+		if len(o.groupBy) == 0 {
+			g = groups[0]
+		} else {
+			keys := make([]types.Value, len(o.groupBy))
+			kb.Reset()
+			for j, ge := range o.groupBy {
+				v, err := ge.eval(env)
+				if err != nil {
+					return nil, err
+				}
+				keys[j] = v
+				kb.WriteString(v.K.String())
+				kb.WriteByte(0)
+				kb.WriteString(v.String())
+				kb.WriteByte(0)
+			}
+			k := kb.String()
+			if gi, ok := index[k]; ok {
+				g = groups[gi]
+			} else {
+				index[k] = len(groups)
+				g = newGroup(keys)
+			}
+		}
+		for _, a := range g.aggs {
+			if err := a.add(env); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := make([]flatRow, len(groups))
+	for i, g := range groups {
+		r := make(flatRow, 0, len(g.keys)+len(g.aggs))
+		r = append(r, g.keys...)
+		for _, a := range g.aggs {
+			v, err := a.result()
+			if err != nil {
+				return nil, err
+			}
+			r = append(r, v)
+		}
+		out[i] = r
+	}
+	return out, nil
+}

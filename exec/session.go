@@ -1,0 +1,234 @@
+// Package exec runs softdb statements: it binds a parsed statement against a
+// storage snapshot, plans it (plans are plain data that EXPLAIN prints) and
+// runs the plan. It imports query, storage, attention and formats, and is
+// imported only by the root package.
+package exec
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/softdb/softdb/query"
+	"github.com/softdb/softdb/storage"
+	"github.com/softdb/softdb/types"
+)
+
+// Engine executes statements against one storage.DB. It is safe for
+// concurrent use; per-connection state (an open transaction) lives in a
+// Session.
+type Engine struct {
+	db *storage.DB
+}
+
+// New returns an engine over db. The engine does not own db.
+func New(db *storage.DB) *Engine { return &Engine{db: db} }
+
+// Storage returns the engine's storage.
+func (e *Engine) Storage() *storage.DB { return e.db }
+
+// Result is the outcome of one statement. Rows is nil for statements that
+// return no rows.
+type Result struct {
+	Columns      []string
+	Types        []types.Type // Kind Null where the type is only known per value
+	Rows         [][]types.Value
+	RowsAffected int64
+	LastInsertID int64
+	HasRows      bool // the statement returns a relation (possibly empty)
+}
+
+// Session is one connection's state: at most one open transaction. A
+// Session is not safe for concurrent use.
+type Session struct {
+	eng *Engine
+	tx  *storage.Tx // explicit transaction (BEGIN … COMMIT), or nil
+	// pinned, when set, is the only snapshot the session reads, and the
+	// session refuses writes (a read-only view).
+	pinned *storage.Snapshot
+}
+
+// PinSnapshot makes the session read-only over the current committed state:
+// every later statement sees that same snapshot.
+func (s *Session) PinSnapshot() { s.pinned = s.eng.db.Snapshot() }
+
+// NewSession starts a session on the engine.
+func (e *Engine) NewSession() *Session { return &Session{eng: e} }
+
+// InTx reports whether an explicit transaction is open.
+func (s *Session) InTx() bool { return s.tx != nil }
+
+// Close rolls back an open transaction.
+func (s *Session) Close() {
+	if s.tx != nil {
+		s.tx.Rollback()
+		s.tx = nil
+	}
+}
+
+// Begin opens an explicit transaction.
+func (s *Session) Begin(ctx context.Context) error {
+	if s.pinned != nil {
+		return errorf(ErrTx, query.Pos{}, "this is a read-only view: it cannot BEGIN")
+	}
+	if s.tx != nil {
+		return errorf(ErrTx, query.Pos{}, "a transaction is already open (nested BEGIN)")
+	}
+	tx, err := s.eng.db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	s.tx = tx
+	return nil
+}
+
+// Commit commits the explicit transaction.
+func (s *Session) Commit() error {
+	if s.tx == nil {
+		return errorf(ErrTx, query.Pos{}, "COMMIT without an open transaction (BEGIN)")
+	}
+	tx := s.tx
+	s.tx = nil
+	return tx.Commit()
+}
+
+// Rollback discards the explicit transaction.
+func (s *Session) Rollback() error {
+	if s.tx == nil {
+		return errorf(ErrTx, query.Pos{}, "ROLLBACK without an open transaction (BEGIN)")
+	}
+	s.tx.Rollback()
+	s.tx = nil
+	return nil
+}
+
+// snapshot is what reads see: the open transaction's view, or the latest
+// committed state.
+func (s *Session) snapshot() *storage.Snapshot {
+	if s.pinned != nil {
+		return s.pinned
+	}
+	if s.tx != nil {
+		return s.tx.Snapshot()
+	}
+	return s.eng.db.Snapshot()
+}
+
+// write runs f in the open transaction, or in a transaction of its own that
+// commits (synced) before write returns. A failed f leaves no trace: every
+// storage.Tx method is all-or-nothing.
+func (s *Session) write(ctx context.Context, f func(tx *storage.Tx) error) error {
+	if s.pinned != nil {
+		return errorf(ErrTx, query.Pos{}, "this is a read-only view: writes need a write transaction")
+	}
+	if s.tx != nil {
+		return f(s.tx)
+	}
+	tx, err := s.eng.db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Exec runs one parsed statement with the given parameter values.
+func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types.Value) (res *Result, err error) {
+	defer func() {
+		// A bug must not take the process down with it: report it as an error.
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("internal error in %s: %v", stmtName(stmt), r)
+		}
+	}()
+	res = &Result{}
+	switch n := stmt.(type) {
+	case *query.Select:
+		p, err := planSelect(s.snapshot(), n, params)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := runSelect(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		res.Columns, res.Types, res.Rows, res.HasRows = p.out.names, p.out.types, rows, true
+	case *query.CreateTable:
+		err = s.write(ctx, func(tx *storage.Tx) error { return createTable(tx, n) })
+	case *query.DropTable:
+		err = s.write(ctx, func(tx *storage.Tx) error { return dropTable(tx, n) })
+	case *query.Insert:
+		err = s.write(ctx, func(tx *storage.Tx) error {
+			var e error
+			res.RowsAffected, res.LastInsertID, e = insert(tx, n, params)
+			return e
+		})
+	case *query.Update:
+		err = s.write(ctx, func(tx *storage.Tx) error {
+			var e error
+			res.RowsAffected, e = update(ctx, tx, n, params)
+			return e
+		})
+	case *query.Delete:
+		err = s.write(ctx, func(tx *storage.Tx) error {
+			var e error
+			res.RowsAffected, e = deleteRows(ctx, tx, n, params)
+			return e
+		})
+	case *query.Copy:
+		err = s.copy(ctx, n, res)
+	case *query.ShowTables:
+		res.Columns = []string{"name", "rows"}
+		res.Types = []types.Type{{Kind: types.Text}, {Kind: types.Int}}
+		res.HasRows = true
+		for _, t := range s.snapshot().Tables() {
+			res.Rows = append(res.Rows, []types.Value{types.TextValue(t.Schema().Name), types.IntValue(t.LiveRows())})
+		}
+	case *query.Describe:
+		t, err := tableOf(s.snapshot(), n.Table)
+		if err != nil {
+			return nil, err
+		}
+		res.Columns = []string{"column", "type", "not_null", "primary_key"}
+		res.Types = []types.Type{{Kind: types.Text}, {Kind: types.Text}, {Kind: types.Int}, {Kind: types.Int}}
+		res.HasRows = true
+		match := matchColumn(t.Schema())
+		for i, c := range t.Schema().Columns {
+			typ := c.Type.String()
+			if i == match {
+				typ += " (match column)"
+			}
+			res.Rows = append(res.Rows, []types.Value{types.TextValue(c.Name), types.TextValue(typ), boolValue(c.NotNull), boolValue(c.PrimaryKey)})
+		}
+	case *query.Explain:
+		lines, err := s.explain(n.Stmt, params)
+		if err != nil {
+			return nil, err
+		}
+		res.Columns = []string{"plan"}
+		res.Types = []types.Type{{Kind: types.Text}}
+		res.HasRows = true
+		for _, l := range lines {
+			res.Rows = append(res.Rows, []types.Value{types.TextValue(l)})
+		}
+	case *query.Begin:
+		err = s.Begin(ctx)
+	case *query.Commit:
+		err = s.Commit()
+	case *query.Rollback:
+		err = s.Rollback()
+	default:
+		return nil, errorf(ErrUnsupported, stmt.Position(), "unsupported statement %T", stmt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func stmtName(stmt query.Statement) string {
+	t := fmt.Sprintf("%T", stmt)
+	return strings.ToUpper(strings.TrimPrefix(t, "*query."))
+}

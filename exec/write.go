@@ -1,0 +1,271 @@
+package exec
+
+import (
+	"context"
+	"math"
+	"strings"
+
+	"github.com/softdb/softdb/query"
+	"github.com/softdb/softdb/storage"
+	"github.com/softdb/softdb/types"
+)
+
+func createTable(tx *storage.Tx, s *query.CreateTable) error {
+	if s.IfNotExists && tx.Snapshot().Table(s.Name.Name) != nil {
+		return nil
+	}
+	schema := storage.Schema{Name: s.Name.Name}
+	for _, c := range s.Columns {
+		schema.Columns = append(schema.Columns, storage.Column{
+			Name: c.Name.Name, Type: c.Type, NotNull: c.NotNull || c.PrimaryKey, PrimaryKey: c.PrimaryKey,
+		})
+	}
+	return tx.CreateTable(schema)
+}
+
+func dropTable(tx *storage.Tx, s *query.DropTable) error {
+	if tx.Snapshot().Table(s.Name.Name) == nil {
+		if s.IfExists {
+			return nil
+		}
+		return errorf(ErrNotFound, s.Name.At, "table %q does not exist", s.Name.Name)
+	}
+	return tx.DropTable(s.Name.Name)
+}
+
+func tableOf(snap *storage.Snapshot, id query.Ident) (*storage.Table, error) {
+	t := snap.Table(id.Name)
+	if t == nil {
+		return nil, errorf(ErrNotFound, id.At, "table %q does not exist", id.Name)
+	}
+	return t, nil
+}
+
+func insert(tx *storage.Tx, s *query.Insert, params []types.Value) (n, lastID int64, err error) {
+	t, err := tableOf(tx.Snapshot(), s.Table)
+	if err != nil {
+		return 0, 0, err
+	}
+	schema := t.Schema()
+	// target[i] = the schema column of the i-th listed value.
+	var target []int
+	if s.Columns == nil {
+		for i := range schema.Columns {
+			target = append(target, i)
+		}
+	} else {
+		seen := map[int]bool{}
+		for _, c := range s.Columns {
+			i := schema.ColumnIndex(c.Name)
+			if i < 0 {
+				return 0, 0, errorf(ErrNotFound, c.At, "column %q does not exist in table %q", c.Name, schema.Name)
+			}
+			if seen[i] {
+				return 0, 0, errorf(ErrValue, c.At, "column %q is listed twice", c.Name)
+			}
+			seen[i] = true
+			target = append(target, i)
+		}
+	}
+	sc := &scope{params: params, aggErr: "in VALUES"}
+	rows := make([][]types.Value, len(s.Rows))
+	for ri, exprs := range s.Rows {
+		if len(exprs) != len(target) {
+			pos := s.At
+			if len(exprs) > 0 {
+				pos = exprs[0].Position()
+			}
+			return 0, 0, errorf(ErrValue, pos, "row %d has %d values, but %d columns are being inserted into %q", ri+1, len(exprs), len(target), schema.Name)
+		}
+		row := make([]types.Value, len(schema.Columns))
+		for j, e := range exprs {
+			b, err := sc.bind(e)
+			if err != nil {
+				return 0, 0, err
+			}
+			v, err := b.eval(flatRow(nil))
+			if err != nil {
+				return 0, 0, err
+			}
+			c := schema.Columns[target[j]]
+			cv, err := coerce(v, c, schema.Name, e.Position())
+			if err != nil {
+				return 0, 0, err
+			}
+			row[target[j]] = cv
+		}
+		rows[ri] = row
+	}
+	first, err := tx.Insert(schema.Name, rows)
+	if err != nil {
+		return 0, 0, err
+	}
+	return int64(len(rows)), first + int64(len(rows)) - 1, nil
+}
+
+// coerce converts v to column c's type: INT→FLOAT, integral FLOAT→INT,
+// the text form '[1,2]'→VECTOR; anything else of the wrong kind is an error.
+func coerce(v types.Value, c storage.Column, table string, pos query.Pos) (types.Value, error) {
+	if v.IsNull() {
+		if c.NotNull {
+			return v, errorf(ErrConstraint, pos, "NOT NULL constraint failed: %s.%s", table, c.Name)
+		}
+		return v, nil
+	}
+	mismatch := func() error {
+		return errorf(ErrType, pos, "type mismatch: column %s.%s is %s, got %s %s", table, c.Name, c.Type, kindName(v), clipValue(v))
+	}
+	switch c.Type.Kind {
+	case types.Int:
+		switch v.K {
+		case types.Int:
+			return v, nil
+		case types.Float:
+			if v.F == math.Trunc(v.F) && v.F >= -9.223372036854775e18 && v.F < 9.223372036854775e18 {
+				return types.IntValue(int64(v.F)), nil
+			}
+		}
+		return v, mismatch()
+	case types.Float:
+		if f, ok := v.AsFloat(); ok {
+			return types.FloatValue(f), nil
+		}
+		return v, mismatch()
+	case types.Text:
+		if v.K == types.Text {
+			return v, nil
+		}
+		return v, mismatch()
+	case types.Vector:
+		switch v.K {
+		case types.Text:
+			vec, err := types.ParseVector(v.S)
+			if err != nil {
+				return v, errorf(ErrValue, pos, "column %s.%s: %v", table, c.Name, err)
+			}
+			v = types.VectorValue(vec)
+		case types.Vector:
+		default:
+			return v, mismatch()
+		}
+		if len(v.V) != c.Type.Dim {
+			return v, errorf(ErrDimension, pos, "dimension mismatch for %s.%s: expected %d, got %d", table, c.Name, c.Type.Dim, len(v.V))
+		}
+		for _, x := range v.V {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return v, errorf(ErrValue, pos, "column %s.%s: NaN and infinite values are not allowed in a vector", table, c.Name)
+			}
+		}
+		return v, nil
+	}
+	return v, mismatch()
+}
+
+func clipValue(v types.Value) string {
+	s := v.String()
+	if v.K == types.Text {
+		s = "'" + s + "'"
+	}
+	if len(s) > 40 {
+		s = s[:37] + "..."
+	}
+	return s
+}
+
+// matchingRows returns the live rows of t that satisfy where (nil: all).
+func matchingRows(ctx context.Context, t *storage.Table, where query.Expr, params []types.Value, what string) ([]srcRow, error) {
+	var cond expr
+	if where != nil {
+		sc := &scope{schema: t.Schema(), params: params, aggErr: "in " + what}
+		c, err := sc.bind(where)
+		if err != nil {
+			return nil, err
+		}
+		cond = c
+	}
+	return scanRows(ctx, t, cond, -1)
+}
+
+func update(ctx context.Context, tx *storage.Tx, s *query.Update, params []types.Value) (int64, error) {
+	t, err := tableOf(tx.Snapshot(), s.Table)
+	if err != nil {
+		return 0, err
+	}
+	schema := t.Schema()
+	sc := &scope{schema: schema, params: params, aggErr: "in UPDATE"}
+	type set struct {
+		col int
+		e   expr
+		pos query.Pos
+	}
+	var sets []set
+	for _, a := range s.Set {
+		i := schema.ColumnIndex(a.Column.Name)
+		if i < 0 {
+			if strings.EqualFold(a.Column.Name, "rowid") {
+				return 0, errorf(ErrValue, a.Column.At, "rowid cannot be changed")
+			}
+			return 0, errorf(ErrNotFound, a.Column.At, "column %q does not exist in table %q", a.Column.Name, schema.Name)
+		}
+		e, err := sc.bind(a.Value)
+		if err != nil {
+			return 0, err
+		}
+		sets = append(sets, set{i, e, a.Value.Position()})
+	}
+	rows, err := matchingRows(ctx, t, s.Where, params, "UPDATE")
+	if err != nil {
+		return 0, err
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	ids := make([]int64, len(rows))
+	newRows := make([][]types.Value, len(rows))
+	for ri := range rows {
+		r := &rows[ri]
+		row := make([]types.Value, len(schema.Columns))
+		for c := range row {
+			row[c] = r.seg.Value(c, r.i)
+		}
+		for _, st := range sets {
+			v, err := st.e.eval(r) // every SET sees the old row, as in SQL
+			if err != nil {
+				return 0, err
+			}
+			cv, err := coerce(v, schema.Columns[st.col], schema.Name, st.pos)
+			if err != nil {
+				return 0, err
+			}
+			row[st.col] = cv
+		}
+		ids[ri] = r.rowid
+		newRows[ri] = row
+	}
+	if err := tx.Update(schema.Name, ids, newRows); err != nil {
+		return 0, err
+	}
+	return int64(len(rows)), nil
+}
+
+func deleteRows(ctx context.Context, tx *storage.Tx, s *query.Delete, params []types.Value) (int64, error) {
+	t, err := tableOf(tx.Snapshot(), s.Table)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := matchingRows(ctx, t, s.Where, params, "DELETE")
+	if err != nil {
+		return 0, err
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.rowid
+	}
+	if err := tx.Delete(t.Schema().Name, ids); err != nil {
+		return 0, err
+	}
+	return int64(len(ids)), nil
+}

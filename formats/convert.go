@@ -1,0 +1,167 @@
+package formats
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/softdb/softdb/types"
+)
+
+// The rules every value passes on the way in, whatever the format:
+// vector elements are finite float32 (float64 sources must fit), FLOAT
+// values are finite, INT values fit int64 and may come from a float only
+// when it is integral, TEXT is valid UTF-8.
+
+// bstr views b as a string without copying, for strconv calls that do not
+// keep their argument (their errors copy it).
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' }
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+var (
+	errVecNaN = errors.New("NaN is not allowed in a vector")
+	errVecInf = errors.New("infinite value is not allowed in a vector")
+)
+
+// parseF32 parses one vector element from text, rounding once to float32.
+func parseF32(b []byte) (float32, error) {
+	f, err := strconv.ParseFloat(bstr(b), 32)
+	if err != nil {
+		if len(b) == 0 {
+			return 0, errors.New("empty element")
+		}
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("%s is out of range for float32", b)
+		}
+		return 0, fmt.Errorf("%s is not a number", quote(b))
+	}
+	x := float32(f)
+	if !finite32(x) {
+		if x != x {
+			return 0, errVecNaN
+		}
+		return 0, errVecInf
+	}
+	return x, nil
+}
+
+func finite32(x float32) bool { return math.Float32bits(x)&0x7f800000 != 0x7f800000 }
+
+// checkF32 rejects a non-finite float32 element.
+func checkF32(x float32) error {
+	if finite32(x) {
+		return nil
+	}
+	if x != x {
+		return errVecNaN
+	}
+	return errVecInf
+}
+
+// firstNonFinite returns the index of the first NaN or ±Inf in v, or -1.
+func firstNonFinite(v []float32) int {
+	u := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(v))), len(v))
+	for i, b := range u {
+		if b&0x7f800000 == 0x7f800000 {
+			return i
+		}
+	}
+	return -1
+}
+
+// elemErr phrases a bad vector element: "element 3: NaN is not allowed…".
+func elemErr(i int, err error) string { return fmt.Sprintf("element %d: %v", i+1, err) }
+
+// parseF64 parses a FLOAT value.
+func parseF64(b []byte) (float64, error) {
+	f, err := strconv.ParseFloat(bstr(b), 64)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("%s is out of range for FLOAT", b)
+		}
+		return 0, fmt.Errorf("%s is not a number", quote(b))
+	}
+	return f, checkF64(f)
+}
+
+func checkF64(f float64) error {
+	if math.IsNaN(f) {
+		return errors.New("NaN is not allowed")
+	}
+	if math.IsInf(f, 0) {
+		return errors.New("infinite value is not allowed")
+	}
+	return nil
+}
+
+// parseInt parses an INT value; "3.0" and "1e3" are accepted because they
+// are integral, "3.5" is not.
+func parseInt(b []byte) (int64, error) {
+	i, err := strconv.ParseInt(bstr(b), 10, 64)
+	if err == nil {
+		return i, nil
+	}
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("%s is out of range for INT", b)
+	}
+	f, ferr := strconv.ParseFloat(bstr(b), 64)
+	if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%s is not an integer", quote(b))
+	}
+	return floatToInt(f)
+}
+
+// floatToInt converts an integral float to INT.
+func floatToInt(f float64) (int64, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) {
+		return 0, fmt.Errorf("%s is not an integer", types.FormatFloat(f))
+	}
+	if f < -(1<<63) || f >= 1<<63 {
+		return 0, fmt.Errorf("%s is out of range for INT", types.FormatFloat(f))
+	}
+	return int64(f), nil
+}
+
+// f64ToElem converts a float64 source element to float32.
+func f64ToElem(f float64) (float32, error) { return types.CheckElement(f) }
+
+// textValue copies b into a TEXT value after checking it is UTF-8.
+func textValue(b []byte) (types.Value, error) {
+	if !utf8.Valid(b) {
+		return types.Value{}, errors.New("invalid UTF-8 in text")
+	}
+	return types.TextValue(string(b)), nil
+}
+
+// half converts an IEEE 754 binary16 to float32 (exactly).
+func half(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	man := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f:
+		return math.Float32frombits(sign | 0x7f800000 | man<<13)
+	case exp == 0:
+		// ±0 or subnormal: man · 2⁻²⁴
+		f := float32(man) * (1.0 / (1 << 24))
+		if sign != 0 {
+			f = -f
+		}
+		return f
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
+}

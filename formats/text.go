@@ -1,0 +1,70 @@
+package formats
+
+import (
+	"fmt"
+	"io"
+)
+
+// textSource buffers a text file (csv, jsonl) so that records are scanned
+// in place: fields are slices of the buffer, valid until the next record.
+// Memory is one buffer, grown only for a record longer than it.
+type textSource struct {
+	src    io.Reader
+	closer io.Closer
+	path   string
+	buf    []byte
+	r, w   int // unread input is buf[r:w]
+	eof    bool
+}
+
+const (
+	textBufSize = 1 << 20
+	maxRecord   = 256 << 20 // a record (line) longer than this is an error
+)
+
+func newTextSource(src io.ReadCloser, path string) *textSource {
+	return &textSource{src: src, closer: src, path: path, buf: make([]byte, textBufSize)}
+}
+
+// more reads more input, first moving the unread bytes to the front of the
+// buffer (by shift bytes, which the caller subtracts from its offsets) and
+// growing it when one record fills it. line is for the error message.
+func (t *textSource) more(line int64) (shift int, err error) {
+	if t.r > 0 {
+		copy(t.buf, t.buf[t.r:t.w])
+		shift = t.r
+		t.w -= t.r
+		t.r = 0
+	}
+	if t.w == len(t.buf) {
+		if len(t.buf) >= maxRecord {
+			return shift, &Error{Pos: Pos{Path: t.path, Line: line}, Msg: fmt.Sprintf("record is longer than %d MiB", maxRecord>>20)}
+		}
+		nb := make([]byte, 2*len(t.buf))
+		copy(nb, t.buf[:t.w])
+		t.buf = nb
+	}
+	for {
+		n, err := t.src.Read(t.buf[t.w:])
+		t.w += n
+		if err == io.EOF {
+			t.eof = true
+			return shift, nil
+		}
+		if err != nil {
+			return shift, ioError(t.path, "read", err)
+		}
+		if n > 0 {
+			return shift, nil
+		}
+	}
+}
+
+func (t *textSource) close() error {
+	if t.closer == nil {
+		return nil
+	}
+	err := t.closer.Close()
+	t.closer = nil
+	return err
+}

@@ -1,0 +1,685 @@
+package query
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/softdb/softdb/types"
+)
+
+// lowerer turns one statement's parse tree into AST nodes. The first error
+// wins; later calls keep going on partial input and their results are
+// discarded.
+type lowerer struct {
+	err    *Error
+	params map[int]int // offset of each "?" → its 1-based index
+}
+
+func pos(p lexer.Position) Pos { return Pos{Offset: p.Offset, Line: p.Line, Col: p.Column} }
+
+func (l *lowerer) fail(p lexer.Position, format string, args ...any) {
+	if l.err == nil {
+		l.err = &Error{Pos: pos(p), Msg: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (l *lowerer) statement(s *statement) Statement {
+	var st Statement
+	switch {
+	case s.Create != nil:
+		st = l.createTable(s.Create)
+	case s.Drop != nil:
+		st = &DropTable{At: pos(s.Drop.Pos), IfExists: s.Drop.IfExists, Name: l.name(s.Drop.Name)}
+	case s.Insert != nil:
+		st = l.insert(s.Insert)
+	case s.Update != nil:
+		st = l.update(s.Update)
+	case s.Delete != nil:
+		st = &Delete{At: pos(s.Delete.Pos), Table: l.name(s.Delete.Table), Where: l.optExpr(s.Delete.Where)}
+	case s.Select != nil:
+		st = l.selectStmt(s.Select)
+	case s.Copy != nil:
+		st = l.copyStmt(s.Copy)
+	case s.Show != nil:
+		st = &ShowTables{At: pos(s.Show.Pos)}
+	case s.Describe != nil:
+		st = &Describe{At: pos(s.Describe.Pos), Table: l.name(s.Describe.Table)}
+	case s.Begin != nil:
+		st = &Begin{At: pos(s.Begin.Pos)}
+	case s.Commit != nil:
+		st = &Commit{At: pos(s.Commit.Pos)}
+	case s.Rollback != nil:
+		st = &Rollback{At: pos(s.Rollback.Pos)}
+	default:
+		l.fail(s.Pos, "empty statement")
+		return nil
+	}
+	if s.Explain {
+		return &Explain{At: pos(s.Pos), Stmt: st}
+	}
+	return st
+}
+
+func (l *lowerer) name(n *name) Ident {
+	if n == nil {
+		return Ident{}
+	}
+	return Ident{At: pos(n.Tok.Pos), Name: identText(n.Tok)}
+}
+
+// identText is a name token's text: quoted names lose their quotes.
+func identText(t lexer.Token) string {
+	if t.Type == tokQIdent {
+		return unquote(t.Value)
+	}
+	return t.Value
+}
+
+// unquote strips the outer quote characters and undoubles inner ones.
+func unquote(s string) string {
+	if len(s) < 2 {
+		return s
+	}
+	q := s[:1]
+	return strings.ReplaceAll(s[1:len(s)-1], q+q, q)
+}
+
+func (l *lowerer) names(ns []*name) []Ident {
+	if len(ns) == 0 {
+		return nil
+	}
+	out := make([]Ident, len(ns))
+	for i, n := range ns {
+		out[i] = l.name(n)
+	}
+	return out
+}
+
+func (l *lowerer) createTable(c *createTable) Statement {
+	ct := &CreateTable{At: pos(c.Pos), IfNotExists: c.IfNotExists, Name: l.name(c.Name)}
+	var pks []*tableElem
+	for _, e := range c.Elems {
+		if e.PrimaryKey != nil {
+			pks = append(pks, e)
+			continue
+		}
+		ct.Columns = append(ct.Columns, l.columnDef(e.Column))
+	}
+	// A table-level PRIMARY KEY (col) is folded into its column.
+	for _, e := range pks {
+		want := identText(e.PrimaryKey.Tok)
+		found := false
+		for i := range ct.Columns {
+			if strings.EqualFold(ct.Columns[i].Name.Name, want) {
+				ct.Columns[i].PrimaryKey = true
+				found = true
+				break
+			}
+		}
+		if !found {
+			l.fail(e.PrimaryKey.Tok.Pos, "PRIMARY KEY names unknown column %s", quoteIdent(want))
+		}
+	}
+	if len(ct.Columns) == 0 {
+		l.fail(c.Pos, "CREATE TABLE needs at least one column")
+	}
+	return ct
+}
+
+func (l *lowerer) columnDef(c *columnDef) ColumnDef {
+	cd := ColumnDef{At: pos(c.Pos), Name: l.name(c.Name), Type: l.typeName(c.Type)}
+	for _, k := range c.Constraints {
+		switch {
+		case k.PrimaryKey:
+			cd.PrimaryKey = true
+		case k.NotNull:
+			cd.NotNull = true
+		}
+	}
+	return cd
+}
+
+func (l *lowerer) typeName(t *typeName) types.Type {
+	word := strings.ToUpper(t.Name.Value)
+	var typ types.Type
+	sized := false
+	switch word {
+	case "INT", "INTEGER", "BIGINT":
+		typ = types.Type{Kind: types.Int}
+	case "FLOAT", "REAL":
+		typ = types.Type{Kind: types.Float}
+	case "DOUBLE":
+		typ = types.Type{Kind: types.Float}
+	case "TEXT":
+		typ = types.Type{Kind: types.Text}
+	case "VARCHAR":
+		typ = types.Type{Kind: types.Text}
+		sized = true
+	case "VECTOR":
+		typ = types.Type{Kind: types.Vector}
+		sized = true
+	default:
+		l.fail(t.Name.Pos, "unknown type %s (want INT, FLOAT, TEXT or VECTOR(n))", t.Name.Value)
+		return typ
+	}
+	if t.Precision && word != "DOUBLE" {
+		l.fail(t.Pos, "PRECISION only follows DOUBLE")
+	}
+	if t.Size == nil {
+		if word == "VECTOR" {
+			l.fail(t.Name.Pos, "VECTOR needs a dimension, e.g. VECTOR(3)")
+		}
+		return typ
+	}
+	if !sized {
+		l.fail(t.Size.Pos, "type %s takes no size", word)
+		return typ
+	}
+	n, err := strconv.Atoi(t.Size.Value)
+	if t.Sign == "-" {
+		n = -n
+	}
+	if word == "VECTOR" {
+		if err != nil || n < 1 || n > types.MaxDim {
+			l.fail(t.Size.Pos, "VECTOR dimension must be between 1 and %d, got %s%s", types.MaxDim, t.Sign, t.Size.Value)
+		}
+		typ.Dim = n
+	} else if err != nil || n < 1 {
+		l.fail(t.Size.Pos, "VARCHAR length must be a positive integer, got %s%s", t.Sign, t.Size.Value)
+	}
+	return typ
+}
+
+func (l *lowerer) insert(s *insertStmt) Statement {
+	ins := &Insert{At: pos(s.Pos), Table: l.name(s.Table), Columns: l.names(s.Columns)}
+	ins.Rows = make([][]Expr, len(s.Rows))
+	for i, r := range s.Rows {
+		ins.Rows[i] = l.exprs(r.Values)
+	}
+	return ins
+}
+
+func (l *lowerer) update(s *updateStmt) Statement {
+	u := &Update{At: pos(s.Pos), Table: l.name(s.Table), Where: l.optExpr(s.Where)}
+	u.Set = make([]Assignment, len(s.Set))
+	for i, a := range s.Set {
+		u.Set[i] = Assignment{Column: l.name(a.Column), Value: l.expr(a.Value)}
+	}
+	return u
+}
+
+func (l *lowerer) copyStmt(c *copyStmt) Statement {
+	cp := &Copy{At: pos(c.Pos), Table: l.name(c.Table), Columns: l.names(c.Columns), To: strings.EqualFold(c.Dir, "TO")}
+	for _, p := range c.Paths {
+		cp.Paths = append(cp.Paths, StringLit{At: pos(p.Tok.Pos), Value: unquote(p.Tok.Value)})
+	}
+	for _, o := range c.Options {
+		opt := CopyOption{At: pos(o.Pos), Name: strings.ToUpper(o.Name.Value), Value: "TRUE"}
+		if v := o.Value; v != nil {
+			opt.Value = v.Value
+			if v.Type == tokString || v.Type == tokQIdent {
+				opt.Value = unquote(v.Value)
+			}
+		}
+		cp.Options = append(cp.Options, opt)
+	}
+	return cp
+}
+
+func (l *lowerer) selectStmt(s *selectStmt) *Select {
+	if s.Attn != nil {
+		a := s.Attn
+		mode := Hard
+		if strings.EqualFold(a.Mode, "SOFT") {
+			mode = Soft
+		}
+		from := l.name(a.From)
+		return l.selectBody(a.Pos, mode, a.Items, &from, a.Clauses, a.Tail)
+	}
+	p := s.Plain
+	var from *Ident
+	if p.From != nil {
+		f := l.name(p.From)
+		from = &f
+	}
+	return l.selectBody(p.Pos, Plain, p.Items, from, p.Clauses, p.Tail)
+}
+
+var clauseNames = [...]string{"MATCH", "ON", "USING", "TEMPERATURE", "TOP", "WHERE"}
+
+func (l *lowerer) selectBody(at lexer.Position, mode SelectMode, items []*selectItem, from *Ident, clauses []*clause, tail *selectTail) *Select {
+	sel := &Select{At: pos(at), Mode: mode, From: from}
+	for _, it := range items {
+		si := SelectItem{At: pos(it.Pos), Star: it.Star}
+		if !it.Star {
+			si.Expr = l.expr(it.Expr)
+		}
+		if it.Alias != nil {
+			si.Alias = identText(it.Alias.Tok)
+		}
+		sel.Items = append(sel.Items, si)
+	}
+	var m Match
+	var seen [len(clauseNames)]*lexer.Position
+	for _, c := range clauses {
+		k := 5
+		switch {
+		case c.Match != nil:
+			k = 0
+		case c.On != nil:
+			k = 1
+		case c.Using != "":
+			k = 2
+		case c.Temperature != nil:
+			k = 3
+		case c.Top != nil:
+			k = 4
+		}
+		if first := seen[k]; first != nil {
+			l.fail(c.Pos, "duplicate %s clause (first at %d:%d)", clauseNames[k], first.Line, first.Column)
+			continue
+		}
+		cpos := c.Pos
+		seen[k] = &cpos
+		if k != 5 && mode == Plain {
+			l.fail(c.Pos, "%s requires HARD SELECT or SOFT SELECT", clauseNames[k])
+			continue
+		}
+		switch k {
+		case 0:
+			m.At = pos(c.Pos)
+			m.Query = l.expr(c.Match)
+		case 1:
+			on := l.name(c.On)
+			m.On = &on
+		case 2:
+			switch strings.ToUpper(c.Using) {
+			case "DOT":
+				m.Metric = Dot
+			case "COSINE":
+				m.Metric = Cosine
+			case "L2":
+				m.Metric = L2
+			}
+		case 3:
+			m.Temperature = l.expr(c.Temperature)
+		case 4:
+			if mode == Hard {
+				l.fail(c.Pos, "TOP applies to SOFT SELECT only; HARD SELECT takes LIMIT k")
+				continue
+			}
+			m.Top = l.expr(c.Top)
+		case 5:
+			sel.Where = l.expr(c.Where)
+		}
+	}
+	if mode != Plain {
+		if seen[0] == nil {
+			l.fail(at, "%s SELECT requires a MATCH clause", mode)
+		}
+		sel.Match = &m
+	}
+	sel.GroupBy = l.exprs(tail.GroupBy)
+	sel.Having = l.optExpr(tail.Having)
+	for _, o := range tail.OrderBy {
+		sel.OrderBy = append(sel.OrderBy, OrderItem{Expr: l.expr(o.Expr), Desc: strings.EqualFold(o.Dir, "DESC")})
+	}
+	sel.Limit = l.optExpr(tail.Limit)
+	sel.Offset = l.optExpr(tail.Offset)
+	return sel
+}
+
+func (l *lowerer) exprs(es []*expr) []Expr {
+	if len(es) == 0 {
+		return nil
+	}
+	out := make([]Expr, len(es))
+	for i, e := range es {
+		out[i] = l.expr(e)
+	}
+	return out
+}
+
+func (l *lowerer) optExpr(e *expr) Expr {
+	if e == nil {
+		return nil
+	}
+	return l.expr(e)
+}
+
+// Binary chains are folded left to right: a - b - c is (a - b) - c.
+
+func (l *lowerer) expr(e *expr) Expr {
+	x := l.and(e.L)
+	for _, r := range e.R {
+		x = &Binary{At: pos(r.Pos), Op: "OR", L: x, R: l.and(r.X)}
+	}
+	return x
+}
+
+func (l *lowerer) and(e *andExpr) Expr {
+	x := l.not(e.L)
+	for _, r := range e.R {
+		x = &Binary{At: pos(r.Pos), Op: "AND", L: x, R: l.not(r.X)}
+	}
+	return x
+}
+
+func (l *lowerer) not(e *notExpr) Expr {
+	x := l.cmp(e.X)
+	for i := len(e.Nots) - 1; i >= 0; i-- {
+		x = &Unary{At: pos(e.Nots[i].Pos), Op: "NOT", X: x}
+	}
+	return x
+}
+
+func (l *lowerer) cmp(e *cmpExpr) Expr {
+	x := l.concat(e.L)
+	t := e.Tail
+	if t == nil {
+		return x
+	}
+	at := pos(t.Pos)
+	switch {
+	case t.Op != "":
+		op := t.Op
+		if op == "<>" {
+			op = "!="
+		}
+		return &Binary{At: at, Op: op, L: x, R: l.concat(t.R)}
+	case t.Is:
+		return &IsNull{At: at, X: x, Not: t.IsNot}
+	case t.In != nil:
+		return l.in(at, x, t.In, false)
+	case t.NotIn != nil:
+		return l.in(at, x, t.NotIn, true)
+	case t.Between != nil:
+		return &Between{At: at, X: x, Lo: l.concat(t.Between.Lo), Hi: l.concat(t.Between.Hi)}
+	case t.NotBetween != nil:
+		return &Between{At: at, X: x, Lo: l.concat(t.NotBetween.Lo), Hi: l.concat(t.NotBetween.Hi), Not: true}
+	case t.Like != nil:
+		return &Like{At: at, X: x, Pattern: l.concat(t.Like.Pattern)}
+	case t.NotLike != nil:
+		return &Like{At: at, X: x, Pattern: l.concat(t.NotLike.Pattern), Not: true}
+	}
+	return x
+}
+
+// in lowers IN (…); IN (SELECT …) becomes a one-element list holding the
+// Subquery, exactly as IN ((SELECT …)) would.
+func (l *lowerer) in(at Pos, x Expr, t *inTail, not bool) Expr {
+	n := &In{At: at, X: x, Not: not}
+	if t.Sub != nil {
+		n.List = []Expr{&Subquery{At: pos(t.Open.Pos), Select: l.selectStmt(t.Sub)}}
+		return n
+	}
+	n.List = l.exprs(t.List)
+	return n
+}
+
+func (l *lowerer) concat(e *concatExpr) Expr {
+	x := l.add(e.L)
+	for _, r := range e.R {
+		x = &Binary{At: pos(r.Pos), Op: "||", L: x, R: l.add(r.X)}
+	}
+	return x
+}
+
+func (l *lowerer) add(e *addExpr) Expr {
+	x := l.mul(e.L)
+	for _, r := range e.R {
+		x = &Binary{At: pos(r.Pos), Op: r.Op, L: x, R: l.mul(r.X)}
+	}
+	return x
+}
+
+func (l *lowerer) mul(e *mulExpr) Expr {
+	x := l.unary(e.L)
+	for _, r := range e.R {
+		x = &Binary{At: pos(r.Pos), Op: r.Op, L: x, R: l.unary(r.X)}
+	}
+	return x
+}
+
+// unary applies prefix operators innermost first. A minus written directly
+// before a number is folded into the literal, so -9223372036854775808 is an
+// INT and -2.5 a FloatLit; Format relies on this to round-trip.
+func (l *lowerer) unary(e *unaryExpr) Expr {
+	ops := e.Ops
+	var x Expr
+	if n := len(ops); n > 0 && ops[n-1].Op == "-" && e.X.Number != nil {
+		x = l.number(ops[n-1].Pos, "-"+e.X.Number.Value, e.X.Number.Type)
+		ops = ops[:n-1]
+	} else {
+		x = l.primary(e.X)
+	}
+	for i := len(ops) - 1; i >= 0; i-- {
+		at := pos(ops[i].Pos)
+		if ops[i].Op == "√" {
+			x = &Call{At: at, Name: "sqrt", Args: []Expr{x}}
+		} else {
+			x = &Unary{At: at, Op: ops[i].Op, X: x}
+		}
+	}
+	return x
+}
+
+func (l *lowerer) number(p lexer.Position, text string, typ lexer.TokenType) Expr {
+	if typ == tokInt {
+		v, err := strconv.ParseInt(text, 10, 64)
+		if err == nil {
+			return &IntLit{At: pos(p), Value: v}
+		}
+		// Too big for INT: it becomes a FLOAT, as in SQLite.
+	}
+	v, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsInf(v, 0) {
+		l.fail(p, "number %s is out of range", text)
+	}
+	return &FloatLit{At: pos(p), Value: v, Text: text}
+}
+
+func (l *lowerer) primary(p *primary) Expr {
+	at := pos(p.Pos)
+	switch {
+	case p.Number != nil:
+		return l.number(p.Number.Pos, p.Number.Value, p.Number.Type)
+	case p.String != nil:
+		return &StringLit{At: at, Value: unquote(p.String.Value)}
+	case p.Vector != nil:
+		return l.vector(*p.Vector)
+	case p.Param != nil:
+		return l.param(*p.Param)
+	case p.Null:
+		return &NullLit{At: at}
+	case p.Bool != "":
+		return &BoolLit{At: at, Value: strings.EqualFold(p.Bool, "TRUE")}
+	case p.Ref != nil:
+		r := p.Ref
+		if r.Call != nil {
+			c := &Call{At: at, Name: strings.ToLower(identText(r.Name)), Star: r.Call.Star, Distinct: r.Call.Distinct}
+			c.Args = l.exprs(r.Call.Args)
+			return c
+		}
+		if r.Col != nil {
+			return &ColumnRef{At: at, Table: identText(r.Name), Name: identText(*r.Col)}
+		}
+		return &ColumnRef{At: at, Name: identText(r.Name)}
+	case p.Paren != nil:
+		if p.Paren.Select != nil {
+			return &Subquery{At: at, Select: l.selectStmt(p.Paren.Select)}
+		}
+		return l.expr(p.Paren.Expr)
+	}
+	l.fail(p.Pos, "missing expression")
+	return &NullLit{At: at}
+}
+
+// maxParam bounds $n so the executor can size argument arrays from it.
+const maxParam = 65535
+
+func (l *lowerer) param(t lexer.Token) Expr {
+	at := pos(t.Pos)
+	if t.Value == "?" {
+		return &Param{At: at, Index: l.params[t.Pos.Offset]}
+	}
+	n, err := strconv.Atoi(t.Value[1:])
+	if err != nil || n < 1 || n > maxParam {
+		l.fail(t.Pos, "parameter %s is out of range: parameters are numbered $1 to $%d", t.Value, maxParam)
+	}
+	return &Param{At: at, Index: n}
+}
+
+// vector checks the elements of a [ … ] token: each must be a signed numeric
+// literal that is a finite float32. Errors point at the element.
+func (l *lowerer) vector(t lexer.Token) Expr {
+	v := &VectorLit{At: pos(t.Pos)}
+	src := t.Value
+	// at converts an offset inside the token to a position.
+	at := func(off int) lexer.Position {
+		s := scanner{src: src, line: t.Pos.Line, lineStart: -(t.Pos.Column - 1)}
+		s.advance(off)
+		p := s.pos()
+		p.Offset += t.Pos.Offset
+		return p
+	}
+	i := 1
+	end := len(src) - 1 // the closing "]"
+	for {
+		// Skip space and comments before an element.
+		i = skipVecSpace(src, i, end)
+		start := i
+		for i < end && !isVecSep(src, i) {
+			i++
+		}
+		word := src[start:i]
+		j := skipVecSpace(src, i, end)
+		if word == "" {
+			if j == end && len(v.Values) == 0 {
+				l.fail(at(start), "vector literal must have at least 1 element")
+			} else {
+				l.fail(at(start), "missing vector element")
+			}
+			return v
+		}
+		if j < end && src[j] != ',' {
+			l.fail(at(j), "unexpected %q in vector literal, expected \",\" or \"]\"", vecWord(src, j, end))
+			return v
+		}
+		f, err := vectorElement(word)
+		if err != nil {
+			l.fail(at(start), "vector element %s", err)
+			return v
+		}
+		if len(v.Values) == types.MaxDim {
+			l.fail(at(start), "vector literal has more than %d elements", types.MaxDim)
+			return v
+		}
+		v.Values = append(v.Values, f)
+		if j == end {
+			return v
+		}
+		i = j + 1
+	}
+}
+
+func skipVecSpace(src string, i, end int) int {
+	for i < end {
+		switch c := src[i]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			i++
+		case c == '-' && i+1 < end && src[i+1] == '-':
+			for i < end && src[i] != '\n' {
+				i++
+			}
+		case c == '/' && i+1 < end && src[i+1] == '*':
+			k := strings.Index(src[i+2:end], "*/")
+			if k < 0 {
+				return end
+			}
+			i += 2 + k + 2
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// isVecSep reports whether an element ends at src[i].
+func isVecSep(src string, i int) bool {
+	switch c := src[i]; c {
+	case ',', ' ', '\t', '\n', '\r', '\f', '\v':
+		return true
+	case '-':
+		return i+1 < len(src) && src[i+1] == '-'
+	case '/':
+		return i+1 < len(src) && src[i+1] == '*'
+	}
+	return false
+}
+
+func vecWord(src string, i, end int) string {
+	j := i + 1
+	for j < end && !isVecSep(src, j) {
+		j++
+	}
+	return src[i:j]
+}
+
+// vectorElement parses a signed decimal literal; the message completes
+// "vector element …".
+func vectorElement(w string) (float32, error) {
+	if !isSignedNumber(w) {
+		switch strings.ToLower(strings.TrimLeft(w, "+-")) {
+		case "nan", "inf", "infinity":
+			return 0, fmt.Errorf("%s is not allowed: vectors must be finite", w)
+		}
+		return 0, fmt.Errorf("%q is not a number", w)
+	}
+	f, err := strconv.ParseFloat(w, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsInf(float64(float32(f)), 0) {
+		return 0, fmt.Errorf("%s is out of range for float32", w)
+	}
+	return float32(f), nil
+}
+
+// isSignedNumber matches [+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)?.
+func isSignedNumber(w string) bool {
+	i := 0
+	if i < len(w) && (w[i] == '+' || w[i] == '-') {
+		i++
+	}
+	digits := 0
+	for i < len(w) && isDigit(w[i]) {
+		i++
+		digits++
+	}
+	if i < len(w) && w[i] == '.' {
+		i++
+		for i < len(w) && isDigit(w[i]) {
+			i++
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(w) && (w[i] == 'e' || w[i] == 'E') {
+		i++
+		if i < len(w) && (w[i] == '+' || w[i] == '-') {
+			i++
+		}
+		exp := 0
+		for i < len(w) && isDigit(w[i]) {
+			i++
+			exp++
+		}
+		if exp == 0 {
+			return false
+		}
+	}
+	return i == len(w)
+}

@@ -1,0 +1,315 @@
+package storage
+
+import (
+	"math"
+
+	"github.com/softdb/softdb/types"
+)
+
+// Segment holds the rows with rowids Base()..Base()+Len()-1 of one table,
+// column by column: slot i holds rowid Base()+i. A published Segment never
+// changes: the slices it returns stay valid and constant for as long as
+// the caller holds them, and may be read from any number of goroutines.
+// Callers must not modify them.
+//
+// The backing arrays may extend past Len(); the single writer appends
+// there, which is why readers must never reslice past Len().
+type Segment struct {
+	base  int64
+	n     int // published slots
+	nlive int
+	live  []byte // len = allocated slots
+	cols  []colData
+	// Epochs record which write epoch allocated each array (see Tx); an
+	// array may be written below n only in the epoch that allocated it.
+	epoch     uint64 // of this header and its cols slice
+	liveEpoch uint64
+}
+
+// colData is one column of a segment. Exactly one of the value slices is
+// in use, by kind; every in-use slice covers the allocated slots.
+type colData struct {
+	kind      types.Kind
+	dim       int
+	nulls     []byte // nil while the column has had no NULL in this segment
+	ints      []int64
+	floats    []float64
+	texts     []string
+	vecs      []float32
+	valEpoch  uint64
+	nullEpoch uint64
+}
+
+// Base returns the rowid of slot 0.
+func (g *Segment) Base() int64 { return g.base }
+
+// Len returns the number of slots, deleted ones included.
+func (g *Segment) Len() int { return g.n }
+
+// LiveCount returns the number of live (not deleted) slots.
+func (g *Segment) LiveCount() int { return g.nlive }
+
+// Live returns one byte per slot: 1 for a live row, 0 for a deleted one.
+func (g *Segment) Live() []byte { return g.live[:g.n:g.n] }
+
+// Nulls returns one byte per slot, 1 where column col is NULL. It returns
+// nil when no slot of the column is NULL.
+func (g *Segment) Nulls(col int) []byte {
+	c := &g.cols[col]
+	if c.nulls == nil {
+		return nil
+	}
+	return c.nulls[:g.n:g.n]
+}
+
+// Vectors returns the VECTOR column col as Len()*dim contiguous float32
+// values, row after row; NULL rows hold zeros. It returns nil for a
+// column of another kind.
+func (g *Segment) Vectors(col int) []float32 {
+	c := &g.cols[col]
+	if c.kind != types.Vector {
+		return nil
+	}
+	m := g.n * c.dim
+	return c.vecs[:m:m]
+}
+
+// Dim returns the dimension of VECTOR column col (0 for other kinds).
+func (g *Segment) Dim(col int) int { return g.cols[col].dim }
+
+// Ints returns the INT column col (NULL rows hold 0), nil for another kind.
+func (g *Segment) Ints(col int) []int64 {
+	c := &g.cols[col]
+	if c.kind != types.Int {
+		return nil
+	}
+	return c.ints[:g.n:g.n]
+}
+
+// Floats returns the FLOAT column col (NULL rows hold 0), nil for another
+// kind.
+func (g *Segment) Floats(col int) []float64 {
+	c := &g.cols[col]
+	if c.kind != types.Float {
+		return nil
+	}
+	return c.floats[:g.n:g.n]
+}
+
+// Texts returns the TEXT column col (NULL rows hold ""), nil for another
+// kind.
+func (g *Segment) Texts(col int) []string {
+	c := &g.cols[col]
+	if c.kind != types.Text {
+		return nil
+	}
+	return c.texts[:g.n:g.n]
+}
+
+// Value returns the value of column col in slot i. A vector value shares
+// the segment's memory.
+func (g *Segment) Value(col, i int) types.Value {
+	if i < 0 || i >= g.n {
+		panic("storage: slot out of range")
+	}
+	c := &g.cols[col]
+	if c.nulls != nil && c.nulls[i] != 0 {
+		return types.Value{}
+	}
+	switch c.kind {
+	case types.Int:
+		return types.IntValue(c.ints[i])
+	case types.Float:
+		return types.FloatValue(c.floats[i])
+	case types.Text:
+		return types.TextValue(c.texts[i])
+	case types.Vector:
+		return types.VectorValue(c.vecs[i*c.dim : (i+1)*c.dim : (i+1)*c.dim])
+	}
+	return types.Value{}
+}
+
+// Row returns slot i as a full row.
+func (g *Segment) Row(i int) []types.Value {
+	row := make([]types.Value, len(g.cols))
+	for c := range row {
+		row[c] = g.Value(c, i)
+	}
+	return row
+}
+
+// newSegment allocates a segment for rowids base.. with room for slots
+// rows, owned by epoch.
+func newSegment(s *Schema, base int64, slots int, epoch uint64) *Segment {
+	g := &Segment{base: base, epoch: epoch, liveEpoch: epoch}
+	g.live = make([]byte, slots)
+	g.cols = make([]colData, len(s.Columns))
+	for i := range s.Columns {
+		c := &g.cols[i]
+		c.kind = s.Columns[i].Type.Kind
+		c.dim = s.Columns[i].Type.Dim
+		c.valEpoch, c.nullEpoch = epoch, epoch
+		c.alloc(slots)
+	}
+	return g
+}
+
+// alloc gives c fresh value arrays for slots rows (nulls stay nil).
+func (c *colData) alloc(slots int) {
+	c.ints, c.floats, c.texts, c.vecs = nil, nil, nil, nil
+	switch c.kind {
+	case types.Int:
+		c.ints = make([]int64, slots)
+	case types.Float:
+		c.floats = make([]float64, slots)
+	case types.Text:
+		c.texts = make([]string, slots)
+	case types.Vector:
+		c.vecs = make([]float32, slots*c.dim)
+	}
+}
+
+// cloneVals replaces c's value arrays with copies holding the first n
+// slots, sized for slots rows.
+func (c *colData) cloneVals(n, slots int, epoch uint64) {
+	old := *c
+	c.alloc(slots)
+	copy(c.ints, old.ints[:min(n, len(old.ints))])
+	copy(c.floats, old.floats[:min(n, len(old.floats))])
+	copy(c.texts, old.texts[:min(n, len(old.texts))])
+	copy(c.vecs, old.vecs[:min(n*c.dim, len(old.vecs))])
+	c.valEpoch = epoch
+}
+
+func (c *colData) cloneNulls(n, slots int, epoch uint64) {
+	nn := make([]byte, slots)
+	if c.nulls != nil {
+		copy(nn, c.nulls[:n])
+	}
+	c.nulls = nn
+	c.nullEpoch = epoch
+}
+
+// slots returns the allocated number of slots.
+func (g *Segment) slots() int { return len(g.live) }
+
+// clone returns a copy of the header (sharing the arrays) owned by epoch.
+func (g *Segment) clone(epoch uint64) *Segment {
+	h := *g
+	h.cols = append([]colData(nil), g.cols...)
+	h.epoch = epoch
+	return &h
+}
+
+// grow reallocates every array of the (owned) header g to hold slots rows.
+func (g *Segment) grow(slots int, epoch uint64) {
+	live := make([]byte, slots)
+	copy(live, g.live[:g.n])
+	g.live, g.liveEpoch = live, epoch
+	for i := range g.cols {
+		c := &g.cols[i]
+		if c.nulls != nil {
+			c.cloneNulls(g.n, slots, epoch)
+		}
+		c.cloneVals(g.n, slots, epoch)
+	}
+}
+
+// put writes row into the unpublished slot i >= g.n of the (owned) header
+// g: no reader looks at it, so the shared arrays are written in place.
+func (g *Segment) put(i int, row []types.Value, epoch uint64) {
+	for ci := range g.cols {
+		c := &g.cols[ci]
+		v := &row[ci]
+		if v.K == types.Null {
+			if c.nulls == nil {
+				c.cloneNulls(0, len(g.live), epoch)
+			}
+			c.nulls[i] = 1
+		} else if c.nulls != nil {
+			c.nulls[i] = 0
+		}
+		c.set(i, v)
+	}
+}
+
+// update replaces slot i (< g.n) of the (owned) header g with row,
+// cloning only the arrays of columns whose value changes.
+func (g *Segment) update(i int, row []types.Value, epoch uint64) {
+	for ci := range g.cols {
+		c := &g.cols[ci]
+		v := &row[ci]
+		wasNull := c.nulls != nil && c.nulls[i] != 0
+		isNull := v.K == types.Null
+		if isNull && wasNull {
+			continue
+		}
+		if !isNull && !wasNull && c.equal(i, v) {
+			continue
+		}
+		if isNull != wasNull {
+			if c.nulls == nil || c.nullEpoch != epoch {
+				c.cloneNulls(g.n, len(g.live), epoch)
+			}
+			if isNull {
+				c.nulls[i] = 1
+			} else {
+				c.nulls[i] = 0
+			}
+		}
+		if c.valEpoch != epoch {
+			c.cloneVals(g.n, len(g.live), epoch)
+		}
+		c.set(i, v)
+	}
+}
+
+// equal reports whether non-NULL slot i holds exactly v.
+func (c *colData) equal(i int, v *types.Value) bool {
+	switch c.kind {
+	case types.Int:
+		return c.ints[i] == v.I
+	case types.Float:
+		return math.Float64bits(c.floats[i]) == math.Float64bits(v.F)
+	case types.Text:
+		return c.texts[i] == v.S
+	case types.Vector:
+		old := c.vecs[i*c.dim : (i+1)*c.dim]
+		for j, x := range v.V {
+			if math.Float32bits(old[j]) != math.Float32bits(x) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// set writes v (zero for NULL) into slot i of the value arrays.
+func (c *colData) set(i int, v *types.Value) {
+	switch c.kind {
+	case types.Int:
+		c.ints[i] = v.I
+	case types.Float:
+		c.floats[i] = v.F
+	case types.Text:
+		c.texts[i] = v.S
+	case types.Vector:
+		dst := c.vecs[i*c.dim : (i+1)*c.dim]
+		if v.K == types.Null {
+			clear(dst)
+		} else {
+			copy(dst, v.V)
+		}
+	}
+}
+
+// ownLive makes the live bytes private to epoch.
+func (g *Segment) ownLive(epoch uint64) {
+	if g.liveEpoch == epoch {
+		return
+	}
+	live := make([]byte, len(g.live))
+	copy(live, g.live[:g.n])
+	g.live, g.liveEpoch = live, epoch
+}

@@ -1,0 +1,78 @@
+package storage
+
+import (
+	"sort"
+	"strings"
+)
+
+// Table is one table in a Snapshot. It is immutable once published: its
+// schema, segments and counters never change, so it may be read from any
+// number of goroutines without locking.
+type Table struct {
+	schema    *Schema
+	id        uint64 // key prefix of its rows
+	segs      []*Segment
+	live      int64
+	nextRowID int64
+	epoch     uint64 // write epoch that owns this header (see Tx)
+}
+
+// Schema returns the table's schema; it must not be modified.
+func (t *Table) Schema() *Schema { return t.schema }
+
+// Name returns the table name as created.
+func (t *Table) Name() string { return t.schema.Name }
+
+// Segments returns the table's segments in increasing Base order. Rowids
+// covered by no segment are deleted rows (segments whose rows were all
+// deleted are dropped). The slice must not be modified.
+func (t *Table) Segments() []*Segment { return t.segs }
+
+// LiveRows returns the number of live rows.
+func (t *Table) LiveRows() int64 { return t.live }
+
+// NextRowID returns the rowid the next inserted row will get. Rowids start
+// at 1, follow insertion order and are never reused.
+func (t *Table) NextRowID() int64 { return t.nextRowID }
+
+// clone returns a copy of the header owned by epoch.
+func (t *Table) clone(epoch uint64) *Table {
+	h := *t
+	h.segs = append([]*Segment(nil), t.segs...)
+	h.epoch = epoch
+	return &h
+}
+
+// segFor returns the index in t.segs of the segment holding rowid, or -1.
+func (t *Table) segFor(rowid int64) int {
+	i := sort.Search(len(t.segs), func(i int) bool { return t.segs[i].base+int64(t.segs[i].n) > rowid })
+	if i < len(t.segs) && t.segs[i].base <= rowid {
+		return i
+	}
+	return -1
+}
+
+// Snapshot is a consistent, immutable view of all tables. It is safe for
+// concurrent use and stays valid (and unchanged) for as long as it is held,
+// even after the DB is closed.
+type Snapshot struct {
+	tables map[string]*Table // by lower-case name
+	sorted []*Table
+}
+
+func newSnapshot(tables map[string]*Table) *Snapshot {
+	s := &Snapshot{tables: tables, sorted: make([]*Table, 0, len(tables))}
+	for _, t := range tables {
+		s.sorted = append(s.sorted, t)
+	}
+	sort.Slice(s.sorted, func(i, j int) bool {
+		return strings.ToLower(s.sorted[i].schema.Name) < strings.ToLower(s.sorted[j].schema.Name)
+	})
+	return s
+}
+
+// Table returns the named table (case-insensitive), or nil.
+func (s *Snapshot) Table(name string) *Table { return s.tables[strings.ToLower(name)] }
+
+// Tables returns all tables sorted by name. The slice must not be modified.
+func (s *Snapshot) Tables() []*Table { return s.sorted }

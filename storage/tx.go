@@ -1,0 +1,499 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/softdb/softdb/types"
+)
+
+// maxTxBytes bounds a transaction's pending batch below pebble's 4 GiB
+// batch limit (which pebble enforces with a panic).
+var maxTxBytes = 3 << 30
+
+// Tx is the single write transaction. Its writes go to a pending pebble
+// batch and to private copies of the touched parts of the mirror; Commit
+// makes both visible at once. Every method is all-or-nothing: it validates
+// everything before changing anything, so on error the Tx is as before.
+//
+// A Tx is not safe for concurrent use; it must end with Commit or
+// Rollback, since it holds the DB's write lock.
+//
+// Copy-on-write works by epochs: every header or array the Tx allocates
+// is stamped with its current epoch and may be written in place while the
+// epoch lasts; anything older is shared with snapshots and is copied first.
+// Handing out a snapshot (Snapshot, Commit) starts a new epoch.
+type Tx struct {
+	db        *DB
+	base      *Snapshot
+	batch     *pebble.Batch
+	root      map[string]*Table
+	rootEpoch uint64
+	epoch     uint64
+	snap      *Snapshot // cached Snapshot(); nil after a change
+	changed   bool
+	dirty     map[string]bool // tables whose catalog entry Commit writes
+	undo      []undoEntry
+	done      bool
+}
+
+func (db *DB) newTx() *Tx {
+	base := db.snap.Load()
+	return &Tx{
+		db:    db,
+		base:  base,
+		batch: db.pdb.NewBatch(),
+		root:  base.tables,
+		epoch: db.nextEpoch(),
+		dirty: map[string]bool{},
+	}
+}
+
+// Snapshot returns the transaction's own view, including its uncommitted
+// writes. After Rollback, a view taken from the Tx must no longer be read.
+func (tx *Tx) Snapshot() *Snapshot {
+	if tx.done || !tx.changed {
+		if tx.done {
+			return tx.db.Snapshot()
+		}
+		return tx.base
+	}
+	if tx.snap == nil {
+		tx.snap = newSnapshot(tx.root)
+		tx.epoch = tx.db.nextEpoch() // freeze what the view references
+	}
+	return tx.snap
+}
+
+func (tx *Tx) touch() {
+	tx.changed = true
+	tx.snap = nil
+}
+
+func (tx *Tx) ownRoot() {
+	if tx.rootEpoch != tx.epoch {
+		m := make(map[string]*Table, len(tx.root)+1)
+		for k, v := range tx.root {
+			m[k] = v
+		}
+		tx.root, tx.rootEpoch = m, tx.epoch
+	}
+}
+
+func (tx *Tx) ownTable(t *Table) *Table {
+	if t.epoch == tx.epoch {
+		return t
+	}
+	t = t.clone(tx.epoch)
+	tx.ownRoot()
+	tx.root[strings.ToLower(t.schema.Name)] = t
+	return t
+}
+
+// ownSeg makes t.segs[k] (t owned) a header private to the epoch.
+func (tx *Tx) ownSeg(t *Table, k int) *Segment {
+	g := t.segs[k]
+	if g.epoch != tx.epoch {
+		g = g.clone(tx.epoch)
+		t.segs[k] = g
+	}
+	return g
+}
+
+func (tx *Tx) table(name string) (*Table, error) {
+	if tx.done {
+		return nil, ErrTxDone
+	}
+	t := tx.root[strings.ToLower(name)]
+	if t == nil {
+		return nil, &TableError{Table: name, Err: ErrNoTable}
+	}
+	return t, nil
+}
+
+func (tx *Tx) checkSize(extra int) error {
+	if tx.batch.Len()+extra > maxTxBytes {
+		return fmt.Errorf("%w: its writes would exceed %d bytes; split it into smaller transactions", ErrTxTooLarge, maxTxBytes)
+	}
+	return nil
+}
+
+// CreateTable creates a table. The schema is copied; PRIMARY KEY columns
+// are marked NOT NULL.
+func (tx *Tx) CreateTable(s Schema) error {
+	if tx.done {
+		return ErrTxDone
+	}
+	vs, err := s.validate()
+	if err != nil {
+		return err
+	}
+	low := strings.ToLower(vs.Name)
+	if tx.root[low] != nil {
+		return &TableError{Table: vs.Name, Err: ErrTableExists}
+	}
+	db := tx.db
+	id := db.nextTableID
+	db.nextTableID++
+	_ = tx.batch.Set(keyNextTable, binary.BigEndian.AppendUint64(nil, db.nextTableID), nil)
+	tx.touch()
+	tx.ownRoot()
+	tx.root[low] = &Table{schema: vs, id: id, nextRowID: 1, epoch: tx.epoch}
+	tx.dirty[low] = true
+	if idx := newPKIndex(vs); idx != nil {
+		tx.undo = append(tx.undo, undoEntry{tableID: id, prev: db.pk[id]})
+		db.pk[id] = idx
+	}
+	return nil
+}
+
+// DropTable removes a table and all its rows.
+func (tx *Tx) DropTable(name string) error {
+	t, err := tx.table(name)
+	if err != nil {
+		return err
+	}
+	low := strings.ToLower(t.schema.Name)
+	lo, hi := tableSpan(t.id)
+	_ = tx.batch.DeleteRange(lo, hi, nil)
+	_ = tx.batch.Delete(catalogKey(low), nil)
+	tx.touch()
+	tx.ownRoot()
+	delete(tx.root, low)
+	delete(tx.dirty, low)
+	if idx := tx.db.pk[t.id]; idx != nil {
+		tx.undo = append(tx.undo, undoEntry{tableID: t.id, prev: idx})
+		delete(tx.db.pk, t.id)
+	}
+	return nil
+}
+
+// Insert appends rows (full rows in schema order, values of the column
+// kinds or NULL) and returns the rowid of the first; the others follow
+// consecutively. The rows' vector slices are copied.
+func (tx *Tx) Insert(table string, rows [][]types.Value) (firstRowID int64, err error) {
+	t, err := tx.table(table)
+	if err != nil {
+		return 0, err
+	}
+	s := t.schema
+	size := 0
+	for _, row := range rows {
+		if err := s.checkRow(row); err != nil {
+			return 0, err
+		}
+		size += rowKeyLen + recordSize(row) + 16
+	}
+	idx := tx.db.pk[t.id]
+	if idx != nil {
+		if err := checkNewKeys(s, idx, rows, nil); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.checkSize(size); err != nil {
+		return 0, err
+	}
+	if len(rows) == 0 {
+		return t.nextRowID, nil
+	}
+
+	tx.touch()
+	t = tx.ownTable(t)
+	first := t.nextRowID
+	for i, row := range rows {
+		rowid := first + int64(i)
+		op := tx.batch.SetDeferred(rowKeyLen, recordSize(row))
+		putRowKey(op.Key, t.id, rowid)
+		appendRecord(op.Value[:0], row)
+		_ = op.Finish()
+		if idx != nil {
+			tx.setKey(idx, row[idx.col], rowid)
+		}
+	}
+	tx.appendRows(t, first, rows)
+	t.nextRowID += int64(len(rows))
+	t.live += int64(len(rows))
+	tx.dirty[strings.ToLower(s.Name)] = true
+	return first, nil
+}
+
+// checkNewKeys checks that the PRIMARY KEY values of rows are distinct and
+// not held by any existing row outside replaced (the rowids being
+// updated).
+func checkNewKeys(s *Schema, idx *pkIndex, rows [][]types.Value, replaced map[int64]bool) error {
+	col := &s.Columns[idx.col]
+	var seen map[any]bool
+	if len(rows) > 1 {
+		seen = make(map[any]bool, len(rows))
+	}
+	for _, row := range rows {
+		v := row[idx.col]
+		if owner, ok := idx.get(v); ok && !replaced[owner] {
+			return pkError(s.Name, col.Name, sqlLiteral(v))
+		}
+		if seen != nil {
+			var k any = v.I
+			if idx.texts != nil {
+				k = v.S
+			}
+			if seen[k] {
+				return pkError(s.Name, col.Name, sqlLiteral(v))
+			}
+			seen[k] = true
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) setKey(idx *pkIndex, v types.Value, rowid int64) {
+	old, had := idx.get(v)
+	tx.undo = append(tx.undo, undoEntry{idx: idx, key: v, had: had, old: old})
+	idx.set(v, rowid)
+}
+
+func (tx *Tx) delKey(idx *pkIndex, v types.Value) {
+	old, had := idx.get(v)
+	if !had {
+		return
+	}
+	tx.undo = append(tx.undo, undoEntry{idx: idx, key: v, had: true, old: old})
+	idx.del(v)
+}
+
+// appendRows writes rows with rowids first.. into the mirror of the owned
+// table t, filling the last segment, then starting new ones.
+func (tx *Tx) appendRows(t *Table, first int64, rows [][]types.Value) {
+	S := int64(tx.db.segRows)
+	for done := 0; done < len(rows); {
+		rowid := first + int64(done)
+		base := (rowid-1)/S*S + 1
+		slot := int(rowid - base)
+		need := min(len(rows)-done, int(S)-slot)
+		var g *Segment
+		if slot == 0 {
+			g = newSegment(t.schema, base, min(int(S), max(need, 8)), tx.epoch)
+			t.segs = append(t.segs, g)
+		} else {
+			k := len(t.segs) - 1
+			if k < 0 || t.segs[k].base != base || t.segs[k].n != slot {
+				panic("storage: mirror out of step with rowids")
+			}
+			g = tx.ownSeg(t, k)
+			if g.slots() < slot+need {
+				g.grow(min(int(S), max(slot+need, 2*g.slots())), tx.epoch)
+			}
+		}
+		for j := 0; j < need; j++ {
+			g.put(slot+j, rows[done+j], tx.epoch)
+			g.live[slot+j] = 1
+		}
+		g.n = slot + need
+		g.nlive += need
+		done += need
+	}
+}
+
+// locate returns the segment index and slot of a live row of t.
+func (t *Table) locate(rowid int64) (k, slot int, ok bool) {
+	k = t.segFor(rowid)
+	if k < 0 {
+		return 0, 0, false
+	}
+	slot = int(rowid - t.segs[k].base)
+	return k, slot, t.segs[k].live[slot] != 0
+}
+
+func noRow(table string, rowid int64) error {
+	return fmt.Errorf("%w: rowid %d in table %q", ErrNoRow, rowid, table)
+}
+
+// Update replaces the live rows rowids[i] with rows[i] (full rows, same
+// rules as Insert). A rowid may appear only once.
+func (tx *Tx) Update(table string, rowids []int64, rows [][]types.Value) error {
+	t, err := tx.table(table)
+	if err != nil {
+		return err
+	}
+	if len(rowids) != len(rows) {
+		return fmt.Errorf("storage: Update got %d rowids and %d rows", len(rowids), len(rows))
+	}
+	s := t.schema
+	size := 0
+	set := make(map[int64]bool, len(rowids))
+	for i, row := range rows {
+		if err := s.checkRow(row); err != nil {
+			return err
+		}
+		if _, _, ok := t.locate(rowids[i]); !ok {
+			return noRow(s.Name, rowids[i])
+		}
+		if set[rowids[i]] {
+			return fmt.Errorf("storage: Update lists rowid %d twice", rowids[i])
+		}
+		set[rowids[i]] = true
+		size += rowKeyLen + recordSize(row) + 16
+	}
+	idx := tx.db.pk[t.id]
+	if idx != nil {
+		if err := checkNewKeys(s, idx, rows, set); err != nil {
+			return err
+		}
+	}
+	if err := tx.checkSize(size); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+
+	tx.touch()
+	t = tx.ownTable(t)
+	if idx != nil {
+		for _, rowid := range rowids {
+			k, slot, _ := t.locate(rowid)
+			tx.delKey(idx, t.segs[k].Value(idx.col, slot))
+		}
+	}
+	for i, row := range rows {
+		rowid := rowids[i]
+		op := tx.batch.SetDeferred(rowKeyLen, recordSize(row))
+		putRowKey(op.Key, t.id, rowid)
+		appendRecord(op.Value[:0], row)
+		_ = op.Finish()
+		k, slot, _ := t.locate(rowid)
+		tx.ownSeg(t, k).update(slot, row, tx.epoch)
+		if idx != nil {
+			tx.setKey(idx, row[idx.col], rowid)
+		}
+	}
+	return nil
+}
+
+// Delete deletes the live rows rowids; a rowid listed twice counts once.
+func (tx *Tx) Delete(table string, rowids []int64) error {
+	t, err := tx.table(table)
+	if err != nil {
+		return err
+	}
+	for _, rowid := range rowids {
+		if _, _, ok := t.locate(rowid); !ok {
+			return noRow(t.schema.Name, rowid)
+		}
+	}
+	if err := tx.checkSize(len(rowids) * (rowKeyLen + 16)); err != nil {
+		return err
+	}
+	if len(rowids) == 0 {
+		return nil
+	}
+
+	tx.touch()
+	t = tx.ownTable(t)
+	idx := tx.db.pk[t.id]
+	key := make([]byte, rowKeyLen)
+	emptied := false
+	for _, rowid := range rowids {
+		k, slot, ok := t.locate(rowid)
+		if !ok {
+			continue // a duplicate
+		}
+		putRowKey(key, t.id, rowid)
+		_ = tx.batch.Delete(key, nil)
+		g := tx.ownSeg(t, k)
+		if idx != nil {
+			tx.delKey(idx, g.Value(idx.col, slot))
+		}
+		g.ownLive(tx.epoch)
+		g.live[slot] = 0
+		g.nlive--
+		t.live--
+		emptied = emptied || g.nlive == 0
+	}
+	if emptied {
+		// Full segments without a live row hold nothing a scan needs.
+		segs := t.segs[:0]
+		for _, g := range t.segs {
+			if g.nlive > 0 || g.n < tx.db.segRows {
+				segs = append(segs, g)
+			}
+		}
+		clear(t.segs[len(segs):])
+		t.segs = segs
+	}
+	return nil
+}
+
+// Commit writes the transaction with one synced pebble batch and then
+// publishes its state. On error nothing is published and the Tx is over.
+// Committing a Tx that changed nothing writes nothing.
+func (tx *Tx) Commit() error {
+	if tx.done {
+		return ErrTxDone
+	}
+	db := tx.db
+	if !tx.changed {
+		tx.end()
+		return nil
+	}
+	for low := range tx.dirty {
+		if t := tx.root[low]; t != nil {
+			_ = tx.batch.Set(catalogKey(low), encodeCatalog(t), nil)
+		}
+	}
+	if err := commitBatch(tx.batch); err != nil {
+		tx.revert()
+		if _, fatal := err.(fatalError); fatal {
+			db.failed = fmt.Errorf("%w (%v)", ErrFailed, err)
+		}
+		tx.end()
+		return fmt.Errorf("commit failed: %w", err)
+	}
+	db.snap.Store(newSnapshot(tx.root))
+	db.nextEpoch()
+	tx.undo = nil
+	tx.end()
+	return nil
+}
+
+func commitBatch(b *pebble.Batch) (err error) {
+	defer recoverFatal(&err)
+	return b.Commit(pebble.Sync)
+}
+
+// Rollback discards the transaction. It is idempotent and does nothing
+// after Commit.
+func (tx *Tx) Rollback() {
+	if tx.done {
+		return
+	}
+	tx.revert()
+	tx.end()
+}
+
+// revert undoes the writer-side PK changes, newest first.
+func (tx *Tx) revert() {
+	for i := len(tx.undo) - 1; i >= 0; i-- {
+		u := &tx.undo[i]
+		switch {
+		case u.idx != nil && u.had:
+			u.idx.set(u.key, u.old)
+		case u.idx != nil:
+			u.idx.del(u.key)
+		case u.prev != nil:
+			tx.db.pk[u.tableID] = u.prev
+		default:
+			delete(tx.db.pk, u.tableID)
+		}
+	}
+	tx.undo = nil
+}
+
+func (tx *Tx) end() {
+	tx.done = true
+	tx.root, tx.snap = nil, nil
+	_ = tx.batch.Close()
+	tx.batch = nil
+	<-tx.db.sem
+}
