@@ -32,7 +32,7 @@ type SyntaxError struct {
 	err       error
 }
 
-func (e *SyntaxError) Error() string { return e.err.Error() }
+func (e *SyntaxError) Error() string        { return e.err.Error() }
 func (e *SyntaxError) Is(target error) bool { return target == ErrSyntax }
 
 // classified keeps the original error (and its message) while adding the

@@ -55,7 +55,9 @@ var ErrTxDone = &classified{ErrTx, errTxDone{}}
 
 type errTxDone struct{}
 
-func (errTxDone) Error() string { return "softdb: transaction has already been committed or rolled back" }
+func (errTxDone) Error() string {
+	return "softdb: transaction has already been committed or rolled back"
+}
 
 // Commit makes the transaction's writes durable and visible.
 func (tx *Tx) Commit() error {

@@ -51,7 +51,8 @@
 // # Caveats
 //
 // Inputs must be finite (softdb rejects NaN and ±Inf on the way in). A score
-// beyond the float32 range (components above ~1e19) is not meaningful. With
+// beyond the float32 range (components above ~1e19) is not meaningful; a
+// row whose score is NaN takes no part, in SOFT and in TopK alike. With
 // T → 0 (invT = +Inf) all the weight goes to the best score, split equally
 // among exact ties; SQL's "lowest rowid wins" rule for HARD is TopK's.
 // States and TopKs are not safe for concurrent use: give each goroutine its

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -20,9 +21,14 @@ func newRand(t testing.TB) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, 0x5eed))
 }
 
-// forEachKernel runs f once per kernel set this CPU supports.
+// forEachKernel runs f once per kernel set this CPU supports, or only for
+// the set forced with SOFTDB_KERNEL.
 func forEachKernel(t *testing.T, f func(t *testing.T)) {
-	for _, k := range kernelSets {
+	sets := kernelSets
+	if os.Getenv(KernelEnv) != "" {
+		sets = []*kernelSet{kern}
+	}
+	for _, k := range sets {
 		t.Run(k.name, func(t *testing.T) {
 			defer useKernel(useKernel(k))
 			f(t)

@@ -42,15 +42,17 @@ var kernelSets = archKernels()
 // automatic choice. The build tag purego forces generic.
 const KernelEnv = "SOFTDB_KERNEL"
 
-func init() {
-	kern = kernelSets[0]
-	if want := strings.ToLower(strings.TrimSpace(os.Getenv(KernelEnv))); want != "" {
-		for _, k := range kernelSets {
-			if k.name == want {
-				kern = k
-			}
+func init() { kern = pickKernel(os.Getenv(KernelEnv)) }
+
+// pickKernel returns the set named want, or the best one.
+func pickKernel(want string) *kernelSet {
+	want = strings.ToLower(strings.TrimSpace(want))
+	for _, k := range kernelSets {
+		if k.name == want {
+			return k
 		}
 	}
+	return kernelSets[0]
 }
 
 // Kernel reports the name of the kernel set in use: "generic", "avx2", ….

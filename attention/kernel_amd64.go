@@ -2,6 +2,228 @@
 
 package attention
 
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:generate go run ./internal/asmgen -out kernel_amd64.s
+
 func archKernels() []*kernelSet {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		return []*kernelSet{&avx2Kernels, &genericKernels}
+	}
 	return []*kernelSet{&genericKernels}
+}
+
+var avx2Kernels = kernelSet{
+	name:        "avx2",
+	dotRows:     dotRowsAVX2,
+	dotNormRows: dotNormRowsAVX2,
+	l2Rows:      l2RowsAVX2,
+	expShift:    expShiftAVX2Go,
+	axpyRows:    axpyRowsAVX2,
+	dotTile:     dotTileAVX2,
+	l2Tile:      l2TileAVX2,
+}
+
+// Tile kernels (kernel_amd64.s, generated): see internal/asmgen for the
+// contract. ldd, ldq and kstride are in bytes.
+type tileFunc func(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func dotT1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func dotT2x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func dotT3x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func dotT1x1(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func dotT2x1(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func dotT3x1(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func l2T1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func l2T2x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func l2T3x3(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func l2T1x1(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func l2T2x1(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func l2T3x1(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func dotnormT1x4(dst *float32, kk *float32, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func dotnormT1x1(dst *float32, kk *float32, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func expShiftAVX2(p *float32, n8 int, ref float32, invT float32) float32
+
+//go:noescape
+func axpyAVX2(acc *float32, p *float32, values *float32, n int, dvb int, dv8 int, mask *int32)
+
+// tailMasks[8-r:16-r] has r lanes of −1 then zeros: the mask for the last
+// r = d mod 8 components.
+var tailMasks = [16]int32{-1, -1, -1, -1, -1, -1, -1, -1}
+
+func tailMask(d int) *int32 {
+	r := d & 7
+	if r == 0 {
+		return nil
+	}
+	return &tailMasks[8-r]
+}
+
+// maxTileQ is the largest nq of a tile kernel.
+const maxTileQ = 3
+
+// padQueries returns the nq queries of qs (stride d) with stride ldq =
+// d rounded up to 8, zero-padded, when d is not a multiple of 8 (the tile
+// kernels then read whole vectors of each query); otherwise qs itself.
+func padQueries(buf *[maxTileQ * 256]float32, qs []float32, nq, d int) ([]float32, int) {
+	if d&7 == 0 {
+		return qs, d
+	}
+	ld := (d + 7) &^ 7
+	var out []float32
+	if nq*ld <= len(buf) {
+		out = buf[:nq*ld]
+		clear(out)
+	} else {
+		out = make([]float32, nq*ld)
+	}
+	for a := 0; a < nq; a++ {
+		copy(out[a*ld:a*ld+d], qs[a*d:(a+1)*d])
+	}
+	return out, ld
+}
+
+// runTile computes an nq×nk tile with the kernels for nq (main: groups of
+// four keys, or three for l2T3x3; rest: one key at a time).
+func runTile(main, rest tileFunc, step int, dst []float32, ldd int, qs []float32, ldq int, keys []float32, nk, d int) {
+	g := nk / step
+	mask := tailMask(d)
+	if g > 0 {
+		main(&dst[0], ldd*4, &qs[0], ldq*4, &keys[0], g, d*4, d/8, mask)
+	}
+	if r := nk - g*step; r > 0 {
+		rest(&dst[g*step], ldd*4, &qs[0], ldq*4, &keys[g*step*d], r, d*4, d/8, mask)
+	}
+}
+
+func tileAVX2(l2 bool, dst []float32, ldd int, qs []float32, nq int, keys []float32, nk, d int) {
+	if nq == 0 || nk == 0 {
+		return
+	}
+	// Bounds: the kernels read and write exactly these ranges.
+	_ = dst[(nq-1)*ldd+nk-1]
+	_ = qs[nq*d-1]
+	_ = keys[nk*d-1]
+	var buf [maxTileQ * 256]float32
+	for a := 0; a < nq; a += maxTileQ {
+		na := min(maxTileQ, nq-a)
+		qp, ldq := padQueries(&buf, qs[a*d:(a+na)*d], na, d)
+		out := dst[a*ldd:]
+		switch {
+		case !l2 && na == 1:
+			runTile(dotT1x4, dotT1x1, 4, out, ldd, qp, ldq, keys, nk, d)
+		case !l2 && na == 2:
+			runTile(dotT2x4, dotT2x1, 4, out, ldd, qp, ldq, keys, nk, d)
+		case !l2:
+			runTile(dotT3x4, dotT3x1, 4, out, ldd, qp, ldq, keys, nk, d)
+		case na == 1:
+			runTile(l2T1x4, l2T1x1, 4, out, ldd, qp, ldq, keys, nk, d)
+		case na == 2:
+			runTile(l2T2x4, l2T2x1, 4, out, ldd, qp, ldq, keys, nk, d)
+		default:
+			runTile(l2T3x3, l2T3x1, 3, out, ldd, qp, ldq, keys, nk, d)
+		}
+	}
+}
+
+func dotTileAVX2(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int) {
+	tileAVX2(false, dst, ldd, qs, nq, keys, nk, d)
+}
+
+func l2TileAVX2(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int) {
+	tileAVX2(true, dst, ldd, qs, nq, keys, nk, d)
+}
+
+func dotRowsAVX2(dst, q, keys []float32, d int) {
+	tileAVX2(false, dst, 0, q, 1, keys, len(dst), d)
+}
+
+func l2RowsAVX2(dst, q, keys []float32, d int) {
+	tileAVX2(true, dst, 0, q, 1, keys, len(dst), d)
+}
+
+func dotNormRowsAVX2(dst, kk, q, keys []float32, d int) {
+	nk := len(dst)
+	if nk == 0 {
+		return
+	}
+	_ = kk[nk-1]
+	_ = keys[nk*d-1]
+	var buf [maxTileQ * 256]float32
+	qp, _ := padQueries(&buf, q[:d], 1, d)
+	mask := tailMask(d)
+	g := nk / 4
+		if g > 0 {
+		dotnormT1x4(&dst[0], &kk[0], &qp[0], 0, &keys[0], g, d*4, d/8, mask)
+	}
+	if r := nk - 4*g; r > 0 {
+		dotnormT1x1(&dst[4*g], &kk[4*g], &qp[0], 0, &keys[4*g*d], r, d*4, d/8, mask)
+	}
+}
+
+// expShiftAVX2Go runs the vector exp over whole vectors: the lanes past
+// len(p), up to the next multiple of 8 within cap(p), are set to −Inf first
+// so they add 0 to the sum.
+func expShiftAVX2Go(p []float32, ref, invT float32) float32 {
+	n := len(p)
+	if n == 0 {
+		return 0
+	}
+	n8 := (n + 7) / 8
+	if n8*8 > cap(p) {
+		return expShiftGeneric(p, ref, invT)
+	}
+	full := p[:n8*8]
+	ninf := float32(math.Inf(-1))
+	for i := n; i < len(full); i++ {
+		full[i] = ninf
+	}
+	return expShiftAVX2(&full[0], n8, ref, invT)
+}
+
+func axpyRowsAVX2(acc, p, values []float32, dv int) {
+	n := len(p)
+	if n == 0 || dv == 0 {
+		return
+	}
+	_ = values[n*dv-1]
+	if dv&7 != 0 && cap(acc) < (dv+7)&^7 {
+		axpyRowsGeneric(acc, p, values, dv)
+		return
+	}
+	_ = acc[:(dv+7)&^7]
+	axpyAVX2(&acc[0], &p[0], &values[0], n, dv*4, dv/8, tailMask(dv))
 }

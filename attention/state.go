@@ -27,7 +27,7 @@ func NewState(dv int) *State {
 	if dv < 0 {
 		panic("attention: negative value dimension")
 	}
-	return &State{Max: math.Inf(-1), Acc: make([]float64, dv), buf: make([]float32, dv)}
+	return &State{Max: math.Inf(-1), Acc: make([]float64, dv), buf: make([]float32, dv, (dv+7)&^7)}
 }
 
 // Reset empties s, keeping its buffers.
@@ -171,7 +171,7 @@ func (s *State) checkBlock(n int, values []float32, dv int, mask []byte) {
 		panic("attention: mask length differs from the row count")
 	}
 	if len(s.buf) != dv {
-		s.buf = make([]float32, dv)
+		s.buf = make([]float32, dv, (dv+7)&^7) // padded for whole-vector kernels
 	}
 }
 
@@ -192,7 +192,9 @@ func (s *State) fold(p []float32, values []float32, dv int, mask []byte, invT fl
 			p[i] = ninf
 			continue
 		}
-		mx = max(mx, x) // NaN scores propagate into the result
+		if x > mx { // a NaN score is never the maximum, and gets weight 0
+			mx = x
+		}
 	}
 	if mx == ninf {
 		return // every row masked

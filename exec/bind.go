@@ -24,9 +24,9 @@ type scope struct {
 	match   bool            // score, weight, qrow are available
 	noScore string          // non-empty: score/weight are rejected with this reason
 	params  []types.Value
-	dimVar  int        // > 0: the name d is this constant (TEMPERATURE)
-	group   *groupCtx  // non-nil: binding over groups (aggregates allowed)
-	aggErr  string     // why aggregates are not allowed here
+	dimVar  int       // > 0: the name d is this constant (TEMPERATURE)
+	group   *groupCtx // non-nil: binding over groups (aggregates allowed)
+	aggErr  string    // why aggregates are not allowed here
 }
 
 func (s *scope) ncols() int {

@@ -110,17 +110,21 @@ func cst(name string) string {
 // the key tail mask (d mod 8 lanes of −1) and d8 = ⌊d/8⌋.
 //
 // dot: q·k. l2: ‖q−k‖². dotnorm (nq = 1): q·k into dst and ‖k‖² into
-// ldd, which then is a pointer.
+// kk, which replaces ldd.
 //
 // Register blocking: nq query vectors stay in registers while each key
 // vector is loaded once and used nq times, giving nq·nk independent FMA
 // chains (≥ 8 hide the 4-cycle FMA latency on two pipes).
 func tile(kind string, nq, nk int) {
 	name := fmt.Sprintf("%sT%dx%d", kind, nq, nk)
-	p("// func %s(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)", name)
+	second := "ldd int"
+	if kind == "dotnorm" {
+		second = "kk *float32"
+	}
+	p("// func %s(dst *float32, %s, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)", name, second)
 	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
 	ins("MOVQ dst+0(FP), DI")
-	ins("MOVQ ldd+8(FP), R8")
+	ins("MOVQ %s+8(FP), R8", strings.Fields(second)[0])
 	ins("MOVQ qs+16(FP), SI")
 	ins("MOVQ ldq+24(FP), R9")
 	ins("MOVQ keys+32(FP), R10")
@@ -431,5 +435,4 @@ func axpy() {
 	p("axpy_done:")
 	ins("VZEROUPPER")
 	ins("RET")
-	_ = strings.TrimSpace
 }

@@ -1,0 +1,168 @@
+package attention
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Benchmarks run on the kernel set in use (SOFTDB_KERNEL selects it) with
+// fixed seeds; bench/attention_peer.py measures numpy and FAISS on the same
+// shapes. bytes/s is the key+value bytes read; GFLOP/s counts 2 per
+// multiply-add of QKᵀ and PV.
+
+type benchData struct {
+	keys, values, qs []float32
+}
+
+var benchCache sync.Map
+
+func benchBlock(n, d, dv, m int) *benchData {
+	key := fmt.Sprint(n, d, dv, m)
+	if v, ok := benchCache.Load(key); ok {
+		return v.(*benchData)
+	}
+	r := rand.New(rand.NewPCG(1, uint64(n*7+d)))
+	bd := &benchData{
+		keys:   randVec(r, n*d, 0.1),
+		values: randVec(r, n*dv, 1),
+		qs:     randVec(r, m*d, 1),
+	}
+	benchCache.Store(key, bd)
+	return bd
+}
+
+func report(b *testing.B, start time.Time, flops float64) {
+	sec := time.Since(start).Seconds()
+	b.ReportMetric(flops*float64(b.N)/sec/1e9, "GFLOP/s")
+}
+
+func BenchmarkAccumulate(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		n, d, dv int
+	}{
+		{"n=1e5/d=128", 100000, 128, 128},
+		{"n=1e6/d=128", 1000000, 128, 128},
+		{"n=1e5/d=768", 100000, 768, 768},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			bd := benchBlock(c.n, c.d, c.dv, 1)
+			s := NewState(c.dv)
+			q := bd.qs[:c.d]
+			out := make([]float32, c.dv)
+			b.SetBytes(int64(c.n * (c.d + c.dv) * 4))
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				s.Reset()
+				s.Accumulate(Dot, q, 0, bd.keys, c.d, bd.values, c.dv, nil, 1/11.3)
+				s.Result(out)
+			}
+			report(b, start, 2*float64(c.n)*float64(c.d+c.dv))
+		})
+	}
+}
+
+func BenchmarkAccumulateBatch(b *testing.B) {
+	for _, c := range []struct {
+		name        string
+		m, n, d, dv int
+	}{
+		{"m=512/n=1e5/d=128", 512, 100000, 128, 128},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			bd := benchBlock(c.n, c.d, c.dv, c.m)
+			states := make([]*State, c.m)
+			for a := range states {
+				states[a] = NewState(c.dv)
+			}
+			b.SetBytes(int64(c.n * (c.d + c.dv) * 4))
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				for _, s := range states {
+					s.Reset()
+				}
+				AccumulateBatch(states, Dot, bd.qs, nil, bd.keys, c.d, bd.values, c.dv, nil, 1/11.3)
+			}
+			report(b, start, 2*float64(c.m)*float64(c.n)*float64(c.d+c.dv))
+		})
+	}
+}
+
+func BenchmarkTopK(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		m    Metric
+		k    int
+		n, d int
+	}{
+		{"dot/k=10/n=1e5/d=128", Dot, 10, 100000, 128},
+		{"l2/k=10/n=1e5/d=128", L2, 10, 100000, 128},
+		{"cosine/k=10/n=1e5/d=128", Cosine, 10, 100000, 128},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			bd := benchBlock(c.n, c.d, 0, 1)
+			q := bd.qs[:c.d]
+			t := NewTopK(c.k)
+			b.SetBytes(int64(c.n * c.d * 4))
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				t.Reset()
+				t.PushBlock(c.m, q, Norm(q), bd.keys, c.d, nil, nil)
+			}
+			report(b, start, 2*float64(c.n)*float64(c.d))
+		})
+	}
+}
+
+// BenchmarkTopKBatch/l2/m=1000/n=6e4/d=784 is a tenth of the MNIST exact
+// 1-NN workload (10,000 test × 60,000 train × 784).
+func BenchmarkTopKBatch(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		m       Metric
+		k       int
+		q, n, d int
+	}{
+		{"l2/k=1/m=1000/n=6e4/d=784", L2, 1, 1000, 60000, 784},
+		{"dot/k=10/m=512/n=1e5/d=128", Dot, 10, 512, 100000, 128},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			bd := benchBlock(c.n, c.d, 0, c.q)
+			tops := make([]*TopK, c.q)
+			for a := range tops {
+				tops[a] = NewTopK(c.k)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				for _, t := range tops {
+					t.Reset()
+				}
+				TopKBatch(tops, c.m, bd.qs, nil, bd.keys, c.d, nil, nil)
+			}
+			report(b, start, 2*float64(c.q)*float64(c.n)*float64(c.d))
+		})
+	}
+}
+
+func BenchmarkScoreRows(b *testing.B) {
+	const n, d = 100000, 128
+	bd := benchBlock(n, d, 0, 1)
+	dst := make([]float32, n)
+	b.SetBytes(n * d * 4)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ScoreRows(dst, Dot, bd.qs[:d], bd.keys, d)
+	}
+}

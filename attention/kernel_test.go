@@ -1,0 +1,157 @@
+package attention
+
+import (
+	"math"
+	"testing"
+)
+
+func TestPickKernel(t *testing.T) {
+	if k := pickKernel("generic"); k != &genericKernels {
+		t.Fatalf("generic: got %s", k.name)
+	}
+	if k := pickKernel(" GENERIC "); k != &genericKernels {
+		t.Fatal("names are case- and space-insensitive")
+	}
+	if k := pickKernel("no-such"); k != kernelSets[0] {
+		t.Fatal("unknown name must keep the best set")
+	}
+	if Kernels()[len(Kernels())-1] != "generic" || Kernel() == "" {
+		t.Fatal("generic must be the last resort")
+	}
+	t.Logf("kernels %v, in use %s", Kernels(), Kernel())
+}
+
+// TestKernelsAgree compares every kernel function of every set with the
+// generic one on awkward shapes: tails of d and dv, key counts not a
+// multiple of the tile width, 1..7 queries, zero weights in groups.
+func TestKernelsAgree(t *testing.T) {
+	r := newRand(t)
+	g := &genericKernels
+	close32 := func(a, b float32, scale float64) bool {
+		return math.Abs(float64(a)-float64(b)) <= 1e-5*scale
+	}
+	forEachKernel(t, func(t *testing.T) {
+		k := kern
+		for ci := 0; ci < 400; ci++ {
+			d := 1 + r.IntN(40)
+			if ci%10 == 0 {
+				d = 1 + r.IntN(1000)
+			}
+			nk, nq := r.IntN(71), 1+r.IntN(7)
+			qs, keys := randVec(r, nq*d, 1), randVec(r, nk*d, 1)
+			scale := float64(d) * 4
+			for _, l2 := range []bool{false, true} {
+				ldd := nk + r.IntN(3)
+				want := make([]float32, nq*ldd+1)
+				got := make([]float32, nq*ldd+1)
+				for i := range got {
+					got[i], want[i] = -7, -7
+				}
+				if l2 {
+					g.l2Tile(want, ldd, qs, nq, keys, nk, d)
+					k.l2Tile(got, ldd, qs, nq, keys, nk, d)
+				} else {
+					g.dotTile(want, ldd, qs, nq, keys, nk, d)
+					k.dotTile(got, ldd, qs, nq, keys, nk, d)
+				}
+				for i := range got {
+					if !close32(got[i], want[i], scale) {
+						t.Fatalf("case %d l2=%v d=%d nk=%d nq=%d ldd=%d: [%d] = %g want %g", ci, l2, d, nk, nq, ldd, i, got[i], want[i])
+					}
+				}
+			}
+			q := qs[:d]
+			for _, f := range []struct {
+				name string
+				g, k func(dst, q, keys []float32, d int)
+			}{{"dotRows", g.dotRows, k.dotRows}, {"l2Rows", g.l2Rows, k.l2Rows}} {
+				want, got := make([]float32, nk+1), make([]float32, nk+1)
+				f.g(want[:nk], q, keys, d)
+				f.k(got[:nk], q, keys, d)
+				for i := range got {
+					if !close32(got[i], want[i], scale) {
+						t.Fatalf("%s d=%d nk=%d: [%d] = %g want %g", f.name, d, nk, i, got[i], want[i])
+					}
+				}
+			}
+			wd, wk, gd, gk := make([]float32, nk), make([]float32, nk), make([]float32, nk), make([]float32, nk)
+			g.dotNormRows(wd, wk, q, keys, d)
+			k.dotNormRows(gd, gk, q, keys, d)
+			for i := range gd {
+				if !close32(gd[i], wd[i], scale) || !close32(gk[i], wk[i], scale) {
+					t.Fatalf("dotNormRows d=%d nk=%d row %d: %g,%g want %g,%g", d, nk, i, gd[i], gk[i], wd[i], wk[i])
+				}
+			}
+
+			// Weights and value sums on one chunk.
+			n := 1 + r.IntN(chunk)
+			dv := 1 + r.IntN(40)
+			var pw, pg [chunk]float32
+			sc := randVec(r, n, 50)
+			for i := range sc {
+				switch r.IntN(6) {
+				case 0:
+					sc[i] = float32(math.Inf(-1))
+				case 1:
+					sc[i] = -1e6
+				}
+			}
+			copy(pw[:], sc)
+			copy(pg[:], sc)
+			invT := float32(logUniform(r, 1e-2, 1e2))
+			sw := g.expShift(pw[:n], 50, invT)
+			sg := k.expShift(pg[:n], 50, invT)
+			if math.Abs(float64(sw-sg)) > 1e-6*float64(n) {
+				t.Fatalf("expShift sum %g want %g", sg, sw)
+			}
+			for i := 0; i < n; i++ {
+				if math.Abs(float64(pg[i]-pw[i])) > 3e-7*float64(pw[i])+1e-38 {
+					t.Fatalf("expShift[%d](%g) = %g want %g", i, sc[i], pg[i], pw[i])
+				}
+			}
+			values := randVec(r, n*dv, 1)
+			aw := make([]float32, dv, (dv+7)&^7)
+			ak := make([]float32, dv, (dv+7)&^7)
+			g.axpyRows(aw, pw[:n], values, dv)
+			k.axpyRows(ak, pw[:n], values, dv)
+			for j := range aw {
+				if !close32(aw[j], ak[j], float64(n)) {
+					t.Fatalf("axpyRows n=%d dv=%d [%d] = %g want %g", n, dv, j, ak[j], aw[j])
+				}
+			}
+		}
+	})
+}
+
+// TestExpKernel sweeps the vector exp over its domain and beyond.
+func TestExpKernel(t *testing.T) {
+	forEachKernel(t, func(t *testing.T) {
+		var p [chunk]float32
+		worst := 0.0
+		for x0 := float32(-90); x0 < 0.01; x0 += 0.9 {
+			for i := range p {
+				p[i] = x0 + float32(i)*0.9/chunk
+			}
+			in := p
+			kern.expShift(p[:], 0, 1)
+			for i, x := range in {
+				want := math.Exp(float64(x))
+				if x < expMin {
+					if p[i] != 0 {
+						t.Fatalf("exp(%g) = %g, want 0", x, p[i])
+					}
+					continue
+				}
+				worst = max(worst, math.Abs(float64(p[i])-want)/want)
+			}
+		}
+		if worst > 3e-7 {
+			t.Fatalf("relative error %g", worst)
+		}
+		p[0], p[1] = float32(math.NaN()), float32(math.Inf(-1))
+		kern.expShift(p[:2], 0, 1)
+		if p[0] != 0 || p[1] != 0 {
+			t.Fatalf("exp(NaN), exp(−Inf) = %g, %g; want 0", p[0], p[1])
+		}
+	})
+}
