@@ -30,7 +30,6 @@ var avx2Kernels = kernelSet{
 
 // Tile kernels (kernel_amd64.s, generated): see internal/asmgen for the
 // contract. ldd, ldq and kstride are in bytes.
-type tileFunc func(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
 
 //go:noescape
 func dotT1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
@@ -116,16 +115,61 @@ func padQueries(buf *[maxTileQ * 256]float32, qs []float32, nq, d int) ([]float3
 	return out, ld
 }
 
-// runTile computes an nq×nk tile with the kernels for nq (main: groups of
-// four keys, or three for l2T3x3; rest: one key at a time).
-func runTile(main, rest tileFunc, step int, dst []float32, ldd int, qs []float32, ldq int, keys []float32, nk, d int) {
+// Tile kernel shapes: the main kernel takes keys in groups of step, the
+// rest kernel one at a time.
+const (
+	shapeDot1 = iota
+	shapeDot2
+	shapeDot3
+	shapeL21
+	shapeL22
+	shapeL23
+)
+
+// runTile computes an nq×nk tile (nq ≤ maxTileQ) with the kernels of shape.
+// The asm functions are called directly, not through func values, so that
+// escape analysis keeps every buffer on the stack.
+func runTile(shape int, dst []float32, ldd int, qs []float32, ldq int, keys []float32, nk, d int) {
+	step := 4
+	if shape == shapeL23 {
+		step = 3
+	}
 	g := nk / step
 	mask := tailMask(d)
+	ldd, ldq, ks, d8 := ldd*4, ldq*4, d*4, d/8
 	if g > 0 {
-		main(&dst[0], ldd*4, &qs[0], ldq*4, &keys[0], g, d*4, d/8, mask)
+		o, q, k := &dst[0], &qs[0], &keys[0]
+		switch shape {
+		case shapeDot1:
+			dotT1x4(o, ldd, q, ldq, k, g, ks, d8, mask)
+		case shapeDot2:
+			dotT2x4(o, ldd, q, ldq, k, g, ks, d8, mask)
+		case shapeDot3:
+			dotT3x4(o, ldd, q, ldq, k, g, ks, d8, mask)
+		case shapeL21:
+			l2T1x4(o, ldd, q, ldq, k, g, ks, d8, mask)
+		case shapeL22:
+			l2T2x4(o, ldd, q, ldq, k, g, ks, d8, mask)
+		case shapeL23:
+			l2T3x3(o, ldd, q, ldq, k, g, ks, d8, mask)
+		}
 	}
 	if r := nk - g*step; r > 0 {
-		rest(&dst[g*step], ldd*4, &qs[0], ldq*4, &keys[g*step*d], r, d*4, d/8, mask)
+		o, q, k := &dst[g*step], &qs[0], &keys[g*step*d]
+		switch shape {
+		case shapeDot1:
+			dotT1x1(o, ldd, q, ldq, k, r, ks, d8, mask)
+		case shapeDot2:
+			dotT2x1(o, ldd, q, ldq, k, r, ks, d8, mask)
+		case shapeDot3:
+			dotT3x1(o, ldd, q, ldq, k, r, ks, d8, mask)
+		case shapeL21:
+			l2T1x1(o, ldd, q, ldq, k, r, ks, d8, mask)
+		case shapeL22:
+			l2T2x1(o, ldd, q, ldq, k, r, ks, d8, mask)
+		case shapeL23:
+			l2T3x1(o, ldd, q, ldq, k, r, ks, d8, mask)
+		}
 	}
 }
 
@@ -137,26 +181,26 @@ func tileAVX2(l2 bool, dst []float32, ldd int, qs []float32, nq int, keys []floa
 	_ = dst[(nq-1)*ldd+nk-1]
 	_ = qs[nq*d-1]
 	_ = keys[nk*d-1]
-	var buf [maxTileQ * 256]float32
+	base := shapeDot1
+	if l2 {
+		base = shapeL21
+	}
 	for a := 0; a < nq; a += maxTileQ {
 		na := min(maxTileQ, nq-a)
-		qp, ldq := padQueries(&buf, qs[a*d:(a+na)*d], na, d)
-		out := dst[a*ldd:]
-		switch {
-		case !l2 && na == 1:
-			runTile(dotT1x4, dotT1x1, 4, out, ldd, qp, ldq, keys, nk, d)
-		case !l2 && na == 2:
-			runTile(dotT2x4, dotT2x1, 4, out, ldd, qp, ldq, keys, nk, d)
-		case !l2:
-			runTile(dotT3x4, dotT3x1, 4, out, ldd, qp, ldq, keys, nk, d)
-		case na == 1:
-			runTile(l2T1x4, l2T1x1, 4, out, ldd, qp, ldq, keys, nk, d)
-		case na == 2:
-			runTile(l2T2x4, l2T2x1, 4, out, ldd, qp, ldq, keys, nk, d)
-		default:
-			runTile(l2T3x3, l2T3x1, 3, out, ldd, qp, ldq, keys, nk, d)
+		q := qs[a*d : (a+na)*d]
+		if d&7 != 0 {
+			tilePadded(base+na-1, dst[a*ldd:], ldd, q, na, keys, nk, d)
+			continue
 		}
+		runTile(base+na-1, dst[a*ldd:], ldd, q, d, keys, nk, d)
 	}
+}
+
+// tilePadded runs a tile whose queries need zero padding (d mod 8 ≠ 0).
+func tilePadded(shape int, dst []float32, ldd int, qs []float32, nq int, keys []float32, nk, d int) {
+	var buf [maxTileQ * 256]float32
+	qp, ldq := padQueries(&buf, qs, nq, d)
+	runTile(shape, dst, ldd, qp, ldq, keys, nk, d)
 }
 
 func dotTileAVX2(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int) {
@@ -182,8 +226,16 @@ func dotNormRowsAVX2(dst, kk, q, keys []float32, d int) {
 	}
 	_ = kk[nk-1]
 	_ = keys[nk*d-1]
-	var buf [maxTileQ * 256]float32
-	qp, _ := padQueries(&buf, q[:d], 1, d)
+	qp := q[:d]
+	var buf [256]float32
+	if d&7 != 0 {
+		if ld := (d + 7) &^ 7; ld <= len(buf) {
+			qp = buf[:ld]
+		} else {
+			qp = make([]float32, ld)
+		}
+		copy(qp, q)
+	}
 	mask := tailMask(d)
 	g := nk / 4
 		if g > 0 {

@@ -263,6 +263,20 @@ func (l *pqLeaf) peek() (parquet.Value, error) {
 	return l.buf[l.bi], nil
 }
 
+// skipRow consumes the rest of the current row's values.
+func (l *pqLeaf) skipRow() error {
+	for {
+		v, err := l.peek()
+		if err == io.EOF || err == nil && v.RepetitionLevel() == 0 {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		l.bi++
+	}
+}
+
 func (r *parquetReader) Next(dst []types.Value) (err error) {
 	if len(dst) != len(r.cols) {
 		panic(fmt.Sprintf("formats: Next got %d slots for %d columns", len(dst), len(r.cols)))
@@ -365,6 +379,10 @@ func (r *parquetReader) vector(col Column, l *pqLeaf) (types.Value, error) {
 		return types.Value{}, r.damaged(l, errors.New("a row does not start at repetition level 0"))
 	}
 	if d := first.DefinitionLevel(); d < l.defRep {
+		// DuckDB writes a NULL fixed-size array as dim null slots.
+		if err := l.skipRow(); err != nil {
+			return types.Value{}, r.damaged(l, err)
+		}
 		if d < l.defTop {
 			return types.Value{}, nil
 		}

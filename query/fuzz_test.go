@@ -2,6 +2,7 @@ package query
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -37,6 +38,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if len(again) != len(stmts) {
 			t.Fatalf("statement count changed: %d → %d", len(stmts), len(again))
+		}
+		for i := range stmts {
+			if a, b := stripPos(stmts[i]), stripPos(again[i]); !reflect.DeepEqual(a, b) {
+				t.Fatalf("round trip changed the AST of %q:\nbefore: %s\nafter:  %s", src, dump(a), dump(b))
+			}
 		}
 		if got := formatAll(again); got != text {
 			t.Fatalf("Format not stable for %q:\nfirst:  %s\nsecond: %s", src, text, got)
