@@ -6,27 +6,88 @@ import (
 )
 
 // kernelSet is one implementation of the inner loops. Every set computes the
-// same functions; they differ only in rounding (summation order, FMA).
+// same functions; they differ only in rounding (summation order, FMA). The
+// methods dispatch with a switch rather than through func values so that
+// the compiler can keep the callers' scratch buffers on the stack.
 type kernelSet struct {
 	name string
+	id   kernelID
+}
 
-	// dotRows: dst[i] = q·k_i for i < len(dst), k_i = keys[i*d:(i+1)*d].
-	dotRows func(dst, q, keys []float32, d int)
-	// dotNormRows: dst[i] = q·k_i and kk[i] = ‖k_i‖².
-	dotNormRows func(dst, kk, q, keys []float32, d int)
-	// l2Rows: dst[i] = ‖q−k_i‖² (not negated).
-	l2Rows func(dst, q, keys []float32, d int)
-	// expShift: p[i] = e^((p[i]−ref)·invT) in place, returns Σ p[i] (float32
-	// lanes, at most a chunk of values). Entries of −Inf give 0.
-	expShift func(p []float32, ref, invT float32) float32
-	// axpyRows: acc[j] += Σ_i p[i]·values[i*dv+j], rows with p[i] == 0 skipped,
-	// value rows visited in memory order.
-	axpyRows func(acc, p, values []float32, dv int)
-	// dotTile: dst[a*ldd+b] = q_a·k_b for a < nq, b < nk (queries row-major in
-	// qs with stride d, keys row-major with stride d).
-	dotTile func(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int)
-	// l2Tile: as dotTile with ‖q_a−k_b‖².
-	l2Tile func(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int)
+type kernelID uint8
+
+const (
+	idGeneric kernelID = iota
+	idAVX2
+)
+
+var genericKernels = kernelSet{name: "generic", id: idGeneric}
+
+// dotRows sets dst[i] = q·k_i for i < len(dst), k_i = keys[i*d:(i+1)*d].
+func (k *kernelSet) dotRows(dst, q, keys []float32, d int) {
+	if k.id == idAVX2 {
+		dotRowsAVX2(dst, q, keys, d)
+		return
+	}
+	dotRowsGeneric(dst, q, keys, d)
+}
+
+// dotNormRows sets dst[i] = q·k_i and kk[i] = ‖k_i‖².
+func (k *kernelSet) dotNormRows(dst, kk, q, keys []float32, d int) {
+	if k.id == idAVX2 {
+		dotNormRowsAVX2(dst, kk, q, keys, d)
+		return
+	}
+	dotNormRowsGeneric(dst, kk, q, keys, d)
+}
+
+// l2Rows sets dst[i] = ‖q−k_i‖² (not negated).
+func (k *kernelSet) l2Rows(dst, q, keys []float32, d int) {
+	if k.id == idAVX2 {
+		l2RowsAVX2(dst, q, keys, d)
+		return
+	}
+	l2RowsGeneric(dst, q, keys, d)
+}
+
+// expShift sets p[i] = e^((p[i]−ref)·invT) in place and returns Σ p[i]
+// (float32 lanes; p holds at most a chunk). −Inf and NaN entries give 0.
+// Kernels may write scratch into p[len(p):cap(p)] up to a multiple of 8.
+func (k *kernelSet) expShift(p []float32, ref, invT float32) float32 {
+	if k.id == idAVX2 {
+		return expShiftAVX2Go(p, ref, invT)
+	}
+	return expShiftGeneric(p, ref, invT)
+}
+
+// axpyRows: acc[j] += Σ_i p[i]·values[i*dv+j], value rows in memory order;
+// rows with p[i] == 0 may be skipped. acc should have capacity for dv
+// rounded up to 8 (the padding stays zero).
+func (k *kernelSet) axpyRows(acc, p, values []float32, dv int) {
+	if k.id == idAVX2 {
+		axpyRowsAVX2(acc, p, values, dv)
+		return
+	}
+	axpyRowsGeneric(acc, p, values, dv)
+}
+
+// dotTile sets dst[a*ldd+b] = q_a·k_b for a < nq, b < nk (queries and keys
+// row-major with stride d).
+func (k *kernelSet) dotTile(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int) {
+	if k.id == idAVX2 {
+		tileAVX2(false, dst, ldd, qs, nq, keys, nk, d)
+		return
+	}
+	dotTileGeneric(dst, ldd, qs, nq, keys, nk, d)
+}
+
+// l2Tile is dotTile with ‖q_a−k_b‖².
+func (k *kernelSet) l2Tile(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int) {
+	if k.id == idAVX2 {
+		tileAVX2(true, dst, ldd, qs, nq, keys, nk, d)
+		return
+	}
+	l2TileGeneric(dst, ldd, qs, nq, keys, nk, d)
 }
 
 // kern is the active set. Tests switch it with useKernel; nothing else

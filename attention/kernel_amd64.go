@@ -17,16 +17,7 @@ func archKernels() []*kernelSet {
 	return []*kernelSet{&genericKernels}
 }
 
-var avx2Kernels = kernelSet{
-	name:        "avx2",
-	dotRows:     dotRowsAVX2,
-	dotNormRows: dotNormRowsAVX2,
-	l2Rows:      l2RowsAVX2,
-	expShift:    expShiftAVX2Go,
-	axpyRows:    axpyRowsAVX2,
-	dotTile:     dotTileAVX2,
-	l2Tile:      l2TileAVX2,
-}
+var avx2Kernels = kernelSet{name: "avx2", id: idAVX2}
 
 // Tile kernels (kernel_amd64.s, generated): see internal/asmgen for the
 // contract. ldd, ldq and kstride are in bytes.
@@ -203,14 +194,6 @@ func tilePadded(shape int, dst []float32, ldd int, qs []float32, nq int, keys []
 	runTile(shape, dst, ldd, qp, ldq, keys, nk, d)
 }
 
-func dotTileAVX2(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int) {
-	tileAVX2(false, dst, ldd, qs, nq, keys, nk, d)
-}
-
-func l2TileAVX2(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int) {
-	tileAVX2(true, dst, ldd, qs, nq, keys, nk, d)
-}
-
 func dotRowsAVX2(dst, q, keys []float32, d int) {
 	tileAVX2(false, dst, 0, q, 1, keys, len(dst), d)
 }
@@ -238,7 +221,7 @@ func dotNormRowsAVX2(dst, kk, q, keys []float32, d int) {
 	}
 	mask := tailMask(d)
 	g := nk / 4
-		if g > 0 {
+	if g > 0 {
 		dotnormT1x4(&dst[0], &kk[0], &qp[0], 0, &keys[0], g, d*4, d/8, mask)
 	}
 	if r := nk - 4*g; r > 0 {

@@ -3,17 +3,6 @@ package attention
 // The portable kernels: plain Go, four independent accumulators so the
 // compiler can overlap the floating-point latency.
 
-var genericKernels = kernelSet{
-	name:        "generic",
-	dotRows:     dotRowsGeneric,
-	dotNormRows: dotNormRowsGeneric,
-	l2Rows:      l2RowsGeneric,
-	expShift:    expShiftGeneric,
-	axpyRows:    axpyRowsGeneric,
-	dotTile:     dotTileGeneric,
-	l2Tile:      l2TileGeneric,
-}
-
 func dot(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32

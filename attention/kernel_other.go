@@ -3,3 +3,14 @@
 package attention
 
 func archKernels() []*kernelSet { return []*kernelSet{&genericKernels} }
+
+// The AVX2 entry points are never selected here.
+
+func dotRowsAVX2(dst, q, keys []float32, d int)             { panic("attention: no avx2 kernels") }
+func dotNormRowsAVX2(dst, kk, q, keys []float32, d int)     { panic("attention: no avx2 kernels") }
+func l2RowsAVX2(dst, q, keys []float32, d int)              { panic("attention: no avx2 kernels") }
+func expShiftAVX2Go(p []float32, ref, invT float32) float32 { panic("attention: no avx2 kernels") }
+func axpyRowsAVX2(acc, p, values []float32, dv int)         { panic("attention: no avx2 kernels") }
+func tileAVX2(l2 bool, dst []float32, ldd int, qs []float32, nq int, keys []float32, nk, d int) {
+	panic("attention: no avx2 kernels")
+}

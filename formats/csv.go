@@ -114,7 +114,8 @@ func (c *csvReader) positional(nf int, line int64) error {
 		if wide != narrow {
 			msg += fmt.Sprintf(" or %d (VECTOR columns spread over one field per element)", wide)
 		}
-		return &Error{Pos: Pos{Path: c.t.path, Line: line}, Msg: msg + c.unquotedHint()}
+		_, hint := c.unquotedHint()
+		return &Error{Pos: Pos{Path: c.t.path, Line: line}, Msg: msg + hint}
 	}
 	c.setPlan(plan, names)
 	if nf == wide && wide != narrow {
@@ -243,14 +244,18 @@ func (c *csvReader) fieldErr(line int64, field int, msg string) error {
 	return &Error{Pos: Pos{Path: c.t.path, Line: line}, Column: col, Msg: msg}
 }
 
-// unquotedHint explains a field count gone wrong by an unquoted vector.
-func (c *csvReader) unquotedHint() string {
-	for _, f := range c.fields {
+// unquotedHint explains a field count gone wrong by an unquoted vector;
+// col is the column where that vector starts.
+func (c *csvReader) unquotedHint() (col, hint string) {
+	for j, f := range c.fields {
 		if b := trimSpace(f.b); !f.quoted && len(b) > 0 && b[0] == '[' && b[len(b)-1] != ']' {
-			return fmt.Sprintf("; the unquoted vector cell starting %s was split at its commas: quote vector cells, e.g. \"[1, 2, 3]\"", quote(b))
+			if j < len(c.srcName) {
+				col = c.srcName[j]
+			}
+			return col, fmt.Sprintf("; the unquoted vector cell starting %s was split at its commas: quote vector cells, e.g. \"[1, 2, 3]\"", quote(b))
 		}
 	}
-	return ""
+	return "", ""
 }
 
 func (c *csvReader) Rows() int64 { return -1 }
@@ -286,11 +291,15 @@ func (c *csvReader) Next(dst []types.Value) error {
 		}
 	}
 	if len(c.fields) != c.nfields {
+		col, hint := c.unquotedHint()
+		if hint != "" {
+			return &Error{Pos: c.pos, Column: col, Msg: fmt.Sprintf("line has %d fields, expected %d%s", len(c.fields), c.nfields, hint)}
+		}
 		if len(c.fields) < c.nfields {
 			return &Error{Pos: c.pos, Column: c.srcName[len(c.fields)],
-				Msg: fmt.Sprintf("missing: line has %d fields, expected %d%s", len(c.fields), c.nfields, c.unquotedHint())}
+				Msg: fmt.Sprintf("missing: line has %d fields, expected %d", len(c.fields), c.nfields)}
 		}
-		return &Error{Pos: c.pos, Msg: fmt.Sprintf("extra fields: line has %d fields, expected %d%s", len(c.fields), c.nfields, c.unquotedHint())}
+		return &Error{Pos: c.pos, Msg: fmt.Sprintf("extra fields: line has %d fields, expected %d", len(c.fields), c.nfields)}
 	}
 	for i, col := range c.cols {
 		src := c.plan[i]

@@ -122,9 +122,10 @@ func (o *Options) Set(name, value string) error {
 		if len(d) != 1 {
 			return &Error{Msg: fmt.Sprintf("DELIMITER must be a single one-byte character, not %q", value)}
 		}
+		old := o.Delimiter
 		o.Delimiter = d[0]
 		if err := o.Validate(); err != nil {
-			o.Delimiter = 0
+			o.Delimiter = old
 			return err
 		}
 	default:

@@ -148,7 +148,7 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // lex splits src into tokens, dropping whitespace and comments.
 func lex(src string) ([]lexer.Token, error) {
 	s := scanner{src: src, line: 1}
-	toks := make([]lexer.Token, 0, len(src)/4+1)
+	toks := make([]lexer.Token, 0, len(src)/8+4)
 	for {
 		if err := s.skipSpace(); err != nil {
 			return nil, err
