@@ -2,7 +2,7 @@ package attention
 
 // tileQ is the number of queries scored together against a chunk of keys:
 // the assembly micro-kernels keep tileQ×(a few) dot products in registers.
-const tileQ = 4
+const tileQ = maxTileQ
 
 // keyTileBytes bounds the key rows of one tile so that they stay in the
 // per-core L2 cache (512 KiB on Zen 3/4) while every query tile reads them.

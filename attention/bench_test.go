@@ -34,9 +34,25 @@ func benchBlock(n, d, dv, m int) *benchData {
 	return bd
 }
 
-func report(b *testing.B, start time.Time, flops float64) {
-	sec := time.Since(start).Seconds()
+// clock starts a measurement: report adds GFLOP/s from wall time and the
+// process CPU time per op (cpu-ms/op; close to ns/op unless the host's
+// other load preempted the benchmark).
+type clock struct {
+	wall time.Time
+	cpu  float64
+}
+
+func startClock(b *testing.B) clock {
+	b.ResetTimer()
+	return clock{time.Now(), cpuSeconds()}
+}
+
+func report(b *testing.B, c clock, flops float64) {
+	sec := time.Since(c.wall).Seconds()
 	b.ReportMetric(flops*float64(b.N)/sec/1e9, "GFLOP/s")
+	if cpu := cpuSeconds() - c.cpu; cpu > 0 {
+		b.ReportMetric(cpu*1e3/float64(b.N), "cpu-ms/op")
+	}
 }
 
 func BenchmarkAccumulate(b *testing.B) {
@@ -55,8 +71,7 @@ func BenchmarkAccumulate(b *testing.B) {
 			out := make([]float32, c.dv)
 			b.SetBytes(int64(c.n * (c.d + c.dv) * 4))
 			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
+			start := startClock(b)
 			for i := 0; i < b.N; i++ {
 				s.Reset()
 				s.Accumulate(Dot, q, 0, bd.keys, c.d, bd.values, c.dv, nil, 1/11.3)
@@ -82,8 +97,7 @@ func BenchmarkAccumulateBatch(b *testing.B) {
 			}
 			b.SetBytes(int64(c.n * (c.d + c.dv) * 4))
 			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
+			start := startClock(b)
 			for i := 0; i < b.N; i++ {
 				for _, s := range states {
 					s.Reset()
@@ -112,8 +126,7 @@ func BenchmarkTopK(b *testing.B) {
 			t := NewTopK(c.k)
 			b.SetBytes(int64(c.n * c.d * 4))
 			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
+			start := startClock(b)
 			for i := 0; i < b.N; i++ {
 				t.Reset()
 				t.PushBlock(c.m, q, Norm(q), bd.keys, c.d, nil, nil)
@@ -142,8 +155,7 @@ func BenchmarkTopKBatch(b *testing.B) {
 				tops[a] = NewTopK(c.k)
 			}
 			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
+			start := startClock(b)
 			for i := 0; i < b.N; i++ {
 				for _, t := range tops {
 					t.Reset()
@@ -161,8 +173,9 @@ func BenchmarkScoreRows(b *testing.B) {
 	dst := make([]float32, n)
 	b.SetBytes(n * d * 4)
 	b.ReportAllocs()
-	b.ResetTimer()
+	start := startClock(b)
 	for i := 0; i < b.N; i++ {
 		ScoreRows(dst, Dot, bd.qs[:d], bd.keys, d)
 	}
+	report(b, start, 2*n*d)
 }

@@ -1268,3 +1268,161 @@ axpy_row_next:
 axpy_done:
 	VZEROUPPER
 	RET
+// func maxAVX2(p *float32, n8 int) float32
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ p+0(FP), SI
+	MOVQ n8+8(FP), CX
+	VMOVUPS (SI), Y0
+	VMAXPS Y0, Y0, Y0
+max_loop:
+	VMOVUPS (SI), Y1
+	VMAXPS Y0, Y1, Y0 // Y0 = max(Y1, Y0), Y0 when Y1 is NaN
+	ADDQ $32, SI
+	DECQ CX
+	JNZ max_loop
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X0, X1, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X0, X1, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X0, X1, X0
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func foldAVX2(acc *float64, buf *float32, n4 int, a float64, b float64)
+TEXT ·foldAVX2(SB), NOSPLIT, $0-40
+	MOVQ acc+0(FP), DI
+	MOVQ buf+8(FP), SI
+	MOVQ n4+16(FP), CX
+	VBROADCASTSD a+24(FP), Y0
+	VBROADCASTSD b+32(FP), Y1
+	TESTQ CX, CX
+	JZ fold_done
+fold_loop:
+	VCVTPS2PD (SI), Y2
+	VMULPD Y1, Y2, Y2
+	VFMADD231PD (DI), Y0, Y2 // acc·a + buf·b
+	VMOVUPD Y2, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ fold_loop
+fold_done:
+	VZEROUPPER
+	RET
+
+// func pv3AVX2(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv8 int, mask *int32)
+TEXT ·pv3AVX2(SB), NOSPLIT, $0-72
+	MOVQ acc+0(FP), DI
+	MOVQ lda+8(FP), R8
+	MOVQ ldp+24(FP), R9
+	MOVQ values+32(FP), R10
+	MOVQ dvb+48(FP), BX
+	MOVQ dv8+56(FP), R11 // full strips left
+pv3_block:
+	CMPQ R11, $4
+	JLT pv3_strips
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ p+16(FP), SI
+	MOVQ R10, AX
+	MOVQ n+40(FP), CX
+pv3_block_row:
+	VBROADCASTSS (SI), Y12
+	VBROADCASTSS (SI)(R9*1), Y13
+	VBROADCASTSS (SI)(R9*2), Y14
+	VMOVUPS 0(AX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y8
+	VMOVUPS 32(AX), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VFMADD231PS Y13, Y15, Y5
+	VFMADD231PS Y14, Y15, Y9
+	VMOVUPS 64(AX), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y6
+	VFMADD231PS Y14, Y15, Y10
+	VMOVUPS 96(AX), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ $4, SI
+	ADDQ BX, AX
+	DECQ CX
+	JNZ pv3_block_row
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 0(DI)(R8*1)
+	VMOVUPS Y5, 32(DI)(R8*1)
+	VMOVUPS Y6, 64(DI)(R8*1)
+	VMOVUPS Y7, 96(DI)(R8*1)
+	VMOVUPS Y8, 0(DI)(R8*2)
+	VMOVUPS Y9, 32(DI)(R8*2)
+	VMOVUPS Y10, 64(DI)(R8*2)
+	VMOVUPS Y11, 96(DI)(R8*2)
+	ADDQ $128, DI
+	ADDQ $128, R10
+	SUBQ $4, R11
+	JMP pv3_block
+pv3_strips:
+	MOVQ mask+64(FP), DX
+pv3_strip:
+	TESTQ R11, R11
+	JNZ pv3_strip_go
+	TESTQ DX, DX
+	JZ pv3_done
+pv3_strip_go:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ p+16(FP), SI
+	MOVQ R10, AX
+	MOVQ n+40(FP), CX
+	TESTQ R11, R11
+	JNZ pv3_strip_row
+	VMOVUPS (DX), Y11 // tail: masked loads
+pv3_strip_row:
+	VBROADCASTSS (SI), Y12
+	VBROADCASTSS (SI)(R9*1), Y13
+	VBROADCASTSS (SI)(R9*2), Y14
+	TESTQ R11, R11
+	JZ pv3_strip_masked
+	VMOVUPS (AX), Y15
+	JMP pv3_strip_fma
+pv3_strip_masked:
+	VMASKMOVPS (AX), Y11, Y15
+pv3_strip_fma:
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	ADDQ $4, SI
+	ADDQ BX, AX
+	DECQ CX
+	JNZ pv3_strip_row
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (DI)(R8*1)
+	VMOVUPS Y2, (DI)(R8*2)
+	ADDQ $32, DI
+	ADDQ $32, R10
+	TESTQ R11, R11
+	JZ pv3_done // that was the tail
+	DECQ R11
+	JMP pv3_strip
+pv3_done:
+	VZEROUPPER
+	RET
+

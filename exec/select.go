@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/softdb/softdb/query"
@@ -61,13 +62,21 @@ func (r *srcRow) get(slot int) types.Value {
 	case pseudoRowID:
 		return types.IntValue(r.rowid)
 	case pseudoScore:
-		return types.FloatValue(float64(r.score))
+		return types.FloatValue(float32AsFloat64(r.score))
 	case pseudoWeight:
 		return types.FloatValue(r.weight)
 	case pseudoQrow:
 		return r.qrow
 	}
 	return types.Value{}
+}
+
+// float32AsFloat64 widens a float32 score to the float64 whose shortest
+// form is the float32's (1.1f → 1.1, not 1.100000023841858): scores are
+// computed in float32, and printing float32 noise would mislead.
+func float32AsFloat64(f float32) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	return v
 }
 
 // planSelect binds a SELECT against a snapshot.

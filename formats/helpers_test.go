@@ -165,3 +165,12 @@ func compareRows(t testing.TB, what string, got, want [][]types.Value) {
 		}
 	}
 }
+
+func readFileBytes(t testing.TB, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -116,8 +116,15 @@ func (r *vecsReader) load() error {
 		r.eof = true
 		k = n / r.rowBytes
 		if part := n % r.rowBytes; part > 0 {
-			r.tail = &Error{Pos: Pos{Path: r.path, Record: r.rec + int64(k) + 1}, Column: r.col.Name, Err: ErrTruncated,
+			rec := r.rec + int64(k) + 1
+			r.tail = &Error{Pos: Pos{Path: r.path, Record: rec}, Column: r.col.Name, Err: ErrTruncated,
 				Msg: fmt.Sprintf("truncated: the last record has %d of its %d bytes", part, r.rowBytes)}
+			// A wrong dimension explains a short record better.
+			if part >= 4 {
+				if d := int32(binary.LittleEndian.Uint32(buf[k*r.rowBytes:])); int(d) != r.dim {
+					r.tail = r.errAt(rec, "vector has %d dimensions, expected %d (as the first record and the column %s)", d, r.dim, r.col.Type)
+				}
+			}
 		}
 	}
 	// Every record must repeat the dimension.

@@ -58,14 +58,12 @@ func ParseOne(src string) (Statement, error) {
 	}
 	switch len(stmts) {
 	case 0:
-		return nil, &Error{Pos: posOf(endPos(src)), Msg: "no statement"}
+		return nil, &Error{Pos: pos(endPos(src)), Msg: "no statement"}
 	case 1:
 		return stmts[0], nil
 	}
 	return nil, &Error{Pos: stmts[1].Position(), Msg: "expected one statement, found more"}
 }
-
-func posOf(p lexer.Position) Pos { return pos(p) }
 
 // parseTokens parses one statement's tokens; eof marks where it ends (its
 // ";" or the end of the text).
@@ -87,7 +85,7 @@ func parseTokens(toks []lexer.Token, eof lexer.Token) (st Statement, err error) 
 			case "(":
 				depth++
 			case ")":
-				depth--
+				depth = max(depth-1, 0)
 			}
 		case tokParam:
 			if t.Value == "?" {
@@ -464,6 +462,24 @@ func Keywords() []string {
 	return out
 }
 
-// EBNF returns the grammar in participle's EBNF notation; docs/grammar.ebnf
-// holds a copy.
-func EBNF() string { return parser.String() + "\n" }
+// EBNF returns the grammar in participle's EBNF notation, followed by the
+// tokens as a comment; docs/grammar.ebnf holds a copy.
+func EBNF() string {
+	return parser.String() + "\n\n" + tokenDoc()
+}
+
+func tokenDoc() string {
+	return `(* Tokens. Keywords and the quoted words above match case-insensitively;
+   whitespace, -- line comments and /* block comments */ are skipped.
+   <keyword> = a reserved word: ` + strings.Join(reservedList, " ") + `
+   <ident>   = (letter | "_") {letter | digit | "_"}, not a reserved word
+   <qident>  = '"' {any character, '""' for '"'} '"'
+   <string>  = "'" {any character, "''" for "'"} "'"
+   <int>     = digit {digit}
+   <float>   = digits "." [digits] [exponent] | "." digits [exponent] | digits exponent
+   <param>   = "?" | "$" digit {digit}
+   <vector>  = "[" number {"," number} "]", number = ["+" | "-"] (<int> | <float>),
+               each a finite float32, at most 65536 of them
+   operators = + - * / % || = != <> < <= > >= , ( ) . ; √ *)
+`
+}

@@ -341,6 +341,11 @@ type Subquery struct {
 	Select *Select
 }
 
+// A node's position is where its text starts, except that Binary, IsNull,
+// In, Between and Like are at their operator (NOT for NOT IN, NOT BETWEEN and
+// NOT LIKE; IS for IS [NOT] NULL), where an operand error is best shown, and
+// Match is at its MATCH keyword. The sqrt Call lowered from √x is at the √.
+
 func (n *CreateTable) Position() Pos { return n.At }
 func (n *DropTable) Position() Pos   { return n.At }
 func (n *Insert) Position() Pos      { return n.At }

@@ -148,6 +148,9 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // lex splits src into tokens, dropping whitespace and comments.
 func lex(src string) ([]lexer.Token, error) {
 	s := scanner{src: src, line: 1}
+	if strings.HasPrefix(src, "\uFEFF") { // a byte order mark from an editor
+		s.off, s.lineStart = 3, 3
+	}
 	toks := make([]lexer.Token, 0, len(src)/8+4)
 	for {
 		if err := s.skipSpace(); err != nil {

@@ -149,9 +149,7 @@ func (l *lowerer) typeName(t *typeName) types.Type {
 	switch word {
 	case "INT", "INTEGER", "BIGINT":
 		typ = types.Type{Kind: types.Int}
-	case "FLOAT", "REAL":
-		typ = types.Type{Kind: types.Float}
-	case "DOUBLE":
+	case "FLOAT", "REAL", "DOUBLE":
 		typ = types.Type{Kind: types.Float}
 	case "TEXT":
 		typ = types.Type{Kind: types.Text}

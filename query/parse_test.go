@@ -13,9 +13,9 @@ import (
 )
 
 func col(name string) *ColumnRef { return &ColumnRef{Name: name} }
-func ident(name string) Ident   { return Ident{Name: name} }
-func identp(name string) *Ident { id := ident(name); return &id }
-func intLit(v int64) *IntLit    { return &IntLit{Value: v} }
+func ident(name string) Ident    { return Ident{Name: name} }
+func identp(name string) *Ident  { id := ident(name); return &id }
+func intLit(v int64) *IntLit     { return &IntLit{Value: v} }
 
 // TestParseAST checks the exact AST (positions aside) of each statement form.
 func TestParseAST(t *testing.T) {
@@ -417,5 +417,28 @@ func BenchmarkParseInsertVector(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestStart(t *testing.T) {
+	st, err := ParseOne("SELECT (a + 1) * 2 IS NULL, x NOT IN (1), -y BETWEEN 1 AND 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := st.(*Select).Items
+	for i, want := range []int{9, 29, 43} {
+		if got := Start(items[i].Expr).Col; got != want {
+			t.Errorf("item %d: Start at col %d, want %d", i, got, want)
+		}
+	}
+}
+
+func TestByteOrderMark(t *testing.T) {
+	st, err := ParseOne("\uFEFFSELECT x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := st.Position(); p.Offset != 3 || p.Col != 1 {
+		t.Errorf("position after BOM: %+v", p)
 	}
 }

@@ -106,3 +106,26 @@ func Walk(n Node, f func(Node) bool) {
 		}
 	}
 }
+
+// Start returns where e's first token is (parentheses are not nodes, so an
+// opening one is not counted). It differs from e.Position() for the
+// infix nodes (Binary, IsNull, In, Between, Like), whose position is their
+// operator: Start descends into the left operand instead.
+func Start(e Expr) Pos {
+	for {
+		switch n := e.(type) {
+		case *Binary:
+			e = n.L
+		case *IsNull:
+			e = n.X
+		case *In:
+			e = n.X
+		case *Between:
+			e = n.X
+		case *Like:
+			e = n.X
+		default:
+			return e.Position()
+		}
+	}
+}

@@ -51,6 +51,9 @@ func main() {
 	}
 	expShift()
 	axpy()
+	maxKernel()
+	fold()
+	pv3()
 	if err := os.WriteFile(*dst, out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -435,4 +438,169 @@ func axpy() {
 	p("axpy_done:")
 	ins("VZEROUPPER")
 	ins("RET")
+}
+
+// maxKernel writes
+//
+//	func maxAVX2(p *float32, n8 int) float32
+//
+// the maximum of p[:8·n8]; NaN entries are ignored (VMAXPS returns its
+// second source when either is NaN, and the running maximum is that one).
+func maxKernel() {
+	p("// func maxAVX2(p *float32, n8 int) float32")
+	p("TEXT ·maxAVX2(SB), NOSPLIT, $0-20")
+	ins("MOVQ p+0(FP), SI")
+	ins("MOVQ n8+8(FP), CX")
+	ins("VMOVUPS (SI), Y0")
+	ins("VMAXPS Y0, Y0, Y0")
+	p("max_loop:")
+	ins("VMOVUPS (SI), Y1")
+	ins("VMAXPS Y0, Y1, Y0 // Y0 = max(Y1, Y0), Y0 when Y1 is NaN")
+	ins("ADDQ $32, SI")
+	ins("DECQ CX")
+	ins("JNZ max_loop")
+	ins("VEXTRACTF128 $1, Y0, X1")
+	ins("VMAXPS X0, X1, X0")
+	ins("VPERMILPS $0x4e, X0, X1")
+	ins("VMAXPS X0, X1, X0")
+	ins("VPERMILPS $0xb1, X0, X1")
+	ins("VMAXPS X0, X1, X0")
+	ins("VMOVSS X0, ret+16(FP)")
+	ins("VZEROUPPER")
+	ins("RET")
+	p("")
+}
+
+// fold writes
+//
+//	func foldAVX2(acc *float64, buf *float32, n4 int, a, b float64)
+//
+// acc[j] = acc[j]·a + float64(buf[j])·b for j < 4·n4: a chunk's float32
+// partial sums enter the float64 state, both rescaled to a common maximum.
+func fold() {
+	p("// func foldAVX2(acc *float64, buf *float32, n4 int, a float64, b float64)")
+	p("TEXT ·foldAVX2(SB), NOSPLIT, $0-40")
+	ins("MOVQ acc+0(FP), DI")
+	ins("MOVQ buf+8(FP), SI")
+	ins("MOVQ n4+16(FP), CX")
+	ins("VBROADCASTSD a+24(FP), Y0")
+	ins("VBROADCASTSD b+32(FP), Y1")
+	ins("TESTQ CX, CX")
+	ins("JZ fold_done")
+	p("fold_loop:")
+	ins("VCVTPS2PD (SI), Y2")
+	ins("VMULPD Y1, Y2, Y2")
+	ins("VFMADD231PD (DI), Y0, Y2 // acc·a + buf·b")
+	ins("VMOVUPD Y2, (DI)")
+	ins("ADDQ $16, SI")
+	ins("ADDQ $32, DI")
+	ins("DECQ CX")
+	ins("JNZ fold_loop")
+	p("fold_done:")
+	ins("VZEROUPPER")
+	ins("RET")
+	p("")
+}
+
+// pv3 writes
+//
+//	func pv3AVX2(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv8 int, mask *int32)
+//
+// For three queries a < 3: acc[a·lda + j] = Σ_{i<n} p[a·ldp + i]·values[i·dv + j]
+// (lda, ldp, dvb in bytes; acc rows padded to a multiple of 8 floats; mask
+// non-nil when dv mod 8 ≠ 0). The PV half of a batch tile: each value
+// vector is loaded once for three queries, 3×4 accumulators in registers
+// over 32 value components at a time, then 3×1 for the rest.
+func pv3() {
+	p("// func pv3AVX2(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv8 int, mask *int32)")
+	p("TEXT ·pv3AVX2(SB), NOSPLIT, $0-72")
+	ins("MOVQ acc+0(FP), DI")
+	ins("MOVQ lda+8(FP), R8")
+	ins("MOVQ ldp+24(FP), R9")
+	ins("MOVQ values+32(FP), R10")
+	ins("MOVQ dvb+48(FP), BX")
+	ins("MOVQ dv8+56(FP), R11 // full strips left")
+	// Blocks of four strips.
+	p("pv3_block:")
+	ins("CMPQ R11, $4")
+	ins("JLT pv3_strips")
+	for i := 0; i < 12; i++ {
+		ins("VXORPS %s, %s, %s", y(i), y(i), y(i))
+	}
+	ins("MOVQ p+16(FP), SI")
+	ins("MOVQ R10, AX")
+	ins("MOVQ n+40(FP), CX")
+	p("pv3_block_row:")
+	ins("VBROADCASTSS (SI), Y12")
+	ins("VBROADCASTSS (SI)(R9*1), Y13")
+	ins("VBROADCASTSS (SI)(R9*2), Y14")
+	for st := 0; st < 4; st++ {
+		ins("VMOVUPS %d(AX), Y15", 32*st)
+		for a := 0; a < 3; a++ {
+			ins("VFMADD231PS Y%d, Y15, %s", 12+a, y(a*4+st))
+		}
+	}
+	ins("ADDQ $4, SI")
+	ins("ADDQ BX, AX")
+	ins("DECQ CX")
+	ins("JNZ pv3_block_row")
+	for a := 0; a < 3; a++ {
+		base := [...]string{"(DI)", "(DI)(R8*1)", "(DI)(R8*2)"}[a]
+		for st := 0; st < 4; st++ {
+			ins("VMOVUPS %s, %d%s", y(a*4+st), 32*st, base)
+		}
+	}
+	ins("ADDQ $128, DI")
+	ins("ADDQ $128, R10")
+	ins("SUBQ $4, R11")
+	ins("JMP pv3_block")
+	// Single strips, then the masked tail strip.
+	p("pv3_strips:")
+	ins("MOVQ mask+64(FP), DX")
+	p("pv3_strip:")
+	ins("TESTQ R11, R11")
+	ins("JNZ pv3_strip_go")
+	ins("TESTQ DX, DX")
+	ins("JZ pv3_done")
+	p("pv3_strip_go:")
+	ins("VXORPS Y0, Y0, Y0")
+	ins("VXORPS Y1, Y1, Y1")
+	ins("VXORPS Y2, Y2, Y2")
+	ins("MOVQ p+16(FP), SI")
+	ins("MOVQ R10, AX")
+	ins("MOVQ n+40(FP), CX")
+	ins("TESTQ R11, R11")
+	ins("JNZ pv3_strip_row")
+	ins("VMOVUPS (DX), Y11 // tail: masked loads")
+	p("pv3_strip_row:")
+	ins("VBROADCASTSS (SI), Y12")
+	ins("VBROADCASTSS (SI)(R9*1), Y13")
+	ins("VBROADCASTSS (SI)(R9*2), Y14")
+	ins("TESTQ R11, R11")
+	ins("JZ pv3_strip_masked")
+	ins("VMOVUPS (AX), Y15")
+	ins("JMP pv3_strip_fma")
+	p("pv3_strip_masked:")
+	ins("VMASKMOVPS (AX), Y11, Y15")
+	p("pv3_strip_fma:")
+	for a := 0; a < 3; a++ {
+		ins("VFMADD231PS Y%d, Y15, %s", 12+a, y(a))
+	}
+	ins("ADDQ $4, SI")
+	ins("ADDQ BX, AX")
+	ins("DECQ CX")
+	ins("JNZ pv3_strip_row")
+	ins("VMOVUPS Y0, (DI)")
+	ins("VMOVUPS Y1, (DI)(R8*1)")
+	ins("VMOVUPS Y2, (DI)(R8*2)")
+	ins("ADDQ $32, DI")
+	ins("ADDQ $32, R10")
+	ins("TESTQ R11, R11")
+	ins("JZ pv3_done // that was the tail")
+	ins("DECQ R11")
+	ins("JMP pv3_strip")
+	p("pv3_done:")
+	ins("VZEROUPPER")
+	ins("RET")
+	p("")
 }

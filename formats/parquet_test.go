@@ -1,0 +1,165 @@
+package formats
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/softdb/softdb/types"
+)
+
+// testdata/duckdb_*.parquet were written by DuckDB (see testdata/README.md).
+func TestParquetFromDuckDB(t *testing.T) {
+	cols := []Column{col("id", tInt), col("name", tText), col("v", vec(3)), col("a", vec(3)), col("d", vec(3)), col("x", tFloat)}
+	r, err := OpenReader("testdata/duckdb_vectors.parquet", cols, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rows() != 4 {
+		t.Errorf("Rows = %d", r.Rows())
+	}
+	r.Close()
+	rows := mustReadAll(t, "testdata/duckdb_vectors.parquet", cols, Options{})
+	V := func(x ...float32) types.Value { return types.VectorValue(x) }
+	want := [][]types.Value{
+		{types.IntValue(1), types.TextValue("one"), V(0.5, -1.25, 3), V(1, 2, 3), V(0.1, 0.2, 0.3), types.FloatValue(1.5)},
+		{types.IntValue(2), {}, V(1e-45, 0, math.MaxFloat32), V(4, 5, 6), V(0, -2.5, 1e30), {}},
+		{types.IntValue(3), types.TextValue("three"), {}, {}, {}, types.FloatValue(-2)},
+		{{}, types.TextValue(`späť "q"`), V(7, 8, 9), V(7, 8, 9), V(7, 8, 9), types.FloatValue(0)},
+	}
+	compareRows(t, "duckdb_vectors", rows, want)
+
+	// The wide rule applies to parquet too: p0..p63 + label.
+	dc := []Column{col("key", vec(64)), col("label", tInt)}
+	got := mustReadAll(t, "testdata/duckdb_digits20.parquet", dc, Options{})
+	if _, err := os.Stat("/work/shared/data/digits.csv"); err == nil {
+		ref := mustReadAll(t, "/work/shared/data/digits.csv", dc, Options{})
+		compareRows(t, "digits20", got, ref[:20])
+	}
+}
+
+func TestParquetSchemaErrors(t *testing.T) {
+	const p = "testdata/duckdb_vectors.parquet"
+	all := func(c Column) []Column {
+		cols := []Column{col("id", tInt), col("name", tText), col("v", vec(3)), col("a", vec(3)), col("d", vec(3)), col("x", tFloat)}
+		for i := range cols {
+			if cols[i].Name == c.Name {
+				cols[i] = c
+			}
+		}
+		return cols
+	}
+	for _, c := range []struct {
+		cols []Column
+		want []string
+	}{
+		{all(col("name", vec(3))), []string{"duckdb_vectors.parquet: ", `column "name": is a single value per row; a VECTOR(3) column needs a list of numbers`}},
+		{all(col("v", tInt)), []string{`column "v": is a list or a group; a INT column needs a single value per row`}},
+		{all(col("name", tInt)), []string{`column "name": cannot fill INT: its type`, "is not a number"}},
+		{all(col("x", tText)), []string{`column "x": cannot fill TEXT: its type DOUBLE is not a string`}},
+		{append(all(col("x", tFloat)), col("extra", tInt)), []string{`column "extra": file has no column "extra"`}},
+		{all(col("x", tFloat))[:5], []string{`column "x": unknown file column: the columns being loaded are id, name, v, a, d`}},
+	} {
+		_, err := readAll(p, c.cols, Options{})
+		wantErr(t, err, c.want...)
+	}
+	_, err := readAll(p, all(col("v", vec(4))), Options{})
+	wantErr(t, err, "duckdb_vectors.parquet: record 1: ", `column "v": vector has 3 dimensions, expected 4`)
+	_, err = readAll(writeFile(t, "bad.parquet", []byte("PAR1 this is not parquet PAR1")), all(col("x", tFloat)), Options{})
+	wantErr(t, err, "bad.parquet: not a readable parquet file")
+}
+
+// writeRawParquet writes rows of one optional list<optional float> column
+// "v" with parquet-go itself, to make values our writer never produces.
+func writeRawParquet(t *testing.T, rows [][]*float32, nullRow int) string {
+	schema := parquet.NewSchema("t", parquet.Group{"v": parquet.Optional(parquet.List(parquet.Optional(parquet.Leaf(parquet.FloatType))))})
+	var buf bytes.Buffer
+	w := parquet.NewWriter(&buf, schema)
+	for i, r := range rows {
+		var row parquet.Row
+		switch {
+		case i == nullRow:
+			row = append(row, parquet.NullValue().Level(0, 0, 0))
+		case len(r) == 0:
+			row = append(row, parquet.NullValue().Level(0, 1, 0))
+		}
+		for k, x := range r {
+			rep := min(k, 1)
+			if x == nil {
+				row = append(row, parquet.NullValue().Level(rep, 2, 0))
+			} else {
+				row = append(row, parquet.FloatValue(*x).Level(rep, 3, 0))
+			}
+		}
+		if _, err := w.WriteRows([]parquet.Row{row}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, "raw.parquet", buf.Bytes())
+}
+
+func TestParquetValueErrors(t *testing.T) {
+	f := func(x float32) *float32 { return &x }
+	nan := float32(math.NaN())
+	ok := []*float32{f(1), f(2)}
+	cols := []Column{col("v", vec(2))}
+	// NULL list, then a good row: fine.
+	rows := mustReadAll(t, writeRawParquet(t, [][]*float32{nil, ok}, 0), cols, Options{})
+	if len(rows) != 2 || !rows[0][0].IsNull() || rows[1][0].String() != "[1, 2]" {
+		t.Errorf("rows = %v", rows)
+	}
+	for _, c := range []struct {
+		rows [][]*float32
+		want string
+	}{
+		{[][]*float32{ok, {f(1), nil}}, `raw.parquet: record 2: column "v": element 2 is null`},
+		{[][]*float32{ok, ok, {f(1), f(nan)}}, `raw.parquet: record 3: column "v": element 2: NaN is not allowed in a vector`},
+		{[][]*float32{{f(float32(math.Inf(-1))), f(1)}}, `raw.parquet: record 1: column "v": element 1: infinite value is not allowed in a vector`},
+		{[][]*float32{ok, {}}, `raw.parquet: record 2: column "v": vector must have at least 1 dimension (the list is empty)`},
+		{[][]*float32{{f(1), f(2), f(3)}}, `raw.parquet: record 1: column "v": vector has 3 dimensions, expected 2`},
+	} {
+		_, err := readAll(writeRawParquet(t, c.rows, -1), cols, Options{})
+		wantErr(t, err, c.want)
+	}
+}
+
+func TestParquetRowGroups(t *testing.T) {
+	cols := []Column{col("k", vec(5)), col("n", tInt)}
+	p := t.TempDir() + "/g.parquet"
+	w, err := CreateWriter(p, cols, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.(*parquetWriter).perGroup = 100
+	var want [][]types.Value
+	for i := 0; i < 1050; i++ {
+		row := []types.Value{types.VectorValue([]float32{float32(i), 1, 2, 3, float32(-i)}), types.IntValue(int64(i))}
+		if i%7 == 0 {
+			row[0] = types.Value{}
+		}
+		want = append(want, row)
+		if err := w.Write(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(p)
+	st, _ := f.Stat()
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pf.RowGroups()) != 11 {
+		t.Errorf("%d row groups", len(pf.RowGroups()))
+	}
+	f.Close()
+	compareRows(t, "row groups", mustReadAll(t, p, cols, Options{}), want)
+}

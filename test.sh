@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs softdb's test suite on a fresh machine: installs the independent
+# oracles (numpy; FAISS for the peer benchmarks) when they are missing and
+# this user may install them, then vets and tests everything under -race.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing python3-numpy (the numpy oracle of the tests)…"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-numpy libopenblas0-pthread >/dev/null) \
+      || echo "could not install python3-numpy: the numpy cross-checks will skip"
+  else
+    echo "python3-numpy is missing: the numpy cross-checks will skip"
+  fi
+fi
+
+go vet ./...
+go test -race -short -count=1 ./...
+# The pure-Go kernels must stay correct too: run the attention tests and the
+# SQL oracle once more with the SIMD paths switched off.
+SOFTDB_KERNEL=generic go test -short -count=1 ./attention .
