@@ -2,7 +2,7 @@ package attention
 
 // tileQ is the number of queries scored together against a chunk of keys:
 // the assembly micro-kernels keep tileQ×(a few) dot products in registers.
-const tileQ = maxTileQ
+const tileQ = 3
 
 // keyTileBytes bounds the key rows of one tile so that they stay in the
 // per-core L2 cache (512 KiB on Zen 3/4) while every query tile reads them.
@@ -32,8 +32,12 @@ func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, 
 		return
 	}
 	nk := max(min(chunk, keyTileBytes/(4*d)), 1)
+	dvp := (dv + 7) &^ 7
+	pvbuf := make([]float32, tileQ*dvp)
 	var tile [tileQ * chunk]float32
 	var kk, p [chunk]float32
+	var lrefs, sums [tileQ]float64
+	var oks [tileQ]bool
 	for start := 0; start < n; start += nk {
 		end := min(start+nk, n)
 		c := end - start
@@ -51,6 +55,7 @@ func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, 
 		}
 		for a0 := 0; a0 < nq; a0 += tileQ {
 			a1 := min(a0+tileQ, nq)
+			// QKᵀ for the tile, then each query's weights.
 			if m == L2 {
 				kern.l2Tile(tile[:], chunk, qs[a0*d:a1*d], a1-a0, kc, c, d)
 			} else {
@@ -68,7 +73,14 @@ func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, 
 						row[i] = -x
 					}
 				}
-				states[a].fold(row, vc, dv, mk, invT)
+				lrefs[a-a0], sums[a-a0], oks[a-a0] = states[a].weights(row, mk, invT)
+			}
+			// PV for the tile: each value row is loaded once for all its queries.
+			kern.pv(pvbuf, dvp, tile[:], chunk, a1-a0, vc, c, dv)
+			for a := a0; a < a1; a++ {
+				if oks[a-a0] {
+					states[a].mergeChunk(pvbuf[(a-a0)*dvp:(a-a0)*dvp+dv], lrefs[a-a0], sums[a-a0])
+				}
 			}
 		}
 	}

@@ -71,6 +71,39 @@ func (k *kernelSet) axpyRows(acc, p, values []float32, dv int) {
 	axpyRowsGeneric(acc, p, values, dv)
 }
 
+// maxScore returns the largest entry of p, ignoring NaN (−Inf if none).
+// Like expShift it may write −Inf into p[len(p):cap(p)] up to a multiple of 8.
+func (k *kernelSet) maxScore(p []float32) float32 {
+	if k.id == idAVX2 {
+		return maxAVX2Go(p)
+	}
+	return maxGeneric(p)
+}
+
+// scaleAdd sets acc[j] = acc[j]·a + float64(buf[j])·b for j < len(acc).
+func (k *kernelSet) scaleAdd(acc []float64, buf []float32, a, b float64) {
+	if k.id == idAVX2 {
+		scaleAddAVX2(acc, buf, a, b)
+		return
+	}
+	scaleAddGeneric(acc, buf, a, b)
+}
+
+// pv sets acc[a*lda+j] = Σ_{i<n} p[a*ldp+i]·values[i*dv+j] for a < nq and
+// j < dv, overwriting acc; lda ≥ dv rounded up to 8 (kernels may write the
+// padding). The PV product of a batch tile.
+func (k *kernelSet) pv(acc []float32, lda int, p []float32, ldp int, nq int, values []float32, n, dv int) {
+	if k.id == idAVX2 {
+		pvAVX2(acc, lda, p, ldp, nq, values, n, dv)
+		return
+	}
+	for a := 0; a < nq; a++ {
+		row := acc[a*lda : a*lda+dv]
+		clear(row)
+		axpyRowsGeneric(row, p[a*ldp:a*ldp+n], values, dv)
+	}
+}
+
 // dotTile sets dst[a*ldd+b] = q_a·k_b for a < nq, b < nk (queries and keys
 // row-major with stride d).
 func (k *kernelSet) dotTile(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int) {

@@ -68,6 +68,15 @@ func dotnormT1x1(dst *float32, kk *float32, qs *float32, ldq int, keys *float32,
 func expShiftAVX2(p *float32, n8 int, ref float32, invT float32) float32
 
 //go:noescape
+func maxAVX2(p *float32, n8 int) float32
+
+//go:noescape
+func foldAVX2(acc *float64, buf *float32, n4 int, a float64, b float64)
+
+//go:noescape
+func pv3AVX2(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv8 int, mask *int32)
+
+//go:noescape
 func axpyAVX2(acc *float32, p *float32, values *float32, n int, dvb int, dv8 int, mask *int32)
 
 // tailMasks[8-r:16-r] has r lanes of −1 then zeros: the mask for the last
@@ -82,8 +91,8 @@ func tailMask(d int) *int32 {
 	return &tailMasks[8-r]
 }
 
-// maxTileQ is the largest nq of a tile kernel.
-const maxTileQ = 3
+// maxTileQ is the largest nq of a tile kernel (the batch tile height).
+const maxTileQ = tileQ
 
 // padQueries returns the nq queries of qs (stride d) with stride ldq =
 // d rounded up to 8, zero-padded, when d is not a multiple of 8 (the tile
@@ -233,18 +242,12 @@ func dotNormRowsAVX2(dst, kk, q, keys []float32, d int) {
 // len(p), up to the next multiple of 8 within cap(p), are set to −Inf first
 // so they add 0 to the sum.
 func expShiftAVX2Go(p []float32, ref, invT float32) float32 {
-	n := len(p)
-	if n == 0 {
+	if len(p) == 0 {
 		return 0
 	}
-	n8 := (n + 7) / 8
-	if n8*8 > cap(p) {
+	full, n8, ok := padNegInf(p)
+	if !ok {
 		return expShiftGeneric(p, ref, invT)
-	}
-	full := p[:n8*8]
-	ninf := float32(math.Inf(-1))
-	for i := n; i < len(full); i++ {
-		full[i] = ninf
 	}
 	return expShiftAVX2(&full[0], n8, ref, invT)
 }
@@ -261,4 +264,62 @@ func axpyRowsAVX2(acc, p, values []float32, dv int) {
 	}
 	_ = acc[:(dv+7)&^7]
 	axpyAVX2(&acc[0], &p[0], &values[0], n, dv*4, dv/8, tailMask(dv))
+}
+
+// padNegInf extends p to whole vectors of 8 within its capacity, filling
+// the new lanes with −Inf; ok is false when the capacity is too small.
+func padNegInf(p []float32) (full []float32, n8 int, ok bool) {
+	n8 = (len(p) + 7) / 8
+	if n8*8 > cap(p) {
+		return nil, 0, false
+	}
+	full = p[:n8*8]
+	ninf := float32(math.Inf(-1))
+	for i := len(p); i < len(full); i++ {
+		full[i] = ninf
+	}
+	return full, n8, true
+}
+
+func maxAVX2Go(p []float32) float32 {
+	if len(p) == 0 {
+		return float32(math.Inf(-1))
+	}
+	full, n8, ok := padNegInf(p)
+	if !ok {
+		return maxGeneric(p)
+	}
+	return maxAVX2(&full[0], n8)
+}
+
+func scaleAddAVX2(acc []float64, buf []float32, a, b float64) {
+	n := len(acc)
+	buf = buf[:n]
+	n4 := n / 4
+	if n4 > 0 {
+		foldAVX2(&acc[0], &buf[0], n4, a, b)
+	}
+	scaleAddGeneric(acc[4*n4:], buf[4*n4:], a, b)
+}
+
+func pvAVX2(acc []float32, lda int, p []float32, ldp int, nq int, values []float32, n, dv int) {
+	if nq == 0 || n == 0 || dv == 0 {
+		for a := 0; a < nq; a++ {
+			clear(acc[a*lda : a*lda+dv])
+		}
+		return
+	}
+	dvp := (dv + 7) &^ 7
+	_ = acc[(nq-1)*lda+dvp-1]
+	_ = p[(nq-1)*ldp+n-1]
+	_ = values[n*dv-1]
+	a := 0
+	for ; a+3 <= nq; a += 3 {
+		pv3AVX2(&acc[a*lda], lda*4, &p[a*ldp], ldp*4, &values[0], n, dv*4, dv/8, tailMask(dv))
+	}
+	for ; a < nq; a++ {
+		row := acc[a*lda : a*lda+dvp]
+		clear(row)
+		axpyRowsAVX2(row[:dv], p[a*ldp:a*ldp+n], values, dv)
+	}
 }

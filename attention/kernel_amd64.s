@@ -93,15 +93,23 @@ DATA expconst<>+336(SB)/4, $-87.33654
 DATA expconst<>+340(SB)/4, $-87.33654
 DATA expconst<>+344(SB)/4, $-87.33654
 DATA expconst<>+348(SB)/4, $-87.33654
-DATA expconst<>+352(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+356(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+360(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+364(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+368(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+372(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+376(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+380(SB)/4, $0x3f800000 // 127<<23
-GLOBL expconst<>(SB), RODATA|NOPTR, $384
+DATA expconst<>+352(SB)/4, $0xff800000
+DATA expconst<>+356(SB)/4, $0xff800000
+DATA expconst<>+360(SB)/4, $0xff800000
+DATA expconst<>+364(SB)/4, $0xff800000
+DATA expconst<>+368(SB)/4, $0xff800000
+DATA expconst<>+372(SB)/4, $0xff800000
+DATA expconst<>+376(SB)/4, $0xff800000
+DATA expconst<>+380(SB)/4, $0xff800000
+DATA expconst<>+384(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+388(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+392(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+396(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+400(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+404(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+408(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+412(SB)/4, $0x3f800000 // 127<<23
+GLOBL expconst<>(SB), RODATA|NOPTR, $416
 
 // func dotT1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
 TEXT ·dotT1x4(SB), NOSPLIT, $0-72
@@ -1159,7 +1167,7 @@ exp_loop:
 	VADDPS expconst<>+288(SB), Y7, Y7
 	VCVTPS2DQ Y4, Y4
 	VPSLLD $23, Y4, Y4
-	VPADDD expconst<>+352(SB), Y4, Y4 // 2ⁿ as float bits
+	VPADDD expconst<>+384(SB), Y4, Y4 // 2ⁿ as float bits
 	VMULPS Y4, Y7, Y7
 	VANDPS Y8, Y7, Y7
 	VMOVUPS Y7, (SI)
@@ -1272,8 +1280,7 @@ axpy_done:
 TEXT ·maxAVX2(SB), NOSPLIT, $0-20
 	MOVQ p+0(FP), SI
 	MOVQ n8+8(FP), CX
-	VMOVUPS (SI), Y0
-	VMAXPS Y0, Y0, Y0
+	VMOVUPS expconst<>+352(SB), Y0
 max_loop:
 	VMOVUPS (SI), Y1
 	VMAXPS Y0, Y1, Y0 // Y0 = max(Y1, Y0), Y0 when Y1 is NaN

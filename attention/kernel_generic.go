@@ -1,5 +1,7 @@
 package attention
 
+import "math"
+
 // The portable kernels: plain Go, four independent accumulators so the
 // compiler can overlap the floating-point latency.
 
@@ -93,5 +95,22 @@ func dotTileGeneric(dst []float32, ldd int, qs []float32, nq int, keys []float32
 func l2TileGeneric(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int) {
 	for a := 0; a < nq; a++ {
 		l2RowsGeneric(dst[a*ldd:a*ldd+nk], qs[a*d:(a+1)*d], keys, d)
+	}
+}
+
+func maxGeneric(p []float32) float32 {
+	mx := float32(math.Inf(-1))
+	for _, x := range p {
+		if x > mx { // NaN is never greater
+			mx = x
+		}
+	}
+	return mx
+}
+
+func scaleAddGeneric(acc []float64, buf []float32, a, b float64) {
+	buf = buf[:len(acc)]
+	for j, x := range buf {
+		acc[j] = acc[j]*a + float64(x)*b
 	}
 }

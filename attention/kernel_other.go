@@ -14,3 +14,8 @@ func axpyRowsAVX2(acc, p, values []float32, dv int)         { panic("attention: 
 func tileAVX2(l2 bool, dst []float32, ldd int, qs []float32, nq int, keys []float32, nk, d int) {
 	panic("attention: no avx2 kernels")
 }
+func maxAVX2Go(p []float32) float32                           { panic("attention: no avx2 kernels") }
+func scaleAddAVX2(acc []float64, buf []float32, a, b float64) { panic("attention: no avx2 kernels") }
+func pvAVX2(acc []float32, lda int, p []float32, ldp int, nq int, values []float32, n, dv int) {
+	panic("attention: no avx2 kernels")
+}

@@ -109,7 +109,53 @@ func TestKernelsAgree(t *testing.T) {
 					t.Fatalf("expShift[%d](%g) = %g want %g", i, sc[i], pg[i], pw[i])
 				}
 			}
+			// maxScore with NaN and −Inf entries.
+			var mp [chunk]float32
+			copy(mp[:], sc)
+			if r.IntN(2) == 0 {
+				mp[r.IntN(n)] = float32(math.NaN())
+			}
+			if mw, mk := g.maxScore(mp[:n]), k.maxScore(mp[:n]); mw != mk {
+				t.Fatalf("maxScore = %g want %g", mk, mw)
+			}
+
 			values := randVec(r, n*dv, 1)
+			// pv for 1..7 queries on the weights rows.
+			nqp := 1 + r.IntN(7)
+			dvp := (dv + 7) &^ 7
+			prow := make([]float32, nqp*chunk)
+			for i := range prow {
+				prow[i] = float32(r.Float64())
+			}
+			pw2 := make([]float32, nqp*dvp)
+			pk2 := make([]float32, nqp*dvp)
+			for i := range pk2 {
+				pk2[i] = 99
+			}
+			g.pv(pw2, dvp, prow, chunk, nqp, values, n, dv)
+			k.pv(pk2, dvp, prow, chunk, nqp, values, n, dv)
+			for a := 0; a < nqp; a++ {
+				for j := 0; j < dv; j++ {
+					if !close32(pw2[a*dvp+j], pk2[a*dvp+j], float64(n)) {
+						t.Fatalf("pv nq=%d n=%d dv=%d [%d,%d] = %g want %g", nqp, n, dv, a, j, pk2[a*dvp+j], pw2[a*dvp+j])
+					}
+				}
+			}
+			// scaleAdd.
+			acc64w, acc64k := make([]float64, dv), make([]float64, dv)
+			for j := range acc64w {
+				acc64w[j] = r.Float64()
+				acc64k[j] = acc64w[j]
+			}
+			sa, sb := r.Float64(), r.Float64()
+			g.scaleAdd(acc64w, values[:dv], sa, sb)
+			k.scaleAdd(acc64k, values[:dv], sa, sb)
+			for j := range acc64w {
+				if math.Abs(acc64w[j]-acc64k[j]) > 1e-15 {
+					t.Fatalf("scaleAdd [%d] = %g want %g", j, acc64k[j], acc64w[j])
+				}
+			}
+
 			aw := make([]float32, dv, (dv+7)&^7)
 			ak := make([]float32, dv, (dv+7)&^7)
 			g.axpyRows(aw, pw[:n], values, dv)

@@ -185,56 +185,63 @@ func clampInvT(invT float32) float32 {
 // fold merges one chunk (≤ chunk rows) of scores p and value rows into s;
 // p is overwritten with the weights.
 func (s *State) fold(p []float32, values []float32, dv int, mask []byte, invT float32) {
+	lref, sum, ok := s.weights(p, mask, invT)
+	if !ok {
+		return
+	}
+	buf := s.buf
+	clear(buf)
+	kern.axpyRows(buf, p, values, dv)
+	s.mergeChunk(buf, lref, sum)
+}
+
+// weights turns one chunk's scores p into weights e^((pᵢ−ref)·invT), masked
+// rows and NaN scores getting 0, and returns the chunk's reference logit
+// lref = ref·invT and Σ weights; ok is false when no row carries weight.
+//
+// ref is the larger of the chunk's maximum and the running maximum, so that
+// rows far below the running maximum get weight exactly 0 and their value
+// rows are never read. ref must be a float32 whose logit is exact in
+// float64, hence the round trip through s.Max/invT.
+func (s *State) weights(p []float32, mask []byte, invT float32) (lref, sum float64, ok bool) {
 	ninf := float32(math.Inf(-1))
-	mx := ninf
-	for i, x := range p {
-		if mask != nil && mask[i] == 0 {
-			p[i] = ninf
-			continue
-		}
-		if x > mx { // a NaN score is never the maximum, and gets weight 0
-			mx = x
+	if mask != nil {
+		for i := range p {
+			if mask[i] == 0 {
+				p[i] = ninf
+			}
 		}
 	}
-	if mx == ninf {
-		return // every row masked
+	ref := kern.maxScore(p)
+	if ref == ninf {
+		return 0, 0, false // every row masked
 	}
-	// Shift by the larger of the chunk's maximum and the running maximum, so
-	// that rows far below the running maximum get weight exactly 0 and their
-	// value rows are never read. ref must be a float32 whose logit is exact
-	// in float64, hence the round trip.
-	ref := mx
 	if !s.Empty() {
 		if r := float32(s.Max / float64(invT)); r > ref {
 			ref = r
 		}
 	}
-	lref := float64(ref) * float64(invT)
-	sum := float64(kern.expShift(p, ref, invT))
-	if sum == 0 {
-		return // every weight underflowed against the running maximum
-	}
-	buf := s.buf
-	clear(buf)
-	kern.axpyRows(buf, p, values, dv)
+	lref = float64(ref) * float64(invT)
+	sum = float64(kern.expShift(p, ref, invT))
+	return lref, sum, sum != 0
+}
+
+// mergeChunk merges a chunk's float32 value sums buf (len dv), reference
+// logit lref and weight sum into s, rescaling whichever side has the smaller
+// maximum.
+func (s *State) mergeChunk(buf []float32, lref, sum float64) {
 	switch {
 	case s.Empty():
 		s.Max, s.Sum = lref, sum
-		for j, a := range buf {
-			s.Acc[j] = float64(a)
-		}
+		kern.scaleAdd(s.Acc, buf, 0, 1)
 	case lref > s.Max:
 		a := math.Exp(s.Max - lref)
 		s.Max = lref
 		s.Sum = s.Sum*a + sum
-		for j, x := range buf {
-			s.Acc[j] = s.Acc[j]*a + float64(x)
-		}
+		kern.scaleAdd(s.Acc, buf, a, 1)
 	default:
 		b := math.Exp(lref - s.Max)
 		s.Sum += sum * b
-		for j, x := range buf {
-			s.Acc[j] += float64(x) * b
-		}
+		kern.scaleAdd(s.Acc, buf, 1, b)
 	}
 }

@@ -46,6 +46,8 @@ type Session struct {
 	// pinned, when set, is the only snapshot the session reads, and the
 	// session refuses writes (a read-only view).
 	pinned *storage.Snapshot
+	// progress, when set, receives COPY … FROM progress.
+	progress Progress
 }
 
 // PinSnapshot makes the session read-only over the current committed state:

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"strings"
 
@@ -40,7 +39,7 @@ type pqLeaf struct {
 }
 
 type parquetReader struct {
-	file   *os.File
+	file   io.Closer
 	path   string
 	pf     *parquet.File
 	cols   []Column
@@ -60,7 +59,10 @@ func pqPanic(path string, rec int64, err *error) {
 	}
 }
 
-func newParquetReader(file *os.File, size int64, path string, cols []Column) (r *parquetReader, err error) {
+func newParquetReader(file interface {
+	io.ReaderAt
+	io.Closer
+}, size int64, path string, cols []Column) (r *parquetReader, err error) {
 	defer pqPanic(path, 0, &err)
 	if size < 0 {
 		return nil, &Error{Pos: Pos{Path: path}, Msg: "parquet needs a regular file (it is read from the end)"}

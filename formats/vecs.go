@@ -28,6 +28,7 @@ type vecsReader struct {
 	dim      int
 	rowBytes int
 	rows     int64 // -1 when the size is unknown
+	left     int64 // bytes not yet read, when the size is known; else -1
 	rec      int64 // records returned
 	head     []byte
 	fast     bool // fvecs on a little-endian machine: no copy
@@ -44,7 +45,7 @@ type vecsReader struct {
 const vecsBlock = 4 << 20
 
 func newVecsReader(src io.ReadCloser, size int64, path string, f Format, col Column) (*vecsReader, error) {
-	r := &vecsReader{src: src, path: path, f: f, col: col, rows: -1}
+	r := &vecsReader{src: src, path: path, f: f, col: col, rows: -1, left: -1}
 	var h [4]byte
 	n, err := readFull(src, path, h[:])
 	switch {
@@ -72,6 +73,7 @@ func newVecsReader(src io.ReadCloser, size int64, path string, f Format, col Col
 	r.head = h[:]
 	if size >= 0 {
 		r.rows = size / int64(r.rowBytes)
+		r.left = size
 	}
 	r.fast = f == Fvecs && nativeLE
 	return r, nil
@@ -94,6 +96,11 @@ func (r *vecsReader) errAt(rec int64, format string, args ...any) error {
 
 func (r *vecsReader) load() error {
 	k := max(1, vecsBlock/r.rowBytes)
+	if r.left >= 0 {
+		// Small files get small blocks; +1 sees a truncated last record.
+		k = int(min(int64(k), r.left/int64(r.rowBytes)+1))
+		r.left -= int64(k * r.rowBytes)
+	}
 	var buf []byte
 	if r.fast {
 		r.words = make([]uint32, k*(r.dim+1))

@@ -77,6 +77,7 @@ func constants() {
 		{"p5", "$5.0000001201e-1"},
 		{"one", "$1.0"},
 		{"expmin", "$-87.33654"},
+		{"ninf", "$0xff800000"},
 	}
 	p("// exp constants, 8 lanes each; see exp.go.")
 	for i, k := range c {
@@ -93,7 +94,7 @@ func constants() {
 }
 
 func cst(name string) string {
-	names := []string{"log2e", "c1", "c2", "p0", "p1", "p2", "p3", "p4", "p5", "one", "expmin", "bias"}
+	names := []string{"log2e", "c1", "c2", "p0", "p1", "p2", "p3", "p4", "p5", "one", "expmin", "ninf", "bias"}
 	for i, n := range names {
 		if n == name {
 			return fmt.Sprintf("expconst<>+%d(SB)", i*32)
@@ -451,8 +452,7 @@ func maxKernel() {
 	p("TEXT ·maxAVX2(SB), NOSPLIT, $0-20")
 	ins("MOVQ p+0(FP), SI")
 	ins("MOVQ n8+8(FP), CX")
-	ins("VMOVUPS (SI), Y0")
-	ins("VMAXPS Y0, Y0, Y0")
+	ins("VMOVUPS %s, Y0", cst("ninf"))
 	p("max_loop:")
 	ins("VMOVUPS (SI), Y1")
 	ins("VMAXPS Y0, Y1, Y0 // Y0 = max(Y1, Y0), Y0 when Y1 is NaN")
