@@ -19,6 +19,9 @@ type State struct {
 	Acc []float64 // Σ e^(logit−Max)·v, one entry per value component
 
 	buf []float32 // per-chunk float32 partial sums of the value rows
+	ref float32   // score whose logit is Max, when float64(ref)·invT == Max
+	// pending is the ref of the chunk between weights and mergeChunk.
+	pending float32
 }
 
 // NewState returns an empty State for value rows of dv components (dv may be
@@ -93,13 +96,13 @@ func (s *State) Merge(o *State) {
 		return
 	}
 	if s.Empty() {
-		s.Max, s.Sum = o.Max, o.Sum
+		s.Max, s.Sum, s.ref = o.Max, o.Sum, o.ref
 		copy(s.Acc, o.Acc)
 		return
 	}
 	if o.Max > s.Max {
 		a := math.Exp(s.Max - o.Max)
-		s.Max = o.Max
+		s.Max, s.ref = o.Max, o.ref
 		s.Sum = s.Sum*a + o.Sum
 		for j := range s.Acc {
 			s.Acc[j] = s.Acc[j]*a + o.Acc[j]
@@ -217,12 +220,17 @@ func (s *State) weights(p []float32, mask []byte, invT float32) (lref, sum float
 		return 0, 0, false // every row masked
 	}
 	if !s.Empty() {
-		if r := float32(s.Max / float64(invT)); r > ref {
+		r := s.ref
+		if float64(r)*float64(invT) != s.Max {
+			r = float32(s.Max / float64(invT))
+		}
+		if r > ref {
 			ref = r
 		}
 	}
 	lref = float64(ref) * float64(invT)
 	sum = float64(kern.expShift(p, ref, invT))
+	s.pending = ref
 	return lref, sum, sum != 0
 }
 
@@ -232,13 +240,16 @@ func (s *State) weights(p []float32, mask []byte, invT float32) (lref, sum float
 func (s *State) mergeChunk(buf []float32, lref, sum float64) {
 	switch {
 	case s.Empty():
-		s.Max, s.Sum = lref, sum
+		s.Max, s.Sum, s.ref = lref, sum, s.pending
 		kern.scaleAdd(s.Acc, buf, 0, 1)
 	case lref > s.Max:
 		a := math.Exp(s.Max - lref)
-		s.Max = lref
+		s.Max, s.ref = lref, s.pending
 		s.Sum = s.Sum*a + sum
 		kern.scaleAdd(s.Acc, buf, a, 1)
+	case lref == s.Max: // the usual case once the maximum has settled
+		s.Sum += sum
+		kern.scaleAdd(s.Acc, buf, 1, 1)
 	default:
 		b := math.Exp(lref - s.Max)
 		s.Sum += sum * b

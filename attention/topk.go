@@ -101,6 +101,16 @@ func (t *TopK) down(i int) {
 	}
 }
 
+// pushChunk offers a chunk of scores (a stack buffer with capacity for
+// whole vectors): when the heap is full and no unmasked score of the chunk
+// can enter, a vector maximum rejects the whole chunk.
+func (t *TopK) pushChunk(scores []float32, base int64, ids []int64, mask []byte) {
+	if mask == nil && t.k > 0 && len(t.h) == t.k && kern.maxScore(scores) < t.h[0].Score {
+		return
+	}
+	t.pushRows(scores, base, ids, mask)
+}
+
 // pushRows offers scores[i] with id ids[i] (or base+i when ids is nil),
 // skipping masked rows; the heap root is checked inline so that rejected
 // rows cost a comparison.
@@ -143,7 +153,7 @@ func (t *TopK) PushBlock(m Metric, q []float32, qnorm float32, keys []float32, d
 			id = ids[start:end]
 		}
 		scoreChunk(sc[:end-start], kk[:], m, q, qnorm, keys[start*d:end*d], d)
-		t.pushRows(sc[:end-start], int64(start), id, mk)
+		t.pushChunk(sc[:end-start], int64(start), id, mk)
 	}
 }
 
@@ -215,7 +225,7 @@ func TopKBatch(tops []*TopK, m Metric, qs []float32, qnorms []float32, keys []fl
 						row[i] = -x
 					}
 				}
-				tops[a].pushRows(row, int64(start), id, mk)
+				tops[a].pushChunk(row, int64(start), id, mk)
 			}
 		}
 	}

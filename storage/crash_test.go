@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,9 +73,9 @@ func TestCrashBetweenCommits(t *testing.T) {
 	mem := vfs.NewCrashableMem()
 	opts := Options{FS: mem, Dir: "db", SegmentRows: 4}
 	db := mustOpen(t, opts)
-	exec(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
 	for n := int64(1); n <= 30; n++ {
-		exec(t, db, func(tx *Tx) error { return crashTx(tx, n) })
+		run(t, db, func(tx *Tx) error { return crashTx(tx, n) })
 		// An open, uncommitted transaction with writes.
 		tx := mustBegin(t, db)
 		if err := crashTx(tx, n+1); err != nil {
@@ -87,7 +88,7 @@ func TestCrashBetweenCommits(t *testing.T) {
 			t.Fatalf("after crash: %d transactions, want %d", k, n)
 		}
 		// The recovered database takes writes and survives a reopen.
-		exec(t, db2, func(tx *Tx) error { return crashTx(tx, n+1) })
+		run(t, db2, func(tx *Tx) error { return crashTx(tx, n+1) })
 		db2.Close()
 		db2 = mustOpen(t, Options{FS: crashed, Dir: "db", SegmentRows: 4})
 		if k := committedCount(t, db2); k != n+1 {
@@ -107,7 +108,7 @@ func TestCrashDuringCommits(t *testing.T) {
 	mem := vfs.NewCrashableMem()
 	db := mustOpen(t, Options{FS: mem, Dir: "db", SegmentRows: 4})
 	defer db.Close()
-	exec(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
 	var acked atomic.Int64
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -148,20 +149,21 @@ func TestCrashDuringCommits(t *testing.T) {
 // refuses further writes instead of panicking, and a reopen recovers the
 // committed state.
 func TestWriteErrorDoesNotPublish(t *testing.T) {
-	for name, op := range map[string]errorfs.OpKind{"write": errorfs.OpFileWrite, "sync": errorfs.OpFileSync} {
+	syncs := []errorfs.OpKind{errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo}
+	for name, ops := range map[string][]errorfs.OpKind{"write": {errorfs.OpFileWrite}, "sync": syncs} {
 		t.Run(name, func(t *testing.T) {
 			mem := vfs.NewMem()
 			var on atomic.Bool
 			inj := errorfs.InjectorFunc(func(o errorfs.Op) error {
-				if on.Load() && o.Kind == op && strings.HasSuffix(o.Path, ".log") {
+				if on.Load() && slices.Contains(ops, o.Kind) && strings.HasSuffix(o.Path, ".log") {
 					return errorfs.ErrInjected
 				}
 				return nil
 			})
 			fs := errorfs.Wrap(mem, inj)
 			db := mustOpen(t, Options{FS: fs, Dir: "db"})
-			exec(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
-			exec(t, db, func(tx *Tx) error { return crashTx(tx, 1) })
+			run(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
+			run(t, db, func(tx *Tx) error { return crashTx(tx, 1) })
 			before := dump(t, db.Snapshot())
 
 			on.Store(true)
@@ -198,8 +200,8 @@ func TestWriteErrorDoesNotPublish(t *testing.T) {
 func TestPKIndexAfterFailedCommit(t *testing.T) {
 	db := mustOpen(t, Options{})
 	defer db.Close()
-	exec(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
-	exec(t, db, func(tx *Tx) error { return crashTx(tx, 1) })
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
+	run(t, db, func(tx *Tx) error { return crashTx(tx, 1) })
 	tx := mustBegin(t, db)
 	if err := crashTx(tx, 2); err != nil {
 		t.Fatal(err)

@@ -204,8 +204,8 @@ func mustBegin(t testing.TB, db *DB) *Tx {
 	return tx
 }
 
-// exec runs f in a transaction and commits it.
-func exec(t testing.TB, db *DB, f func(tx *Tx) error) {
+// run runs f in a transaction and commits it.
+func run(t testing.TB, db *DB, f func(tx *Tx) error) {
 	t.Helper()
 	tx := mustBegin(t, db)
 	if err := f(tx); err != nil {

@@ -12,8 +12,8 @@ import (
 func TestSnapshotIsolation(t *testing.T) {
 	db := mustOpen(t, Options{Dir: t.TempDir(), SegmentRows: 4})
 	defer db.Close()
-	exec(t, db, func(tx *Tx) error { return tx.CreateTable(itemsSchema) })
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(itemsSchema) })
+	run(t, db, func(tx *Tx) error {
 		var rows [][]types.Value
 		for i := int64(1); i <= 6; i++ {
 			rows = append(rows, item(i, "n", float64(i), float32(i), 0))
@@ -81,7 +81,7 @@ func TestSnapshotIsolation(t *testing.T) {
 	if d := equalDumps(d1, dump(t, db.Snapshot())); d != "" {
 		t.Fatalf("after rollback: %s", d)
 	}
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error {
 		id, err := tx.Insert("items", [][]types.Value{item(100, "kept", 5, 5, 5), item(101, "kept", 6, 6, 6)})
 		if id != 10 {
 			t.Errorf("rowid %d after rollback, want 10", id)
@@ -103,7 +103,7 @@ func TestSnapshotIsolation(t *testing.T) {
 func TestConcurrentReaders(t *testing.T) {
 	db := mustOpen(t, Options{Dir: t.TempDir(), SegmentRows: 8})
 	defer db.Close()
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error {
 		return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "x", Type: intT}, {Name: "v", Type: vecT2}, {Name: "s", Type: txtT}}})
 	})
 	var stop atomic.Bool

@@ -25,9 +25,9 @@ func TestCRUDReopen(t *testing.T) {
 	dir := t.TempDir()
 	opts := Options{Dir: dir, SegmentRows: 4}
 	db := mustOpen(t, opts)
-	exec(t, db, func(tx *Tx) error { return tx.CreateTable(itemsSchema) })
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(itemsSchema) })
 	var first int64
-	exec(t, db, func(tx *Tx) (err error) {
+	run(t, db, func(tx *Tx) (err error) {
 		var rows [][]types.Value
 		for i := int64(1); i <= 10; i++ {
 			rows = append(rows, item(i*10, "n", float64(i)/2, float32(i), -1))
@@ -40,7 +40,7 @@ func TestCRUDReopen(t *testing.T) {
 	if first != 1 {
 		t.Fatalf("first rowid %d, want 1", first)
 	}
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error {
 		if err := tx.Update("ITEMS", []int64{2, 5}, [][]types.Value{item(20, "two", 2.5, 9, 9), item(50, "five", 0, 5, 5)}); err != nil {
 			return err
 		}
@@ -67,7 +67,7 @@ func TestCRUDReopen(t *testing.T) {
 	}
 	// Rowids are not reused after deleting the last rows and reopening,
 	// and the PK index was rebuilt.
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error {
 		id, err := tx.Insert("items", [][]types.Value{item(90, "again", 1, 1, 1)})
 		if id != 11 {
 			t.Errorf("rowid after reopen %d, want 11", id)
@@ -90,12 +90,12 @@ func TestSegmentsAcrossSizes(t *testing.T) {
 		dir := t.TempDir()
 		opts := Options{Dir: dir, SegmentRows: segRows}
 		db := mustOpen(t, opts)
-		exec(t, db, func(tx *Tx) error {
+		run(t, db, func(tx *Tx) error {
 			return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "k", Type: vecT(3)}, {Name: "x", Type: intT}}})
 		})
 		n := int64(0)
 		for _, batch := range []int{1, 3, 7, 1, 20, 64, 2, 100} {
-			exec(t, db, func(tx *Tx) error {
+			run(t, db, func(tx *Tx) error {
 				var rows [][]types.Value
 				for i := 0; i < batch; i++ {
 					n++
@@ -111,7 +111,7 @@ func TestSegmentsAcrossSizes(t *testing.T) {
 				del = append(del, id)
 			}
 		}
-		exec(t, db, func(tx *Tx) error { return tx.Delete("t", del) })
+		run(t, db, func(tx *Tx) error { return tx.Delete("t", del) })
 		before := dump(t, db.Snapshot())
 		tb := db.Snapshot().Table("t")
 		for _, g := range tb.Segments() {
@@ -124,7 +124,7 @@ func TestSegmentsAcrossSizes(t *testing.T) {
 		if d := equalDumps(before, dump(t, db.Snapshot())); d != "" {
 			t.Fatalf("segRows %d: after reopen: %s", segRows, d)
 		}
-		exec(t, db, func(tx *Tx) error {
+		run(t, db, func(tx *Tx) error {
 			id, err := tx.Insert("t", [][]types.Value{row(vv(1, 2, 3), types.Value{})})
 			if id != n+1 {
 				t.Errorf("next rowid %d, want %d", id, n+1)
@@ -139,19 +139,19 @@ func TestDeleteEverythingThenInsert(t *testing.T) {
 	dir := t.TempDir()
 	opts := Options{Dir: dir, SegmentRows: 4}
 	db := mustOpen(t, opts)
-	exec(t, db, func(tx *Tx) error { return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "x", Type: intT}}}) })
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "x", Type: intT}}}) })
+	run(t, db, func(tx *Tx) error {
 		_, err := tx.Insert("t", [][]types.Value{{iv(1)}, {iv(2)}, {iv(3)}, {iv(4)}, {iv(5)}, {iv(6)}})
 		return err
 	})
-	exec(t, db, func(tx *Tx) error { return tx.Delete("t", []int64{1, 2, 3, 4, 5, 6}) })
+	run(t, db, func(tx *Tx) error { return tx.Delete("t", []int64{1, 2, 3, 4, 5, 6}) })
 	db.Close()
 	db = mustOpen(t, opts)
 	defer db.Close()
 	if tb := db.Snapshot().Table("t"); tb.LiveRows() != 0 || tb.NextRowID() != 7 {
 		t.Fatalf("live %d next %d", tb.LiveRows(), tb.NextRowID())
 	}
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error {
 		id, err := tx.Insert("t", [][]types.Value{{iv(7)}, {iv(8)}, {iv(9)}})
 		if id != 7 {
 			t.Errorf("rowid %d, want 7", id)
@@ -166,14 +166,14 @@ func TestDeleteEverythingThenInsert(t *testing.T) {
 func TestDropAndRecreate(t *testing.T) {
 	dir := t.TempDir()
 	db := mustOpen(t, Options{Dir: dir})
-	exec(t, db, func(tx *Tx) error { return tx.CreateTable(itemsSchema) })
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(itemsSchema) })
+	run(t, db, func(tx *Tx) error {
 		_, err := tx.Insert("items", [][]types.Value{item(1, "a", 1, 1, 1), item(2, "b", 2, 2, 2)})
 		return err
 	})
 	// Drop and recreate in one transaction: the new table starts empty and
 	// rowids start again at 1.
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error {
 		if err := tx.DropTable("ITEMS"); err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func TestDropAndRecreate(t *testing.T) {
 	if len(after["items"].Rows) != 1 || !strings.HasPrefix(after["items"].Schema, "items(") {
 		t.Fatalf("%+v", after)
 	}
-	exec(t, db, func(tx *Tx) error { return tx.DropTable("items") })
+	run(t, db, func(tx *Tx) error { return tx.DropTable("items") })
 	db.Close()
 	db = mustOpen(t, Options{Dir: dir})
 	if n := len(db.Snapshot().Tables()); n != 0 {
@@ -213,8 +213,8 @@ func TestDropAndRecreate(t *testing.T) {
 func TestErrorsLeaveEverythingUnchanged(t *testing.T) {
 	db := mustOpen(t, Options{SegmentRows: 2})
 	defer db.Close()
-	exec(t, db, func(tx *Tx) error { return tx.CreateTable(itemsSchema) })
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(itemsSchema) })
+	run(t, db, func(tx *Tx) error {
 		_, err := tx.Insert("items", [][]types.Value{item(1, "a", 1, 1, 1), item(2, "b", 2, 2, 2), item(3, "c", 3, 3, 3)})
 		return err
 	})
@@ -377,10 +377,10 @@ func TestSchemaValidation(t *testing.T) {
 func TestTextPrimaryKey(t *testing.T) {
 	db := mustOpen(t, Options{})
 	defer db.Close()
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error {
 		return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "k", Type: txtT, PrimaryKey: true}, {Name: "v", Type: intT}}})
 	})
-	exec(t, db, func(tx *Tx) error {
+	run(t, db, func(tx *Tx) error {
 		_, err := tx.Insert("t", [][]types.Value{{tv("a"), iv(1)}, {tv("b"), iv(2)}})
 		return err
 	})
@@ -488,7 +488,7 @@ func TestOptions(t *testing.T) {
 	}
 	for _, dir := range []string{"", ":memory:"} {
 		db := mustOpen(t, Options{Dir: dir})
-		exec(t, db, func(tx *Tx) error { return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "a", Type: intT}}}) })
+		run(t, db, func(tx *Tx) error { return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "a", Type: intT}}}) })
 		db.Close()
 		db2 := mustOpen(t, Options{Dir: dir}) // a fresh, empty in-memory database
 		if len(db2.Snapshot().Tables()) != 0 {

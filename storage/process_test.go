@@ -1,0 +1,148 @@
+package storage
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// helperEnv makes the test binary act as a second process (see
+// TestHelperProcess).
+const helperEnv = "SOFTDB_STORAGE_HELPER"
+
+func helperCmd(t *testing.T, mode, dir string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode, "SOFTDB_STORAGE_DIR="+dir)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+// TestHelperProcess is not a test: it is the second process of
+// TestLockOtherProcess and TestKill9.
+func TestHelperProcess(t *testing.T) {
+	mode := os.Getenv(helperEnv)
+	if mode == "" {
+		t.Skip("helper process only")
+	}
+	dir := os.Getenv("SOFTDB_STORAGE_DIR")
+	db, err := Open(Options{Dir: dir, SegmentRows: 4})
+	switch mode {
+	case "open":
+		if errors.Is(err, ErrLocked) {
+			fmt.Println("locked:", err)
+		} else {
+			fmt.Println("opened:", err)
+		}
+		os.Exit(0)
+	case "write":
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		if db.Snapshot().Table("t") == nil {
+			run(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
+		}
+		for n := db.Snapshot().Table("t").NextRowID(); ; n++ {
+			tx, err := db.Begin(context.Background())
+			if err == nil {
+				err = crashTx(tx, n)
+			}
+			if err == nil {
+				err = tx.Commit()
+			}
+			if err != nil {
+				fmt.Println("error:", err)
+				os.Exit(1)
+			}
+			fmt.Println(n) // acknowledged: must survive kill -9
+		}
+	}
+	os.Exit(2)
+}
+
+func TestLockOtherProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	dir := t.TempDir()
+	db := mustOpen(t, Options{Dir: dir})
+	out, err := helperCmd(t, "open", dir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(out), "locked: database is locked by another process") {
+		t.Fatalf("second process: %s", out)
+	}
+	db.Close()
+	out, err = helperCmd(t, "open", dir).Output()
+	if err != nil || !strings.HasPrefix(string(out), "opened: <nil>") {
+		t.Fatalf("after Close: %s %v", out, err)
+	}
+}
+
+// TestKill9 kills a writing process with SIGKILL, several times over the
+// same directory: every acknowledged commit survives.
+func TestKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	var acked int64
+	for round := 0; round < 3; round++ {
+		cmd := helperCmd(t, "write", dir)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := make(chan string)
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		deadline := time.After(time.Duration(200+100*round) * time.Millisecond)
+	read:
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatal("writer exited early")
+				}
+				n, err := strconv.ParseInt(l, 10, 64)
+				if err != nil {
+					t.Fatalf("writer: %s", l)
+				}
+				acked = n
+			case <-deadline:
+				break read
+			}
+		}
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		for l := range lines {
+			if n, err := strconv.ParseInt(l, 10, 64); err == nil {
+				acked = n
+			}
+		}
+		_ = cmd.Wait()
+		db := mustOpen(t, Options{Dir: dir, SegmentRows: 4})
+		k := committedCount(t, db)
+		db.Close()
+		if k < acked {
+			t.Fatalf("round %d: %d commits acknowledged, %d survived kill -9", round, acked, k)
+		}
+		t.Logf("round %d: %d acknowledged, %d on disk", round, acked, k)
+	}
+}
