@@ -2,34 +2,43 @@ package softdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/softdb/softdb/exec"
 	"github.com/softdb/softdb/query"
 	"github.com/softdb/softdb/storage"
-	"github.com/softdb/softdb/types"
 )
 
-// Memory is the path that opens a database that lives in memory only.
+// Memory is the path that opens a database living in memory only: nothing
+// is written to disk, and every Open of it is a new, empty database.
 const Memory = ":memory:"
 
-// DB is an open softdb database. It is safe for concurrent use by many
-// goroutines: each call runs in its own implicit transaction, readers see a
-// consistent snapshot and never wait for writers, and writers take turns.
+// DB is an open softdb database. It is safe for concurrent use by any
+// number of goroutines. Each DB.Exec, DB.Query and Stmt call runs in its own
+// implicit transaction. Readers work on a consistent snapshot of the
+// committed state and never wait; writers (statements that change data, and
+// write transactions from Begin or Update) take turns, one at a time.
 type DB struct {
 	path   string
 	store  *storage.DB
 	engine *exec.Engine
 
-	mu     sync.RWMutex
-	closed bool
+	mu       sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup    // calls running; Close waits for them
+	sessions map[*session]bool // Conns and write Txs: Close rolls them back
 }
 
-// Open opens (creating if needed) the database in directory path, or an
-// in-memory database when path is "" or ":memory:". opts may be nil. A
-// directory open in another process, or already open in this one, gives an
-// error matching ErrLocked.
+// Open opens the database in directory path, creating the directory and
+// an empty database if needed, or a new in-memory database when path is
+// Memory or "". opts may be nil for the defaults.
+//
+// One directory can be open in one DB at a time: opening a directory that
+// another process, or another DB of this process, has open fails with an
+// error matching ErrLocked. To share one database between parts of a
+// program, share the *DB (the driver package does that for database/sql).
 func Open(path string, opts *Options) (*DB, error) {
 	var o Options
 	if opts != nil {
@@ -44,35 +53,85 @@ func Open(path string, opts *Options) (*DB, error) {
 	}
 	st, err := storage.Open(storage.Options{Dir: path, SegmentRows: o.SegmentRows, CacheSize: o.CacheSize})
 	if err != nil {
-		return nil, wrapErr(err)
+		if errors.Is(err, storage.ErrLocked) {
+			return nil, errorf(ErrLocked, "softdb: database %s is locked: another process, or another DB in this one, has it open", path)
+		}
+		return nil, fmt.Errorf("softdb: open %s: %w", path, wrapErr(err))
 	}
-	return &DB{path: path, store: st, engine: exec.New(st)}, nil
+	return &DB{path: path, store: st, engine: exec.New(st), sessions: map[*session]bool{}}, nil
 }
 
-// Path is the directory the database was opened with (":memory:" for an
+// Path returns the path the database was opened with (Memory for an
 // in-memory database).
 func (db *DB) Path() string { return db.path }
 
 // InMemory reports whether the database lives only in memory.
 func (db *DB) InMemory() bool { return db.path == Memory }
 
-// Close closes the database. Statements running concurrently finish first
-// is not guaranteed: close only when no call is in flight.
+// Close closes the database and releases its directory. Calls that have
+// started run to completion first; later calls return ErrClosed. Write
+// transactions still open (Tx, or BEGIN on a Conn) are rolled back, and
+// their later use returns ErrClosed. Rows already returned stay readable.
+// Close is idempotent; it must not be called from inside an Update or
+// View closure of the same DB.
 func (db *DB) Close() error {
 	db.mu.Lock()
-	defer db.mu.Unlock()
 	if db.closed {
+		db.mu.Unlock()
 		return nil
 	}
 	db.closed = true
-	return db.store.Close()
+	open := db.sessions
+	db.sessions = nil
+	db.mu.Unlock()
+
+	// End the sessions concurrently: one may be waiting in BEGIN for the
+	// writer lock that another holds, so a fixed order could deadlock.
+	var wg sync.WaitGroup
+	for s := range open {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.end(ErrClosed)
+		}()
+	}
+	wg.Wait()
+	db.inflight.Wait()
+	if err := db.store.Close(); err != nil {
+		return fmt.Errorf("softdb: close %s: %w", db.path, err)
+	}
+	return nil
 }
 
-func (db *DB) check() error {
+// enter registers a call in flight; it fails once Close has begun.
+func (db *DB) enter() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
 	if db.closed {
 		return ErrClosed
 	}
+	db.inflight.Add(1)
 	return nil
+}
+
+func (db *DB) leave() { db.inflight.Done() }
+
+// register records a session that Close must end; false once Close has
+// begun.
+func (db *DB) register(s *session) bool {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return false
+	}
+	db.sessions[s] = true
+	return true
+}
+
+func (db *DB) unregister(s *session) {
+	db.mu.Lock()
+	delete(db.sessions, s)
+	db.mu.Unlock()
 }
 
 // Result reports what a statement that returns no rows did.
@@ -81,21 +140,24 @@ type Result struct {
 	LastInsertID int64 // rowid of the last row inserted
 }
 
-// Exec runs one or more statements separated by semicolons, each in its own
-// implicit transaction (BEGIN/COMMIT in the text are refused: use Begin, or
-// a Conn). args fill ? and $n placeholders. It returns the Result of the
-// last statement.
+// Exec runs one statement, or several separated by semicolons, each in its
+// own implicit transaction: when one fails, those before it stay
+// committed. BEGIN, COMMIT and ROLLBACK are refused (use Begin, Update or a
+// Conn). args fill the ? and $n placeholders; "?" counts from 1 in each
+// statement, so several statements share the arguments. Exec returns the
+// Result of the last statement.
+//
+// A statement that writes waits for the write transaction of another
+// goroutine (Begin, Update) to end, for as long as ctx allows; from the
+// goroutine that holds one, write through its Tx instead.
 func (db *DB) Exec(ctx context.Context, sql string, args ...any) (Result, error) {
-	c := db.newConn()
-	defer c.sess.Close()
-	return c.exec(ctx, sql, args, false)
+	return db.newSession().execText(ctx, sql, args, false)
 }
 
-// Query runs one statement and returns its rows.
+// Query runs one statement and returns its rows, computed from one
+// snapshot of the committed state. The caller should Close the Rows.
 func (db *DB) Query(ctx context.Context, sql string, args ...any) (*Rows, error) {
-	c := db.newConn()
-	defer c.sess.Close()
-	return c.query(ctx, sql, args)
+	return db.newSession().query(ctx, sql, args, false)
 }
 
 // QueryRow runs a query expected to return at most one row. Errors are
@@ -105,60 +167,81 @@ func (db *DB) QueryRow(ctx context.Context, sql string, args ...any) *Row {
 	return &Row{rows: rows, err: err}
 }
 
-// Conn returns a connection: a session whose statements may include BEGIN,
-// COMMIT and ROLLBACK, as in the softdb shell. A Conn is not safe for
-// concurrent use; Close it to roll back an open transaction.
-func (db *DB) Conn() *Conn { return db.newConn() }
-
-func (db *DB) newConn() *Conn {
-	return &Conn{db: db, sess: db.engine.NewSession(), allowTx: true}
+// Conn returns a connection: a session, like one softdb shell, whose
+// statements may include BEGIN, COMMIT and ROLLBACK; an open transaction
+// stays open across calls. A Conn is not safe for concurrent use. Close it
+// when done: Close rolls back a transaction it left open.
+func (db *DB) Conn() *Conn {
+	s := db.newSession()
+	if !db.register(s) {
+		s.err = ErrClosed
+	}
+	return &Conn{s: s}
 }
 
 // Conn is one session of a DB. See DB.Conn.
 type Conn struct {
-	db      *DB
-	sess    *exec.Session
-	allowTx bool // SQL BEGIN/COMMIT/ROLLBACK are accepted
+	s *session
 }
 
-// Exec runs one or more statements, like DB.Exec, but transaction control
-// statements are allowed and stay in effect across calls.
+var errConnClosed = errors.New("softdb: connection is closed")
+
+// Exec runs one or more statements, like DB.Exec, except that BEGIN,
+// COMMIT and ROLLBACK are allowed and a transaction stays open across
+// calls until COMMIT, ROLLBACK or Close.
 func (c *Conn) Exec(ctx context.Context, sql string, args ...any) (Result, error) {
-	return c.exec(ctx, sql, args, true)
+	return c.s.execText(ctx, sql, args, true)
 }
 
-// Query runs one statement and returns its rows.
+// Query runs one statement and returns its rows. Inside a transaction it
+// sees the transaction's own writes.
 func (c *Conn) Query(ctx context.Context, sql string, args ...any) (*Rows, error) {
-	return c.query(ctx, sql, args)
+	return c.s.query(ctx, sql, args, true)
 }
 
 // InTx reports whether a transaction is open on the connection.
-func (c *Conn) InTx() bool { return c.sess.InTx() }
+func (c *Conn) InTx() bool {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.s.err == nil && c.s.sess.InTx()
+}
 
-// Close rolls back an open transaction.
+// Close rolls back an open transaction and ends the connection. It is
+// idempotent.
 func (c *Conn) Close() error {
-	c.sess.Close()
+	c.s.end(errConnClosed)
+	c.s.db.unregister(c.s)
 	return nil
 }
 
-// Statement is the result of running one statement of a script with
-// Conn.Run: either rows (Columns non-nil) or a Result.
+// Statement is the outcome of one statement run with Conn.Run: its rows
+// when it returns rows (Columns non-nil, possibly with no Rows), else
+// its Result. Rows hold nil, int64, float64, string or []float32;
+// the vectors are shared with the database and must not be modified.
 type Statement struct {
 	Columns []string
 	Rows    [][]any
 	Result  Result
 }
 
-// Run parses and runs a single statement, returning its rows whatever its
-// kind. It is what the softdb shell uses.
+// Run runs one parsed statement, whatever its kind, and returns its
+// outcome. It is what the softdb shell uses: parse a script with
+// query.Parse, then Run each statement as it comes.
 func (c *Conn) Run(ctx context.Context, stmt query.Statement, args ...any) (*Statement, error) {
-	res, err := c.run(ctx, stmt, args, true)
+	params, err := bindArgs(numParams([]query.Statement{stmt}), args)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.s.run(ctx, stmt, params, true)
 	if err != nil {
 		return nil, err
 	}
 	out := &Statement{Result: Result{RowsAffected: res.RowsAffected, LastInsertID: res.LastInsertID}}
 	if res.HasRows {
 		out.Columns = res.Columns
+		if out.Columns == nil {
+			out.Columns = []string{}
+		}
 		out.Rows = make([][]any, len(res.Rows))
 		for i, r := range res.Rows {
 			out.Rows[i] = toGo(r)
@@ -167,156 +250,14 @@ func (c *Conn) Run(ctx context.Context, stmt query.Statement, args ...any) (*Sta
 	return out, nil
 }
 
-func (c *Conn) run(ctx context.Context, stmt query.Statement, args []any, allowTx bool) (*exec.Result, error) {
-	c.db.mu.RLock()
-	defer c.db.mu.RUnlock()
-	if err := c.db.check(); err != nil {
-		return nil, err
+// Ping reports whether the database is open: nil, or ErrClosed.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.enter(); err != nil {
+		return err
 	}
-	switch stmt.(type) {
-	case *query.Begin, *query.Commit, *query.Rollback:
-		if !allowTx {
-			return nil, &classified{ErrTx, fmt.Errorf("%s: transaction statements need a Conn or DB.Begin (DB.Exec runs each statement in its own transaction)", stmt.Position())}
-		}
+	db.leave()
+	if ctx != nil {
+		return ctx.Err()
 	}
-	params, err := toValues(args)
-	if err != nil {
-		return nil, err
-	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	res, err := c.sess.Exec(ctx, stmt, params)
-	return res, wrapErr(err)
-}
-
-func (c *Conn) exec(ctx context.Context, sql string, args []any, allowTx bool) (Result, error) {
-	stmts, err := query.Parse(sql)
-	if err != nil {
-		return Result{}, wrapErr(err)
-	}
-	var last Result
-	for _, st := range stmts {
-		res, err := c.run(ctx, st, args, allowTx && c.allowTx)
-		if err != nil {
-			return last, err
-		}
-		last = Result{RowsAffected: res.RowsAffected, LastInsertID: res.LastInsertID}
-	}
-	return last, nil
-}
-
-func (c *Conn) query(ctx context.Context, sql string, args []any) (*Rows, error) {
-	st, err := query.ParseOne(sql)
-	if err != nil {
-		return nil, wrapErr(err)
-	}
-	res, err := c.run(ctx, st, args, c.allowTx)
-	if err != nil {
-		return nil, err
-	}
-	return newRows(res), nil
-}
-
-// toValues converts Go arguments to softdb values.
-func toValues(args []any) ([]types.Value, error) {
-	out := make([]types.Value, len(args))
-	for i, a := range args {
-		v, err := ToValue(a)
-		if err != nil {
-			return nil, &classified{ErrType, fmt.Errorf("parameter $%d: %v", i+1, err)}
-		}
-		out[i] = v
-	}
-	return out, nil
-}
-
-// ToValue converts a Go value to a softdb value: nil; bool; signed and
-// unsigned integers; float32/64; string; []float32 and []float64 (VECTOR).
-func ToValue(a any) (types.Value, error) {
-	switch x := a.(type) {
-	case nil:
-		return types.Value{}, nil
-	case types.Value:
-		return x, nil
-	case bool:
-		if x {
-			return types.IntValue(1), nil
-		}
-		return types.IntValue(0), nil
-	case int:
-		return types.IntValue(int64(x)), nil
-	case int8:
-		return types.IntValue(int64(x)), nil
-	case int16:
-		return types.IntValue(int64(x)), nil
-	case int32:
-		return types.IntValue(int64(x)), nil
-	case int64:
-		return types.IntValue(x), nil
-	case uint8:
-		return types.IntValue(int64(x)), nil
-	case uint16:
-		return types.IntValue(int64(x)), nil
-	case uint32:
-		return types.IntValue(int64(x)), nil
-	case uint:
-		if uint64(x) > 1<<63-1 {
-			return types.Value{}, fmt.Errorf("%d overflows INT", x)
-		}
-		return types.IntValue(int64(x)), nil
-	case uint64:
-		if x > 1<<63-1 {
-			return types.Value{}, fmt.Errorf("%d overflows INT", x)
-		}
-		return types.IntValue(int64(x)), nil
-	case float32:
-		return types.FloatValue(float64(x)), nil
-	case float64:
-		return types.FloatValue(x), nil
-	case string:
-		return types.TextValue(x), nil
-	case []byte:
-		return types.TextValue(string(x)), nil
-	case []float32:
-		if x == nil {
-			return types.Value{}, nil
-		}
-		v := make([]float32, len(x)) // the caller may reuse its slice
-		copy(v, x)
-		return types.VectorValue(v), nil
-	case []float64:
-		if x == nil {
-			return types.Value{}, nil
-		}
-		v := make([]float32, len(x))
-		for i, f := range x {
-			e, err := types.CheckElement(f)
-			if err != nil {
-				return types.Value{}, fmt.Errorf("element %d: %v", i+1, err)
-			}
-			v[i] = e
-		}
-		return types.VectorValue(v), nil
-	}
-	return types.Value{}, fmt.Errorf("unsupported Go type %T", a)
-}
-
-// toGo converts a result row to Go values: nil, int64, float64, string,
-// []float32.
-func toGo(r []types.Value) []any {
-	out := make([]any, len(r))
-	for i, v := range r {
-		switch v.K {
-		case types.Int:
-			out[i] = v.I
-		case types.Float:
-			out[i] = v.F
-		case types.Text:
-			out[i] = v.S
-		case types.Vector:
-			out[i] = v.V
-		}
-	}
-	return out
+	return nil
 }

@@ -2,30 +2,45 @@ package softdb
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/softdb/softdb/exec"
 	"github.com/softdb/softdb/query"
 	"github.com/softdb/softdb/storage"
 )
 
-// Error classes. Every error softdb returns for a statement matches one of
-// them with errors.Is; syntax errors are also a *SyntaxError (errors.As)
-// with the position.
+// Error classes. Every error softdb returns for a statement matches at most
+// one of them with errors.Is, while its message stays the specific one
+// ("table \"t\" does not exist"). Syntax errors are also a *SyntaxError
+// (errors.As) that carries the position. Context errors are returned as
+// they are: errors.Is(err, context.Canceled) holds after a cancellation.
 var (
-	ErrSyntax     = errors.New("syntax error")
-	ErrNotFound   = errors.New("not found")          // unknown table, column or function
-	ErrExists     = errors.New("already exists")     // CREATE TABLE of an existing name
-	ErrConstraint = errors.New("constraint failed")  // PRIMARY KEY or NOT NULL
-	ErrDimension  = errors.New("dimension mismatch") // vector dimensions disagree
-	ErrType       = errors.New("type mismatch")
-	ErrValue      = errors.New("invalid value") // NaN in a vector, bad temperature, division by zero …
-	ErrTx         = errors.New("transaction error")
-	ErrLocked     = storage.ErrLocked // the directory is open in another process (or DB)
-	ErrClosed     = errors.New("database is closed")
-	ErrLimit      = errors.New("limit exceeded")
+	// Errors of Open and of using a closed handle.
+	ErrLocked = errors.New("softdb: database is locked") // the directory is open in another process, or in another DB of this one
+	ErrClosed = errors.New("softdb: database is closed")
+
+	// Errors of parsing a statement.
+	ErrSyntax = errors.New("softdb: syntax error")
+
+	// Errors of binding and running a statement.
+	ErrNotFound   = errors.New("softdb: not found")          // unknown table, column or function
+	ErrExists     = errors.New("softdb: already exists")     // CREATE TABLE of an existing name
+	ErrConstraint = errors.New("softdb: constraint failed")  // PRIMARY KEY or NOT NULL
+	ErrDimension  = errors.New("softdb: dimension mismatch") // vector dimensions disagree
+	ErrType       = errors.New("softdb: type mismatch")      // a value of the wrong type, an unsupported Go type
+	ErrValue      = errors.New("softdb: invalid value")      // NaN in a vector, bad temperature, wrong argument count …
+	ErrLimit      = errors.New("softdb: limit exceeded")     // a statement or transaction too large
+
+	// Errors of transactions.
+	ErrTx     = errors.New("softdb: transaction error") // COMMIT without BEGIN, a write in a read-only Tx …
+	ErrTxDone = &classified{ErrTx, errors.New("softdb: transaction has already been committed or rolled back")}
+
+	// ErrNoRows is returned by Row.Scan when the query returned no row.
+	ErrNoRows = errors.New("softdb: no rows in result set")
 )
 
-// SyntaxError is a statement that does not parse. Line and Col are 1-based.
+// SyntaxError is a statement that does not parse. Line and Col are 1-based
+// and count from the start of the text given to Exec, Query or Prepare.
 type SyntaxError struct {
 	Line, Col int
 	Msg       string // without the position
@@ -34,6 +49,7 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string        { return e.err.Error() }
 func (e *SyntaxError) Is(target error) bool { return target == ErrSyntax }
+func (e *SyntaxError) Unwrap() error        { return e.err }
 
 // classified keeps the original error (and its message) while adding the
 // public class for errors.Is.
@@ -44,6 +60,10 @@ type classified struct {
 
 func (e *classified) Error() string   { return e.err.Error() }
 func (e *classified) Unwrap() []error { return []error{e.class, e.err} }
+
+func errorf(class error, format string, args ...any) error {
+	return &classified{class, fmt.Errorf(format, args...)}
+}
 
 // wrapErr maps an error of a lower layer to its public class.
 func wrapErr(err error) error {
@@ -71,8 +91,12 @@ func wrapErr(err error) error {
 		return &classified{ErrNotFound, err}
 	case errors.As(err, &ve), errors.As(err, &se):
 		return &classified{ErrValue, err}
+	case errors.Is(err, storage.ErrLocked):
+		return &classified{ErrLocked, err}
 	case errors.Is(err, storage.ErrClosed):
 		return &classified{ErrClosed, err}
+	case errors.Is(err, storage.ErrTxTooLarge):
+		return &classified{ErrLimit, err}
 	}
 	var ee *exec.Error
 	if errors.As(err, &ee) {

@@ -2,13 +2,14 @@ package softdb
 
 import "fmt"
 
-// Options configures Open. The zero value (or nil) gives the defaults.
+// Options configures Open. The zero value, and a nil *Options, give the
+// defaults; Open does not keep or modify the caller's Options.
 type Options struct {
 	// SegmentRows is the number of rows per in-memory segment, a power of
-	// two. Default 65536.
+	// two up to 1<<24. Default 65536.
 	SegmentRows int
-	// CacheSize is the storage engine's block cache in bytes. The table
-	// data lives in memory anyway, so a small cache suffices. Default 8 MiB.
+	// CacheSize is the storage engine's block cache in bytes. Tables are
+	// held in memory anyway, so a small cache suffices. Default 8 MiB.
 	CacheSize int64
 }
 
@@ -22,10 +23,11 @@ func (o *Options) EnsureDefaults() {
 	}
 }
 
-// Validate reports an invalid option.
+// Validate reports an invalid option. Zero fields are valid: they mean the
+// default.
 func (o *Options) Validate() error {
-	if o.SegmentRows < 0 || o.SegmentRows&(o.SegmentRows-1) != 0 {
-		return fmt.Errorf("softdb: Options.SegmentRows must be a power of two, got %d", o.SegmentRows)
+	if o.SegmentRows < 0 || o.SegmentRows > 1<<24 || o.SegmentRows&(o.SegmentRows-1) != 0 {
+		return fmt.Errorf("softdb: Options.SegmentRows must be a power of two up to %d, got %d", 1<<24, o.SegmentRows)
 	}
 	if o.CacheSize < 0 {
 		return fmt.Errorf("softdb: Options.CacheSize must not be negative, got %d", o.CacheSize)

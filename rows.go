@@ -3,37 +3,62 @@ package softdb
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"slices"
 
 	"github.com/softdb/softdb/exec"
 	"github.com/softdb/softdb/types"
 )
 
-// Rows is the result of a query. Call Next before each row, Scan to read
-// it, and Close when done (Close is idempotent; Next returning false closes
-// too). Rows is not safe for concurrent use.
+// Rows is the result of a query: call Next before each row, then Scan or
+// Values to read it. The whole result is computed before Query returns,
+// so Rows holds it in memory, reading never fails once Query has
+// succeeded, and Rows stays readable after the DB is closed. Close
+// releases the memory early (Next returning false also does); Close is
+// idempotent. Rows is not safe for concurrent use.
 type Rows struct {
-	cols  []string
-	typ   []types.Type
-	rows  [][]types.Value
-	i     int
-	close bool
+	cols   []string
+	typ    []types.Type
+	rows   [][]types.Value
+	i      int
+	closed bool
 }
 
 func newRows(res *exec.Result) *Rows {
 	return &Rows{cols: res.Columns, typ: res.Types, rows: res.Rows, i: -1}
 }
 
-// Columns returns the names of the result columns.
+// Columns returns the names of the result columns. The slice is shared:
+// do not modify it.
 func (r *Rows) Columns() []string { return r.cols }
 
-// ColumnTypes returns the declared type of each column ("INT", "FLOAT",
-// "TEXT", "VECTOR(n)"), or "" when it is only known per value.
-func (r *Rows) ColumnTypes() []string {
-	out := make([]string, len(r.typ))
-	for i, t := range r.typ {
-		if t.Kind != types.Null {
-			out[i] = t.String()
+// ColumnType describes a result column.
+type ColumnType struct {
+	Name string
+	// Kind is "INT", "FLOAT", "TEXT" or "VECTOR"; "" when the column's type
+	// is only known per value (SELECT NULL, an expression over a
+	// parameter).
+	Kind string
+	Dim  int // the dimension of a VECTOR column, else 0
+}
+
+// String returns the type as SQL writes it, e.g. "VECTOR(3)".
+func (c ColumnType) String() string {
+	if c.Kind == "VECTOR" {
+		return fmt.Sprintf("VECTOR(%d)", c.Dim)
+	}
+	return c.Kind
+}
+
+// ColumnTypes describes the result columns.
+func (r *Rows) ColumnTypes() []ColumnType {
+	out := make([]ColumnType, len(r.cols))
+	for i, name := range r.cols {
+		out[i].Name = name
+		if i < len(r.typ) && r.typ[i].Kind != types.Null {
+			out[i].Kind = r.typ[i].Kind.String()
+			out[i].Dim = r.typ[i].Dim
 		}
 	}
 	return out
@@ -41,45 +66,56 @@ func (r *Rows) ColumnTypes() []string {
 
 // Next advances to the next row and reports whether there is one.
 func (r *Rows) Next() bool {
-	if r.close {
+	if r.closed {
 		return false
 	}
 	r.i++
 	if r.i >= len(r.rows) {
-		r.close = true
+		r.Close()
 		return false
 	}
 	return true
 }
 
-// Err returns the error met while iterating, if any. Results are computed
-// before Query returns, so it is always nil today; check it anyway.
+// Err returns the error met while iterating. Results are computed before
+// Query returns, so it is nil today; check it anyway, as with
+// database/sql, to stay correct if results ever stream.
 func (r *Rows) Err() error { return nil }
 
-// Close releases the rows.
+// Close releases the rows. It is idempotent.
 func (r *Rows) Close() error {
-	r.close = true
+	r.closed = true
 	r.rows = nil
 	return nil
 }
 
 // Values returns the current row as Go values: nil (NULL), int64, float64,
-// string or []float32. Vectors are shared with the database: do not modify
-// them.
+// string or []float32. The vectors are shared with the database, and may
+// be shared with other readers: do not modify them (Scan copies). Values
+// returns nil when there is no current row.
 func (r *Rows) Values() []any {
-	if r.i < 0 || r.i >= len(r.rows) {
+	if r.closed || r.i < 0 || r.i >= len(r.rows) {
 		return nil
 	}
 	return toGo(r.rows[r.i])
 }
 
-// Scan copies the current row into dest, one pointer per column:
-// *int64, *int, *float64, *float32, *string, *[]float32, *bool, *any, or a
-// pointer to a pointer (e.g. **string) to receive NULL as nil. Scanning
-// NULL into a non-pointer, non-any destination is an error. Vectors are
-// copied.
+// Scan copies the current row into dest, one pointer per column. A
+// destination may be:
+//
+//   - *int64, *int, *int32 (INT, or a FLOAT with an integral value);
+//     *float64, *float32 (FLOAT or INT); *bool (INT: non-zero is true);
+//   - *string (TEXT; other kinds in their text form); *[]byte (a copy);
+//   - *[]float32 or *[]float64 for a VECTOR: each Scan allocates a new
+//     slice, so a slice from an earlier row is never overwritten;
+//   - *any: nil, int64, float64, string or []float32 (a copy);
+//   - a sql.Scanner (anything with a Scan(src any) error method), given
+//     the value as *any would hold it;
+//   - a pointer to a pointer, such as **string, which receives nil for
+//     NULL. Scanning NULL into any other destination except *any and a
+//     Scanner is an error.
 func (r *Rows) Scan(dest ...any) error {
-	if r.i < 0 || r.i >= len(r.rows) {
+	if r.closed || r.i < 0 || r.i >= len(r.rows) {
 		return errors.New("softdb: Scan called without a successful Next")
 	}
 	row := r.rows[r.i]
@@ -88,33 +124,36 @@ func (r *Rows) Scan(dest ...any) error {
 	}
 	for i, d := range dest {
 		if err := scanValue(row[i], d); err != nil {
-			return fmt.Errorf("softdb: column %d (%s): %w", i+1, r.cols[i], err)
+			return fmt.Errorf("softdb: Scan column %d (%s): %w", i+1, r.cols[i], err)
 		}
 	}
 	return nil
 }
 
+// scanner is database/sql's Scanner, declared here so that this package
+// does not depend on database/sql.
+type scanner interface {
+	Scan(src any) error
+}
+
 func scanValue(v types.Value, dest any) error {
 	switch d := dest.(type) {
 	case *any:
-		g := toGo([]types.Value{v})[0]
-		if vec, ok := g.([]float32); ok {
-			g = append([]float32(nil), vec...)
-		}
-		*d = g
+		*d = goValue(v, true)
 		return nil
+	case scanner:
+		return d.Scan(goValue(v, true))
 	}
-	if v.IsNull() {
-		rv := reflect.ValueOf(dest)
-		if rv.Kind() == reflect.Pointer && rv.Elem().Kind() == reflect.Pointer {
+	rv := reflect.ValueOf(dest)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("destination must be a non-nil pointer, got %T", dest)
+	}
+	if rv.Elem().Kind() == reflect.Pointer {
+		// **T: nil for NULL, else a new T scanned into.
+		if v.IsNull() {
 			rv.Elem().Set(reflect.Zero(rv.Elem().Type()))
 			return nil
 		}
-		return errors.New("NULL cannot be scanned into a non-pointer destination; use a **T or *any")
-	}
-	rv := reflect.ValueOf(dest)
-	if rv.Kind() == reflect.Pointer && rv.Elem().Kind() == reflect.Pointer {
-		// **T: allocate the T and scan into it.
 		p := reflect.New(rv.Elem().Type().Elem())
 		if err := scanValue(v, p.Interface()); err != nil {
 			return err
@@ -122,15 +161,23 @@ func scanValue(v types.Value, dest any) error {
 		rv.Elem().Set(p)
 		return nil
 	}
+	if v.IsNull() {
+		return fmt.Errorf("cannot scan NULL into %T; use a pointer to a pointer (e.g. **string), *any or a sql.Null type", dest)
+	}
 	switch d := dest.(type) {
 	case *int64:
-		if v.K == types.Int {
-			*d = v.I
+		if i, ok := asInt(v, math.MinInt64, math.MaxInt64); ok {
+			*d = i
 			return nil
 		}
 	case *int:
-		if v.K == types.Int {
-			*d = int(v.I)
+		if i, ok := asInt(v, math.MinInt, math.MaxInt); ok {
+			*d = int(i)
+			return nil
+		}
+	case *int32:
+		if i, ok := asInt(v, math.MinInt32, math.MaxInt32); ok {
+			*d = int32(i)
 			return nil
 		}
 	case *bool:
@@ -149,21 +196,49 @@ func scanValue(v types.Value, dest any) error {
 			return nil
 		}
 	case *string:
-		if v.K == types.Text {
-			*d = v.S
-		} else {
-			*d = v.String()
-		}
+		*d = v.String()
+		return nil
+	case *[]byte:
+		*d = []byte(v.String())
 		return nil
 	case *[]float32:
 		if v.K == types.Vector {
-			*d = append((*d)[:0], v.V...)
+			*d = slices.Clone(v.V)
+			return nil
+		}
+	case *[]float64:
+		if v.K == types.Vector {
+			out := make([]float64, len(v.V))
+			for i, x := range v.V {
+				out[i] = float64(x)
+			}
+			*d = out
 			return nil
 		}
 	default:
 		return fmt.Errorf("unsupported destination type %T", dest)
 	}
-	return fmt.Errorf("cannot scan %s into %T", v.K, dest)
+	return fmt.Errorf("cannot scan %s %s into %T", v.K, clipText(v.String()), dest)
+}
+
+// asInt returns an INT, or a FLOAT with an integral value, within [lo, hi].
+func asInt(v types.Value, lo, hi int64) (int64, bool) {
+	switch v.K {
+	case types.Int:
+		return v.I, v.I >= lo && v.I <= hi
+	case types.Float:
+		if v.F == math.Trunc(v.F) && v.F >= float64(lo) && v.F < -float64(lo) && v.F <= float64(hi) {
+			return int64(v.F), true
+		}
+	}
+	return 0, false
+}
+
+func clipText(s string) string {
+	if len(s) > 40 {
+		return s[:37] + "..."
+	}
+	return s
 }
 
 // Row is the result of QueryRow.
@@ -172,10 +247,9 @@ type Row struct {
 	err  error
 }
 
-// ErrNoRows is returned by Row.Scan when the query returned no row.
-var ErrNoRows = errors.New("softdb: no rows in result set")
-
-// Scan reads the first row into dest; ErrNoRows when there is none.
+// Scan reads the first row into dest (see Rows.Scan) and discards the
+// rest; it returns ErrNoRows when there is no row, and the query's error
+// if it failed.
 func (r *Row) Scan(dest ...any) error {
 	if r.err != nil {
 		return r.err
@@ -187,5 +261,5 @@ func (r *Row) Scan(dest ...any) error {
 	return r.rows.Scan(dest...)
 }
 
-// Err returns the error of the query, if any.
+// Err returns the query's error, if any, without scanning.
 func (r *Row) Err() error { return r.err }

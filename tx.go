@@ -2,124 +2,162 @@ package softdb
 
 import (
 	"context"
+	"errors"
 )
 
-// Tx is an explicit transaction: its statements see its own writes, other
-// readers see none of them until Commit, which makes them durable at once.
-// One write transaction runs at a time; Begin waits for the previous one
-// (or for ctx). A Tx is not safe for concurrent use.
-type Tx struct {
-	conn *Conn
-	done bool
+// TxOptions configures Begin. nil means the defaults: a write transaction.
+type TxOptions struct {
+	// ReadOnly starts a read-only transaction: every statement reads the
+	// snapshot of the committed state taken at Begin, and writes are
+	// refused (ErrTx). Read-only transactions never wait and never make
+	// others wait; any number may be open at once.
+	ReadOnly bool
 }
 
-// Begin starts a transaction.
-func (db *DB) Begin(ctx context.Context) (*Tx, error) {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	if err := db.check(); err != nil {
+// Tx is an explicit transaction. A write transaction sees its own writes;
+// no one else sees any of them until Commit, which makes them durable and
+// visible at once (or returns an error and discards them). Only one write
+// transaction is open at a time, which makes transactions serializable.
+//
+// A Tx is not safe for concurrent use; end it with Commit or Rollback.
+// While a write Tx is open, statements that write through the DB (DB.Exec,
+// Stmt.Exec) or another Tx wait for it, so never write through them from
+// the goroutine holding the Tx: that waits for itself until its ctx ends.
+type Tx struct {
+	s        *session
+	readOnly bool
+	managed  bool // owned by Update or View, which end it themselves
+}
+
+// Begin starts a transaction. A write transaction (opts nil or not
+// ReadOnly) first waits for the previous one to end, for as long as ctx
+// allows; ctx does not bound the transaction's life after that.
+func (db *DB) Begin(ctx context.Context, opts *TxOptions) (*Tx, error) {
+	if err := db.enter(); err != nil {
 		return nil, err
 	}
-	c := db.newConn()
-	c.allowTx = false
-	if err := c.sess.Begin(ctx); err != nil {
+	defer db.leave()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	s := db.newSession()
+	if opts != nil && opts.ReadOnly {
+		s.sess.PinSnapshot()
+		return &Tx{s: s, readOnly: true}, nil
+	}
+	if err := s.sess.Begin(ctx); err != nil {
 		return nil, wrapErr(err)
 	}
-	return &Tx{conn: c}, nil
+	if !db.register(s) {
+		s.sess.Close()
+		return nil, ErrClosed
+	}
+	return &Tx{s: s}, nil
 }
 
-// Exec runs statements inside the transaction.
+// ReadOnly reports whether the transaction is read-only.
+func (tx *Tx) ReadOnly() bool { return tx.readOnly }
+
+// Exec runs one or more statements inside the transaction (see DB.Exec).
+// A failing statement changes nothing, and the transaction stays open.
 func (tx *Tx) Exec(ctx context.Context, sql string, args ...any) (Result, error) {
-	if tx.done {
-		return Result{}, ErrTxDone
-	}
-	return tx.conn.exec(ctx, sql, args, false)
+	return tx.s.execText(ctx, sql, args, false)
 }
 
 // Query runs a query inside the transaction.
 func (tx *Tx) Query(ctx context.Context, sql string, args ...any) (*Rows, error) {
-	if tx.done {
-		return nil, ErrTxDone
-	}
-	return tx.conn.query(ctx, sql, args)
+	return tx.s.query(ctx, sql, args, false)
 }
 
-// QueryRow runs a query expected to return at most one row.
+// QueryRow runs a query expected to return at most one row. Errors are
+// deferred to Row.Scan.
 func (tx *Tx) QueryRow(ctx context.Context, sql string, args ...any) *Row {
 	rows, err := tx.Query(ctx, sql, args...)
 	return &Row{rows: rows, err: err}
 }
 
-// ErrTxDone is returned when a committed or rolled back Tx is used.
-var ErrTxDone = &classified{ErrTx, errTxDone{}}
-
-type errTxDone struct{}
-
-func (errTxDone) Error() string {
-	return "softdb: transaction has already been committed or rolled back"
+// Stmt returns a transaction-specific version of the prepared statement
+// st, which runs inside tx. It shares st's parsed form and stops working
+// when tx ends or st is closed.
+func (tx *Tx) Stmt(st *Stmt) *Stmt {
+	if st.tx != nil {
+		st = st.parent
+	}
+	return &Stmt{db: st.db, text: st.text, st: st.st, nparams: st.nparams, tx: tx, parent: st}
 }
 
-// Commit makes the transaction's writes durable and visible.
+var errManaged = errors.New("softdb: Commit and Rollback of a transaction given to Update or View are not allowed: return from the closure instead")
+
+// Commit makes the transaction's writes durable and visible. For a
+// read-only transaction it just ends it. Commit of a transaction that has
+// already ended returns ErrTxDone (ErrClosed when DB.Close ended it).
 func (tx *Tx) Commit() error {
-	if tx.done {
-		return ErrTxDone
+	if tx.managed {
+		return errManaged
 	}
-	tx.done = true
-	tx.conn.db.mu.RLock()
-	defer tx.conn.db.mu.RUnlock()
-	return wrapErr(tx.conn.sess.Commit())
+	return tx.finish(true)
 }
 
-// Rollback discards the transaction. It is safe to call after Commit (it
-// then does nothing), so `defer tx.Rollback()` is the idiom.
+// Rollback discards the transaction. After Commit it returns ErrTxDone
+// and does nothing, so `defer tx.Rollback()` right after Begin is the
+// idiom.
 func (tx *Tx) Rollback() error {
-	if tx.done {
-		return nil
+	if tx.managed {
+		return errManaged
 	}
-	tx.done = true
-	return wrapErr(tx.conn.sess.Rollback())
+	return tx.finish(false)
 }
 
-// Update runs fn in a write transaction and commits it if fn returns nil,
-// rolling back otherwise (bbolt's closure style).
+func (tx *Tx) finish(commit bool) error {
+	s := tx.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.err = ErrTxDone
+	var err error
+	switch {
+	case tx.readOnly:
+	case commit:
+		err = wrapErr(s.sess.Commit())
+	default:
+		err = wrapErr(s.sess.Rollback())
+	}
+	if !tx.readOnly {
+		s.db.unregister(s)
+	}
+	return err
+}
+
+// Update runs fn in a write transaction, bbolt style: it commits if fn
+// returns nil and rolls back if fn returns an error or panics. It returns
+// fn's error, or Commit's. ctx bounds the wait for the transaction, as in
+// Begin; fn must not call tx.Commit or tx.Rollback, nor keep tx after it
+// returns.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	tx, err := db.Begin(ctx)
+	tx, err := db.Begin(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	tx.managed = true
+	defer tx.finish(false) // after a commit, only reports ErrTxDone
 	if err := fn(tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return tx.finish(true)
 }
 
-// View runs fn with a read-only view: a consistent snapshot of the
-// committed state that writers do not block.
-func (db *DB) View(ctx context.Context, fn func(v *View) error) error {
-	db.mu.RLock()
-	if err := db.check(); err != nil {
-		db.mu.RUnlock()
+// View runs fn in a read-only transaction: all of fn's queries see one
+// consistent snapshot of the committed state, while writers go on. It
+// returns fn's error. fn must not call tx.Commit or tx.Rollback, nor keep
+// tx after it returns.
+func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
+	tx, err := db.Begin(ctx, &TxOptions{ReadOnly: true})
+	if err != nil {
 		return err
 	}
-	c := db.newConn()
-	c.allowTx = false
-	c.sess.PinSnapshot()
-	db.mu.RUnlock()
-	defer c.Close()
-	return fn(&View{conn: c})
-}
-
-// View is a read-only session given to DB.View's closure.
-type View struct{ conn *Conn }
-
-// Query runs a query.
-func (v *View) Query(ctx context.Context, sql string, args ...any) (*Rows, error) {
-	return v.conn.query(ctx, sql, args)
-}
-
-// QueryRow runs a query expected to return at most one row.
-func (v *View) QueryRow(ctx context.Context, sql string, args ...any) *Row {
-	rows, err := v.Query(ctx, sql, args...)
-	return &Row{rows: rows, err: err}
+	tx.managed = true
+	defer tx.finish(false)
+	return fn(tx)
 }

@@ -6,7 +6,7 @@ const tileQ = 3
 
 // keyTileBytes bounds the key rows of one tile so that they stay in the
 // per-core L2 cache (512 KiB on Zen 3/4) while every query tile reads them.
-const keyTileBytes = 64 << 10
+const keyTileBytes = 256 << 10
 
 // AccumulateBatch is Accumulate for M queries against the same block:
 // qs is M×d row-major, states[a] receives query a, qnorms[a] = ‖q_a‖ (only

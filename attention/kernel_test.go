@@ -59,6 +59,20 @@ func TestKernelsAgree(t *testing.T) {
 						t.Fatalf("case %d l2=%v d=%d nk=%d nq=%d ldd=%d: [%d] = %g want %g", ci, l2, d, nk, nq, ldd, i, got[i], want[i])
 					}
 				}
+				// Within one set a score does not depend on the tile shape.
+				row := make([]float32, nk)
+				for a := 0; a < nq; a++ {
+					if l2 {
+						k.l2Rows(row, qs[a*d:(a+1)*d], keys, d)
+					} else {
+						k.dotRows(row, qs[a*d:(a+1)*d], keys, d)
+					}
+					for b := range row {
+						if row[b] != got[a*ldd+b] {
+							t.Fatalf("case %d l2=%v d=%d nq=%d: tile [%d,%d] = %g, row kernel %g", ci, l2, d, nq, a, b, got[a*ldd+b], row[b])
+						}
+					}
+				}
 			}
 			q := qs[:d]
 			for _, f := range []struct {

@@ -71,7 +71,11 @@ func TestNumpy(t *testing.T) {
 		return p
 	}
 	var cases []pyCase
-	for ci := 0; ci < 40; ci++ {
+	ncases := 40
+	if testing.Short() {
+		ncases = 12
+	}
+	for ci := 0; ci < ncases; ci++ {
 		c := pyCase{Metric: r.IntN(3), N: 1 + r.IntN(5000), D: 1 + r.IntN(130), DV: 1 + r.IntN(9), T: logUniform(r, 1e-2, 1e4)}
 		c.q, c.k, c.v = randVec(r, c.D, 1), randVec(r, c.N*c.D, 1), randVec(r, c.N*c.DV, 5)
 		c.Q, c.K, c.V = write(name(ci, "q"), c.q), write(name(ci, "k"), c.k), write(name(ci, "v"), c.v)

@@ -238,3 +238,51 @@ func TestExpf(t *testing.T) {
 		t.Fatal("expf(0) != 1")
 	}
 }
+
+// TestParallelMerge: goroutines accumulate disjoint blocks into their own
+// States and TopKs; merging gives the one-shot answer whatever the number
+// of goroutines (up to float32 rounding from shifted chunk boundaries).
+func TestParallelMerge(t *testing.T) {
+	r := newRand(t)
+	const n, d, dv = 20000, 24, 5
+	q, keys := randVec(r, d, 1), randVec(r, n*d, 1)
+	values := randVec(r, n*dv, 3)
+	want, _ := softOne(L2, q, keys, d, values, dv, nil, 0.7)
+	wantTop := NewTopK(7)
+	wantTop.PushBlock(L2, q, 0, keys, d, nil, nil)
+	for _, workers := range []int{1, 2, 3, 8} {
+		states := make([]*State, workers)
+		tops := make([]*TopK, workers)
+		done := make(chan int)
+		for w := 0; w < workers; w++ {
+			go func(w int) {
+				lo, hi := n*w/workers, n*(w+1)/workers
+				states[w] = NewState(dv)
+				states[w].Accumulate(L2, q, 0, keys[lo*d:hi*d], d, values[lo*dv:hi*dv], dv, nil, 1/0.7)
+				ids := make([]int64, hi-lo)
+				for i := range ids {
+					ids[i] = int64(lo + i)
+				}
+				tops[w] = NewTopK(7)
+				tops[w].PushBlock(L2, q, 0, keys[lo*d:hi*d], d, ids, nil)
+				done <- w
+			}(w)
+		}
+		all, top := NewState(dv), NewTopK(7)
+		for range states {
+			w := <-done
+			all.Merge(states[w])
+			top.Merge(tops[w])
+		}
+		got := make([]float32, dv)
+		all.Result(got)
+		for j := range got {
+			if math.Abs(float64(got[j]-want[j])) > 2e-6*3 {
+				t.Fatalf("%d workers: %v want %v", workers, got, want)
+			}
+		}
+		if !sameScored(top.Sorted(), wantTop.Sorted()) {
+			t.Fatalf("%d workers: top %v want %v", workers, top.Sorted(), wantTop.Sorted())
+		}
+	}
+}

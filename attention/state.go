@@ -14,7 +14,7 @@ import (
 // States over disjoint rows combine with Merge in any order. A State is not
 // safe for concurrent use; give each goroutine its own and merge them.
 type State struct {
-	Max float64   // running maximum logit; −Inf when empty
+	Max float64   // running maximum logit; −Inf when empty (0 in the zero value)
 	Sum float64   // Σ e^(logit−Max); ≥ 1 unless empty
 	Acc []float64 // Σ e^(logit−Max)·v, one entry per value component
 

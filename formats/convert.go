@@ -37,8 +37,109 @@ var (
 	errVecInf = errors.New("infinite value is not allowed in a vector")
 )
 
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastF32 parses the common decimal forms ("-0.1234567", "1.5e-07") without
+// strconv, and reports ok=false for anything else or anything it cannot
+// round exactly as strconv would. D·10^q with D < 2^53 and |q| ≤ 22 is
+// rounded once to float64 (both factors are exact); rounding that to
+// float32 is then correct unless it landed exactly on a float32 midpoint,
+// which is checked. Subnormal and overflowing results go to strconv.
+func fastF32(b []byte) (float32, bool) {
+	i, neg := 0, false
+	if i < len(b) && (b[i] == '-' || b[i] == '+') {
+		neg = b[i] == '-'
+		i++
+	}
+	var d uint64
+	nd, q := 0, 0 // significant digits taken, decimal exponent
+	digits := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		digits++
+		if d == 0 && b[i] == '0' {
+			continue
+		}
+		if nd == 19 {
+			return 0, false
+		}
+		d = d*10 + uint64(b[i]-'0')
+		nd++
+	}
+	if i < len(b) && b[i] == '.' {
+		for i++; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			digits++
+			q--
+			if d == 0 && b[i] == '0' {
+				continue
+			}
+			if nd == 19 {
+				return 0, false
+			}
+			d = d*10 + uint64(b[i]-'0')
+			nd++
+		}
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(b) && (b[i] == '-' || b[i] == '+') {
+			eneg = b[i] == '-'
+			i++
+		}
+		e, ed := 0, 0
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if e > 1000 {
+				return 0, false
+			}
+			e = e*10 + int(b[i]-'0')
+			ed++
+		}
+		if ed == 0 {
+			return 0, false
+		}
+		if eneg {
+			e = -e
+		}
+		q += e
+	}
+	if i != len(b) {
+		return 0, false
+	}
+	if d == 0 {
+		if neg {
+			return float32(math.Copysign(0, -1)), true
+		}
+		return 0, true
+	}
+	if d >= 1<<53 || q < -22 || q > 22 {
+		return 0, false
+	}
+	f := float64(d)
+	if q < 0 {
+		f /= pow10[-q]
+	} else {
+		f *= pow10[q]
+	}
+	bits := math.Float64bits(f)
+	if f < 0x1p-126 || f >= 0x1p127 || bits&(1<<29-1) == 1<<28 {
+		return 0, false
+	}
+	x := float32(f)
+	if neg {
+		x = -x
+	}
+	return x, true
+}
+
 // parseF32 parses one vector element from text, rounding once to float32.
 func parseF32(b []byte) (float32, error) {
+	if x, ok := fastF32(b); ok {
+		return x, nil
+	}
 	f, err := strconv.ParseFloat(bstr(b), 32)
 	if err != nil {
 		if len(b) == 0 {

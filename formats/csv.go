@@ -34,9 +34,9 @@ type csvField struct {
 	quoted bool
 }
 
-func newCSVReader(src io.ReadCloser, path string, cols []Column, o Options) (*csvReader, error) {
+func newCSVReader(src io.ReadCloser, size int64, path string, cols []Column, o Options) (*csvReader, error) {
 	c := &csvReader{
-		t:      newTextSource(src, path),
+		t:      newTextSource(src, size, path),
 		cols:   cols,
 		delim:  o.delimiter(),
 		header: o.header(),

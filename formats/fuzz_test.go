@@ -79,7 +79,7 @@ func FuzzCSV(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, header bool) {
 		for _, cols := range [][]Column{fuzzCols, fuzzWideCols} {
-			r, err := newCSVReader(nopCloser(data), "f.csv", cols, Options{Header: &header})
+			r, err := newCSVReader(nopCloser(data), int64(len(data)), "f.csv", cols, Options{Header: &header})
 			if err != nil {
 				continue
 			}
@@ -104,7 +104,7 @@ func FuzzJSONL(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, cols := range [][]Column{fuzzCols, fuzzWideCols} {
-			r, _ := newJSONLReader(nopCloser(data), "f.jsonl", cols)
+			r, _ := newJSONLReader(nopCloser(data), int64(len(data)), "f.jsonl", cols)
 			drain(t, r, cols)
 		}
 	})
@@ -176,7 +176,7 @@ func (bytesFile) Close() error { return nil }
 
 func parquetSeeds(t testing.TB) [][]byte {
 	var out [][]byte
-	for _, p := range []string{"testdata/duckdb_vectors.parquet", "testdata/duckdb_digits20.parquet"} {
+	for _, p := range []string{"testdata/duckdb_vectors.parquet", "testdata/duckdb_digits20.parquet", "testdata/duckdb_lz4_raw_v2.parquet", "testdata/duckdb_gzip_v2.parquet"} {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -203,8 +203,9 @@ func FuzzParquet(f *testing.F) {
 	}
 	duck := []Column{col("id", tInt), col("name", tText), col("v", vec(3)), col("a", vec(3)), col("d", vec(3)), col("x", tFloat)}
 	digits := []Column{col("key", vec(64)), col("label", tInt)}
+	codecs := []Column{col("id", tInt), col("v", vec(3)), col("s", tText)}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, cols := range [][]Column{duck, digits, fuzzCols} {
+		for _, cols := range [][]Column{duck, digits, fuzzCols, codecs} {
 			r, err := newParquetReader(bytesFile{bytes.NewReader(data)}, int64(len(data)), "f.parquet", cols)
 			if err != nil {
 				var fe *Error
@@ -246,7 +247,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			}
 			continue
 		}
-		os.RemoveAll(dir)
+		// Inputs the fuzzer found (named by hash) stay as regressions.
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}

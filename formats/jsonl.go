@@ -29,8 +29,8 @@ type jsonlReader struct {
 	i int    // parse offset in b
 }
 
-func newJSONLReader(src io.ReadCloser, path string, cols []Column) (*jsonlReader, error) {
-	r := &jsonlReader{t: newTextSource(src, path), cols: cols, line: 1, seen: make([]bool, len(cols))}
+func newJSONLReader(src io.ReadCloser, size int64, path string, cols []Column) (*jsonlReader, error) {
+	r := &jsonlReader{t: newTextSource(src, size, path), cols: cols, line: 1, seen: make([]bool, len(cols))}
 	for _, c := range cols {
 		r.names = append(r.names, []byte(c.Name))
 	}

@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,8 @@ type pqLeaf struct {
 
 type parquetReader struct {
 	file   io.Closer
+	src    io.ReaderAt
+	size   int64
 	path   string
 	pf     *parquet.File
 	cols   []Column
@@ -67,6 +70,28 @@ func newParquetReader(file interface {
 	if size < 0 {
 		return nil, &Error{Pos: Pos{Path: path}, Msg: "parquet needs a regular file (it is read from the end)"}
 	}
+	// Check the footer's length before the library allocates it.
+	var tail [8]byte
+	if size < 12 {
+		return nil, &Error{Pos: Pos{Path: path}, Msg: fmt.Sprintf("not a parquet file: only %d bytes", size)}
+	}
+	if _, err := file.ReadAt(tail[:], size-8); err != nil {
+		return nil, ioError(path, "read", err)
+	}
+	if string(tail[4:]) != "PAR1" {
+		return nil, &Error{Pos: Pos{Path: path}, Msg: fmt.Sprintf("not a parquet file: it ends in %q, not \"PAR1\" (encrypted files are not supported)", tail[4:])}
+	}
+	footer := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if footer+12 > size {
+		return nil, &Error{Pos: Pos{Path: path}, Msg: fmt.Sprintf("damaged parquet file: its footer claims %d bytes, the file has %d", footer, size)}
+	}
+	fb := make([]byte, footer)
+	if _, err := file.ReadAt(fb, size-8-footer); err != nil {
+		return nil, ioError(path, "read", err)
+	}
+	if _, err := thriftSize(fb); err != nil {
+		return nil, &Error{Pos: Pos{Path: path}, Msg: "damaged parquet file: malformed footer"}
+	}
 	pf, err := parquet.OpenFile(file, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, &Error{Pos: Pos{Path: path}, Msg: "not a readable parquet file: " + err.Error(), Err: err}
@@ -84,7 +109,7 @@ func newParquetReader(file interface {
 	if err != nil {
 		return nil, err
 	}
-	r = &parquetReader{file: file, path: path, pf: pf, cols: cols,
+	r = &parquetReader{file: file, src: file, size: size, path: path, pf: pf, cols: cols,
 		leaves: make([][]*pqLeaf, len(cols)), spread: make([]bool, len(cols))}
 	for i, col := range cols {
 		src := plan[i]
@@ -226,8 +251,12 @@ func (r *parquetReader) openGroup() error {
 			continue
 		}
 		chunks := g.ColumnChunks()
+		meta := r.pf.Metadata().RowGroups[r.group-1].Columns
 		for _, ls := range r.leaves {
 			for _, l := range ls {
+				if err := checkChunkPages(r.src, r.size, &meta[l.col.Index()].MetaData); err != nil {
+					return &Error{Pos: Pos{Path: r.path, Record: r.rec + 1}, Column: l.name, Msg: "damaged parquet file: " + err.Error()}
+				}
 				l.pages = chunks[l.col.Index()].Pages()
 			}
 		}

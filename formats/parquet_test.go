@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -69,7 +70,11 @@ func TestParquetSchemaErrors(t *testing.T) {
 	_, err := readAll(p, all(col("v", vec(4))), Options{})
 	wantErr(t, err, "duckdb_vectors.parquet: record 1: ", `column "v": vector has 3 dimensions, expected 4`)
 	_, err = readAll(writeFile(t, "bad.parquet", []byte("PAR1 this is not parquet PAR1")), all(col("x", tFloat)), Options{})
-	wantErr(t, err, "bad.parquet: not a readable parquet file")
+	wantErr(t, err, "bad.parquet: damaged parquet file: its footer claims 544499061 bytes, the file has 29")
+	_, err = readAll(writeFile(t, "bad.parquet", []byte("PAR1 this is not parquet \x04\x00\x00\x00PAR1")), all(col("x", tFloat)), Options{})
+	wantErr(t, err, "bad.parquet: damaged parquet file: malformed footer")
+	_, err = readAll(writeFile(t, "bad.parquet", []byte("a CSV file,really\n")), all(col("x", tFloat)), Options{})
+	wantErr(t, err, "bad.parquet: not a parquet file: it ends in \"lly\\n\"")
 }
 
 // writeRawParquet writes rows of one optional list<optional float> column
@@ -162,4 +167,24 @@ func TestParquetRowGroups(t *testing.T) {
 	}
 	f.Close()
 	compareRows(t, "row groups", mustReadAll(t, p, cols, Options{}), want)
+}
+
+// DuckDB files in every codec DuckDB writes, with data page v2.
+func TestParquetCodecs(t *testing.T) {
+	cols := []Column{col("id", tInt), col("v", vec(3)), col("s", tText)}
+	for _, codec := range []string{"uncompressed", "gzip", "zstd", "lz4_raw", "brotli"} {
+		rows := mustReadAll(t, "testdata/duckdb_"+codec+"_v2.parquet", cols, Options{})
+		if len(rows) != 300 {
+			t.Fatalf("%s: %d rows", codec, len(rows))
+		}
+		for i, r := range rows {
+			want := []types.Value{types.IntValue(int64(i)), types.VectorValue([]float32{float32(i) * 0.5, float32(-i), float32(float64(i) / 3)}),
+				types.TextValue("row " + strconv.Itoa(i))}
+			for j := range want {
+				if !sameBits(r[j], want[j]) {
+					t.Fatalf("%s: row %d = %v, want %v", codec, i, r, want)
+				}
+			}
+		}
+	}
 }

@@ -52,9 +52,9 @@ func OpenReader(path string, cols []Column, o Options) (Reader, error) {
 	var r Reader
 	switch f {
 	case CSV:
-		r, err = newCSVReader(file, path, cols, o)
+		r, err = newCSVReader(file, size, path, cols, o)
 	case JSONL:
-		r, err = newJSONLReader(file, path, cols)
+		r, err = newJSONLReader(file, size, path, cols)
 	case NPY:
 		r, err = newNPYReader(file, size, path, cols[0])
 	case Fvecs, Ivecs, Bvecs:

@@ -22,8 +22,14 @@ const (
 	maxRecord   = 256 << 20 // a record (line) longer than this is an error
 )
 
-func newTextSource(src io.ReadCloser, path string) *textSource {
-	return &textSource{src: src, closer: src, path: path, buf: make([]byte, textBufSize)}
+// newTextSource reads src; size, when known (≥ 0), keeps the buffer of a
+// small file small.
+func newTextSource(src io.ReadCloser, size int64, path string) *textSource {
+	n := textBufSize
+	if size >= 0 && size < textBufSize {
+		n = max(int(size)+1, 512)
+	}
+	return &textSource{src: src, closer: src, path: path, buf: make([]byte, n)}
 }
 
 // more reads more input, first moving the unread bytes to the front of the

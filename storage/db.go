@@ -8,14 +8,17 @@ import (
 	"fmt"
 	"io/fs"
 	"log"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/softdb/softdb/types"
 )
@@ -153,7 +156,33 @@ func Open(opts Options) (*DB, error) {
 		Logger:             logger{},
 		FormatMajorVersion: pebble.FormatNewest,
 	}
+	// Big blocks: the only reads are full scans at Open, where each
+	// block costs a read call (the block cache is small on purpose).
+	for i := range popts.Levels {
+		popts.Levels[i].BlockSize = 64 << 10
+		popts.Levels[i].IndexBlockSize = 64 << 10
+		if os.Getenv("X_NOCOMP") != "" {
+			popts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
+		}
+	}
+	if os.Getenv("X_BIGFILES") != "" {
+		popts.TargetFileSizes[0] = 64 << 20
+	}
+	if os.Getenv("X_MEMTABLE") != "" {
+		popts.MemTableSize = 64 << 20
+	}
+	t0 := time.Now()
 	db.pdb, err = openPebble(dir, popts)
+	if os.Getenv("SOFTDB_TRACE") != "" {
+		var r0 syscall.Rusage
+		syscall.Getrusage(0, &r0)
+		defer func(t1 time.Time) {
+			var r1 syscall.Rusage
+			syscall.Getrusage(0, &r1)
+			cpu := time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
+			log.Printf("pebble open %v, load %v, cpu %v (sys %v)", t1.Sub(t0), time.Since(t1), cpu, time.Duration(r1.Stime.Nano()-r0.Stime.Nano()))
+		}(time.Now())
+	}
 	if err != nil {
 		db.release()
 		return nil, fmt.Errorf("cannot open database %s: %w", opts.Dir, err)
@@ -374,45 +403,80 @@ func (db *DB) load() error {
 	return nil
 }
 
-// loadTable decodes t's rows straight into freshly allocated segments.
+// loadTable decodes t's rows straight into freshly allocated segments,
+// splitting the rowid range over the CPUs: page faults on the new arrays
+// and block reads cost more than decoding, and both parallelise.
 func (db *DB) loadTable(t *Table, epoch uint64) error {
-	s := t.schema
-	idx := newPKIndex(s)
-	if idx != nil {
-		db.pk[t.id] = idx
+	S := int64(db.segRows)
+	slots := t.nextRowID - 1
+	nseg := int((slots + S - 1) / S)
+	segs := make([]*Segment, nseg)
+	workers := 1
+	if slots >= 1<<14 {
+		workers = min(runtime.GOMAXPROCS(0), nseg)
 	}
-	pkCol := s.PrimaryKey()
-	lo, hi := tableSpan(t.id)
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*nseg/workers, (w+1)*nseg/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = db.loadSegments(t, segs[lo:hi], int64(lo)*S+1, epoch)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for k, g := range segs {
+		switch {
+		case g == nil && k == nseg-1 && slots%S != 0:
+			// The segment that takes the next insert must exist even when
+			// its rows were all deleted.
+			base := int64(k)*S + 1
+			g = newSegment(t.schema, base, int(slots-base+1), epoch)
+			g.n = len(g.live)
+		case g == nil:
+			continue
+		}
+		t.segs = append(t.segs, g)
+		t.live += int64(g.nlive)
+	}
+	return db.buildPKIndex(t)
+}
+
+// loadSegments fills dst, the segments from rowid base on, with one
+// iterator. Segments without a row stay nil.
+func (db *DB) loadSegments(t *Table, dst []*Segment, base int64, epoch uint64) error {
+	if len(dst) == 0 {
+		return nil
+	}
+	S := int64(db.segRows)
+	slots := t.nextRowID - 1
+	end := min(base+int64(len(dst))*S, slots+1)
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: rowKey(t.id, base), UpperBound: rowKey(t.id, end)})
 	if err != nil {
 		return err
 	}
 	defer it.Close()
-	S := int64(db.segRows)
-	slotsTotal := t.nextRowID - 1
 	var g *Segment
-	flush := func() {
-		if g != nil && (g.nlive > 0 || g.n < db.segRows) {
-			t.segs = append(t.segs, g)
-		}
-		g = nil
-	}
 	for it.First(); it.Valid(); it.Next() {
 		key := it.Key()
 		if len(key) != rowKeyLen {
 			return &CorruptionError{Key: key, Msg: "bad row key"}
 		}
 		rowid := int64(binary.BigEndian.Uint64(key[9:]))
-		if rowid < 1 || rowid > slotsTotal {
-			return &CorruptionError{Key: key, Msg: fmt.Sprintf("rowid %d outside 1..%d", rowid, slotsTotal)}
+		if rowid < base || rowid >= end {
+			return &CorruptionError{Key: key, Msg: fmt.Sprintf("rowid %d outside %d..%d", rowid, base, end-1)}
 		}
-		base := (rowid-1)/S*S + 1
-		if g == nil || g.base != base {
-			flush()
-			g = newSegment(s, base, int(min(S, slotsTotal-base+1)), epoch)
+		gbase := (rowid-1)/S*S + 1
+		if g == nil || g.base != gbase {
+			g = newSegment(t.schema, gbase, int(min(S, slots-gbase+1)), epoch)
 			g.n = len(g.live)
+			dst[(gbase-base)/S] = g
 		}
-		slot := int(rowid - base)
+		slot := int(rowid - gbase)
 		val, err := it.ValueAndErr()
 		if err != nil {
 			return err
@@ -422,29 +486,29 @@ func (db *DB) loadTable(t *Table, epoch uint64) error {
 		}
 		g.live[slot] = 1
 		g.nlive++
-		t.live++
-		if idx != nil {
-			v := g.Value(pkCol, slot)
-			if _, dup := idx.get(v); dup || v.IsNull() {
-				return &CorruptionError{Key: key, Msg: "duplicate or NULL primary key"}
+	}
+	return it.Error()
+}
+
+// buildPKIndex indexes the PRIMARY KEY of the freshly loaded table t.
+func (db *DB) buildPKIndex(t *Table) error {
+	idx := newPKIndex(t.schema)
+	if idx == nil {
+		return nil
+	}
+	for _, g := range t.segs {
+		for i, l := range g.Live() {
+			if l == 0 {
+				continue
 			}
-			idx.set(v, rowid)
+			v := g.Value(idx.col, i)
+			if _, dup := idx.get(v); dup || v.IsNull() {
+				return &CorruptionError{Key: rowKey(t.id, g.base+int64(i)), Msg: "duplicate or NULL primary key " + sqlLiteral(v)}
+			}
+			idx.set(v, g.base+int64(i))
 		}
 	}
-	if err := it.Error(); err != nil {
-		return err
-	}
-	flush()
-	// The segment that receives the next insert must exist even when its
-	// rows were all deleted (or when the table's last rows are gone).
-	if slotsTotal > 0 && slotsTotal%S != 0 {
-		base := (slotsTotal-1)/S*S + 1
-		if len(t.segs) == 0 || t.segs[len(t.segs)-1].base != base {
-			g := newSegment(s, base, int(slotsTotal-base+1), epoch)
-			g.n = len(g.live)
-			t.segs = append(t.segs, g)
-		}
-	}
+	db.pk[t.id] = idx
 	return nil
 }
 

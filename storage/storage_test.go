@@ -292,7 +292,7 @@ func TestErrorsLeaveEverythingUnchanged(t *testing.T) {
 				t.Fatal(err)
 			}
 			mid := dump(t, tx.Snapshot())
-			batchLen := tx.batch.Len()
+			batchLen := tx.batchLen()
 			err := c.op(tx)
 			if err == nil || !c.check(err) {
 				t.Fatalf("got error %v", err)
@@ -300,7 +300,7 @@ func TestErrorsLeaveEverythingUnchanged(t *testing.T) {
 			if c.msg != "" && err.Error() != c.msg {
 				t.Fatalf("message %q, want %q", err.Error(), c.msg)
 			}
-			if tx.batch.Len() != batchLen {
+			if tx.batchLen() != batchLen {
 				t.Fatalf("failed op changed the batch")
 			}
 			if d := equalDumps(mid, dump(t, tx.Snapshot())); d != "" {

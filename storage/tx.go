@@ -44,7 +44,6 @@ func (db *DB) newTx() *Tx {
 	return &Tx{
 		db:    db,
 		base:  base,
-		batch: db.pdb.NewBatch(),
 		root:  base.tables,
 		epoch: db.nextEpoch(),
 		dirty: map[string]bool{},
@@ -113,11 +112,34 @@ func (tx *Tx) table(name string) (*Table, error) {
 	return t, nil
 }
 
+func (tx *Tx) batchLen() int {
+	if tx.batch == nil {
+		return 0
+	}
+	return tx.batch.Len()
+}
+
 func (tx *Tx) checkSize(extra int) error {
-	if tx.batch.Len()+extra > maxTxBytes {
+	if tx.batchLen()+extra > maxTxBytes {
 		return fmt.Errorf("%w: its writes would exceed %d bytes; split it into smaller transactions", ErrTxTooLarge, maxTxBytes)
 	}
 	return nil
+}
+
+// reserve makes room for about extra more bytes in the batch at once,
+// rather than letting it grow by doubling (each step a copy).
+func (tx *Tx) reserve(extra int) *pebble.Batch {
+	const small = 1 << 20
+	switch {
+	case tx.batch == nil:
+		tx.batch = tx.db.pdb.NewBatchWithSize(max(extra+64, 1024))
+	case extra > small && extra > tx.batch.Len():
+		b := tx.db.pdb.NewBatchWithSize(tx.batch.Len() + extra + 64)
+		_ = b.Apply(tx.batch, nil)
+		_ = tx.batch.Close()
+		tx.batch = b
+	}
+	return tx.batch
 }
 
 // CreateTable creates a table. The schema is copied; PRIMARY KEY columns
@@ -137,7 +159,7 @@ func (tx *Tx) CreateTable(s Schema) error {
 	db := tx.db
 	id := db.nextTableID
 	db.nextTableID++
-	_ = tx.batch.Set(keyNextTable, binary.BigEndian.AppendUint64(nil, db.nextTableID), nil)
+	_ = tx.reserve(64).Set(keyNextTable, binary.BigEndian.AppendUint64(nil, db.nextTableID), nil)
 	tx.touch()
 	tx.ownRoot()
 	tx.root[low] = &Table{schema: vs, id: id, nextRowID: 1, epoch: tx.epoch}
@@ -157,7 +179,7 @@ func (tx *Tx) DropTable(name string) error {
 	}
 	low := strings.ToLower(t.schema.Name)
 	lo, hi := tableSpan(t.id)
-	_ = tx.batch.DeleteRange(lo, hi, nil)
+	_ = tx.reserve(64).DeleteRange(lo, hi, nil)
 	_ = tx.batch.Delete(catalogKey(low), nil)
 	tx.touch()
 	tx.ownRoot()
@@ -200,6 +222,7 @@ func (tx *Tx) Insert(table string, rows [][]types.Value) (firstRowID int64, err 
 	}
 
 	tx.touch()
+	tx.reserve(size)
 	t = tx.ownTable(t)
 	first := t.nextRowID
 	for i, row := range rows {
@@ -349,6 +372,7 @@ func (tx *Tx) Update(table string, rowids []int64, rows [][]types.Value) error {
 	}
 
 	tx.touch()
+	tx.reserve(size)
 	t = tx.ownTable(t)
 	if idx != nil {
 		for _, rowid := range rowids {
@@ -390,6 +414,7 @@ func (tx *Tx) Delete(table string, rowids []int64) error {
 	}
 
 	tx.touch()
+	tx.reserve(len(rowids) * (rowKeyLen + 16))
 	t = tx.ownTable(t)
 	idx := tx.db.pk[t.id]
 	key := make([]byte, rowKeyLen)
@@ -439,7 +464,7 @@ func (tx *Tx) Commit() error {
 	}
 	for low := range tx.dirty {
 		if t := tx.root[low]; t != nil {
-			_ = tx.batch.Set(catalogKey(low), encodeCatalog(t), nil)
+			_ = tx.reserve(256).Set(catalogKey(low), encodeCatalog(t), nil)
 		}
 	}
 	if err := commitBatch(tx.batch); err != nil {
@@ -493,7 +518,9 @@ func (tx *Tx) revert() {
 func (tx *Tx) end() {
 	tx.done = true
 	tx.root, tx.snap = nil, nil
-	_ = tx.batch.Close()
-	tx.batch = nil
+	if tx.batch != nil {
+		_ = tx.batch.Close()
+		tx.batch = nil
+	}
 	<-tx.db.sem
 }

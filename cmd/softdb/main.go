@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/softdb/softdb"
 	"golang.org/x/term"
@@ -25,6 +26,8 @@ const usage = `usage: softdb [flags] [DBDIR] [SQL]
   SQL     statements to run; without it, statements are read from standard
           input, or an interactive shell starts on a terminal
 
+Try: softdb --demo
+
 flags:
 `
 
@@ -36,6 +39,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("softdb", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "table", "output format: table, csv, json or jsonl")
+	demo := fs.Bool("demo", false, "load the demo tables (library, digits) first")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -66,18 +70,31 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer db.Close()
 	sh := NewShell(db, stdout, stderr, *format)
-	defer sh.Conn.Close()
+	defer sh.Close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	interactive := len(rest) < 2 && isTerminal(stdin)
+	if interactive {
+		sh.Msg = stdout
+		sh.Screen = isTerminal(stdout)
+		// https://no-color.org
+		sh.Color = sh.Screen && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	}
+	if *demo {
+		if err := sh.loadDemo(ctx); err != nil {
+			fmt.Fprintf(stderr, "Error: %v\n", err)
+			return 1
+		}
+	}
 	switch {
 	case len(rest) == 2:
 		err = sh.ExecText(ctx, rest[1], 1)
-	case !isTerminal(stdin):
+	case !interactive:
 		err = sh.RunScript(ctx, stdin)
 	default:
 		stop() // the REPL handles Ctrl-C itself
-		return runREPL(sh, dir)
+		return runREPL(sh, stdout, stderr, banner(db, *demo))
 	}
 	sh.Out.Flush()
 	if err != nil {
@@ -87,7 +104,25 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func isTerminal(r io.Reader) bool {
+func isTerminal(r any) bool {
 	f, ok := r.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// banner greets the person starting the REPL: where the data live and how
+// to begin.
+func banner(db *softdb.DB, demo bool) string {
+	var b strings.Builder
+	if db.InMemory() {
+		b.WriteString("softdb: in-memory database (nothing is saved; run `softdb DIR` to keep data).\n")
+	} else {
+		fmt.Fprintf(&b, "softdb: database %s.\n", db.Path())
+	}
+	if demo {
+		b.WriteString(demoText + tryText)
+	} else {
+		b.WriteString("New here? .demo loads example tables to try SOFT and HARD SELECT on.\n")
+	}
+	b.WriteString("Type .help for help, .quit or Ctrl-D to leave.\n")
+	return b.String()
 }

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
 	"github.com/softdb/softdb"
+	"github.com/softdb/softdb/query"
 	"github.com/softdb/softdb/types"
 )
 
@@ -24,8 +28,15 @@ func validFormat(f string) bool {
 	return false
 }
 
+// On a screen, tables stop after maxScreenRows rows: a terminal scrolled
+// past thousands of lines helps nobody, and the hint says how to get all.
+const maxScreenRows = 1000
+
+// barWidth is the width in cells of the bar of weight 1.
+const barWidth = 20
+
 // print writes one statement's rows in the shell's format.
-func (s *Shell) print(st *softdb.Statement) error {
+func (s *Shell) print(stmt query.Statement, st *softdb.Statement) error {
 	switch s.Format {
 	case "csv":
 		return s.printCSV(st)
@@ -34,7 +45,7 @@ func (s *Shell) print(st *softdb.Statement) error {
 	case "jsonl":
 		return s.printJSON(st, true)
 	}
-	return s.printTable(st)
+	return s.printTable(stmt, st)
 }
 
 // cellText renders a value for table and csv output: NULL as NULL, floats
@@ -55,42 +66,220 @@ func cellText(v any) string {
 	return fmt.Sprint(v)
 }
 
-func (s *Shell) printTable(st *softdb.Statement) error {
-	cells := make([][]string, len(st.Rows))
-	width := make([]int, len(st.Columns))
-	for i, c := range st.Columns {
-		width[i] = utf8.RuneCountInString(c)
+// shortVectorLen is the longest vector text shown whole on a screen; a
+// longer vector shows as many first elements as fit about that width.
+const shortVectorLen = 40
+
+// shortVector abbreviates a long vector for a screen: its first elements
+// to 4 significant digits, then its dimension, e.g. "[0.12, -0.53, …] (128)".
+func shortVector(v []float32) string {
+	full := types.FormatVector(v)
+	if len(full) <= shortVectorLen {
+		return full
 	}
-	for r, row := range st.Rows {
-		cells[r] = make([]string, len(row))
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := 0; i < len(v) && (i < 2 || b.Len() < shortVectorLen-16); i++ {
+		b.WriteString(strconv.FormatFloat(float64(v[i]), 'g', 4, 32))
+		b.WriteString(", ")
+	}
+	fmt.Fprintf(&b, "…] (%d)", len(v))
+	return b.String()
+}
+
+// psqlSymbols draw tables the way psql does: no outer border, " | "
+// between columns and a dashed line under the header.
+var psqlSymbols = tw.NewSymbolCustom("softdb").
+	WithRow("-").WithColumn("|").WithCenter("+").
+	WithMidLeft("").WithMidRight("")
+
+func (s *Shell) printTable(stmt query.Statement, st *softdb.Statement) error {
+	if len(st.Columns) == 0 {
+		return nil
+	}
+	screen := s.onScreen()
+	rows, more := st.Rows, 0
+	if screen && len(rows) > maxScreenRows {
+		rows, more = rows[:maxScreenRows], len(rows)-maxScreenRows
+	}
+	bar := -1
+	if screen {
+		bar = weightColumn(stmt, st.Columns)
+	}
+	align := make([]tw.Align, len(st.Columns))
+	headerAlign := make([]tw.Align, len(st.Columns))
+	for i := range st.Columns {
+		align[i], headerAlign[i] = tw.AlignLeft, tw.AlignCenter
+		if numericColumn(rows, i) {
+			align[i] = tw.AlignRight
+		}
+	}
+	header := st.Columns
+	if bar >= 0 {
+		// The bar chart is an extra column right after the weights it draws.
+		header = insertAt(header, bar+1, "")
+		align = insertAt(align, bar+1, tw.AlignLeft)
+		headerAlign = insertAt(headerAlign, bar+1, tw.AlignLeft)
+	}
+
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: psqlSymbols,
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenColumns: tw.On, BetweenRows: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.On},
+			},
+		})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: headerAlign}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithTrimSpace(tw.Off),
+		tablewriter.WithTrimLine(tw.Off),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	)
+	t.Header(header)
+	for _, row := range rows {
+		cells := make([]string, len(row))
 		for i, v := range row {
-			t := cellText(v)
-			cells[r][i] = t
-			width[i] = max(width[i], utf8.RuneCountInString(t))
+			cells[i] = s.screenCell(v, screen)
+		}
+		if bar >= 0 {
+			cells = insertAt(cells, bar+1, weightBar(row[bar]))
+		}
+		if err := t.Append(cells); err != nil {
+			return err
 		}
 	}
-	line := func(vals []string) {
-		for i, v := range vals {
-			if i > 0 {
-				s.Out.WriteString(" | ")
-			}
-			s.Out.WriteString(v)
-			if i < len(vals)-1 {
-				s.Out.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(v)))
-			}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	// Padding the last column leaves trailing blanks that only get in the
+	// way of copying and of diffs.
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line == "" {
+			continue
 		}
+		s.Out.WriteString(strings.TrimRight(line, " \n"))
 		s.Out.WriteByte('\n')
 	}
-	line(st.Columns)
-	sep := make([]string, len(width))
-	for i, w := range width {
-		sep[i] = strings.Repeat("-", w)
-	}
-	s.Out.WriteString(strings.Join(sep, "-+-") + "\n")
-	for _, row := range cells {
-		line(row)
+	switch {
+	case more > 0:
+		noun := "rows"
+		if more == 1 {
+			noun = "row"
+		}
+		fmt.Fprintf(s.Out, "… %s more %s (use LIMIT or .mode csv)\n", thousands(more), noun)
+	case screen && len(rows) == 0:
+		s.Out.WriteString("(0 rows)\n")
 	}
 	return nil
+}
+
+// insertAt returns a copy of list with v inserted before index i.
+func insertAt[T any](list []T, i int, v T) []T {
+	out := make([]T, 0, len(list)+1)
+	out = append(out, list[:i]...)
+	out = append(out, v)
+	return append(out, list[i:]...)
+}
+
+// screenCell renders one table cell: on a screen long vectors are
+// shortened and NULL is dimmed (when colours are on).
+func (s *Shell) screenCell(v any, screen bool) string {
+	switch x := v.(type) {
+	case nil:
+		if screen && s.Color {
+			return "\x1b[2mNULL\x1b[0m"
+		}
+	case []float32:
+		if screen {
+			return shortVector(x)
+		}
+	}
+	return cellText(v)
+}
+
+// numericColumn reports whether column i holds only numbers (and NULLs),
+// which are right-aligned as in psql.
+func numericColumn(rows [][]any, i int) bool {
+	seen := false
+	for _, r := range rows {
+		switch r[i].(type) {
+		case int64, float64:
+			seen = true
+		case nil:
+		default:
+			return false
+		}
+	}
+	return seen
+}
+
+// weightColumn returns the column of a row-form SOFT SELECT that holds
+// weights — `weight` itself or an aggregate of it such as SUM(weight) AS p
+// — or -1 when there is none.
+func weightColumn(stmt query.Statement, cols []string) int {
+	sel, ok := stmt.(*query.Select)
+	if !ok || sel.Mode != query.Soft {
+		return -1
+	}
+	for i, it := range sel.Items {
+		if it.Star {
+			break // columns no longer line up with items
+		}
+		if i < len(cols) && isWeight(it.Expr) {
+			return i
+		}
+	}
+	for i, c := range cols {
+		if strings.EqualFold(c, "weight") {
+			return i
+		}
+	}
+	return -1
+}
+
+func isWeight(e query.Expr) bool {
+	switch x := e.(type) {
+	case *query.ColumnRef:
+		return strings.EqualFold(x.Name, "weight")
+	case *query.Call:
+		switch strings.ToLower(x.Name) {
+		case "sum", "max", "min", "avg":
+			return len(x.Args) == 1 && isWeight(x.Args[0])
+		}
+	}
+	return false
+}
+
+// weightBar draws a weight in [0, 1] as a bar of barWidth cells for 1, in
+// eighths of a cell. A weight above zero always shows at least a sliver.
+func weightBar(v any) string {
+	w, ok := v.(float64)
+	if !ok || math.IsNaN(w) || w <= 0 {
+		return ""
+	}
+	eighths := int(math.Round(min(w, 1) * barWidth * 8))
+	eighths = max(eighths, 1)
+	const partial = " ▏▎▍▌▋▊▉"
+	parts := []rune(partial)
+	return strings.Repeat("█", eighths/8) + strings.TrimSpace(string(parts[eighths%8]))
+}
+
+// thousands writes n with comma separators: 12345 → "12,345".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 func (s *Shell) printCSV(st *softdb.Statement) error {
@@ -130,7 +319,7 @@ func (s *Shell) printJSON(st *softdb.Statement, lines bool) error {
 			if i > 0 {
 				s.Out.WriteByte(',')
 			}
-			s.Out.WriteString(strconv.Quote(st.Columns[i]))
+			s.Out.WriteString(jsonString(st.Columns[i]))
 			s.Out.WriteByte(':')
 			s.Out.WriteString(jsonValue(v))
 		}

@@ -9,124 +9,141 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/chzyer/readline"
-	"github.com/softdb/softdb/query"
 )
 
 const (
-	prompt     = "softdb> "
-	contPrompt = "   ...> "
+	prompt       = "softdb> "
+	contPrompt   = "   ...> "
+	txPrompt     = "softdb*> " // a transaction is open, as psql's =*>
+	txContPrompt = "    ...> "
 )
 
-// runREPL is the interactive shell on a terminal.
-func runREPL(sh *Shell, dir string) int {
-	home, _ := os.UserHomeDir()
+// historyFile is where the REPL keeps its history across sessions.
+const historyFile = ".softdb_history"
+
+// runREPL is the interactive shell on a terminal: readline does the line
+// editing and hands each line to Shell.Line.
+func runREPL(sh *Shell, stdout, stderr io.Writer, banner string) int {
+	hist := ""
+	if home, err := os.UserHomeDir(); err == nil {
+		hist = filepath.Join(home, historyFile)
+		// Statements may hold private data: keep the history to its owner
+		// (readline would create it readable by all).
+		if f, err := os.OpenFile(hist, os.O_CREATE|os.O_RDONLY, 0o600); err == nil {
+			f.Close()
+		}
+	}
 	rl, err := readline.NewEx(&readline.Config{
-		Prompt:          prompt,
-		HistoryFile:     filepath.Join(home, ".softdb_history"),
-		InterruptPrompt: "^C",
-		EOFPrompt:       "",
+		Prompt:                 prompt,
+		HistoryFile:            hist,
+		DisableAutoSaveHistory: true, // a statement of several lines is one entry
+		HistorySearchFold:      true,
+		AutoComplete:           &completer{sh: sh},
+		InterruptPrompt:        "^C",
+		Stdout:                 stdout,
+		Stderr:                 stderr,
 	})
 	if err != nil {
-		fmt.Fprintf(sh.Err, "Error: %v\n", err)
+		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
 	}
 	defer rl.Close()
-	if sh.DB.InMemory() {
-		fmt.Fprintln(rl.Stdout(), "softdb: in-memory database (nothing is saved; run `softdb DIR` to keep data). Type .help for help.")
-	} else {
-		fmt.Fprintf(rl.Stdout(), "softdb: database %s. Type .help for help.\n", dir)
-	}
-	var buf strings.Builder
+	fmt.Fprint(stdout, banner)
+
+	// Ctrl-C at the prompt reaches readline as a key (the terminal is raw
+	// then); while a statement runs it is a signal, which cancels the
+	// statement and never ends the shell.
+	var mu sync.Mutex
+	var cancel context.CancelFunc
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	defer func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}()
+	go func() {
+		for range sigs {
+			mu.Lock()
+			if cancel != nil {
+				cancel()
+			}
+			mu.Unlock()
+		}
+	}()
+
+	var entry []string // the lines of the statement being typed
 	for {
-		if buf.Len() == 0 {
-			rl.SetPrompt(prompt)
-		} else {
-			rl.SetPrompt(contPrompt)
-		}
+		rl.SetPrompt(sh.prompt())
 		line, err := rl.Readline()
-		if errors.Is(err, readline.ErrInterrupt) {
-			buf.Reset()
+		switch {
+		case errors.Is(err, readline.ErrInterrupt):
+			sh.ClearPending()
+			entry = nil
 			continue
-		}
-		if err == io.EOF {
+		case err == io.EOF:
 			return 0
-		}
-		if err != nil {
-			fmt.Fprintf(sh.Err, "Error: %v\n", err)
+		case err != nil:
+			fmt.Fprintf(stderr, "Error: %v\n", err)
 			return 1
 		}
-		if buf.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), ".") {
-			if quit := sh.dot(strings.TrimSpace(line)); quit {
-				return 0
-			}
-			sh.Out.Flush()
-			continue
+		entry = append(entry, line)
+		ctx, c := context.WithCancel(context.Background())
+		mu.Lock()
+		cancel = c
+		mu.Unlock()
+		more := sh.Line(ctx, line)
+		mu.Lock()
+		cancel = nil
+		mu.Unlock()
+		c()
+		if !sh.Pending() {
+			saveHistory(rl, entry)
+			entry = nil
 		}
-		buf.WriteString(line)
-		buf.WriteByte('\n')
-		for {
-			text := buf.String()
-			end := query.StatementEnd(text)
-			if end < 0 {
-				break
-			}
-			sh.runInteractive(text[:end])
-			rest := strings.TrimLeft(text[end:], " \t\r\n")
-			buf.Reset()
-			buf.WriteString(rest)
+		if !more {
+			return 0
 		}
 	}
 }
 
-// runInteractive runs statements; Ctrl-C cancels them, errors are printed
-// and the session goes on.
-func (sh *Shell) runInteractive(text string) {
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer cancel()
-	if err := sh.ExecText(ctx, text, 1); err != nil {
-		sh.Out.Flush()
-		fmt.Fprintf(sh.Err, "Error: %v\n", err)
+// prompt is the prompt for the next line.
+func (s *Shell) prompt() string {
+	switch tx := s.Conn.InTx(); {
+	case s.Pending() && tx:
+		return txContPrompt
+	case s.Pending():
+		return contPrompt
+	case tx:
+		return txPrompt
 	}
-	sh.Out.Flush()
+	return prompt
 }
 
-// dot runs a dot command; it reports whether the shell should quit.
-func (sh *Shell) dot(line string) bool {
-	fields := strings.Fields(line)
-	switch fields[0] {
-	case ".quit", ".exit":
-		return true
-	case ".help":
-		fmt.Fprint(sh.Out, helpText)
-	case ".tables":
-		sh.runInteractive("SHOW TABLES;")
-	case ".schema":
-		if len(fields) > 1 {
-			sh.runInteractive("DESCRIBE " + fields[1] + ";")
-		} else {
-			sh.runInteractive("SHOW TABLES;")
+// saveHistory keeps a typed statement as one history entry, its lines
+// joined, so that Up recalls it whole. The history file holds one entry a
+// line, so a statement that joining would change — a "--" comment would
+// swallow the lines after it, a string may span lines — is kept line by
+// line instead.
+func saveHistory(rl *readline.Instance, lines []string) {
+	var parts []string
+	split := false
+	for _, l := range lines {
+		if t := strings.TrimSpace(l); t != "" {
+			parts = append(parts, t)
+			split = split || strings.Contains(t, "--") || strings.Count(t, "'")%2 == 1
 		}
-	case ".mode":
-		if len(fields) != 2 || !validFormat(fields[1]) {
-			fmt.Fprintln(sh.Err, "Error: usage: .mode table|csv|json|jsonl")
-		} else {
-			sh.Format = fields[1]
-		}
-	default:
-		fmt.Fprintf(sh.Err, "Error: unknown command %s (try .help)\n", fields[0])
 	}
-	return false
+	if len(parts) == 0 {
+		return
+	}
+	if split {
+		for _, p := range parts {
+			rl.SaveHistory(p)
+		}
+		return
+	}
+	rl.SaveHistory(strings.Join(parts, " "))
 }
-
-const helpText = `.help              this help
-.tables            list tables
-.schema [TABLE]    show a table's columns
-.mode FORMAT       output format: table, csv, json, jsonl
-.quit              leave (or Ctrl-D)
-Statements end with ";". Example:
-  CREATE TABLE t (key VECTOR(2), value VECTOR(1));
-  INSERT INTO t VALUES ([1,0],[10]), ([0,1],[20]);
-  SOFT SELECT value FROM t MATCH [1,0] TEMPERATURE 1;
-`

@@ -6,25 +6,53 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/softdb/softdb"
 	"github.com/softdb/softdb/query"
 )
 
 // Shell runs statements on one connection and prints their results. It is
-// the core of both script mode and the REPL, and needs no terminal.
+// the core of script mode and of the REPL, and needs no terminal: the
+// readline loop only hands it lines (Line), so tests drive it from strings.
 type Shell struct {
 	DB     *softdb.DB
 	Conn   *softdb.Conn
-	Out    *bufio.Writer
-	Err    io.Writer
-	Format string // table, csv, json, jsonl
+	Out    *bufio.Writer // results: standard output, or the file of .output
+	Err    io.Writer     // errors
+	Msg    io.Writer     // notes for the person at the prompt: help, timings
+	Format string        // table, csv, json, jsonl
+
+	// Screen is set when results go to a person's terminal: long vectors
+	// are shortened, long results cut and weights drawn as bars. Scripts
+	// and files never get it, so they lose no data.
+	Screen bool
+	Color  bool // dim NULL with ANSI escapes (on a Screen only)
+	Timer  bool // print each statement's run time
+
+	stdout  *bufio.Writer   // Out when no .output file is set
+	outFile *os.File        // the .output file, if any
+	pending strings.Builder // a statement typed so far, short of its ";"
 }
 
-// NewShell opens a shell on db writing to out and errOut.
+// NewShell opens a shell on db writing results to out and errors and notes
+// to errOut.
 func NewShell(db *softdb.DB, out, errOut io.Writer, format string) *Shell {
-	return &Shell{DB: db, Conn: db.Conn(), Out: bufio.NewWriter(out), Err: errOut, Format: format}
+	w := bufio.NewWriter(out)
+	return &Shell{DB: db, Conn: db.Conn(), Out: w, Err: errOut, Msg: errOut, Format: format, stdout: w}
+}
+
+// Close flushes the output and closes an .output file and the connection
+// (rolling back an open transaction).
+func (s *Shell) Close() error {
+	err := s.setOutput("")
+	if e := s.Conn.Close(); err == nil {
+		err = e
+	}
+	return err
 }
 
 // ExecText runs the statements of text, which starts at line `line` of its
@@ -43,7 +71,7 @@ func (s *Shell) ExecText(ctx context.Context, text string, line int) error {
 			return lineError(st.Position().Line, err)
 		}
 		if res.Columns != nil {
-			if err := s.print(res); err != nil {
+			if err := s.print(st, res); err != nil {
 				return err
 			}
 		}
@@ -54,15 +82,18 @@ func (s *Shell) ExecText(ctx context.Context, text string, line int) error {
 	return nil
 }
 
-// lineError is an error of the statement near a script line.
+// lineError_ is an error of the statement near a script line.
 type lineError_ struct {
 	line int
 	err  error
 }
 
+// positioned matches a message that starts with its own "line:col: ".
+var positioned = regexp.MustCompile(`^(\d+):(\d+): `)
+
 func (e *lineError_) Error() string {
 	msg := e.err.Error()
-	if strings.HasPrefix(msg, fmt.Sprintf("%d:", e.line)) {
+	if positioned.MatchString(msg) {
 		return "line " + msg
 	}
 	return fmt.Sprintf("near line %d: %s", e.line, msg)
@@ -113,4 +144,176 @@ func (s *Shell) RunScript(ctx context.Context, r io.Reader) error {
 		return s.ExecText(ctx, rest, line)
 	}
 	return nil
+}
+
+// Line takes one line as typed at the prompt. Outside a statement a line
+// starting with "." is a dot command; any other line is added to the
+// statement being typed, and each statement it completes with ";" runs at
+// once. Errors are printed and the session goes on. Cancelling ctx stops
+// the running statement and drops the rest of the typed text. Line reports
+// false when the line asks to leave (.quit, .exit).
+func (s *Shell) Line(ctx context.Context, line string) bool {
+	if s.pending.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), ".") {
+		more := s.dot(ctx, strings.TrimSpace(line))
+		s.Out.Flush()
+		return more
+	}
+	s.pending.WriteString(line)
+	s.pending.WriteByte('\n')
+	for {
+		text := s.pending.String()
+		end := query.StatementEnd(text)
+		if end < 0 {
+			break
+		}
+		s.pending.Reset()
+		s.pending.WriteString(strings.TrimLeft(text[end:], " \t\r\n"))
+		if ctx.Err() != nil || !s.runStatement(ctx, text[:end]) {
+			s.pending.Reset()
+			break
+		}
+	}
+	if onlyComments(s.pending.String()) {
+		s.pending.Reset() // nothing to continue: back to the main prompt
+	}
+	return true
+}
+
+// Feed runs text as if its lines were typed at the prompt one by one. It
+// reports false when a line asked to leave.
+func (s *Shell) Feed(ctx context.Context, text string) bool {
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if line == "" {
+			continue
+		}
+		if !s.Line(ctx, strings.TrimSuffix(line, "\n")) {
+			return false
+		}
+	}
+	return true
+}
+
+// Pending reports whether a statement is partly typed (the REPL then shows
+// its continuation prompt).
+func (s *Shell) Pending() bool { return s.pending.Len() > 0 }
+
+// ClearPending drops the partly typed statement (Ctrl-C at the prompt).
+func (s *Shell) ClearPending() { s.pending.Reset() }
+
+// runStatement runs one statement typed at the prompt and prints its
+// result or its error. It reports false when the statement was cancelled.
+func (s *Shell) runStatement(ctx context.Context, text string) bool {
+	defer s.timed()()
+	err := s.ExecText(ctx, text, 1)
+	if err != nil {
+		s.reportError(text, err)
+	}
+	return ctx.Err() == nil
+}
+
+// timed starts timing a command; the function it returns prints the run
+// time when .timer is on.
+func (s *Shell) timed() func() {
+	start := time.Now()
+	return func() {
+		if s.Timer {
+			s.note("Time: %s\n", formatDuration(time.Since(start)))
+		}
+	}
+}
+
+// note writes a message for the person at the prompt, after the results
+// printed so far.
+func (s *Shell) note(format string, args ...any) {
+	s.Out.Flush()
+	fmt.Fprintf(s.Msg, format, args...)
+}
+
+// reportError prints an error of a statement typed at the prompt. When the
+// error has a position in src, the line at fault is shown with a caret
+// under the spot, as psql does; src "" shows the message only.
+func (s *Shell) reportError(src string, err error) {
+	s.Out.Flush()
+	if errors.Is(err, context.Canceled) {
+		if s.Screen {
+			fmt.Fprintln(s.Err) // end the line the terminal echoed ^C on
+		}
+		fmt.Fprintln(s.Err, "Error: cancelled")
+		return
+	}
+	var le *lineError_
+	if errors.As(err, &le) {
+		err = le.err
+	}
+	msg := err.Error()
+	m := positioned.FindStringSubmatch(msg)
+	if m == nil {
+		fmt.Fprintf(s.Err, "Error: %s\n", msg)
+		return
+	}
+	msg = msg[len(m[0]):]
+	var line, col int
+	fmt.Sscan(m[1], &line)
+	fmt.Sscan(m[2], &col)
+	lines := strings.Split(src, "\n")
+	if src == "" || line < 1 || line > len(lines) {
+		fmt.Fprintf(s.Err, "Error: %s\n", msg)
+		return
+	}
+	fmt.Fprintf(s.Err, "Error: %s\n%s\n", msg, caretExcerpt(line, lines[line-1], col))
+}
+
+// caretExcerpt shows one source line under "LINE n: " with a caret under
+// column col (1-based, in characters), clipping long lines around it.
+func caretExcerpt(n int, text string, col int) string {
+	const around = 40 // characters shown each side of the caret
+	r := []rune(strings.TrimRight(text, "\r"))
+	col = max(1, min(col, len(r)+1))
+	from, to := 0, len(r)
+	if col-1 > around {
+		from = col - 1 - around
+	}
+	to = min(to, col-1+around)
+	excerpt := string(r[from:to])
+	caret := col - 1 - from
+	if from > 0 {
+		excerpt = "…" + excerpt
+		caret++
+	}
+	if to < len(r) {
+		excerpt += "…"
+	}
+	prefix := fmt.Sprintf("LINE %d: ", n)
+	return prefix + excerpt + "\n" + strings.Repeat(" ", len(prefix)+caret) + "^"
+}
+
+// onlyComments reports whether src holds nothing but blanks and complete
+// comments.
+func onlyComments(src string) bool {
+	for i := 0; i < len(src); {
+		switch {
+		case strings.ContainsRune(" \t\r\n", rune(src[i])):
+			i++
+		case strings.HasPrefix(src[i:], "--"):
+			k := strings.IndexByte(src[i:], '\n')
+			if k < 0 {
+				return true // a comment to the end of src
+			}
+			i += k + 1
+		case strings.HasPrefix(src[i:], "/*"):
+			k := strings.Index(src[i+2:], "*/")
+			if k < 0 {
+				return false
+			}
+			i += 2 + k + 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// formatDuration prints a run time to the millisecond, as psql's \timing.
+func formatDuration(d time.Duration) string {
+	return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000)
 }

@@ -1,0 +1,331 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"unicode"
+
+	"github.com/softdb/softdb"
+	"github.com/softdb/softdb/query"
+)
+
+// dotCommands are the dot commands, for .help and tab completion.
+var dotCommands = []string{
+	".demo", ".exit", ".help", ".import", ".mode", ".output", ".quit",
+	".read", ".schema", ".tables", ".timer",
+}
+
+const helpText = `.demo              load example tables (library, digits) and show queries to try
+.help              this help
+.import FILE TABLE load a file into a table (runs COPY TABLE FROM 'FILE')
+.mode [FORMAT]     output format: table, csv, json or jsonl
+.output [FILE]     send results to FILE; alone, back to the screen
+.quit              leave (also .exit or Ctrl-D)
+.read FILE         run the statements in FILE
+.schema [TABLE]    the CREATE TABLE statement of TABLE, or of every table
+.tables            list the tables and their row counts
+.timer [on|off]    show how long each statement takes
+
+Statements end with ";" and may span several lines. Tab completes keywords,
+table and column names; Up and Down recall earlier statements; Ctrl-C stops
+a running statement or clears the one being typed.
+`
+
+// dot runs a dot command; it reports false when the shell should end.
+func (s *Shell) dot(ctx context.Context, line string) bool {
+	args, err := splitArgs(line)
+	if err != nil {
+		s.reportError("", err)
+		return true
+	}
+	name, args := args[0], args[1:]
+	usage := func(u string) { s.reportError("", fmt.Errorf("usage: %s", u)) }
+	switch name {
+	case ".quit", ".exit":
+		return false
+	case ".help":
+		s.note("%s\n%s", helpText, tryText)
+	case ".tables":
+		s.runStatement(ctx, "SHOW TABLES;")
+	case ".schema":
+		if len(args) > 1 {
+			usage(".schema [TABLE]")
+			break
+		}
+		if err := s.schema(ctx, args); err != nil {
+			s.reportError("", err)
+		}
+	case ".mode":
+		switch {
+		case len(args) == 0:
+			s.note("%s\n", s.Format)
+		case len(args) == 1 && validFormat(args[0]):
+			s.Format = args[0]
+		default:
+			usage(".mode table|csv|json|jsonl")
+		}
+	case ".timer":
+		switch {
+		case len(args) == 0 && s.Timer:
+			s.note("on\n")
+		case len(args) == 0:
+			s.note("off\n")
+		case len(args) == 1 && (args[0] == "on" || args[0] == "off"):
+			s.Timer = args[0] == "on"
+		default:
+			usage(".timer on|off")
+		}
+	case ".import":
+		if len(args) != 2 {
+			usage(".import FILE TABLE")
+			break
+		}
+		s.importFile(ctx, args[0], args[1])
+	case ".read":
+		if len(args) != 1 {
+			usage(".read FILE")
+			break
+		}
+		s.readFile(ctx, args[0])
+	case ".output":
+		if len(args) > 1 {
+			usage(".output [FILE]")
+			break
+		}
+		file := ""
+		if len(args) == 1 {
+			file = args[0]
+		}
+		if err := s.setOutput(file); err != nil {
+			s.reportError("", err)
+		}
+	case ".demo":
+		if err := s.loadDemo(ctx); err != nil {
+			s.reportError("", err)
+			break
+		}
+		s.note("%s%s", demoText, tryText)
+	default:
+		s.reportError("", fmt.Errorf("unknown command %s (try .help)", name))
+	}
+	return true
+}
+
+// splitArgs splits a dot command line at blanks; '…' and "…" quote an
+// argument that holds blanks.
+func splitArgs(line string) ([]string, error) {
+	var args []string
+	var cur strings.Builder
+	inArg := false
+	var quote rune
+	for _, r := range line {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inArg = r, true
+		case unicode.IsSpace(r):
+			if inArg {
+				args = append(args, cur.String())
+				cur.Reset()
+				inArg = false
+			}
+		default:
+			cur.WriteRune(r)
+			inArg = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c in %s", quote, line)
+	}
+	if inArg {
+		args = append(args, cur.String())
+	}
+	return args, nil
+}
+
+// query runs one statement on the shell's connection and returns its rows.
+func (s *Shell) query(ctx context.Context, sql string) (*softdb.Statement, error) {
+	st, err := query.ParseOne(sql)
+	if err != nil {
+		return nil, err
+	}
+	return s.Conn.Run(ctx, st)
+}
+
+// tables lists the table names and row counts.
+func (s *Shell) tables(ctx context.Context) (names []string, rows []int64, err error) {
+	res, err := s.query(ctx, "SHOW TABLES")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range res.Rows {
+		name, _ := r[0].(string)
+		n, _ := r[1].(int64)
+		names = append(names, name)
+		rows = append(rows, n)
+	}
+	return names, rows, nil
+}
+
+// column is one column of DESCRIBE.
+type column struct {
+	name, typ        string
+	notNull, primary bool
+}
+
+func (s *Shell) describe(ctx context.Context, table string) ([]column, error) {
+	res, err := s.query(ctx, "DESCRIBE "+identSQL(table))
+	if err != nil {
+		return nil, err
+	}
+	var cols []column
+	for _, r := range res.Rows {
+		var c column
+		c.name, _ = r[0].(string)
+		c.typ, _ = r[1].(string)
+		c.typ = strings.TrimSuffix(c.typ, " (match column)")
+		nn, _ := r[2].(int64)
+		pk, _ := r[3].(int64)
+		c.notNull, c.primary = nn != 0, pk != 0
+		cols = append(cols, c)
+	}
+	return cols, nil
+}
+
+// schema prints CREATE TABLE statements, as sqlite3's .schema does.
+func (s *Shell) schema(ctx context.Context, args []string) error {
+	names, counts, err := s.tables(ctx)
+	if err != nil {
+		return err
+	}
+	if len(args) == 1 {
+		i := indexFold(names, args[0])
+		if i < 0 {
+			return fmt.Errorf("no table %q (.tables lists them)", args[0])
+		}
+		names, counts = names[i:i+1], counts[i:i+1]
+	}
+	for i, t := range names {
+		cols, err := s.describe(ctx, t)
+		if err != nil {
+			return err
+		}
+		defs := make([]string, len(cols))
+		for j, c := range cols {
+			defs[j] = identSQL(c.name) + " " + c.typ
+			if c.primary {
+				defs[j] += " PRIMARY KEY"
+			}
+			if c.notNull && !c.primary { // a primary key is NOT NULL anyway
+				defs[j] += " NOT NULL"
+			}
+		}
+		fmt.Fprintf(s.Out, "CREATE TABLE %s (%s); -- %s\n", identSQL(t), strings.Join(defs, ", "), rowCount(int(counts[i])))
+	}
+	return nil
+}
+
+func indexFold(list []string, s string) int {
+	for i, x := range list {
+		if strings.EqualFold(x, s) {
+			return i
+		}
+	}
+	return -1
+}
+
+// identSQL writes a name as SQL: as it is when it parses as a plain
+// column name, else double-quoted.
+func identSQL(name string) string {
+	plain := name != ""
+	for i, r := range name {
+		if !(r == '_' || unicode.IsLetter(r) || (i > 0 && unicode.IsDigit(r))) {
+			plain = false
+		}
+	}
+	if plain {
+		// A reserved word needs quotes too: let the parser say.
+		if _, err := query.Parse("CREATE TABLE t (" + name + " INT)"); err == nil {
+			return name
+		}
+	}
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// stringSQL writes s as an SQL string literal.
+func stringSQL(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// importFile loads file into table with COPY, so it reads every format
+// COPY does, atomically.
+func (s *Shell) importFile(ctx context.Context, file, table string) {
+	defer s.timed()()
+	sql := "COPY " + identSQL(table) + " FROM " + stringSQL(file)
+	res, err := s.query(ctx, sql)
+	if err != nil {
+		s.reportError("", err) // its position is in SQL the user did not type
+		return
+	}
+	s.note("Imported %s into %s.\n", rowCount(int(res.Result.RowsAffected)), table)
+}
+
+// rowCount says "1 row", "12,345 rows".
+func rowCount(n int) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return thousands(n) + " rows"
+}
+
+// readFile runs the statements of a file as a script: it stops at the
+// file's first error.
+func (s *Shell) readFile(ctx context.Context, file string) {
+	f, err := os.Open(file)
+	if err != nil {
+		s.reportError("", err)
+		return
+	}
+	defer f.Close()
+	defer s.timed()()
+	if err := s.RunScript(ctx, f); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		} else {
+			err = fmt.Errorf("%s: %s", file, err) // "q.sql: line 2:8: …"
+		}
+		s.reportError("", err)
+	}
+}
+
+// setOutput sends results to file ("" for standard output again).
+func (s *Shell) setOutput(file string) error {
+	if err := s.Out.Flush(); err != nil {
+		return err
+	}
+	var err error
+	if s.outFile != nil {
+		err = s.outFile.Close()
+		s.outFile = nil
+	}
+	s.Out = s.stdout
+	if file == "" {
+		return err
+	}
+	f, ferr := os.Create(file)
+	if ferr != nil {
+		return ferr
+	}
+	s.outFile = f
+	s.Out = bufio.NewWriter(f)
+	return err
+}
+
+// onScreen reports whether results go to a person's terminal.
+func (s *Shell) onScreen() bool { return s.Screen && s.outFile == nil }
