@@ -24,8 +24,9 @@
 // memory once for all queries and no queries×rows score matrix is built.
 //
 // HARD: TopK keeps the k best (score, id) pairs, ties to the lower id;
-// PushBlock scores a block into it, TopKBatch does so for many queries, and
-// Merge combines TopKs over disjoint blocks. ScoreRows and Softmax expose the
+// PushBlock scores a block into it, TopKBatch does so for many queries
+// (L2 ranked in GEMM form, 2q·k − ‖k‖², then the best rows rescored
+// exactly), and Merge combines TopKs over disjoint blocks. ScoreRows and Softmax expose the
 // scores and weights themselves (row-form results).
 //
 // # Accuracy

@@ -10,7 +10,7 @@ count=${1:-5}
 out=${TMPDIR:-/tmp}/attention-bench.$$
 mkdir -p "$out"
 echo "# $(date -u) load: $(cat /proc/loadavg 2>/dev/null) kernel: ${SOFTDB_KERNEL:-auto}"
-go test -run=NONE -bench=. -count="$count" -timeout=60m ./attention > "$out/go.txt"
+go test -run=NONE -bench=. -count="$count" -timeout=60m ./attention | tee "$out/go.txt" | grep -E "^(Benchmark|ok|FAIL)" | cut -c1-160
 OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/attention_peer.py --reps "$count" | tee "$out/peer.txt"
 echo "# load after: $(cat /proc/loadavg 2>/dev/null)"
 if command -v benchstat >/dev/null 2>&1; then

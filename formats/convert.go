@@ -1,6 +1,7 @@
 package formats
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -53,34 +54,24 @@ func fastF32(b []byte) (float32, bool) {
 		i++
 	}
 	var d uint64
-	nd, q := 0, 0 // significant digits taken, decimal exponent
-	digits := 0
-	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-		digits++
-		if d == 0 && b[i] == '0' {
-			continue
-		}
-		if nd == 19 {
+	q := 0 // decimal exponent
+	start := i
+	i, d = digitRun(b, i, d)
+	if d > 1e18 {
+		return 0, false
+	}
+	some := i > start
+	if i < len(b) && b[i] == '.' {
+		i++
+		j := i
+		i, d = digitRun(b, i, d)
+		if d > 1e18 {
 			return 0, false
 		}
-		d = d*10 + uint64(b[i]-'0')
-		nd++
+		q -= i - j
+		some = some || i > j
 	}
-	if i < len(b) && b[i] == '.' {
-		for i++; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-			digits++
-			q--
-			if d == 0 && b[i] == '0' {
-				continue
-			}
-			if nd == 19 {
-				return 0, false
-			}
-			d = d*10 + uint64(b[i]-'0')
-			nd++
-		}
-	}
-	if digits == 0 {
+	if !some {
 		return 0, false
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -90,15 +81,14 @@ func fastF32(b []byte) (float32, bool) {
 			eneg = b[i] == '-'
 			i++
 		}
-		e, ed := 0, 0
+		e, j := 0, i
 		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
 			if e > 1000 {
 				return 0, false
 			}
 			e = e*10 + int(b[i]-'0')
-			ed++
 		}
-		if ed == 0 {
+		if i == j {
 			return 0, false
 		}
 		if eneg {
@@ -132,6 +122,39 @@ func fastF32(b []byte) (float32, bool) {
 	if neg {
 		x = -x
 	}
+	return x, true
+}
+
+// digitRun appends the decimal digits at b[i:] to d, eight at a time where
+// it can. It stops early (leaving d > 1e18) when d would overflow.
+func digitRun(b []byte, i int, d uint64) (int, uint64) {
+	for len(b)-i >= 8 && d < 1e10 {
+		v, ok := eightDigits(b[i:])
+		if !ok {
+			break
+		}
+		d = d*1e8 + v
+		i += 8
+	}
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if d >= 1e17 {
+			return i, math.MaxUint64
+		}
+		d = d*10 + uint64(b[i]-'0')
+	}
+	return i, d
+}
+
+// eightDigits reads eight ASCII digits at once (the SWAR method of
+// simdjson's parse_eight_digits_unrolled).
+func eightDigits(b []byte) (uint64, bool) {
+	x := binary.LittleEndian.Uint64(b)
+	if (x&0xF0F0F0F0F0F0F0F0)|(((x+0x0606060606060606)&0xF0F0F0F0F0F0F0F0)>>4) != 0x3333333333333333 {
+		return 0, false
+	}
+	x -= 0x3030303030303030
+	x = x*10 + x>>8
+	x = ((x&0x000000FF000000FF)*(100+1000000<<32) + (x>>16&0x000000FF000000FF)*(1+10000<<32)) >> 32
 	return x, true
 }
 

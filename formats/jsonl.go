@@ -91,6 +91,14 @@ func (r *jsonlReader) Next(dst []types.Value) error {
 	}
 }
 
+// at is the byte at i, or 0 past the end of the line.
+func (r *jsonlReader) at(i int) byte {
+	if i < len(r.b) {
+		return r.b[i]
+	}
+	return 0
+}
+
 func (r *jsonlReader) ws() {
 	for r.i < len(r.b) {
 		switch r.b[r.i] {
@@ -281,10 +289,13 @@ func (r *jsonlReader) vector(col Column) (types.Value, error) {
 		if r.i < len(r.b) && r.b[r.i] == 'n' {
 			return types.Value{}, &Error{Pos: r.pos, Column: col.Name, Msg: fmt.Sprintf("element %d is null", n+1)}
 		}
-		if rest := bytes.TrimPrefix(r.b[r.i:], []byte{'-'}); bytes.HasPrefix(rest, []byte("NaN")) {
-			return types.Value{}, &Error{Pos: r.pos, Column: col.Name, Msg: elemErr(n, errVecNaN)}
-		} else if bytes.HasPrefix(rest, []byte("Infinity")) {
-			return types.Value{}, &Error{Pos: r.pos, Column: col.Name, Msg: elemErr(n, errVecInf)}
+		if c := r.at(r.i); c == 'N' || c == 'I' || c == '-' && (r.at(r.i+1) == 'N' || r.at(r.i+1) == 'I') {
+			rest := bytes.TrimPrefix(r.b[r.i:], []byte{'-'})
+			if bytes.HasPrefix(rest, []byte("NaN")) {
+				return types.Value{}, &Error{Pos: r.pos, Column: col.Name, Msg: elemErr(n, errVecNaN)}
+			} else if bytes.HasPrefix(rest, []byte("Infinity")) {
+				return types.Value{}, &Error{Pos: r.pos, Column: col.Name, Msg: elemErr(n, errVecInf)}
+			}
 		}
 		num, err := r.number(col.Name)
 		if err != nil {
@@ -334,22 +345,17 @@ func (r *jsonlReader) number(col string) ([]byte, error) {
 			return nil, &Error{Pos: r.pos, Column: col, Msg: "infinite value is not allowed"}
 		}
 	}
-	digits := func() bool {
-		s := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		return i > s
-	}
 	switch {
 	case i < len(b) && b[i] == '0':
 		i++
-	case !digits():
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = skipDigits(b, i)
+	default:
 		return nil, r.syntax(col, "a value")
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		if !digits() {
+		j := i + 1
+		if i = skipDigits(b, j); i == j {
 			r.i = i
 			return nil, r.syntax(col, "a digit after '.'")
 		}
@@ -359,13 +365,21 @@ func (r *jsonlReader) number(col string) ([]byte, error) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if !digits() {
+		j := i
+		if i = skipDigits(b, j); i == j {
 			r.i = i
 			return nil, r.syntax(col, "a digit in the exponent")
 		}
 	}
 	r.i = i
 	return b[start:i], nil
+}
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // string reads a JSON string at r.i. Without escapes it is a slice of the

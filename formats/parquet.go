@@ -33,10 +33,25 @@ type pqLeaf struct {
 	defRep   int // vectors: below this (and ≥ defTop) the list is empty
 
 	pages parquet.Pages
-	vr    parquet.ValueReader
-	buf   []parquet.Value
-	bi    int
-	bn    int
+
+	// Scalars are read value by value.
+	vr  parquet.ValueReader
+	buf []parquet.Value
+	bi  int
+	bn  int
+
+	// Vectors are read a page at a time: its levels and its non-null
+	// values, typed (or dictionary indexes into typed values).
+	page     parquet.Page
+	rep, def []byte
+	li       int // next level
+	vi       int // next non-null value
+	f32      []float32
+	f64      []float64
+	i32      []int32
+	i64      []int64
+	idx      []int32 // dictionary indexes, when the page has a dictionary
+	nvals    int     // values in f32/f64/i32/i64
 }
 
 type parquetReader struct {
@@ -235,6 +250,7 @@ func (r *parquetReader) closePages() {
 			if l.pages != nil {
 				l.pages.Close()
 				l.pages, l.vr, l.bi, l.bn = nil, nil, 0, 0
+				l.rep, l.def, l.li, l.page = nil, nil, 0, nil
 			}
 		}
 	}
@@ -292,20 +308,6 @@ func (l *pqLeaf) peek() (parquet.Value, error) {
 		}
 	}
 	return l.buf[l.bi], nil
-}
-
-// skipRow consumes the rest of the current row's values.
-func (l *pqLeaf) skipRow() error {
-	for {
-		v, err := l.peek()
-		if err == io.EOF || err == nil && v.RepetitionLevel() == 0 {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		l.bi++
-	}
 }
 
 func (r *parquetReader) Next(dst []types.Value) (err error) {
@@ -401,54 +403,206 @@ func (r *parquetReader) scalar(col Column, l *pqLeaf) (types.Value, error) {
 }
 
 func (r *parquetReader) vector(col Column, l *pqLeaf) (types.Value, error) {
-	first, err := l.peek()
-	if err != nil {
+	out := r.ar.alloc(col.Type.Dim)
+	n, state, err := l.readList(out)
+	switch {
+	case err != nil:
+		if e, ok := err.(*Error); ok {
+			e.Pos, e.Column = r.Pos(), l.name
+			return types.Value{}, e
+		}
 		return types.Value{}, r.damaged(l, err)
-	}
-	l.bi++
-	if first.RepetitionLevel() != 0 {
-		return types.Value{}, r.damaged(l, errors.New("a row does not start at repetition level 0"))
-	}
-	if d := first.DefinitionLevel(); d < l.defRep {
-		// DuckDB writes a NULL fixed-size array as dim null slots.
-		if err := l.skipRow(); err != nil {
-			return types.Value{}, r.damaged(l, err)
-		}
-		if d < l.defTop {
-			return types.Value{}, nil
-		}
+	case state == listNull:
+		return types.Value{}, nil
+	case state == listEmpty:
 		return types.Value{}, &Error{Pos: r.Pos(), Column: l.name, Msg: "vector must have at least 1 dimension (the list is empty)"}
-	}
-	dim := col.Type.Dim
-	out := r.ar.alloc(dim)
-	n := 0
-	x := first
-	for {
-		if x.DefinitionLevel() < l.maxDef {
-			return types.Value{}, &Error{Pos: r.Pos(), Column: l.name, Msg: fmt.Sprintf("element %d is null", n+1)}
-		}
-		if n < dim {
-			e, err := l.elem(x)
-			if err != nil {
-				return types.Value{}, &Error{Pos: r.Pos(), Column: l.name, Msg: elemErr(n, err)}
-			}
-			out[n] = e
-		}
-		n++
-		nx, err := l.peek()
-		if err == io.EOF || err == nil && nx.RepetitionLevel() == 0 {
-			break
-		}
-		if err != nil {
-			return types.Value{}, r.damaged(l, err)
-		}
-		l.bi++
-		x = nx
-	}
-	if n != dim {
-		return types.Value{}, &Error{Pos: r.Pos(), Column: l.name, Msg: fmt.Sprintf("vector has %d dimensions, expected %d", n, dim)}
+	case n != col.Type.Dim:
+		return types.Value{}, &Error{Pos: r.Pos(), Column: l.name, Msg: fmt.Sprintf("vector has %d dimensions, expected %d", n, col.Type.Dim)}
 	}
 	return types.VectorValue(out), nil
+}
+
+const (
+	listValues = iota
+	listNull
+	listEmpty
+)
+
+var errTruncatedChunk = errors.New("the column has fewer rows than its row group")
+
+// nextPage loads the leaf's next page for readList.
+func (l *pqLeaf) nextPage() error {
+	if l.page != nil {
+		// Every value of it was copied out: its buffers can be reused.
+		parquet.Release(l.page)
+		l.page = nil
+	}
+	p, err := l.pages.ReadPage()
+	if err != nil {
+		return err
+	}
+	l.page = p
+	l.rep, l.def = p.RepetitionLevels(), p.DefinitionLevels()
+	if len(l.rep) != len(l.def) || int64(len(l.def)) != p.NumValues() {
+		return errors.New("page levels do not match its value count")
+	}
+	l.li, l.vi = 0, 0
+	l.f32, l.f64, l.i32, l.i64, l.idx = nil, nil, nil, nil, nil
+	data := p.Data()
+	if d := p.Dictionary(); d != nil {
+		l.idx = data.Int32()
+		data = d.Page().Data()
+	}
+	switch l.kind {
+	case parquet.Float:
+		l.f32 = data.Float()
+		l.nvals = len(l.f32)
+	case parquet.Double:
+		l.f64 = data.Double()
+		l.nvals = len(l.f64)
+	case parquet.Int32:
+		l.i32 = data.Int32()
+		l.nvals = len(l.i32)
+	default:
+		l.i64 = data.Int64()
+		l.nvals = len(l.i64)
+	}
+	return nil
+}
+
+// readList reads the next row's list into out (elements beyond len(out)
+// are counted, not stored) and returns the element count.
+func (l *pqLeaf) readList(out []float32) (n, state int, err error) {
+	first, skip := true, false
+	for {
+		if l.li == len(l.def) {
+			if err := l.nextPage(); err != nil {
+				if err == io.EOF {
+					if first {
+						return 0, 0, errTruncatedChunk
+					}
+					return n, state, nil
+				}
+				return 0, 0, err
+			}
+			continue
+		}
+		if first {
+			if l.rep[l.li] != 0 {
+				return 0, 0, errors.New("a row does not start at repetition level 0")
+			}
+			if d := int(l.def[l.li]); d < l.defRep {
+				// NULL or empty; DuckDB writes a NULL fixed-size array
+				// as dim null slots, which are skipped.
+				state, skip = listEmpty, true
+				if d < l.defTop {
+					state = listNull
+				}
+			}
+		} else if l.rep[l.li] == 0 {
+			return n, state, nil
+		}
+		// This row's levels in this page: li..j-1.
+		j := l.li + 1
+		for j < len(l.rep) && l.rep[j] != 0 {
+			j++
+		}
+		first = false
+		maxDef := byte(l.maxDef)
+		if skip {
+			for k := l.li; k < j; k++ {
+				if l.def[k] == maxDef {
+					l.vi++
+				}
+			}
+			l.li = j
+			continue
+		}
+		for k := l.li; k < j; k++ {
+			if l.def[k] != maxDef {
+				return 0, 0, &Error{Msg: fmt.Sprintf("element %d is null", n+k-l.li+1)}
+			}
+		}
+		m := j - l.li
+		if l.vi+m > l.nvals && l.idx == nil || l.idx != nil && l.vi+m > len(l.idx) {
+			return 0, 0, errors.New("a page has fewer values than its levels")
+		}
+		if n < len(out) {
+			if err := l.elems(out[n:min(len(out), n+m)], n); err != nil {
+				return 0, 0, err
+			}
+		}
+		n += m
+		l.vi += m
+		l.li = j
+	}
+}
+
+// elems converts the page's values vi… into out; base numbers the
+// elements in messages.
+func (l *pqLeaf) elems(out []float32, base int) error {
+	vi := l.vi
+	if l.idx != nil {
+		for k := range out {
+			x := l.idx[vi+k]
+			if x < 0 || int(x) >= l.nvals {
+				return fmt.Errorf("dictionary index %d out of range", x)
+			}
+			switch {
+			case l.f32 != nil:
+				out[k] = l.f32[x]
+			case l.f64 != nil:
+				f, err := f64ToElem(l.f64[x])
+				if err != nil {
+					return &Error{Msg: elemErr(base+k, err)}
+				}
+				out[k] = f
+			case l.i32 != nil:
+				out[k] = l.int32Elem(l.i32[x])
+			default:
+				out[k] = l.int64Elem(l.i64[x])
+			}
+		}
+	} else {
+		switch {
+		case l.f32 != nil:
+			copy(out, l.f32[vi:])
+		case l.f64 != nil:
+			for k := range out {
+				f, err := f64ToElem(l.f64[vi+k])
+				if err != nil {
+					return &Error{Msg: elemErr(base+k, err)}
+				}
+				out[k] = f
+			}
+		case l.i32 != nil:
+			for k := range out {
+				out[k] = l.int32Elem(l.i32[vi+k])
+			}
+		default:
+			for k := range out {
+				out[k] = l.int64Elem(l.i64[vi+k])
+			}
+		}
+	}
+	if k := firstNonFinite(out); k >= 0 {
+		return &Error{Msg: elemErr(base+k, checkF32(out[k]))}
+	}
+	return nil
+}
+
+func (l *pqLeaf) int32Elem(x int32) float32 {
+	if l.unsigned {
+		return float32(uint32(x))
+	}
+	return float32(x)
+}
+
+func (l *pqLeaf) int64Elem(x int64) float32 {
+	if l.unsigned {
+		return float32(uint64(x))
+	}
+	return float32(x)
 }
 
 // elem converts one numeric value to a vector element.
@@ -520,7 +674,7 @@ type pqField struct {
 	name string
 }
 
-func (f pqField) Name() string                            { return f.name }
+func (f pqField) Name() string                             { return f.name }
 func (f pqField) Value(reflect.Value) (zero reflect.Value) { return zero }
 
 func newParquetWriter(out *outFile, cols []Column) (w *parquetWriter, err error) {
@@ -552,7 +706,7 @@ func newParquetWriter(out *outFile, cols []Column) (w *parquetWriter, err error)
 		return nil, &Error{Pos: Pos{Path: out.path}, Msg: err.Error()}
 	}
 	w = &parquetWriter{out: out, cols: cols, pw: parquet.NewWriter(out.bw, cfg),
-		perGroup: max(1024, (64<<20)/max(rowBytes, 1)), rows: make([]parquet.Row, 1)}
+		perGroup: max(64, (64<<20)/max(rowBytes, 1)), rows: make([]parquet.Row, 1)}
 	return w, nil
 }
 

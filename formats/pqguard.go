@@ -6,8 +6,8 @@ import (
 	"io"
 
 	"github.com/parquet-go/parquet-go/encoding/thrift"
-	"github.com/pierrec/lz4/v4"
 	"github.com/parquet-go/parquet-go/format"
+	"github.com/pierrec/lz4/v4"
 )
 
 // The parquet library trusts the sizes written in a file: a damaged footer

@@ -8,17 +8,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/softdb/softdb/types"
 )
@@ -161,28 +158,8 @@ func Open(opts Options) (*DB, error) {
 	for i := range popts.Levels {
 		popts.Levels[i].BlockSize = 64 << 10
 		popts.Levels[i].IndexBlockSize = 64 << 10
-		if os.Getenv("X_NOCOMP") != "" {
-			popts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
-		}
 	}
-	if os.Getenv("X_BIGFILES") != "" {
-		popts.TargetFileSizes[0] = 64 << 20
-	}
-	if os.Getenv("X_MEMTABLE") != "" {
-		popts.MemTableSize = 64 << 20
-	}
-	t0 := time.Now()
 	db.pdb, err = openPebble(dir, popts)
-	if os.Getenv("SOFTDB_TRACE") != "" {
-		var r0 syscall.Rusage
-		syscall.Getrusage(0, &r0)
-		defer func(t1 time.Time) {
-			var r1 syscall.Rusage
-			syscall.Getrusage(0, &r1)
-			cpu := time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
-			log.Printf("pebble open %v, load %v, cpu %v (sys %v)", t1.Sub(t0), time.Since(t1), cpu, time.Duration(r1.Stime.Nano()-r0.Stime.Nano()))
-		}(time.Now())
-	}
 	if err != nil {
 		db.release()
 		return nil, fmt.Errorf("cannot open database %s: %w", opts.Dir, err)

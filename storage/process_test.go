@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,6 +34,17 @@ func TestHelperProcess(t *testing.T) {
 		t.Skip("helper process only")
 	}
 	dir := os.Getenv("SOFTDB_STORAGE_DIR")
+	if mode == "rss" {
+		before := procStatus("VmRSS")
+		db, err := Open(Options{Dir: dir})
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		runtime.GC()
+		fmt.Println(before, procStatus("VmHWM"), procStatus("VmRSS"), db.Snapshot().Table("t").LiveRows())
+		os.Exit(0)
+	}
 	db, err := Open(Options{Dir: dir, SegmentRows: 4})
 	switch mode {
 	case "open":
@@ -66,6 +78,55 @@ func TestHelperProcess(t *testing.T) {
 		}
 	}
 	os.Exit(2)
+}
+
+// procStatus returns a memory figure of /proc/self/status in bytes.
+func procStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, field+":"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return -1
+}
+
+// TestOpenMemory checks, in a fresh process, that Open's peak resident
+// memory stays within 1.3× the raw vector bytes: the mirror is the only
+// big copy.
+func TestOpenMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 100 MB")
+	}
+	if procStatus("VmRSS") < 0 {
+		t.Skip("no /proc/self/status")
+	}
+	if raceEnabled {
+		t.Skip("the race detector inflates memory use")
+	}
+	const n, d = 200_000, 128
+	dir := t.TempDir()
+	db := mustOpen(t, Options{Dir: dir})
+	fillDB(t, db, n, d, 50_000)
+	db.Close()
+	out, err := helperCmd(t, "rss", dir).Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var before, hwm, rss, rows int64
+	if _, err := fmt.Sscan(string(out), &before, &hwm, &rss, &rows); err != nil || rows != n {
+		t.Fatalf("helper: %q", out)
+	}
+	raw := float64(n * d * 4)
+	t.Logf("raw vectors %.1f MB; resident before Open %.1f MB, peak %.1f MB, after %.1f MB: peak-before = %.2f× raw",
+		raw/1e6, float64(before)/1e6, float64(hwm)/1e6, float64(rss)/1e6, float64(hwm-before)/raw)
+	if float64(hwm-before) > 1.3*raw {
+		t.Fatalf("Open's peak resident memory grew by %.2f× the raw vector bytes", float64(hwm-before)/raw)
+	}
 }
 
 func TestLockOtherProcess(t *testing.T) {

@@ -139,7 +139,9 @@ func TestDeleteEverythingThenInsert(t *testing.T) {
 	dir := t.TempDir()
 	opts := Options{Dir: dir, SegmentRows: 4}
 	db := mustOpen(t, opts)
-	run(t, db, func(tx *Tx) error { return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "x", Type: intT}}}) })
+	run(t, db, func(tx *Tx) error {
+		return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "x", Type: intT}}})
+	})
 	run(t, db, func(tx *Tx) error {
 		_, err := tx.Insert("t", [][]types.Value{{iv(1)}, {iv(2)}, {iv(3)}, {iv(4)}, {iv(5)}, {iv(6)}})
 		return err
@@ -245,7 +247,10 @@ func TestErrorsLeaveEverythingUnchanged(t *testing.T) {
 		{"dimension", func(tx *Tx) error {
 			_, err := tx.Insert("items", [][]types.Value{row(iv(9), tv("a"), fv(1), vv(1, 2, 3))})
 			return err
-		}, func(err error) bool { var de *DimensionError; return errors.As(err, &de) && de.Want == 2 && de.Got == 3 },
+		}, func(err error) bool {
+			var de *DimensionError
+			return errors.As(err, &de) && de.Want == 2 && de.Got == 3
+		},
 			`dimension mismatch for Items.key: expected 2, got 3`},
 		{"kind", func(tx *Tx) error {
 			_, err := tx.Insert("items", [][]types.Value{row(iv(9), iv(5), fv(1), vv(1, 2))})
@@ -277,7 +282,9 @@ func TestErrorsLeaveEverythingUnchanged(t *testing.T) {
 		}, isConstraint(ConstraintNotNull), ""},
 		{"delete missing row", func(tx *Tx) error { return tx.Delete("items", []int64{1, 4}) },
 			func(err error) bool { return errors.Is(err, ErrNoRow) }, ""},
-		{"create existing", func(tx *Tx) error { return tx.CreateTable(Schema{Name: "ITEMS", Columns: []Column{{Name: "a", Type: intT}}}) },
+		{"create existing", func(tx *Tx) error {
+			return tx.CreateTable(Schema{Name: "ITEMS", Columns: []Column{{Name: "a", Type: intT}}})
+		},
 			func(err error) bool { return errors.Is(err, ErrTableExists) }, `table "ITEMS" already exists`},
 		{"drop missing", func(tx *Tx) error { return tx.DropTable("zz") },
 			func(err error) bool { return errors.Is(err, ErrNoTable) }, `table "zz" does not exist`},
@@ -488,7 +495,9 @@ func TestOptions(t *testing.T) {
 	}
 	for _, dir := range []string{"", ":memory:"} {
 		db := mustOpen(t, Options{Dir: dir})
-		run(t, db, func(tx *Tx) error { return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "a", Type: intT}}}) })
+		run(t, db, func(tx *Tx) error {
+			return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "a", Type: intT}}})
+		})
 		db.Close()
 		db2 := mustOpen(t, Options{Dir: dir}) // a fresh, empty in-memory database
 		if len(db2.Snapshot().Tables()) != 0 {

@@ -67,8 +67,8 @@ func cellText(v any) string {
 }
 
 // shortVectorLen is the longest vector text shown whole on a screen; a
-// longer vector shows as many first elements as fit about that width.
-const shortVectorLen = 40
+// longer one shows its first elements in about half that width.
+const shortVectorLen = 72
 
 // shortVector abbreviates a long vector for a screen: its first elements
 // to 4 significant digits, then its dimension, e.g. "[0.12, -0.53, …] (128)".
@@ -79,7 +79,7 @@ func shortVector(v []float32) string {
 	}
 	var b strings.Builder
 	b.WriteByte('[')
-	for i := 0; i < len(v) && (i < 2 || b.Len() < shortVectorLen-16); i++ {
+	for i := 0; i < len(v)-1 && (i < 2 || b.Len() < shortVectorLen/2-8); i++ {
 		b.WriteString(strconv.FormatFloat(float64(v[i]), 'g', 4, 32))
 		b.WriteString(", ")
 	}

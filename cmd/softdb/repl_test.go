@@ -494,11 +494,13 @@ func TestHelpers(t *testing.T) {
 	}
 	v := make([]float32, 128)
 	v[0], v[1] = 0.123456, -0.53
-	if got := shortVector(v); got != "[0.1235, -0.53, 0, 0, 0, …] (128)" {
+	if got := shortVector(v); got != "[0.1235, -0.53, 0, 0, 0, 0, …] (128)" {
 		t.Errorf("shortVector = %s", got)
 	}
-	if got := shortVector([]float32{1, 2.5}); got != "[1, 2.5]" {
-		t.Errorf("short vectors stay whole: %s", got)
+	for _, v := range [][]float32{{1, 2.5}, {0.72393733, 0.8711234, 0.51468253, 0.7891234}} {
+		if got := shortVector(v); strings.Contains(got, "…") {
+			t.Errorf("short vectors stay whole: %s", got)
+		}
 	}
 	long := strings.Repeat("x", 100) + "!" + strings.Repeat("y", 100)
 	if got := caretExcerpt(3, long, 101); got != "LINE 3: …"+strings.Repeat("x", 40)+"!"+strings.Repeat("y", 39)+"…\n"+strings.Repeat(" ", 8+41)+"^" {

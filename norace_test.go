@@ -1,0 +1,5 @@
+//go:build !race
+
+package softdb_test
+
+const raceEnabled = false
