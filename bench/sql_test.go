@@ -1,0 +1,189 @@
+// Package bench measures softdb end to end, through SQL, on the shapes of
+// PERF.md. Peers run from bench/peers.py on the same shapes; bench/run.sh
+// runs both in one job so the ratios are fair.
+//
+//	go test -run=NONE -bench=. -benchtime=20x ./bench
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/softdb/softdb"
+	"github.com/softdb/softdb/formats"
+	"github.com/softdb/softdb/types"
+)
+
+// table creates t (key VECTOR(d), value VECTOR(dv)) with n random rows,
+// loaded with COPY from npy files (fixed seed).
+func table(b *testing.B, db *softdb.DB, name string, n, d, dv int, seed uint64) {
+	b.Helper()
+	ctx := context.Background()
+	dir := b.TempDir()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	write := func(file string, dim int) string {
+		path := filepath.Join(dir, file)
+		w, err := formats.CreateWriter(path, []formats.Column{{Name: "v", Type: types.Type{Kind: types.Vector, Dim: dim}}}, formats.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		row := []types.Value{{}}
+		for i := 0; i < n; i++ {
+			v := make([]float32, dim)
+			for j := range v {
+				v[j] = float32(rng.NormFloat64())
+			}
+			row[0] = types.VectorValue(v)
+			if err := w.Write(row); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		return path
+	}
+	k, v := write("k.npy", d), write("v.npy", dv)
+	sql := fmt.Sprintf("CREATE TABLE %s (key VECTOR(%d), value VECTOR(%d)); COPY %s (key, value) FROM '%s', '%s'", name, d, dv, name, k, v)
+	if _, err := db.Exec(ctx, sql); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func openDB(b *testing.B) *softdb.DB {
+	db, err := softdb.Open(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
+func randVec(rng *rand.Rand, d int) []float32 {
+	v := make([]float32, d)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+// BenchmarkSoftSelect: one SOFT SELECT (scores, softmax, blend) through a
+// prepared statement. Bytes are the keys and values read.
+func BenchmarkSoftSelect(b *testing.B) {
+	for _, sz := range []struct {
+		name string
+		n, d int
+	}{{"n=2e5/d=128", 200_000, 128}, {"n=1e5/d=128", 100_000, 128}, {"n=1e5/d=768", 100_000, 768}} {
+		b.Run(sz.name, func(b *testing.B) {
+			db := openDB(b)
+			table(b, db, "t", sz.n, sz.d, sz.d, 1)
+			ctx := context.Background()
+			st, err := db.Prepare(ctx, "SOFT SELECT value FROM t MATCH ? TEMPERATURE √d")
+			if err != nil {
+				b.Fatal(err)
+			}
+			q := randVec(rand.New(rand.NewPCG(2, 2)), sz.d)
+			var out []float32
+			b.SetBytes(int64(sz.n) * int64(2*sz.d) * 4)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := st.QueryRow(ctx, q).Scan(&out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSoftBatch: 512 queries in one statement, MATCH (SELECT key FROM q).
+func BenchmarkSoftBatch(b *testing.B) {
+	const m, n, d = 512, 200_000, 128
+	b.Run(fmt.Sprintf("m=%d/n=2e5/d=%d", m, d), func(b *testing.B) {
+		db := openDB(b)
+		table(b, db, "t", n, d, d, 1)
+		table(b, db, "q", m, d, 1, 3)
+		ctx := context.Background()
+		st, err := db.Prepare(ctx, "SOFT SELECT qrow, value FROM t MATCH (SELECT key FROM q) TEMPERATURE √d")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			rows, err := st.Query(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got := 0
+			for rows.Next() {
+				got++
+			}
+			if got != m {
+				b.Fatalf("%d rows, want %d", got, m)
+			}
+		}
+		flop := 4.0 * m * n * d // QKᵀ and PV, a multiply-add each
+		b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+}
+
+// BenchmarkHardTop10: HARD SELECT … LIMIT 10, one query.
+func BenchmarkHardTop10(b *testing.B) {
+	const n, d = 100_000, 128
+	b.Run("n=1e5/d=128", func(b *testing.B) {
+		db := openDB(b)
+		table(b, db, "t", n, d, 1, 1)
+		ctx := context.Background()
+		st, err := db.Prepare(ctx, "HARD SELECT rowid FROM t MATCH ? LIMIT 10")
+		if err != nil {
+			b.Fatal(err)
+		}
+		q := randVec(rand.New(rand.NewPCG(2, 2)), d)
+		b.SetBytes(n * d * 4)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			rows, err := st.Query(ctx, q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got := 0
+			for rows.Next() {
+				got++
+			}
+			if got != 10 {
+				b.Fatalf("%d rows", got)
+			}
+		}
+	})
+}
+
+// BenchmarkHardL2Batch: batch HARD with L2 at MNIST size (10,000 queries ×
+// 60,000 keys × 784). Heavy: run with -benchtime=1x; skipped in -short.
+func BenchmarkHardL2Batch(b *testing.B) {
+	if testing.Short() || os.Getenv("SOFTDB_BENCH_MNIST") == "" {
+		b.Skip("MNIST-size batch: set SOFTDB_BENCH_MNIST=1 (takes minutes to load)")
+	}
+	const m, n, d = 10_000, 60_000, 784
+	db := openDB(b)
+	table(b, db, "t", n, d, 1, 1)
+	table(b, db, "q", m, d, 1, 3)
+	ctx := context.Background()
+	st, err := db.Prepare(ctx, "HARD SELECT qrow, rowid FROM t MATCH (SELECT key FROM q) USING L2")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rows, err := st.Query(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows.Close()
+	}
+}
