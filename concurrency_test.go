@@ -360,7 +360,13 @@ func TestCancelMidScan(t *testing.T) {
 		n = 30_000
 	}
 	ctx := context.Background()
-	db := mustOpen(t, softdb.Memory)
+	// Small segments make many chunks, the unit of cancellation, of a
+	// table small enough to load quickly under the race detector.
+	db, err := softdb.Open(softdb.Memory, &softdb.Options{SegmentRows: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	loadVectors(t, db, "t", n, 16)
 	loadQueries(t, db, 32, 16)
 	for _, sql := range []string{

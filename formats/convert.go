@@ -99,6 +99,12 @@ func fastF32(b []byte) (float32, bool) {
 	if i != len(b) {
 		return 0, false
 	}
+	return finishF32(d, q, neg)
+}
+
+// finishF32 rounds ±d·10^q to float32 when that can be done exactly in
+// float64 arithmetic (see fastF32).
+func finishF32(d uint64, q int, neg bool) (float32, bool) {
 	if d == 0 {
 		if neg {
 			return float32(math.Copysign(0, -1)), true

@@ -47,12 +47,13 @@ func newCSVReader(src io.ReadCloser, size int64, path string, cols []Column, o O
 	}
 	rec, line, err := c.record()
 	if err == io.EOF {
-		return nil, &Error{Pos: Pos{Path: path}, Msg: "empty file: expected a header line naming the columns (or HEADER false)"}
+		// An empty file has no rows (as in PostgreSQL), header or not.
+		c.plan = [][]int{}
+		return c, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	rec = bytes.TrimPrefix(rec, []byte("\xef\xbb\xbf")) // a BOM from spreadsheet exports
 	if err := c.split(rec, line); err != nil {
 		return nil, err
 	}
@@ -173,6 +174,9 @@ func (c *csvReader) finish(rec []byte, multi bool) ([]byte, int64, error) {
 	}
 	if n := len(rec); n > 0 && rec[n-1] == '\r' {
 		rec = rec[:n-1]
+	}
+	if line == 1 {
+		rec = bytes.TrimPrefix(rec, []byte("\xef\xbb\xbf")) // a BOM from spreadsheet exports
 	}
 	return rec, line, nil
 }

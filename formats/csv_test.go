@@ -153,6 +153,25 @@ func TestCSVHeaderless(t *testing.T) {
 	}
 }
 
+func TestCSVEmpty(t *testing.T) {
+	no := false
+	for _, o := range []Options{{}, {Header: &no}} {
+		rows := mustReadAll(t, writeFile(t, "e.csv", nil), []Column{col("x", tInt)}, o)
+		if len(rows) != 0 {
+			t.Errorf("%d rows from an empty file", len(rows))
+		}
+	}
+	rows := mustReadAll(t, writeFile(t, "h.csv", []byte("x,y\n")), []Column{col("y", tInt), col("x", tInt)}, Options{})
+	if len(rows) != 0 {
+		t.Errorf("%d rows from a header alone", len(rows))
+	}
+	// A BOM before a headerless first line is dropped too.
+	rows = mustReadAll(t, writeFile(t, "b.csv", []byte("\xef\xbb\xbf5\n")), []Column{col("x", tInt)}, Options{Header: &no})
+	if len(rows) != 1 || rows[0][0].I != 5 {
+		t.Errorf("rows = %v", rows)
+	}
+}
+
 func TestCSVOneColumnNulls(t *testing.T) {
 	cols := []Column{col("x", tInt)}
 	rows := mustReadAll(t, writeFile(t, "a.csv", []byte("x\n1\n\n3\n")), cols, Options{})
@@ -196,7 +215,6 @@ func TestCSVErrors(t *testing.T) {
 		{"stray quote", head + "\"[1,2,3]\",1,1,ab\"c", []string{"e.csv:2: ", `column "name": stray '"' in unquoted field "ab\"c"`}},
 		{"after quote", head + "\"[1,2,3]\",1,1,\"ab\"c", []string{"e.csv:2: ", `column "name": unexpected 'c' after the closing quote`}},
 		{"bad utf8", head + "\"[1,2,3]\",1,1,\xff", []string{"e.csv:2: ", `column "name": invalid UTF-8`}},
-		{"empty file", "", []string{"e.csv: empty file"}},
 		{"line after multiline", head + "\"[1,2,3]\",1,1,\"a\nb\"\n\"[1,2,3]\",x,1,a", []string{"e.csv:4: ", `column "label": "x" is not an integer`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

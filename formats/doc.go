@@ -48,7 +48,7 @@
 // comma delimiter it must be quoted, and an unquoted one is reported as
 // such. An empty unquoted field is NULL; "" is the empty TEXT (numbers and
 // vectors treat it as NULL too). An empty line is a NULL row in a
-// one-column file and skipped otherwise.
+// one-column file and skipped otherwise; an empty file has no rows.
 //
 // The wide rule: a VECTOR(n) target that the header does not name is
 // filled from n numeric columns, one per element: columns named

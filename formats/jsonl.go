@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -297,18 +298,17 @@ func (r *jsonlReader) vector(col Column) (types.Value, error) {
 				return types.Value{}, &Error{Pos: r.pos, Column: col.Name, Msg: elemErr(n, errVecInf)}
 			}
 		}
-		num, err := r.number(col.Name)
+		if c := r.at(r.i); c == '"' || c == '[' || c == '{' || c == 't' || c == 'f' {
+			return types.Value{}, &Error{Pos: r.pos, Column: col.Name, Msg: fmt.Sprintf("element %d is not a number", n+1)}
+		}
+		x, err := r.float32Elem(col.Name)
 		if err != nil {
-			if r.i < len(r.b) && (r.b[r.i] == '"' || r.b[r.i] == '[' || r.b[r.i] == '{' || r.b[r.i] == 't' || r.b[r.i] == 'f') {
-				return types.Value{}, &Error{Pos: r.pos, Column: col.Name, Msg: fmt.Sprintf("element %d is not a number", n+1)}
+			if e, ok := err.(*Error); ok && e.Msg == "" {
+				e.Msg = elemErr(n, e.Err)
 			}
 			return types.Value{}, err
 		}
 		if n < dim {
-			x, err := parseF32(num)
-			if err != nil {
-				return types.Value{}, &Error{Pos: r.pos, Column: col.Name, Msg: elemErr(n, err)}
-			}
 			v[n] = x
 		}
 		n++
@@ -327,6 +327,73 @@ func (r *jsonlReader) vector(col Column) (types.Value, error) {
 		return types.Value{}, &Error{Pos: r.pos, Column: col.Name, Msg: fmt.Sprintf("vector has %d dimensions, expected %d", n, dim)}
 	}
 	return types.VectorValue(v), nil
+}
+
+// float32Elem reads the JSON number at r.i as a vector element, scanning
+// and converting in one pass (the common case never calls strconv). A bad
+// value is an *Error with Err set and Msg empty, for the caller to number.
+func (r *jsonlReader) float32Elem(col string) (float32, error) {
+	b, i := r.b, r.i
+	start := i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	var d uint64
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i, d = digitRun(b, i, 0)
+		i = skipDigits(b, i) // past digits left by an overflow
+	default:
+		return 0, r.syntax(col, "a value")
+	}
+	q := 0
+	if i < len(b) && b[i] == '.' {
+		j := i + 1
+		i, d = digitRun(b, j, d)
+		q = j - i
+		if k := skipDigits(b, i); k == j {
+			r.i = j
+			return 0, r.syntax(col, "a digit after '.'")
+		} else if k != i {
+			i, d = k, math.MaxUint64
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			eneg = b[i] == '-'
+			i++
+		}
+		e, j := 0, i
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if e < 10000 {
+				e = e*10 + int(b[i]-'0')
+			}
+		}
+		if i == j {
+			r.i = i
+			return 0, r.syntax(col, "a digit in the exponent")
+		}
+		if eneg {
+			e = -e
+		}
+		q += e
+	}
+	r.i = i
+	if d <= 1e18 {
+		if x, ok := finishF32(d, q, neg); ok {
+			return x, nil
+		}
+	}
+	x, err := parseF32(b[start:i])
+	if err != nil {
+		return 0, &Error{Pos: r.pos, Column: col, Err: err}
+	}
+	return x, nil
 }
 
 // number scans a JSON number. NaN and Infinity, which Python's json module

@@ -68,6 +68,7 @@ func TestJSONLErrors(t *testing.T) {
 		{"scalar for vector", `{"key":5,"label":1,"name":"a"}`, []string{"e.jsonl:1: ", `column "key": expected an array of numbers for VECTOR(2), got the number 5`}},
 		{"string for int", `{"key":[1,2],"label":"1","name":"a"}`, []string{"e.jsonl:1: ", `column "label": expected an integer, got the string "1"`}},
 		{"fraction for int", `{"key":[1,2],"label":1.5,"name":"a"}`, []string{"e.jsonl:1: ", `column "label": 1.5 is not an integer`}},
+		{"int range", `{"key":[1,2],"label":1e20,"name":"a"}`, []string{"e.jsonl:1: ", `column "label": 1e+20 is out of range for INT`}},
 		{"bool", `{"key":[1,2],"label":true,"name":"a"}`, []string{"e.jsonl:1: ", `column "label": expected an integer, got a boolean`}},
 		{"number for text", `{"key":[1,2],"label":1,"name":5}`, []string{"e.jsonl:1: ", `column "name": expected a string, got the number 5`}},
 		{"object", `{"key":[1,2],"label":1,"name":{}}`, []string{"e.jsonl:1: ", `column "name": expected a string, got an object`}},

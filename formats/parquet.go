@@ -621,7 +621,7 @@ func (l *pqLeaf) elem(v parquet.Value) (float32, error) {
 // spreadValue reads a vector from one numeric column per element.
 func (r *parquetReader) spreadValue(col Column, ls []*pqLeaf) (types.Value, error) {
 	out := r.ar.alloc(len(ls))
-	nulls := 0
+	nulls, first := 0, ""
 	for k, l := range ls {
 		v, err := l.peek()
 		if err != nil {
@@ -629,7 +629,9 @@ func (r *parquetReader) spreadValue(col Column, ls []*pqLeaf) (types.Value, erro
 		}
 		l.bi++
 		if v.DefinitionLevel() < l.maxDef {
-			nulls++
+			if nulls++; first == "" {
+				first = l.name
+			}
 			continue
 		}
 		x, err := l.elem(v)
@@ -644,7 +646,7 @@ func (r *parquetReader) spreadValue(col Column, ls []*pqLeaf) (types.Value, erro
 	case len(ls):
 		return types.Value{}, nil
 	}
-	return types.Value{}, &Error{Pos: r.Pos(), Column: col.Name, Msg: "some elements are null (a vector is NULL only when all its columns are)"}
+	return types.Value{}, &Error{Pos: r.Pos(), Column: first, Msg: fmt.Sprintf("null element of %q (a vector is NULL only when all its columns are)", col.Name)}
 }
 
 // parquetWriter writes one field per column, in column order: INT as

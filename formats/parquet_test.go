@@ -188,3 +188,37 @@ func TestParquetCodecs(t *testing.T) {
 		}
 	}
 }
+
+// Doubles that do not fit float32, unsigned and wide columns.
+func TestParquetConversions(t *testing.T) {
+	schema := parquet.NewSchema("t", parquet.Group{
+		"d":  parquet.List(parquet.Leaf(parquet.DoubleType)),
+		"u":  parquet.Optional(parquet.Uint(64)),
+		"e0": parquet.Optional(parquet.Leaf(parquet.DoubleType)),
+		"e1": parquet.Optional(parquet.Leaf(parquet.Int32Type)),
+	})
+	var buf bytes.Buffer
+	w := parquet.NewWriter(&buf, schema)
+	// Leaf order is by name: d, e0, e1, u.
+	rows := []parquet.Row{
+		{parquet.DoubleValue(1).Level(0, 1, 0), parquet.DoubleValue(0.1).Level(1, 1, 0),
+			parquet.DoubleValue(2.5).Level(0, 1, 1), parquet.Int32Value(-3).Level(0, 1, 2), parquet.Int64Value(-1).Level(0, 1, 3)},
+		{parquet.DoubleValue(1).Level(0, 1, 0), parquet.DoubleValue(1e300).Level(1, 1, 0),
+			parquet.NullValue().Level(0, 0, 1), parquet.Int32Value(1).Level(0, 1, 2), parquet.NullValue().Level(0, 0, 3)},
+	}
+	if _, err := w.WriteRows(rows); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	p := writeFile(t, "c.parquet", buf.Bytes())
+	cols := []Column{col("d", vec(2)), col("e", vec(2)), col("u", tFloat)}
+	got, err := readAll(p, cols, Options{})
+	wantErr(t, err, "c.parquet: record 2: ", `column "d": element 2: 1e+300 is out of range for float32`)
+	if len(got) != 1 || got[0][0].String() != "[1, 0.1]" || got[0][1].String() != "[2.5, -3]" || got[0][2].F != 18446744073709551615 {
+		t.Errorf("row 1 = %v", got)
+	}
+	_, err = readAll(p, []Column{col("d", vec(2)), col("e", vec(2)), col("u", tInt)}, Options{})
+	wantErr(t, err, "c.parquet: record 1: ", `column "u": 18446744073709551615 is out of range for INT`)
+	_, err = readAll(p, []Column{col("e", vec(2)), col("d", vec(2)), col("u", tFloat)}, Options{})
+	wantErr(t, err, "c.parquet: record 2: ", `column "e0": null element of "e" (a vector is NULL only when all its columns are)`)
+}

@@ -23,7 +23,6 @@
 //   - Updating one row copies the changed columns of its segment (up to
 //     SegmentRows values each): bulk updates are cheap, single-row updates
 //     of huge tables are not.
-//   - A view from Tx.Snapshot must not be used after Tx.Rollback.
 //   - A transaction's writes must fit in one pebble batch (ErrTxTooLarge).
 //
 // The on-disk format is described in docs/storage-format.md.

@@ -230,7 +230,12 @@ func TestModel(t *testing.T) {
 			}
 		}
 		if r.rng.Intn(4) == 0 {
+			view := tx.Snapshot()
 			tx.Rollback()
+			if r.rng.Intn(2) == 0 {
+				// The view of a rolled-back Tx must stay intact too.
+				oldSnap, oldDump = view, m.dump()
+			}
 		} else {
 			if err := tx.Commit(); err != nil {
 				t.Fatal(err)

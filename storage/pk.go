@@ -50,14 +50,26 @@ func (p *pkIndex) del(v types.Value) {
 	}
 }
 
-// undoEntry reverts one change to the writer's PK state.
-type undoEntry struct {
-	// A key change: idx != nil.
+// keyUndo reverts one change to a PK index. Bulk inserts log one per
+// row, so it is kept small.
+type keyUndo struct {
 	idx *pkIndex
-	key types.Value
-	had bool // key was present before, mapped to old
-	old int64
-	// A whole-index change (create/drop table): idx == nil.
+	i   int64  // the key, INT
+	s   string // the key, TEXT
+	old int64  // the rowid the key mapped to, if had
+	had bool
+}
+
+func (u *keyUndo) key() types.Value {
+	if u.idx.ints != nil {
+		return types.IntValue(u.i)
+	}
+	return types.TextValue(u.s)
+}
+
+// tableUndo reverts the creation or removal of a table's PK index. Key
+// and table changes commute: key changes hold the index itself.
+type tableUndo struct {
 	tableID uint64
 	prev    *pkIndex // nil: no index before
 }

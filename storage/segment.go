@@ -215,6 +215,19 @@ func (g *Segment) grow(slots int, epoch uint64) {
 	}
 }
 
+// oldestEpoch returns the oldest epoch of g's arrays.
+func (g *Segment) oldestEpoch() uint64 {
+	e := g.liveEpoch
+	for i := range g.cols {
+		c := &g.cols[i]
+		e = min(e, c.valEpoch)
+		if c.nulls != nil {
+			e = min(e, c.nullEpoch)
+		}
+	}
+	return e
+}
+
 // put writes row into the unpublished slot i >= g.n of the (owned) header
 // g: no reader looks at it, so the shared arrays are written in place.
 func (g *Segment) put(i int, row []types.Value, epoch uint64) {

@@ -201,3 +201,37 @@ func livePairs(db *DB) [][2]int64 {
 	}
 	return out
 }
+
+// TestRolledBackViewStaysValid: a view from a Tx that was rolled back
+// keeps showing its rows even when the next Tx appends into the same
+// segment.
+func TestRolledBackViewStaysValid(t *testing.T) {
+	db := mustOpen(t, Options{SegmentRows: 64})
+	defer db.Close()
+	run(t, db, func(tx *Tx) error {
+		if err := tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "x", Type: intT}, {Name: "v", Type: vecT2}}}); err != nil {
+			return err
+		}
+		_, err := tx.Insert("t", [][]types.Value{{iv(1), vv(1, 1)}})
+		return err
+	})
+	tx := mustBegin(t, db)
+	if _, err := tx.Insert("t", [][]types.Value{{iv(2), vv(2, 2)}, {iv(3), types.Value{}}}); err != nil {
+		t.Fatal(err)
+	}
+	view := tx.Snapshot()
+	want := dump(t, view)
+	tx.Rollback()
+	for i := 0; i < 3; i++ {
+		run(t, db, func(tx *Tx) error {
+			_, err := tx.Insert("t", [][]types.Value{{iv(9), vv(9, 9)}, {types.Value{}, vv(8, 8)}})
+			return err
+		})
+	}
+	if d := equalDumps(want, dump(t, view)); d != "" {
+		t.Fatalf("rolled-back view changed: %s", d)
+	}
+	if got := dump(t, db.Snapshot())["t"].Rows; len(got) != 7 || got[2] != "INT:9|VECTOR:[9, 9]" {
+		t.Fatalf("%v", got)
+	}
+}

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -505,4 +506,45 @@ func TestOptions(t *testing.T) {
 		}
 		db2.Close()
 	}
+}
+
+func TestTxTooLarge(t *testing.T) {
+	db := mustOpen(t, Options{})
+	defer db.Close()
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
+	defer func(old int) { maxTxBytes = old }(maxTxBytes)
+	tx := mustBegin(t, db)
+	defer tx.Rollback()
+	var rows [][]types.Value
+	for i := int64(1); i <= 20; i++ {
+		rows = append(rows, row(iv(i), vv(1, 2, 3, 4)))
+	}
+	if _, err := tx.Insert("t", rows[:10]); err != nil {
+		t.Fatal(err)
+	}
+	maxTxBytes = tx.batchLen() + 100 // room for one more row, not ten
+	before := dump(t, tx.Snapshot())
+	_, err := tx.Insert("t", rows[10:])
+	if !errors.Is(err, ErrTxTooLarge) {
+		t.Fatalf("got %v", err)
+	}
+	if d := equalDumps(before, dump(t, tx.Snapshot())); d != "" {
+		t.Fatal(d)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	file := t.TempDir() + "/file"
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(Options{Dir: file}); err == nil || errors.Is(err, ErrLocked) {
+		t.Fatalf("Open of a file: %v", err)
+	}
+	// A directory created on demand, nested.
+	db := mustOpen(t, Options{Dir: t.TempDir() + "/a/b"})
+	db.Close()
 }

@@ -34,8 +34,10 @@ type Tx struct {
 	epoch     uint64
 	snap      *Snapshot // cached Snapshot(); nil after a change
 	changed   bool
+	exposed   bool            // Snapshot handed out a view with uncommitted rows
 	dirty     map[string]bool // tables whose catalog entry Commit writes
-	undo      []undoEntry
+	keyUndo   []keyUndo
+	tblUndo   []tableUndo
 	done      bool
 }
 
@@ -51,7 +53,8 @@ func (db *DB) newTx() *Tx {
 }
 
 // Snapshot returns the transaction's own view, including its uncommitted
-// writes. After Rollback, a view taken from the Tx must no longer be read.
+// writes. The view stays valid and unchanged after later writes, Commit
+// or Rollback.
 func (tx *Tx) Snapshot() *Snapshot {
 	if tx.done || !tx.changed {
 		if tx.done {
@@ -62,6 +65,7 @@ func (tx *Tx) Snapshot() *Snapshot {
 	if tx.snap == nil {
 		tx.snap = newSnapshot(tx.root)
 		tx.epoch = tx.db.nextEpoch() // freeze what the view references
+		tx.exposed = true
 	}
 	return tx.snap
 }
@@ -165,7 +169,7 @@ func (tx *Tx) CreateTable(s Schema) error {
 	tx.root[low] = &Table{schema: vs, id: id, nextRowID: 1, epoch: tx.epoch}
 	tx.dirty[low] = true
 	if idx := newPKIndex(vs); idx != nil {
-		tx.undo = append(tx.undo, undoEntry{tableID: id, prev: db.pk[id]})
+		tx.tblUndo = append(tx.tblUndo, tableUndo{tableID: id, prev: db.pk[id]})
 		db.pk[id] = idx
 	}
 	return nil
@@ -186,7 +190,7 @@ func (tx *Tx) DropTable(name string) error {
 	delete(tx.root, low)
 	delete(tx.dirty, low)
 	if idx := tx.db.pk[t.id]; idx != nil {
-		tx.undo = append(tx.undo, undoEntry{tableID: t.id, prev: idx})
+		tx.tblUndo = append(tx.tblUndo, tableUndo{tableID: t.id, prev: idx})
 		delete(tx.db.pk, t.id)
 	}
 	return nil
@@ -247,9 +251,14 @@ func (tx *Tx) Insert(table string, rows [][]types.Value) (firstRowID int64, err 
 // updated).
 func checkNewKeys(s *Schema, idx *pkIndex, rows [][]types.Value, replaced map[int64]bool) error {
 	col := &s.Columns[idx.col]
-	var seen map[any]bool
+	var seen *pkIndex // the keys of rows, to find duplicates among them
 	if len(rows) > 1 {
-		seen = make(map[any]bool, len(rows))
+		seen = &pkIndex{col: idx.col}
+		if idx.ints != nil {
+			seen.ints = make(map[int64]int64, len(rows))
+		} else {
+			seen.texts = make(map[string]int64, len(rows))
+		}
 	}
 	for _, row := range rows {
 		v := row[idx.col]
@@ -257,14 +266,10 @@ func checkNewKeys(s *Schema, idx *pkIndex, rows [][]types.Value, replaced map[in
 			return pkError(s.Name, col.Name, sqlLiteral(v))
 		}
 		if seen != nil {
-			var k any = v.I
-			if idx.texts != nil {
-				k = v.S
-			}
-			if seen[k] {
+			if _, dup := seen.get(v); dup {
 				return pkError(s.Name, col.Name, sqlLiteral(v))
 			}
-			seen[k] = true
+			seen.set(v, 0)
 		}
 	}
 	return nil
@@ -272,7 +277,7 @@ func checkNewKeys(s *Schema, idx *pkIndex, rows [][]types.Value, replaced map[in
 
 func (tx *Tx) setKey(idx *pkIndex, v types.Value, rowid int64) {
 	old, had := idx.get(v)
-	tx.undo = append(tx.undo, undoEntry{idx: idx, key: v, had: had, old: old})
+	tx.keyUndo = append(tx.keyUndo, keyUndo{idx: idx, i: v.I, s: v.S, had: had, old: old})
 	idx.set(v, rowid)
 }
 
@@ -281,7 +286,7 @@ func (tx *Tx) delKey(idx *pkIndex, v types.Value) {
 	if !had {
 		return
 	}
-	tx.undo = append(tx.undo, undoEntry{idx: idx, key: v, had: true, old: old})
+	tx.keyUndo = append(tx.keyUndo, keyUndo{idx: idx, i: v.I, s: v.S, had: true, old: old})
 	idx.del(v)
 }
 
@@ -306,6 +311,8 @@ func (tx *Tx) appendRows(t *Table, first int64, rows [][]types.Value) {
 			g = tx.ownSeg(t, k)
 			if g.slots() < slot+need {
 				g.grow(min(int(S), max(slot+need, 2*g.slots())), tx.epoch)
+			} else if g.oldestEpoch() < tx.db.appendFloor {
+				g.grow(g.slots(), tx.epoch)
 			}
 		}
 		for j := 0; j < need; j++ {
@@ -468,7 +475,7 @@ func (tx *Tx) Commit() error {
 		}
 	}
 	if err := commitBatch(tx.batch); err != nil {
-		tx.revert()
+		tx.abandon()
 		if _, fatal := err.(fatalError); fatal {
 			db.failed = fmt.Errorf("%w (%v)", ErrFailed, err)
 		}
@@ -477,7 +484,7 @@ func (tx *Tx) Commit() error {
 	}
 	db.snap.Store(newSnapshot(tx.root))
 	db.nextEpoch()
-	tx.undo = nil
+	tx.keyUndo, tx.tblUndo = nil, nil
 	tx.end()
 	return nil
 }
@@ -493,26 +500,39 @@ func (tx *Tx) Rollback() {
 	if tx.done {
 		return
 	}
-	tx.revert()
+	tx.abandon()
 	tx.end()
+}
+
+// abandon undoes the writer state of a Tx that will not be published.
+func (tx *Tx) abandon() {
+	tx.revert()
+	if tx.exposed {
+		// A view of this Tx may show rows appended past the published
+		// Len of shared arrays; later appends must not overwrite them.
+		tx.db.appendFloor = tx.db.nextEpoch()
+	}
 }
 
 // revert undoes the writer-side PK changes, newest first.
 func (tx *Tx) revert() {
-	for i := len(tx.undo) - 1; i >= 0; i-- {
-		u := &tx.undo[i]
-		switch {
-		case u.idx != nil && u.had:
-			u.idx.set(u.key, u.old)
-		case u.idx != nil:
-			u.idx.del(u.key)
-		case u.prev != nil:
+	for i := len(tx.keyUndo) - 1; i >= 0; i-- {
+		u := &tx.keyUndo[i]
+		if u.had {
+			u.idx.set(u.key(), u.old)
+		} else {
+			u.idx.del(u.key())
+		}
+	}
+	for i := len(tx.tblUndo) - 1; i >= 0; i-- {
+		u := &tx.tblUndo[i]
+		if u.prev != nil {
 			tx.db.pk[u.tableID] = u.prev
-		default:
+		} else {
 			delete(tx.db.pk, u.tableID)
 		}
 	}
-	tx.undo = nil
+	tx.keyUndo, tx.tblUndo = nil, nil
 }
 
 func (tx *Tx) end() {

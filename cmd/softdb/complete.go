@@ -53,25 +53,31 @@ func (c *completer) Do(line []rune, pos int) ([][]rune, int) {
 	if word == "" {
 		return nil, 0
 	}
-	var cands []string
+	// Keywords and tables are followed by another word: Tab adds a space
+	// after them; columns and functions are often followed by "," or "(".
+	var words, names []string
 	tables, columns := c.names()
 	if tableContext[strings.ToUpper(previousWord(before[:start]))] {
-		cands = tables
+		words = tables
 	} else {
-		cands = append(cands, tables...)
-		cands = append(cands, columns...)
+		words = append(words, tables...)
+		names = append(names, columns...)
 		// Keywords follow the case the user types them in.
 		lower := strings.ToLower(word) == word
-		for _, k := range append(append(query.Keywords(), sqlWords...), pseudoColumns...) {
+		adapt := func(k string) string {
 			if lower {
-				k = strings.ToLower(k)
-			} else {
-				k = strings.ToUpper(k)
+				return strings.ToLower(k)
 			}
-			cands = append(cands, k)
+			return strings.ToUpper(k)
+		}
+		for _, k := range query.Keywords() {
+			words = append(words, adapt(k))
+		}
+		for _, k := range append(append([]string(nil), sqlWords...), pseudoColumns...) {
+			names = append(names, adapt(k))
 		}
 	}
-	return endings(word, cands)
+	return completions(word, words, names)
 }
 
 // previousWord is the last word of s.
@@ -152,19 +158,39 @@ func (c *completer) names() (tables, columns []string) {
 }
 
 // endings returns what completes word into each candidate that starts with
-// it (ignoring case), once each, sorted. A single candidate gets a space
-// after it, ready for the next word.
+// it (ignoring case), once each, sorted, and the length of word. A single
+// candidate gets a space after it, ready for the next word.
 func endings(word string, cands []string) ([][]rune, int) {
-	seen := map[string]bool{}
-	var out []string
-	for _, c := range cands {
-		if len(c) >= len(word) && strings.EqualFold(c[:len(word)], word) && !seen[c[len(word):]] {
-			seen[c[len(word):]] = true
-			out = append(out, c[len(word):])
+	return completions(word, cands, nil)
+}
+
+// completions is endings for two kinds of candidates: words, which a
+// space follows when they are the only candidate, and names, which
+// nothing follows.
+func completions(word string, words, names []string) ([][]rune, int) {
+	space := map[string]bool{} // ending → a space may follow
+	add := func(c string, sp bool) {
+		if len(c) < len(word) || !strings.EqualFold(c[:len(word)], word) {
+			return
 		}
+		end := c[len(word):]
+		if prev, ok := space[end]; ok {
+			sp = sp && prev
+		}
+		space[end] = sp
+	}
+	for _, c := range words {
+		add(c, true)
+	}
+	for _, c := range names {
+		add(c, false)
+	}
+	out := make([]string, 0, len(space))
+	for end := range space {
+		out = append(out, end)
 	}
 	sort.Strings(out)
-	if len(out) == 1 {
+	if len(out) == 1 && space[out[0]] {
 		out[0] += " "
 	}
 	res := make([][]rune, len(out))

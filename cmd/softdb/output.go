@@ -198,8 +198,32 @@ func (s *Shell) screenCell(v any, screen bool) string {
 		if screen {
 			return shortVector(x)
 		}
+	case string:
+		return visible(x)
 	}
 	return cellText(v)
+}
+
+// visible makes text safe to lay out in a table: a tab becomes spaces (the
+// table library would expand it by a width it guesses from the working
+// directory) and other control characters show escaped, so that text in
+// the database cannot move the cursor or recolour the terminal.
+func visible(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r != '\n' && (r < 0x20 || r == 0x7f) }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t':
+			b.WriteString("    ")
+		case r != '\n' && (r < 0x20 || r == 0x7f):
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // numericColumn reports whether column i holds only numbers (and NULLs),

@@ -137,7 +137,7 @@ func TestTableOnScreen(t *testing.T) {
 	sh.mustFeed(t, `CREATE TABLE t (key VECTOR(64), label TEXT);
 INSERT INTO t VALUES (NULL, 'a');`)
 	// Vectors are shortened; the dimension follows.
-	sh.mustFeed(t, "UPDATE t SET key = [" + strings.Repeat("0.125, ", 63) + "-1];")
+	sh.mustFeed(t, "UPDATE t SET key = ["+strings.Repeat("0.125, ", 63)+"-1];")
 	out := sh.mustFeed(t, "SELECT key, label, NULL AS n FROM t;")
 	if !strings.Contains(out, "[0.125, 0.125, 0.125, 0.125, …] (64)") || strings.Contains(out, "-1]") {
 		t.Errorf("vector not shortened:\n%s", out)
@@ -430,9 +430,11 @@ func TestCompletion(t *testing.T) {
 		{"sel", []string{"ect "}},
 		{"SELECT * FROM dig", []string{"its "}},
 		{"SELECT * FROM l", []string{"ibrary "}}, // only tables after FROM
-		{"SELECT ti", []string{"tle "}},
-		{"SELECT lab", []string{"el "}},
-		{"SOFT SELECT label, wei", []string{"ght "}},
+		{"SELECT ti", []string{"tle"}},           // no space: a "," may follow
+		{"SELECT lab", []string{"el"}},
+		{"SOFT SELECT label, wei", []string{"ght"}},
+		{"SELECT co", []string{"alesce", "mmit", "py", "sine", "sine_distance", "unt"}},
+		{"SELECT * FROM digits WH", []string{"ERE "}},
 		{"SOFT SELECT label FROM digits MATCH [1, 0] TEMP", []string{"ERATURE "}},
 		{".sch", []string{"ema "}},
 		{".", dotCommands},
@@ -501,6 +503,9 @@ func TestHelpers(t *testing.T) {
 		if got := shortVector(v); strings.Contains(got, "…") {
 			t.Errorf("short vectors stay whole: %s", got)
 		}
+	}
+	if got := visible("a\tb\x1b[31mc\nd"); got != "a    b\\x1b[31mc\nd" {
+		t.Errorf("visible = %q", got)
 	}
 	long := strings.Repeat("x", 100) + "!" + strings.Repeat("y", 100)
 	if got := caretExcerpt(3, long, 101); got != "LINE 3: …"+strings.Repeat("x", 40)+"!"+strings.Repeat("y", 39)+"…\n"+strings.Repeat(" ", 8+41)+"^" {
