@@ -75,7 +75,7 @@ func insert(tx *storage.Tx, s *query.Insert, params []types.Value) (n, lastID in
 			if len(exprs) > 0 {
 				pos = exprs[0].Position()
 			}
-			return 0, 0, errorf(ErrValue, pos, "row %d has %d values, but %d columns are being inserted into %q", ri+1, len(exprs), len(target), schema.Name)
+			return 0, 0, errorf(ErrValue, pos, "row %d has %d values, but %d columns are being inserted into %q", ri+1, len(exprs), len(target), schema.Name) // counts, not words: no plural to get wrong
 		}
 		row := make([]types.Value, len(schema.Columns))
 		for j, e := range exprs {
