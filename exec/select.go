@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -493,4 +494,52 @@ func group(o *outputSpec, rows []srcRow) ([]flatRow, error) {
 		out[i] = r
 	}
 	return out, nil
+}
+
+// srcRowBytes is the size of a srcRow plus its share of the result row, a
+// planning estimate.
+const srcRowBytes = 96
+
+// checkMemory refuses a plan whose working set would exceed limit bytes,
+// before it allocates anything: a huge batch in row form, say.
+func (p *selectPlan) checkMemory(limit int64) error {
+	if p.table == nil {
+		return nil
+	}
+	rows := p.table.LiveRows()
+	need := rows * srcRowBytes // a scan's rows, or one query's candidates
+	what := fmt.Sprintf("%d rows", rows)
+	if m := p.match; m != nil && m.sub != nil && m.sub.table != nil {
+		nq := m.sub.table.LiveRows()
+		perQuery := rows
+		switch {
+		case m.mode == query.Hard:
+			perQuery = int64(m.k)
+		case m.blend:
+			perQuery = 1
+		case p.out.limit >= 0 && !p.out.grouped:
+			perQuery = min(perQuery, p.out.limit)
+		}
+		dv := int64(0)
+		for _, b := range m.blendItems {
+			dv = max(dv, int64(b.t.Dim))
+		}
+		chunks := rows/chunkRows + 1
+		need = max(need, nq*perQuery*srcRowBytes, chunks*nq*(dv+2)*8)
+		what = fmt.Sprintf("%d queries × %d rows", nq, rows)
+	}
+	if need > limit {
+		return errorf(ErrLimit, query.Pos{}, "this statement would need about %s of memory (%s), more than the limit of %s; add LIMIT, TOP or a WHERE, or raise the limit (Options.MaxStatementMemory)", bytesText(need), what, bytesText(limit))
+	}
+	return nil
+}
+
+func bytesText(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", (n+1023)/1024)
 }

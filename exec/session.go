@@ -19,10 +19,25 @@ import (
 // Session.
 type Engine struct {
 	db *storage.DB
+	// memLimit bounds the memory one statement's plan may need (bytes);
+	// a plan that would need more fails with ErrLimit before it runs.
+	memLimit int64
 }
 
+// DefaultMemoryLimit is the per-statement memory limit unless one is set.
+const DefaultMemoryLimit = 8 << 30
+
 // New returns an engine over db. The engine does not own db.
-func New(db *storage.DB) *Engine { return &Engine{db: db} }
+func New(db *storage.DB) *Engine { return &Engine{db: db, memLimit: DefaultMemoryLimit} }
+
+// SetMemoryLimit sets the per-statement memory limit in bytes (≤ 0: the
+// default).
+func (e *Engine) SetMemoryLimit(n int64) {
+	if n <= 0 {
+		n = DefaultMemoryLimit
+	}
+	e.memLimit = n
+}
 
 // Storage returns the engine's storage.
 func (e *Engine) Storage() *storage.DB { return e.db }
@@ -150,6 +165,9 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 	case *query.Select:
 		p, err := planSelect(s.snapshot(), n, params)
 		if err != nil {
+			return nil, err
+		}
+		if err := p.checkMemory(s.eng.memLimit); err != nil {
 			return nil, err
 		}
 		rows, err := runSelect(ctx, p)
