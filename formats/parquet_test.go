@@ -2,6 +2,7 @@ package formats
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"strconv"
@@ -221,4 +222,42 @@ func TestParquetConversions(t *testing.T) {
 	wantErr(t, err, "c.parquet: record 1: ", `column "u": 18446744073709551615 is out of range for INT`)
 	_, err = readAll(p, []Column{col("e", vec(2)), col("d", vec(2)), col("u", tFloat)}, Options{})
 	wantErr(t, err, "c.parquet: record 2: ", `column "e0": null element of "e" (a vector is NULL only when all its columns are)`)
+}
+
+// Dictionary-encoded lists (pyarrow's default) read through the indexes.
+func TestParquetDictionary(t *testing.T) {
+	for _, leaf := range []parquet.Node{parquet.Leaf(parquet.FloatType), parquet.Leaf(parquet.DoubleType), parquet.Leaf(parquet.Int32Type)} {
+		schema := parquet.NewSchema("t", parquet.Group{"v": parquet.List(parquet.Encoded(leaf, &parquet.RLEDictionary))})
+		var buf bytes.Buffer
+		w := parquet.NewWriter(&buf, schema)
+		var want [][]types.Value
+		for i := 0; i < 2000; i++ {
+			a, b := float32(i%5), float32(-(i % 3))
+			var row parquet.Row
+			switch leaf.Type().Kind() {
+			case parquet.Float:
+				row = parquet.Row{parquet.FloatValue(a).Level(0, 1, 0), parquet.FloatValue(b).Level(1, 1, 0)}
+			case parquet.Double:
+				row = parquet.Row{parquet.DoubleValue(float64(a)).Level(0, 1, 0), parquet.DoubleValue(float64(b)).Level(1, 1, 0)}
+			default:
+				row = parquet.Row{parquet.Int32Value(int32(a)).Level(0, 1, 0), parquet.Int32Value(int32(b)).Level(1, 1, 0)}
+			}
+			if _, err := w.WriteRows([]parquet.Row{row}); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, []types.Value{types.VectorValue([]float32{a, b})})
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		p := writeFile(t, "dict.parquet", buf.Bytes())
+		f, _ := os.Open(p)
+		st, _ := f.Stat()
+		pf, _ := parquet.OpenFile(f, st.Size())
+		if enc := pf.Metadata().RowGroups[0].Columns[0].MetaData.Encoding; !bytes.Contains([]byte(fmt.Sprint(enc)), []byte("DICTIONARY")) {
+			t.Errorf("%v: encodings %v, want a dictionary", leaf.Type(), enc)
+		}
+		f.Close()
+		compareRows(t, "dictionary "+leaf.Type().String(), mustReadAll(t, p, []Column{col("v", vec(2))}, Options{}), want)
+	}
 }

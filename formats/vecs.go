@@ -238,6 +238,7 @@ func (w *vecsWriter) Write(row []types.Value) error {
 		return writeErr(w.out.path, false, w.n, w.col.Name, "%s cannot hold NULL", w.f)
 	}
 	b := binary.LittleEndian.AppendUint32(w.buf[:0], uint32(len(v)))
+	w.buf = b
 	switch w.f {
 	case Fvecs:
 		if nativeLE {

@@ -637,8 +637,10 @@ func vectorElement(w string) (float32, error) {
 		}
 		return 0, fmt.Errorf("%q is not a number", w)
 	}
-	f, err := strconv.ParseFloat(w, 64)
-	if err != nil || math.IsInf(f, 0) || math.IsInf(float64(float32(f)), 0) {
+	// Rounded once, straight to float32, so that COPY, the text form and
+	// literals store the same bits for the same text.
+	f, err := strconv.ParseFloat(w, 32)
+	if err != nil || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%s is out of range for float32", w)
 	}
 	return float32(f), nil

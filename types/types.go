@@ -175,7 +175,9 @@ func ParseElement(p string) (float32, error) {
 	if p == "" {
 		return 0, fmt.Errorf("empty element")
 	}
-	f, err := strconv.ParseFloat(p, 64)
+	// Rounded once, straight to float32 (parsing to float64 first could
+	// round twice and store other bits than COPY does for the same text).
+	f, err := strconv.ParseFloat(p, 32)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
 			return 0, fmt.Errorf("%s is out of range for float32", p)

@@ -1,0 +1,38 @@
+package types
+
+import (
+	"math"
+	"strconv"
+	"testing"
+)
+
+// TestParseElementRoundsOnce: a decimal near a float32 midpoint must round
+// straight to float32; through float64 it can round twice to another value.
+func TestParseElementRoundsOnce(t *testing.T) {
+	// 1 + 2^-24 + 2^-60 is just above the midpoint between 1 and the next
+	// float32: correct rounding gives 1+2^-23; via float64 it becomes the
+	// exact midpoint 1+2^-24, which rounds to even, 1.
+	s := strconv.FormatFloat(1+math.Ldexp(1, -24), 'f', -1, 64) + "0000000001"
+	got, err := ParseElement(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := float32(1 + math.Ldexp(1, -23)); got != want {
+		t.Errorf("ParseElement(%s) = %v, want %v", s, got, want)
+	}
+}
+
+func TestParseVector(t *testing.T) {
+	v, err := ParseVector(" [1, 2.5, -3e-2] ")
+	if err != nil || len(v) != 3 || v[2] != float32(-3e-2) {
+		t.Fatalf("%v %v", v, err)
+	}
+	for _, bad := range []string{"[hello,1]", "[NaN,1]", "[Infinity,1]", "[4e38,1]", "[1,2,3", "[1,2,3]9", "1,2,3", "[", "[]", "[1,]", "[1a]", "[1,,3]", "[1, ,3]"} {
+		if _, err := ParseVector(bad); err == nil {
+			t.Errorf("ParseVector(%q) succeeded", bad)
+		}
+	}
+	if FormatVector([]float32{1, 0.1, -2.5e-8}) != "[1, 0.1, -2.5e-08]" {
+		t.Errorf("FormatVector: %s", FormatVector([]float32{1, 0.1, -2.5e-8}))
+	}
+}
