@@ -174,7 +174,9 @@ func TestKill9(t *testing.T) {
 			}
 			close(lines)
 		}()
-		deadline := time.After(time.Duration(200+100*round) * time.Millisecond)
+		// Let the writer commit for a while once it has started, then kill.
+		var deadline <-chan time.Time
+		start := time.After(time.Minute)
 	read:
 		for {
 			select {
@@ -187,8 +189,13 @@ func TestKill9(t *testing.T) {
 					t.Fatalf("writer: %s", l)
 				}
 				acked = n
+				if deadline == nil {
+					deadline = time.After(time.Duration(200+100*round) * time.Millisecond)
+				}
 			case <-deadline:
 				break read
+			case <-start:
+				t.Fatal("writer did not start")
 			}
 		}
 		_ = cmd.Process.Signal(syscall.SIGKILL)
