@@ -20,3 +20,16 @@ go test -race -short -count=1 ./...
 # The pure-Go kernels must stay correct too: run the attention tests and the
 # SQL oracle once more with the SIMD paths switched off.
 SOFTDB_KERNEL=generic go test -short -count=1 ./attention .
+
+# Each fuzz target runs briefly on top of its committed seed corpus (the
+# seeds themselves already ran as unit tests above). FUZZTIME=0 skips this.
+fuzztime=${FUZZTIME:-10s}
+if [ "$fuzztime" != 0 ]; then
+  for target in types:FuzzParseVector query:FuzzParse formats:FuzzParseF32 formats:FuzzCSV \
+                formats:FuzzJSONL formats:FuzzNPY formats:FuzzFvecs formats:FuzzParquet storage:FuzzDecodeRecord; do
+    pkg=${target%%:*} fn=${target##*:}
+    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzztime" "./$pkg" >/dev/null \
+      || { echo "fuzzing $fn found a failure:"; go test -run="^${fn}\$" "./$pkg"; exit 1; }
+  done
+  echo "fuzz targets ran $fuzztime each without a failure"
+fi

@@ -36,3 +36,26 @@ func TestParseVector(t *testing.T) {
 		t.Errorf("FormatVector: %s", FormatVector([]float32{1, 0.1, -2.5e-8}))
 	}
 }
+
+// FuzzParseVector: no panic on any text; whatever parses formats back to a
+// text that parses to the same bits.
+func FuzzParseVector(f *testing.F) {
+	for _, s := range []string{"[1, 2.5, -3e-2]", "[hello,1]", "[NaN,1]", "[4e38,1]", "[1,2,3", "[]", "[1,]", "[1e-45]", " [ -0 ] "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseVector(s)
+		if err != nil {
+			return
+		}
+		w, err := ParseVector(FormatVector(v))
+		if err != nil || len(w) != len(v) {
+			t.Fatalf("%q → %q: %v", s, FormatVector(v), err)
+		}
+		for i := range v {
+			if math.Float32bits(v[i]) != math.Float32bits(w[i]) {
+				t.Fatalf("%q: element %d %v → %v", s, i, v[i], w[i])
+			}
+		}
+	})
+}
