@@ -13,10 +13,9 @@ import (
 	"github.com/softdb/softdb/types"
 )
 
-// copyBatchRows is how many rows COPY hands to storage at a time: enough
-// to amortise the call, small enough that a failing batch is cheap to
-// search for the row at fault.
-const copyBatchRows = 4096
+// progressRows is how often COPY reports progress and checks for
+// cancellation.
+const progressRows = 4096
 
 // Progress receives COPY's progress: rows done so far and, when the files
 // tell it in advance, the total (else -1). It is called from the
@@ -30,8 +29,12 @@ func (s *Session) copy(ctx context.Context, n *query.Copy, res *Result) error {
 	if n.To {
 		return s.copyTo(ctx, n, res)
 	}
+	// Inside BEGIN … COMMIT the load goes through the transaction's batch,
+	// so that later statements can still write; alone, it goes to
+	// sstables that its commit ingests (storage.Tx.InsertBulk).
+	inTx := s.tx != nil
 	return s.write(ctx, func(tx *storage.Tx) error {
-		rows, err := copyFrom(ctx, tx, n, s.progress)
+		rows, err := copyFrom(ctx, tx, n, s.progress, inTx)
 		res.RowsAffected = rows
 		return err
 	})
@@ -78,8 +81,9 @@ func copyOptions(n *query.Copy) (formats.Options, error) {
 
 // copyFrom streams the files into the table within tx. Each file fills
 // the listed columns (one file) or one column each (several files, zipped
-// row by row; all must have the same number of rows).
-func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progress) (int64, error) {
+// row by row; all must have the same number of rows). A refused row is
+// reported at its position in the file that holds the column at fault.
+func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progress, inTx bool) (int64, error) {
 	t, err := tableOf(tx.Snapshot(), n.Table)
 	if err != nil {
 		return 0, err
@@ -126,30 +130,19 @@ func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progr
 			total = r.Rows()
 		}
 	}
-	pk := schema.PrimaryKey()
-	var batch [][]types.Value
-	var where []formats.Pos
-	var done int64
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	// source[c] is the reader that fills table column c (0 when none).
+	source := make([]int, len(schema.Columns))
+	for i, f := range fill {
+		for _, c := range f {
+			source[idx[c]] = i
 		}
-		if _, err := tx.Insert(schema.Name, batch); err != nil {
-			return locateCopyError(err, batch, where, pk)
-		}
-		done += int64(len(batch))
-		batch, where = batch[:0], where[:0]
-		if progress != nil {
-			progress(done, total)
-		}
-		return ctx.Err()
 	}
 	bufs := make([][]types.Value, len(readers))
 	for i, f := range fill {
 		bufs[i] = make([]types.Value, len(f))
 	}
-	for {
-		row := make([]types.Value, len(schema.Columns))
+	var done int64
+	next := func(row []types.Value) error {
 		eof := 0
 		for i, r := range readers {
 			err := r.Next(bufs[i])
@@ -158,14 +151,14 @@ func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progr
 				continue
 			}
 			if err != nil {
-				return 0, err
+				return err
 			}
 			for j, c := range fill[i] {
 				row[idx[c]] = bufs[i][j]
 			}
 		}
 		if eof == len(readers) {
-			break
+			return io.EOF
 		}
 		if eof > 0 {
 			var short, long []string
@@ -176,51 +169,61 @@ func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progr
 					long = append(long, n.Paths[i].Value)
 				}
 			}
-			return 0, errorf(ErrValue, n.At, "COPY files have different numbers of rows: %s ended at row %d while %s go on", strings.Join(short, ", "), done+int64(len(batch)), strings.Join(long, ", "))
+			return errorf(ErrValue, n.At, "COPY files have different numbers of rows: %s ended at row %d while %s go on", strings.Join(short, ", "), done, strings.Join(long, ", "))
 		}
-		pos := readers[0].Pos()
 		for c, col := range schema.Columns {
 			if row[c].IsNull() && col.NotNull {
-				return 0, &formats.Error{Pos: pos, Column: col.Name, Msg: "NULL in a NOT NULL column"}
+				return &formats.Error{Pos: readers[source[c]].Pos(), Column: col.Name, Msg: "NULL in a NOT NULL column"}
 			}
 		}
-		batch = append(batch, row)
-		where = append(where, pos)
-		if len(batch) == copyBatchRows {
-			if err := flush(); err != nil {
-				return 0, err
+		if done++; done%progressRows == 0 {
+			if progress != nil {
+				progress(done, total)
 			}
+			return ctx.Err()
 		}
+		return nil
 	}
-	if err := flush(); err != nil {
-		return 0, err
+	rows, err := tx.InsertBulk(schema.Name, storage.BulkOptions{Rows: max(total, 0), Batch: inTx}, next)
+	if err != nil {
+		return 0, locateCopyError(err, schema, func(c int) formats.Pos { return readers[source[c]].Pos() })
 	}
-	return done, nil
+	if progress != nil {
+		progress(rows, total)
+	}
+	return rows, nil
 }
 
-// locateCopyError names the file position of the row a storage error is
-// about (a duplicate primary key names its value; find that row).
-func locateCopyError(err error, batch [][]types.Value, where []formats.Pos, pk int) error {
+// locateCopyError puts a row storage refused at its file position: the
+// row is the last one read, and pos gives the position of the reader that
+// filled a column.
+func locateCopyError(err error, schema *storage.Schema, pos func(col int) formats.Pos) error {
+	var be *storage.BulkError
+	if !errors.As(err, &be) {
+		return err
+	}
+	column := ""
 	var ce *storage.ConstraintError
-	if errors.As(err, &ce) && ce.Kind == storage.ConstraintPrimaryKey && pk >= 0 {
-		for i, r := range batch {
-			if literal(r[pk]) == ce.Value {
-				return &formats.Error{Pos: where[i], Column: ce.Column, Msg: fmt.Sprintf("duplicate primary key %s (in this file or already in table %q)", ce.Value, ce.Table)}
-			}
+	var de *storage.DimensionError
+	var ve *storage.ValueError
+	switch {
+	case errors.As(be.Err, &ce):
+		column = ce.Column
+	case errors.As(be.Err, &de):
+		column = de.Column
+	case errors.As(be.Err, &ve):
+		column = ve.Column
+	}
+	c := max(schema.ColumnIndex(column), 0)
+	msg := be.Err.Error()
+	if ce != nil && ce.Kind == storage.ConstraintPrimaryKey {
+		if be.Earlier >= 0 {
+			msg = fmt.Sprintf("duplicate primary key %s (row %d of this COPY has it too)", ce.Value, be.Earlier+1)
+		} else {
+			msg = fmt.Sprintf("duplicate primary key %s (already in table %q)", ce.Value, ce.Table)
 		}
 	}
-	if len(where) > 0 {
-		return fmt.Errorf("%v … %v: %w", where[0], where[len(where)-1], err)
-	}
-	return err
-}
-
-// literal prints a value as storage quotes it in constraint errors.
-func literal(v types.Value) string {
-	if v.K == types.Text {
-		return "'" + strings.ReplaceAll(v.S, "'", "''") + "'"
-	}
-	return v.String()
+	return &formats.Error{Pos: pos(c), Column: column, Msg: msg, Err: be.Err}
 }
 
 // copyTo writes the table's live rows, in rowid order, to one file.

@@ -16,7 +16,8 @@ import (
 // filter, and the output pipeline. Plans are data: run* functions execute
 // them and explain prints them.
 type selectPlan struct {
-	table *storage.Table // nil: SELECT without FROM
+	table    *storage.Table // nil: SELECT without FROM
+	memLimit int64          // per-statement memory limit (bytes)
 	where expr           // plain SELECT: filter; HARD/SOFT: the mask
 	match *matchPlan     // nil: plain SELECT
 	out   *outputSpec
@@ -279,6 +280,9 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	if p.table == nil {
 		return finish(p.out, []srcRow{{}})
 	}
+	if err := p.checkMemory(p.memLimit, 1); err != nil {
+		return nil, err
+	}
 	rows, err := scanRows(ctx, p.table, p.where, earlyStop(p.out))
 	if err != nil {
 		return nil, err
@@ -501,16 +505,16 @@ func group(o *outputSpec, rows []srcRow) ([]flatRow, error) {
 const srcRowBytes = 96
 
 // checkMemory refuses a plan whose working set would exceed limit bytes,
-// before it allocates anything: a huge batch in row form, say.
-func (p *selectPlan) checkMemory(limit int64) error {
+// before it allocates much: a huge batch in row form, say. nq is the
+// number of queries (1 for a plain scan).
+func (p *selectPlan) checkMemory(limit int64, nq int64) error {
 	if p.table == nil {
 		return nil
 	}
 	rows := p.table.LiveRows()
 	need := rows * srcRowBytes // a scan's rows, or one query's candidates
 	what := fmt.Sprintf("%d rows", rows)
-	if m := p.match; m != nil && m.sub != nil && m.sub.table != nil {
-		nq := m.sub.table.LiveRows()
+	if m := p.match; m != nil && nq > 1 {
 		perQuery := rows
 		switch {
 		case m.mode == query.Hard:

@@ -167,9 +167,7 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 		if err != nil {
 			return nil, err
 		}
-		if err := p.checkMemory(s.eng.memLimit); err != nil {
-			return nil, err
-		}
+		p.memLimit = s.eng.memLimit
 		rows, err := runSelect(ctx, p)
 		if err != nil {
 			return nil, err

@@ -17,8 +17,8 @@ import (
 // are never stale.
 type completer struct{ sh *Shell }
 
-// sqlWords are completed besides the keywords: functions, aggregates and
-// the pseudo-columns every SOFT or HARD SELECT can name.
+// sqlWords are the functions and aggregates, completed besides the
+// keywords. (The query package lists no functions; these are exec's.)
 var sqlWords = []string{
 	"ABS", "AVG", "CEIL", "COALESCE", "COSINE_DISTANCE", "COUNT", "EXP",
 	"FLOOR", "INNER_PRODUCT", "L2_DISTANCE", "LENGTH", "LN", "LOWER", "MAX",
@@ -26,6 +26,7 @@ var sqlWords = []string{
 	"VECTOR_NORM",
 }
 
+// pseudoColumns can be named in every SOFT or HARD SELECT.
 var pseudoColumns = []string{"qrow", "rowid", "score", "weight"}
 
 // tableContext are the words after which only a table name fits.

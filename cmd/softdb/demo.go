@@ -30,8 +30,9 @@ const demoText = `Demo tables:
            L2-normalised; label = the digit
 `
 
-const tryText = `Queries to try on the demo tables (.demo loads them):
-  HARD SELECT title, author FROM library MATCH [0, 0.7, 0.7, 0];
+const tryText = "Try:\n" + tryQueries
+
+const tryQueries = `  HARD SELECT title, author FROM library MATCH [0, 0.7, 0.7, 0];
   SOFT SELECT title, weight FROM library MATCH [1, 0, 0, 0.3] TEMPERATURE 0.1;
   SOFT SELECT pages FROM library MATCH [1, 0, 0, 0] TEMPERATURE 0.1;
   SOFT SELECT label, SUM(weight) AS p FROM digits

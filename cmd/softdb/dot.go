@@ -47,7 +47,7 @@ func (s *Shell) dot(ctx context.Context, line string) bool {
 	case ".quit", ".exit":
 		return false
 	case ".help":
-		s.note("%s\n%s", helpText, tryText)
+		s.note("%s\nQueries to try on the demo tables (.demo loads them):\n%s", helpText, tryQueries)
 	case ".tables":
 		s.runStatement(ctx, "SHOW TABLES;")
 	case ".schema":

@@ -114,7 +114,10 @@ func (s *Shell) printTable(stmt query.Statement, st *softdb.Statement) error {
 			align[i] = tw.AlignRight
 		}
 	}
-	header := st.Columns
+	header := make([]string, len(st.Columns))
+	for i, c := range st.Columns {
+		header[i] = visible(c)
+	}
 	if bar >= 0 {
 		// The bar chart is an extra column right after the weights it draws.
 		header = insertAt(header, bar+1, "")

@@ -379,7 +379,7 @@ func TestDotImport(t *testing.T) {
 func TestDemo(t *testing.T) {
 	sh := newTestShell(t, true)
 	out := sh.mustFeed(t, ".demo")
-	if !strings.Contains(out, "library") || !strings.Contains(out, "Queries to try") {
+	if !strings.Contains(out, "library") || !strings.Contains(out, "Try:\n  HARD SELECT") {
 		t.Errorf(".demo says:\n%s", out)
 	}
 	out = sh.mustFeed(t, ".tables")
