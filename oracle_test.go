@@ -302,4 +302,3 @@ func checkWithNumpy(t *testing.T, cases []*oracleCase, tables []map[string]any) 
 	}
 	t.Logf("numpy: %s", strings.TrimSpace(string(out)))
 }
-

@@ -26,8 +26,8 @@ func benchBlock(n, d, dv, m int) *benchData {
 	}
 	r := rand.New(rand.NewPCG(1, uint64(n*7+d)))
 	bd := &benchData{
-		keys:   randVec(r, n*d, 0.1),
-		values: randVec(r, n*dv, 1),
+		keys:   fillVec(r, hugeFloats(n*d), 0.1),
+		values: fillVec(r, hugeFloats(n*dv), 1),
 		qs:     randVec(r, m*d, 1),
 	}
 	benchCache.Store(key, bd)
@@ -45,6 +45,13 @@ type clock struct {
 func startClock(b *testing.B) clock {
 	b.ResetTimer()
 	return clock{time.Now(), cpuSeconds()}
+}
+
+func fillVec(r *rand.Rand, v []float32, scale float64) []float32 {
+	for i := range v {
+		v[i] = float32((2*r.Float64() - 1) * scale)
+	}
+	return v
 }
 
 func report(b *testing.B, c clock, flops float64) {
@@ -185,7 +192,7 @@ func BenchmarkScoreRows(b *testing.B) {
 // kernel set in use (one load and one VMAXPS per 32 bytes on avx2, far
 // below the core's limits, so memory is the bottleneck).
 func BenchmarkMemRead(b *testing.B) {
-	buf := make([]float32, 128<<20)
+	buf := hugeFloats(128 << 20)
 	for i := range buf {
 		buf[i] = float32(i & 1023)
 	}

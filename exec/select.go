@@ -18,9 +18,9 @@ import (
 type selectPlan struct {
 	table    *storage.Table // nil: SELECT without FROM
 	memLimit int64          // per-statement memory limit (bytes)
-	where expr           // plain SELECT: filter; HARD/SOFT: the mask
-	match *matchPlan     // nil: plain SELECT
-	out   *outputSpec
+	where    expr           // plain SELECT: filter; HARD/SOFT: the mask
+	match    *matchPlan     // nil: plain SELECT
+	out      *outputSpec
 }
 
 // outputSpec turns source rows into result rows: projection or grouping,
