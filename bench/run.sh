@@ -1,0 +1,13 @@
+#!/bin/sh
+# softdb through SQL and its peers on the same shapes, in one job so the
+# ratios are fair on a shared host:  sh bench/run.sh [count]
+# Needs python3-numpy, libopenblas0-pthread and python3-faiss (Debian).
+# SOFTDB_BENCH_MNIST=1 adds the MNIST-size L2 batch (minutes).
+set -e
+count=${1:-10}
+echo "# $(date -u) load: $(cat /proc/loadavg 2>/dev/null)"
+go test -run=NONE -bench=. -benchtime="${count}x" -count=1 -timeout=60m ./bench | grep -E "^(Benchmark|ok|FAIL)"
+mnist=""
+[ -n "$SOFTDB_BENCH_MNIST" ] && mnist=--mnist
+OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/sql_peer.py --reps "$count" $mnist
+echo "# load after: $(cat /proc/loadavg 2>/dev/null)"
