@@ -166,6 +166,7 @@ func (c *colData) alloc(slots int) {
 		c.texts = make([]string, slots)
 	case types.Vector:
 		c.vecs = make([]float32, slots*c.dim)
+		adviseHuge(c.vecs)
 	}
 }
 
