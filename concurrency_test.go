@@ -255,50 +255,47 @@ func TestCancelLongScan(t *testing.T) {
 	full := timeQuery(t, db, single, q)
 	t.Logf("uncancelled %s: %v", single, full)
 
-	// The query as a user writes it. It may be over before the cancel on
-	// a fast machine; then there is nothing to measure.
-	for i := 0; i < 3; i++ {
-		lat, err := cancelAfter(db, after, single, q)
-		switch {
-		case err == nil:
-			t.Logf("%s finished before the cancel", single)
-		case !errors.Is(err, context.Canceled):
-			t.Fatalf("cancelled %s: %v, want context.Canceled", single, err)
-		case lat > latency:
-			t.Errorf("%s returned %v after the cancel, want < %v", single, lat, latency)
-		default:
-			t.Logf("%s returned %v after the cancel", single, lat)
-		}
-	}
-
-	// A batch of k queries over the same rows runs long enough that the
-	// cancel always lands mid-scan, with chunks k times as expensive.
+	// The query as a user writes it, then a batch of k queries over the
+	// same rows, with chunks k times as expensive, which runs long enough
+	// that the cancel lands mid-scan even on a fast machine; then a plain
+	// scan with a filter.
 	k := 2
 	for ; k < 64 && time.Duration(k)*full < 300*time.Millisecond; k *= 2 {
 	}
 	loadQueries(t, db, k, d)
 	batch := "SOFT SELECT value FROM t MATCH (SELECT key FROM q)"
-	t.Logf("uncancelled batch of %d queries: %v", k, timeQuery(t, db, batch))
-	var worst time.Duration
-	for i := 0; i < 5; i++ {
-		lat, err := cancelAfter(db, after, batch)
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("cancelled batch: %v, want context.Canceled", err)
-		}
-		worst = max(worst, lat)
-	}
-	t.Logf("batch of %d queries: worst return %v after the cancel", k, worst)
-	if worst > latency {
-		t.Errorf("batch returned %v after the cancel, want < %v", worst, latency)
-	}
-	// A plain scan with a filter is cancellable too.
 	scan := "SELECT count(*) FROM t WHERE rowid % 7 = 3"
-	t.Logf("uncancelled %s: %v", scan, timeQuery(t, db, scan))
-	lat, err := cancelAfter(db, after, scan)
-	if !errors.Is(err, context.Canceled) || lat > latency {
-		t.Errorf("%s: %v, %v after the cancel", scan, err, lat)
+	t.Logf("uncancelled batch of %d queries: %v; %s: %v", k, timeQuery(t, db, batch), scan, timeQuery(t, db, scan))
+	for _, c := range []struct {
+		sql  string
+		args []any
+		must bool // some run must be cancelled mid-scan
+	}{{single, []any{q}, false}, {batch, nil, true}, {scan, nil, true}} {
+		var worst time.Duration
+		cancelled, early := 0, 0
+		for i := 0; i < 20 && (i < 5 || c.must && cancelled == 0); i++ {
+			lat, err := cancelAfter(db, after, c.sql, c.args...)
+			switch {
+			case err == nil && lat == 0:
+				early++ // finished before the cancel: nothing to measure
+				continue
+			case errors.Is(err, context.Canceled):
+				cancelled++
+			case err != nil:
+				t.Fatalf("%s: %v, want context.Canceled", c.sql, err)
+			}
+			// Cancelled, or finished in its last chunk without noticing:
+			// either way it must return promptly.
+			worst = max(worst, lat)
+		}
+		t.Logf("%s: %d runs cancelled, %d over before the cancel; worst return %v after the cancel", c.sql, cancelled, early, worst)
+		if worst > latency {
+			t.Errorf("%s returned %v after the cancel, want < %v", c.sql, worst, latency)
+		}
+		if c.must && cancelled == 0 {
+			t.Errorf("%s: no run was cancelled mid-scan", c.sql)
+		}
 	}
-	t.Logf("%s returned %v after the cancel", scan, lat)
 }
 
 // loadQueries creates table q with k query vectors.
@@ -351,6 +348,31 @@ func cancelAfter(db *softdb.DB, delay time.Duration, sql string, args ...any) (t
 	return returned.Sub(cancelled), err
 }
 
+// cancelOnCall is a context that becomes cancelled at the nth call of its
+// Err method. The executor consults Err between chunks, so this cancels a
+// scan mid-way at a point that does not depend on timing.
+type cancelOnCall struct {
+	context.Context
+	n     int64
+	calls atomic.Int64
+	once  sync.Once
+	done  chan struct{}
+}
+
+func newCancelOnCall(n int64) *cancelOnCall {
+	return &cancelOnCall{Context: context.Background(), n: n, done: make(chan struct{})}
+}
+
+func (c *cancelOnCall) Done() <-chan struct{} { return c.done }
+
+func (c *cancelOnCall) Err() error {
+	if c.calls.Add(1) < c.n {
+		return nil
+	}
+	c.once.Do(func() { close(c.done) })
+	return context.Canceled
+}
+
 // TestCancelMidScan cancels scans of a smaller table in every mode,
 // including under the race detector: the error is context.Canceled, and
 // the DB works normally afterwards.
@@ -368,22 +390,40 @@ func TestCancelMidScan(t *testing.T) {
 	}
 	defer db.Close()
 	loadVectors(t, db, "t", n, 16)
-	loadQueries(t, db, 32, 16)
+	loadQueries(t, db, 64, 16)
 	for _, sql := range []string{
 		"SOFT SELECT value FROM t MATCH (SELECT key FROM q)",
 		"SOFT SELECT value FROM t MATCH (SELECT key FROM q) USING COSINE WHERE rowid % 3 = 1",
-		"SELECT count(*) FROM t WHERE rowid % 7 = 3 AND rowid % 5 = 1",
+		"SOFT SELECT value FROM t MATCH ? TOP 10",
+		"HARD SELECT rowid FROM t MATCH (SELECT key FROM q) LIMIT 3",
+		"SELECT count(*) FROM t WHERE rowid % 7 = 3",
 	} {
-		full := timeQuery(t, db, sql)
-		if full < 10*time.Millisecond {
-			t.Logf("%s takes only %v: too fast to cancel mid-scan", sql, full)
+		var args []any
+		if strings.Contains(sql, "?") {
+			args = []any{make([]float32, 16)}
+		}
+		// Count the checks of a whole run, then cancel at half of them.
+		probe := newCancelOnCall(1 << 62)
+		if _, err := db.Query(probe, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+		checks := probe.calls.Load()
+		if checks < 4 {
+			t.Errorf("%s: the context was checked only %d times", sql, checks)
 			continue
 		}
-		lat, err := cancelAfter(db, full/5, sql)
-		if !errors.Is(err, context.Canceled) {
+		cctx := newCancelOnCall(checks / 2)
+		if _, err := db.Query(cctx, sql, args...); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s cancelled at check %d of %d: %v, want context.Canceled", sql, checks/2, checks, err)
+		}
+
+		// And a real cancel from another goroutine, a fifth of the way in.
+		full := timeQuery(t, db, sql, args...)
+		lat, err := cancelAfter(db, full/5, sql, args...)
+		if err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: %v, want context.Canceled", sql, err)
 		}
-		t.Logf("%s: %v uncancelled, returned %v after the cancel", sql, full, lat)
+		t.Logf("%s: %d context checks, %v uncancelled, returned %v after the cancel (%v)", sql, checks, full, lat, err)
 	}
 	// An already cancelled context stops a statement before it starts.
 	cctx, cancel := context.WithCancel(ctx)
@@ -479,5 +519,61 @@ func TestHelperHoldDirectory(t *testing.T) {
 	if err := db.Close(); err != nil {
 		fmt.Printf("error %v\n", err)
 		os.Exit(1)
+	}
+}
+
+// TestStmtConcurrentUse shares prepared statements, with literals and
+// parameters of every kind, between goroutines (run it with -race: the
+// parsed form must stay read-only).
+func TestStmtConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, softdb.Memory)
+	mustExec(t, db, "CREATE TABLE t (key VECTOR(2), g INT, label TEXT)")
+	ins, err := db.Prepare(ctx, "INSERT INTO t VALUES (?, ?, 'x'), ([0.5, 0.5], ?, ?)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	soft, err := db.Prepare(ctx, "SOFT SELECT key FROM t MATCH [1, 0] WHERE g = ? TEMPERATURE 0.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hard, err := db.Prepare(ctx, "HARD SELECT g, label FROM t MATCH $1 WHERE label IN ('x', $2) LIMIT 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := []float32{float32(g), 1}
+			for i := 0; i < 20; i++ {
+				if _, err := ins.Exec(ctx, key, g, g, fmt.Sprint("y", g)); err != nil {
+					t.Error(err)
+					return
+				}
+				key[0]++ // the argument was copied: reusing it is fine
+				var blend []float32
+				if err := soft.QueryRow(ctx, g).Scan(&blend); err != nil || len(blend) != 2 {
+					t.Error(blend, err)
+					return
+				}
+				rows, err := hard.Query(ctx, []float32{1, 0}, fmt.Sprint("y", g))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				rows.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	var n int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 8*20*2 {
+		t.Errorf("%d rows, %v", n, err)
+	}
+	var keys int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM t WHERE g = 3 AND label = 'x' AND key = [22, 1]").Scan(&keys); err != nil || keys != 1 {
+		t.Errorf("the 20th key of goroutine 3: %d rows, %v", keys, err)
 	}
 }

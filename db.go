@@ -72,8 +72,7 @@ func (db *DB) InMemory() bool { return db.path == Memory }
 // started run to completion first; later calls return ErrClosed. Write
 // transactions still open (Tx, or BEGIN on a Conn) are rolled back, and
 // their later use returns ErrClosed. Rows already returned stay readable.
-// Close is idempotent; it must not be called from inside an Update or
-// View closure of the same DB.
+// Close is idempotent.
 func (db *DB) Close() error {
 	db.mu.Lock()
 	if db.closed {

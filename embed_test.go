@@ -650,3 +650,27 @@ func TestCloseAndReopen(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseInsideUpdate: Close from inside a transaction's closure rolls
+// the transaction back instead of waiting for it.
+func TestCloseInsideUpdate(t *testing.T) {
+	ctx := context.Background()
+	db, err := softdb.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "CREATE TABLE t (x INT)")
+	err = db.Update(ctx, func(tx *softdb.Tx) error {
+		if _, err := tx.Exec(ctx, "INSERT INTO t VALUES (1)"); err != nil {
+			return err
+		}
+		return db.Close()
+	})
+	if !errors.Is(err, softdb.ErrClosed) {
+		t.Errorf("Update around Close: %v, want ErrClosed", err)
+	}
+	err = db.View(ctx, func(tx *softdb.Tx) error { return nil })
+	if !errors.Is(err, softdb.ErrClosed) {
+		t.Errorf("View after Close: %v", err)
+	}
+}

@@ -127,8 +127,9 @@ func numParams(stmts []query.Statement) int {
 	return n
 }
 
-// bindArgs converts the arguments of statements with n placeholders. The count must match
-// exactly: an extra argument is as much a mistake as a missing one.
+// bindArgs converts the arguments of statements with n placeholders. The
+// count must match exactly: an extra argument is as much a mistake as a
+// missing one.
 func bindArgs(n int, args []any) ([]types.Value, error) {
 	if len(args) != n {
 		return nil, errorf(ErrValue, "softdb: got %s for %s", plural(len(args), "argument"), plural(n, "placeholder"))

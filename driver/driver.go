@@ -48,7 +48,7 @@ import (
 	"context"
 	"database/sql"
 	sqldriver "database/sql/driver"
-	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -182,17 +182,16 @@ func once(f func() error) func() error {
 	}
 }
 
-// dirKey identifies a directory: absolute, with symbolic links resolved
-// when it exists.
+// dirKey identifies a directory: absolute, with symbolic links resolved.
+// It creates the directory first (Open would anyway), so that a path
+// spelled before and after creation gets the same key.
 func dirKey(name string) (string, error) {
+	if err := os.MkdirAll(name, 0o755); err != nil {
+		return "", fmt.Errorf("softdb: %w", err)
+	}
 	abs, err := filepath.Abs(name)
 	if err != nil {
 		return "", err
 	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		return real, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", err
-	}
-	return abs, nil
+	return filepath.EvalSymlinks(abs)
 }

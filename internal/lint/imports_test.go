@@ -22,6 +22,7 @@ var allowed = map[string][]string{
 	"":           {"types", "query", "storage", "exec"}, // the root package: the embedding API
 	"driver":     {"", "types"},
 	"cmd/softdb": {"", "types", "query", "formats"},
+	"bench":      {"", "types", "formats"}, // benchmarks through the public API
 }
 
 func TestImportDirection(t *testing.T) {
