@@ -1,8 +1,10 @@
 package exec
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -30,6 +32,7 @@ type matchPlan struct {
 	single expr        // a parameter or constant expression
 
 	ncols      int  // columns of the table
+	rowsNeeded int  // row form: only the best rowsNeeded rows are used (-1: all)
 	blend      bool // SOFT blend form
 	blendItems []blendItem
 }
@@ -44,7 +47,7 @@ type blendItem struct {
 
 func planMatch(snap *storage.Snapshot, s *query.Select, sc *scope, params []types.Value) (*matchPlan, error) {
 	schema := sc.schema
-	m := &matchPlan{mode: s.Mode, col: -1, k: 1, ncols: len(schema.Columns)}
+	m := &matchPlan{mode: s.Mode, col: -1, k: 1, ncols: len(schema.Columns), rowsNeeded: -1}
 	if s.Match.On != nil {
 		i := schema.ColumnIndex(s.Match.On.Name)
 		if i < 0 {
@@ -614,15 +617,31 @@ func (m *matchPlan) candidates(ctx context.Context, chunks []chunk, q queryVec, 
 		return rows, nil
 	}
 	m.weigh(rows)
-	sort.SliceStable(rows, func(a, b int) bool {
-		if rows[a].weight != rows[b].weight {
-			return rows[a].weight > rows[b].weight
+	// Weights grow with scores, so "weight desc, then rowid" is "score desc,
+	// then rowid"; rows are in rowid order, so an index breaks ties alike.
+	if need := m.rowsNeeded; need >= 0 && need < len(rows) {
+		top := attention.NewTopK(need)
+		for i := range rows {
+			top.Push(rows[i].score, int64(i))
 		}
-		if rows[a].score != rows[b].score {
-			return rows[a].score > rows[b].score
+		kept := make([]srcRow, 0, need)
+		for _, s := range top.Sorted() {
+			kept = append(kept, rows[s.ID])
 		}
-		return rows[a].rowid < rows[b].rowid
+		return kept, ctx.Err()
+	}
+	slices.SortFunc(rows, func(a, b srcRow) int {
+		switch {
+		case a.weight != b.weight:
+			return cmp.Compare(b.weight, a.weight)
+		case a.score != b.score:
+			return cmp.Compare(b.score, a.score)
+		}
+		return cmp.Compare(a.rowid, b.rowid)
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return rows, nil
 }
 

@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,6 +130,9 @@ func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (
 	if p.match != nil && p.match.mode == query.Soft {
 		if err := p.match.planBlend(s, out, sc); err != nil {
 			return nil, err
+		}
+		if !p.match.blend {
+			p.match.rowsNeeded = int(min(earlyStop(out), math.MaxInt32))
 		}
 	}
 	return p, nil
@@ -347,6 +351,9 @@ func finish(o *outputSpec, rows []srcRow) ([][]types.Value, error) {
 	type outRow struct {
 		vals []types.Value
 		keys []types.Value
+	}
+	if stop := earlyStop(o); stop >= 0 && stop < int64(len(rows)) {
+		rows = rows[:stop] // rows come in output order: the rest is cut by LIMIT
 	}
 	var res []outRow
 	emit := func(env rowEnv) error {
