@@ -58,7 +58,9 @@ func Open(path string, opts *Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("softdb: open %s: %w", path, wrapErr(err))
 	}
-	return &DB{path: path, store: st, engine: exec.New(st), sessions: map[*session]bool{}}, nil
+	eng := exec.New(st)
+	eng.SetMemoryLimit(o.MaxStatementMemory)
+	return &DB{path: path, store: st, engine: eng, sessions: map[*session]bool{}}, nil
 }
 
 // Path returns the path the database was opened with (Memory for an
@@ -203,6 +205,16 @@ func (c *Conn) InTx() bool {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	return c.s.err == nil && c.s.sess.InTx()
+}
+
+// SetProgress installs fn to receive the progress of later COPY … FROM
+// statements on this connection: rows loaded so far and the total when the
+// files tell it in advance (else -1). fn runs on the statement's goroutine;
+// nil removes it.
+func (c *Conn) SetProgress(fn func(done, total int64)) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.s.sess.SetProgress(fn)
 }
 
 // Close rolls back an open transaction and ends the connection. It is

@@ -519,24 +519,29 @@ func (p *selectPlan) checkMemory(limit int64, nq int64) error {
 		return nil
 	}
 	rows := p.table.LiveRows()
-	need := rows * srcRowBytes // a scan's rows, or one query's candidates
+	need := rows * srcRowBytes // a plain scan materialises its rows
 	what := fmt.Sprintf("%d rows", rows)
-	if m := p.match; m != nil && nq > 1 {
-		perQuery := rows
+	if m := p.match; m != nil {
+		chunks := rows/chunkRows + 1
+		var cand, perQuery, states int64
 		switch {
 		case m.mode == query.Hard:
-			perQuery = int64(m.k)
-		case m.blend:
+			cand, perQuery = chunks*int64(m.k)*16, int64(m.k) // per-chunk top-k heaps
+		case m.blend && m.fusable():
 			perQuery = 1
-		case p.out.limit >= 0 && !p.out.grouped:
-			perQuery = min(perQuery, p.out.limit)
+			for _, b := range m.blendItems {
+				states = max(states, chunks*nq*int64(b.t.Dim+2)*8) // one partial state per chunk and query
+			}
+		case m.blend:
+			cand, perQuery = rows*srcRowBytes, 1
+		default:
+			cand, perQuery = rows*srcRowBytes, rows
+			if p.out.limit >= 0 && !p.out.grouped {
+				perQuery = min(perQuery, p.out.limit+p.out.offset)
+			}
 		}
-		dv := int64(0)
-		for _, b := range m.blendItems {
-			dv = max(dv, int64(b.t.Dim))
-		}
-		chunks := rows/chunkRows + 1
-		need = max(need, nq*perQuery*srcRowBytes, chunks*nq*(dv+2)*8)
+		// Queries run one after another; their results accumulate.
+		need = cand + states + nq*perQuery*srcRowBytes
 		what = fmt.Sprintf("%d queries × %d rows", nq, rows)
 	}
 	if need > limit {
