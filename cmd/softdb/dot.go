@@ -155,6 +155,9 @@ func (s *Shell) query(ctx context.Context, sql string) (*softdb.Statement, error
 	if err != nil {
 		return nil, err
 	}
+	if s.progress != nil {
+		defer s.progress.finish()
+	}
 	return s.Conn.Run(ctx, st)
 }
 

@@ -71,6 +71,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer db.Close()
 	sh := NewShell(db, stdout, stderr, *format)
 	defer sh.Close()
+	if isTerminal(stderr) {
+		sh.progress = &copyProgress{w: stderr}
+		sh.Conn.SetProgress(sh.progress.update)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -512,3 +512,24 @@ func TestHelpers(t *testing.T) {
 		t.Errorf("caretExcerpt:\n%s", got)
 	}
 }
+
+// TestCopyProgress: the bar stays silent for quick loads and appears, with
+// rows and rows/s, once a load has run for progressDelay.
+func TestCopyProgress(t *testing.T) {
+	var buf bytes.Buffer
+	p := &copyProgress{w: &buf}
+	p.update(4096, 100000)
+	if buf.Len() != 0 {
+		t.Fatalf("a quick load drew %q", buf.String())
+	}
+	p.start = p.start.Add(-2 * progressDelay)
+	p.update(50000, 100000)
+	p.finish()
+	out := buf.String()
+	if !strings.Contains(out, "COPY") || !strings.Contains(out, "50000/100000") || !strings.Contains(out, "rows/s") {
+		t.Errorf("progress output %q", out)
+	}
+	if p.bar != nil || !p.start.IsZero() {
+		t.Error("finish did not reset the bar")
+	}
+}

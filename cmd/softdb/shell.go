@@ -36,6 +36,8 @@ type Shell struct {
 	stdout  *bufio.Writer   // Out when no .output file is set
 	outFile *os.File        // the .output file, if any
 	pending strings.Builder // a statement typed so far, short of its ";"
+
+	progress *copyProgress // COPY progress bar when stderr is a terminal
 }
 
 // NewShell opens a shell on db writing results to out and errors and notes
@@ -67,6 +69,9 @@ func (s *Shell) ExecText(ctx context.Context, text string, line int) error {
 	}
 	for _, st := range stmts {
 		res, err := s.Conn.Run(ctx, st)
+		if s.progress != nil {
+			s.progress.finish()
+		}
 		if err != nil {
 			return lineError(st.Position().Line, err)
 		}
