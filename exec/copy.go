@@ -137,45 +137,38 @@ func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progr
 			source[idx[c]] = i
 		}
 	}
-	bufs := make([][]types.Value, len(readers))
-	for i, f := range fill {
-		bufs[i] = make([]types.Value, len(f))
+	// Reading and parsing run on a goroutine of their own, a few chunks
+	// ahead of storage, so the two overlap on two cores.
+	rd := &copyReader{
+		readers: readers, fill: fill, idx: idx, schema: schema, source: source, paths: n.Paths, at: n.At,
+		out: make(chan *copyChunk, 2), free: make(chan *copyChunk, 4), stop: make(chan struct{}), exited: make(chan struct{}),
 	}
-	var done int64
+	for range cap(rd.free) {
+		rd.free <- newCopyChunk(len(schema.Columns), len(readers))
+	}
+	go rd.run()
+	defer rd.close()
+	var (
+		cur  *copyChunk
+		at   int           // next row of cur
+		pos  []formats.Pos // positions of the row last handed to storage
+		done int64
+	)
+	pos = make([]formats.Pos, len(readers))
 	next := func(row []types.Value) error {
-		eof := 0
-		for i, r := range readers {
-			err := r.Next(bufs[i])
-			if err == io.EOF {
-				eof++
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			for j, c := range fill[i] {
-				row[idx[c]] = bufs[i][j]
-			}
-		}
-		if eof == len(readers) {
-			return io.EOF
-		}
-		if eof > 0 {
-			var short, long []string
-			for i, r := range readers {
-				if r.Pos().Line == 0 && r.Pos().Record == 0 {
-					short = append(short, n.Paths[i].Value)
-				} else {
-					long = append(long, n.Paths[i].Value)
+		for cur == nil || at == len(cur.rows) {
+			if cur != nil {
+				if cur.err != nil {
+					copy(pos, cur.errPos)
+					return cur.err
 				}
+				rd.free <- cur
 			}
-			return errorf(ErrValue, n.At, "COPY files have different numbers of rows: %s ended at row %d while %s go on", strings.Join(short, ", "), done, strings.Join(long, ", "))
+			cur, at = <-rd.out, 0
 		}
-		for c, col := range schema.Columns {
-			if row[c].IsNull() && col.NotNull {
-				return &formats.Error{Pos: readers[source[c]].Pos(), Column: col.Name, Msg: "NULL in a NOT NULL column"}
-			}
-		}
+		copy(row, cur.rows[at])
+		copy(pos, cur.pos[at*len(readers):(at+1)*len(readers)])
+		at++
 		if done++; done%progressRows == 0 {
 			if progress != nil {
 				progress(done, total)
@@ -186,12 +179,138 @@ func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progr
 	}
 	rows, err := tx.InsertBulk(schema.Name, storage.BulkOptions{Rows: max(total, 0), Batch: inTx}, next)
 	if err != nil {
-		return 0, locateCopyError(err, schema, func(c int) formats.Pos { return readers[source[c]].Pos() })
+		return 0, locateCopyError(err, schema, func(c int) formats.Pos { return pos[source[c]] })
 	}
 	if progress != nil {
 		progress(rows, total)
 	}
 	return rows, nil
+}
+
+// copyChunkRows is how many rows the reading goroutine hands over at once.
+const copyChunkRows = 1024
+
+// copyChunk is a run of rows read from the files, with each row's
+// position in every file. err, when set, ended the reading after the
+// rows (io.EOF at the end of the files), at errPos.
+type copyChunk struct {
+	rows   [][]types.Value
+	pos    []formats.Pos // len(readers) per row
+	err    error
+	errPos []formats.Pos
+}
+
+func newCopyChunk(ncols, nreaders int) *copyChunk {
+	cells := make([]types.Value, copyChunkRows*ncols)
+	c := &copyChunk{rows: make([][]types.Value, 0, copyChunkRows), pos: make([]formats.Pos, 0, copyChunkRows*nreaders), errPos: make([]formats.Pos, nreaders)}
+	for i := range copyChunkRows {
+		c.rows = append(c.rows, cells[i*ncols:(i+1)*ncols:(i+1)*ncols])
+	}
+	c.rows = c.rows[:0]
+	return c
+}
+
+// copyReader reads rows from COPY's files into chunks.
+type copyReader struct {
+	readers []formats.Reader
+	fill    [][]int // readers[i] fills the targets fill[i] (indexes into idx)
+	idx     []int   // target → table column
+	schema  *storage.Schema
+	source  []int // table column → reader
+	paths   []query.StringLit
+	at      query.Pos
+	out     chan *copyChunk
+	free    chan *copyChunk
+	stop    chan struct{}
+	exited  chan struct{}
+}
+
+// run reads until the files end, a row is bad, or close.
+func (rd *copyReader) run() {
+	defer close(rd.exited)
+	bufs := make([][]types.Value, len(rd.readers))
+	for i, f := range rd.fill {
+		bufs[i] = make([]types.Value, len(f))
+	}
+	var done int64
+	for {
+		var c *copyChunk
+		select {
+		case c = <-rd.free:
+		case <-rd.stop:
+			return
+		}
+		c.rows, c.pos, c.err = c.rows[:0], c.pos[:0], nil
+		for len(c.rows) < copyChunkRows {
+			row := c.rows[:len(c.rows)+1][len(c.rows)]
+			clear(row)
+			if err := rd.read(row, bufs, done); err != nil {
+				c.err = err
+				for i, r := range rd.readers {
+					c.errPos[i] = r.Pos()
+				}
+				break
+			}
+			c.rows = c.rows[:len(c.rows)+1]
+			for _, r := range rd.readers {
+				c.pos = append(c.pos, r.Pos())
+			}
+			done++
+		}
+		select {
+		case rd.out <- c:
+		case <-rd.stop:
+			return
+		}
+		if c.err != nil {
+			return
+		}
+	}
+}
+
+// read reads the next row (the done+1st) into row.
+func (rd *copyReader) read(row []types.Value, bufs [][]types.Value, done int64) error {
+	eof := 0
+	for i, r := range rd.readers {
+		err := r.Next(bufs[i])
+		if err == io.EOF {
+			eof++
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for j, c := range rd.fill[i] {
+			row[rd.idx[c]] = bufs[i][j]
+		}
+	}
+	if eof == len(rd.readers) {
+		return io.EOF
+	}
+	if eof > 0 {
+		var short, long []string
+		for i, r := range rd.readers {
+			if r.Pos().Line == 0 && r.Pos().Record == 0 {
+				short = append(short, rd.paths[i].Value)
+			} else {
+				long = append(long, rd.paths[i].Value)
+			}
+		}
+		return errorf(ErrValue, rd.at, "COPY files have different numbers of rows: %s ended at row %d while %s go on", strings.Join(short, ", "), done, strings.Join(long, ", "))
+	}
+	for c, col := range rd.schema.Columns {
+		if row[c].IsNull() && col.NotNull {
+			return &formats.Error{Pos: rd.readers[rd.source[c]].Pos(), Column: col.Name, Msg: "NULL in a NOT NULL column"}
+		}
+	}
+	return nil
+}
+
+// close stops the reading goroutine and waits for it, so that the
+// readers can be closed.
+func (rd *copyReader) close() {
+	close(rd.stop)
+	<-rd.exited
 }
 
 // locateCopyError puts a row storage refused at its file position: the

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -68,7 +69,10 @@ func (o *Options) InMemory() bool { return o.Dir == "" || o.Dir == ":memory:" }
 type DB struct {
 	pdb     *pebble.DB
 	lock    *pebble.Lock
-	regKey  string // key in openDirs, "" when not registered
+	fs      vfs.FS // pebble's file system: bulk loads write their sstables here
+	dir     string
+	wopts   sstable.WriterOptions // for bulk-load sstables
+	regKey  string                // key in openDirs, "" when not registered
 	segRows int
 	closed  atomic.Bool
 	snap    atomic.Pointer[Snapshot]
@@ -164,6 +168,15 @@ func Open(opts Options) (*DB, error) {
 	}
 	db.pdb, err = openPebble(dir, popts)
 	if err != nil {
+		db.release()
+		return nil, fmt.Errorf("cannot open database %s: %w", opts.Dir, err)
+	}
+	db.fs, db.dir = fsys, dir
+	db.wopts = bulkWriterOptions(popts, db.pdb.TableFormat())
+	// Sstables of a bulk load that never reached Commit (a crash) were
+	// never ingested: nothing references them.
+	if err := fsys.RemoveAll(fsys.PathJoin(dir, bulkDir)); err != nil {
+		_ = db.pdb.Close()
 		db.release()
 		return nil, fmt.Errorf("cannot open database %s: %w", opts.Dir, err)
 	}

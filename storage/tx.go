@@ -37,7 +37,9 @@ type Tx struct {
 	exposed   bool            // Snapshot handed out a view with uncommitted rows
 	dirty     map[string]bool // tables whose catalog entry Commit writes
 	keyUndo   []keyUndo
+	rowUndo   []rowsUndo // PK keys of bulk-loaded rows, interleaved with keyUndo
 	tblUndo   []tableUndo
+	bulk      *bulkFiles // sstables of a bulk load, ingested by Commit
 	done      bool
 }
 
@@ -105,9 +107,20 @@ func (tx *Tx) ownSeg(t *Table, k int) *Segment {
 	return g
 }
 
+// writable reports why the Tx takes no more writes, if it does not.
+func (tx *Tx) writable() error {
+	switch {
+	case tx.done:
+		return ErrTxDone
+	case tx.bulk != nil:
+		return ErrBulkOnly
+	}
+	return nil
+}
+
 func (tx *Tx) table(name string) (*Table, error) {
-	if tx.done {
-		return nil, ErrTxDone
+	if err := tx.writable(); err != nil {
+		return nil, err
 	}
 	t := tx.root[strings.ToLower(name)]
 	if t == nil {
@@ -149,8 +162,8 @@ func (tx *Tx) reserve(extra int) *pebble.Batch {
 // CreateTable creates a table. The schema is copied; PRIMARY KEY columns
 // are marked NOT NULL.
 func (tx *Tx) CreateTable(s Schema) error {
-	if tx.done {
-		return ErrTxDone
+	if err := tx.writable(); err != nil {
+		return err
 	}
 	vs, err := s.validate()
 	if err != nil {
@@ -239,7 +252,7 @@ func (tx *Tx) Insert(table string, rows [][]types.Value) (firstRowID int64, err 
 			tx.setKey(idx, row[idx.col], rowid)
 		}
 	}
-	tx.appendRows(t, first, rows)
+	tx.appendRows(t, first, rows, len(rows))
 	t.nextRowID += int64(len(rows))
 	t.live += int64(len(rows))
 	tx.dirty[strings.ToLower(s.Name)] = true
@@ -291,17 +304,20 @@ func (tx *Tx) delKey(idx *pkIndex, v types.Value) {
 }
 
 // appendRows writes rows with rowids first.. into the mirror of the owned
-// table t, filling the last segment, then starting new ones.
-func (tx *Tx) appendRows(t *Table, first int64, rows [][]types.Value) {
+// table t, filling the last segment, then starting new ones. expect (at
+// least len(rows)) is how many rows are expected from first on: a bulk
+// load sizes segments for what is coming rather than growing them.
+func (tx *Tx) appendRows(t *Table, first int64, rows [][]types.Value, expect int) {
 	S := int64(tx.db.segRows)
 	for done := 0; done < len(rows); {
 		rowid := first + int64(done)
 		base := (rowid-1)/S*S + 1
 		slot := int(rowid - base)
 		need := min(len(rows)-done, int(S)-slot)
+		coming := max(need, expect-done)
 		var g *Segment
 		if slot == 0 {
-			g = newSegment(t.schema, base, min(int(S), max(need, 8)), tx.epoch)
+			g = newSegment(t.schema, base, min(int(S), max(coming, 8)), tx.epoch)
 			t.segs = append(t.segs, g)
 		} else {
 			k := len(t.segs) - 1
@@ -310,7 +326,7 @@ func (tx *Tx) appendRows(t *Table, first int64, rows [][]types.Value) {
 			}
 			g = tx.ownSeg(t, k)
 			if g.slots() < slot+need {
-				g.grow(min(int(S), max(slot+need, 2*g.slots())), tx.epoch)
+				g.grow(min(int(S), max(slot+coming, 2*g.slots())), tx.epoch)
 			} else if g.oldestEpoch() < tx.db.appendFloor {
 				g.grow(g.slots(), tx.epoch)
 			}
@@ -457,8 +473,9 @@ func (tx *Tx) Delete(table string, rowids []int64) error {
 	return nil
 }
 
-// Commit writes the transaction with one synced pebble batch and then
-// publishes its state. On error nothing is published and the Tx is over.
+// Commit writes the transaction with one synced pebble batch (after a
+// bulk load through sstables: one ingestion of them, see InsertBulk) and
+// then publishes its state. On error nothing is published and the Tx is over.
 // Committing a Tx that changed nothing writes nothing.
 func (tx *Tx) Commit() error {
 	if tx.done {
@@ -469,12 +486,16 @@ func (tx *Tx) Commit() error {
 		tx.end()
 		return nil
 	}
-	for low := range tx.dirty {
-		if t := tx.root[low]; t != nil {
-			_ = tx.reserve(256).Set(catalogKey(low), encodeCatalog(t), nil)
+	var err error
+	if tx.bulk != nil {
+		err = tx.bulk.commit(tx.catalogEntries())
+	} else {
+		for low, val := range tx.catalogEntries() {
+			_ = tx.reserve(256).Set(catalogKey(low), val, nil)
 		}
+		err = commitBatch(tx.batch)
 	}
-	if err := commitBatch(tx.batch); err != nil {
+	if err != nil {
 		tx.abandon()
 		if _, fatal := err.(fatalError); fatal {
 			db.failed = fmt.Errorf("%w (%v)", ErrFailed, err)
@@ -484,9 +505,21 @@ func (tx *Tx) Commit() error {
 	}
 	db.snap.Store(newSnapshot(tx.root))
 	db.nextEpoch()
-	tx.keyUndo, tx.tblUndo = nil, nil
+	tx.keyUndo, tx.rowUndo, tx.tblUndo = nil, nil, nil
 	tx.end()
 	return nil
+}
+
+// catalogEntries returns the catalog values Commit writes, by lower-case
+// table name.
+func (tx *Tx) catalogEntries() map[string][]byte {
+	m := make(map[string][]byte, len(tx.dirty))
+	for low := range tx.dirty {
+		if t := tx.root[low]; t != nil {
+			m[low] = encodeCatalog(t)
+		}
+	}
+	return m
 }
 
 func commitBatch(b *pebble.Batch) (err error) {
@@ -516,14 +549,7 @@ func (tx *Tx) abandon() {
 
 // revert undoes the writer-side PK changes, newest first.
 func (tx *Tx) revert() {
-	for i := len(tx.keyUndo) - 1; i >= 0; i-- {
-		u := &tx.keyUndo[i]
-		if u.had {
-			u.idx.set(u.key(), u.old)
-		} else {
-			u.idx.del(u.key())
-		}
-	}
+	tx.revertKeys(0, 0)
 	for i := len(tx.tblUndo) - 1; i >= 0; i-- {
 		u := &tx.tblUndo[i]
 		if u.prev != nil {
@@ -532,11 +558,39 @@ func (tx *Tx) revert() {
 			delete(tx.db.pk, u.tableID)
 		}
 	}
-	tx.keyUndo, tx.tblUndo = nil, nil
+	tx.keyUndo, tx.rowUndo, tx.tblUndo = nil, nil, nil
+}
+
+// revertKeys undoes the key changes logged after the first nkey keyUndo
+// and nrow rowUndo entries, newest first, and drops them from the logs.
+// A rowsUndo entry with at == i came after keyUndo[i-1] and before
+// keyUndo[i].
+func (tx *Tx) revertKeys(nkey, nrow int) {
+	r := len(tx.rowUndo) - 1
+	for i := len(tx.keyUndo); i >= nkey; i-- {
+		for ; r >= nrow && tx.rowUndo[r].at >= i; r-- {
+			tx.rowUndo[r].revert()
+		}
+		if i == nkey {
+			break
+		}
+		u := &tx.keyUndo[i-1]
+		if u.had {
+			u.idx.set(u.key(), u.old)
+		} else {
+			u.idx.del(u.key())
+		}
+	}
+	clear(tx.rowUndo[nrow:])
+	tx.keyUndo, tx.rowUndo = tx.keyUndo[:nkey], tx.rowUndo[:nrow]
 }
 
 func (tx *Tx) end() {
 	tx.done = true
+	if tx.bulk != nil {
+		tx.bulk.abort()
+		tx.bulk = nil
+	}
 	tx.root, tx.snap = nil, nil
 	if tx.batch != nil {
 		_ = tx.batch.Close()
