@@ -170,6 +170,7 @@ func TestKillNine(t *testing.T) {
 		rounds = 2
 	}
 	acked := map[int]bool{}
+	var groups [][]int // ids written in one transaction: all or none may survive
 	next := 0
 	for round := 0; round < rounds; round++ {
 		cmd := exec.Command(bin, "--format", "jsonl", dir)
@@ -204,6 +205,18 @@ func TestKillNine(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			for i := 0; i < n; i++ {
+				if i%3 == 2 {
+					// Three inserts in BEGIN … COMMIT: the kill may land inside.
+					a, b, c := next, next+1, next+2
+					next += 3
+					groups = append(groups, []int{a, b, c})
+					if send(fmt.Sprintf("BEGIN; INSERT INTO t VALUES (%d, [%d, 1, 2, 3]); INSERT INTO t VALUES (%d, [%d, 1, 2, 3]); SELECT 1 AS ok;", a, a, b, b)) != nil ||
+						send(fmt.Sprintf("INSERT INTO t VALUES (%d, [%d, 1, 2, 3]); COMMIT; SELECT 1 AS ack;", c, c)) != nil {
+						break
+					}
+					acked[a], acked[b], acked[c] = true, true, true
+					continue
+				}
 				id := next
 				next++ // ids are never retried: an unacknowledged insert may have committed
 				err := send(fmt.Sprintf("INSERT INTO t VALUES (%d, [%d, 1, 2, 3]); SELECT %d AS ack;", id, id, id))
@@ -247,6 +260,11 @@ func TestKillNine(t *testing.T) {
 	for id := range acked {
 		if !seen[id] {
 			t.Errorf("acknowledged row %d is lost", id)
+		}
+	}
+	for _, g := range groups {
+		if seen[g[0]] != seen[g[1]] || seen[g[1]] != seen[g[2]] {
+			t.Errorf("transaction %v is partly visible: %v %v %v", g, seen[g[0]], seen[g[1]], seen[g[2]])
 		}
 	}
 	t.Logf("%d acknowledged rows, all present; %d rows in total", len(acked), len(seen))
