@@ -150,11 +150,10 @@ func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progr
 	defer rd.close()
 	var (
 		cur  *copyChunk
-		at   int           // next row of cur
-		pos  []formats.Pos // positions of the row last handed to storage
+		at   int                                 // next row of cur
+		pos  = make([]formats.Pos, len(readers)) // of the row last handed to storage
 		done int64
 	)
-	pos = make([]formats.Pos, len(readers))
 	next := func(row []types.Value) error {
 		for cur == nil || at == len(cur.rows) {
 			if cur != nil {

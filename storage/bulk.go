@@ -186,7 +186,7 @@ type bulkLoader struct {
 	n      int64  // rows appended to the mirror
 	expect int64
 	idx    *pkIndex
-	undo   int // index of the load's rowsUndo, -1 before the first row
+	undo   int // index of the load's rowsUndo in Tx.rowUndo; -1 without a PRIMARY KEY
 	files  *bulkFiles
 	batch  *pebble.Batch
 	size   int // bytes in batch, for ErrTxTooLarge
@@ -312,6 +312,7 @@ type bulkFiles struct {
 	w     *sstable.Writer
 	f     *bulkFile
 	path  string
+	sets  int // keys written to w
 }
 
 // bulkSeq names the sstables of loads (unique within the process, and the
@@ -359,7 +360,8 @@ func (b *bulkFiles) set(key, val []byte) error {
 	if err := b.w.Set(key, val); err != nil {
 		return err
 	}
-	if b.w.Raw().EstimatedSize() >= bulkFileBytes {
+	// EstimatedSize costs about as much as a small Set: look now and then.
+	if b.sets++; b.sets%64 == 0 && b.w.Raw().EstimatedSize() >= bulkFileBytes {
 		return b.finish()
 	}
 	return nil
