@@ -23,7 +23,9 @@
 //   - Updating one row copies the changed columns of its segment (up to
 //     SegmentRows values each): bulk updates are cheap, single-row updates
 //     of huge tables are not.
-//   - A transaction's writes must fit in one pebble batch (ErrTxTooLarge).
+//   - A transaction's writes must fit in one pebble batch (ErrTxTooLarge),
+//     except a bulk load (Tx.InsertBulk) on its own, which streams into
+//     sstables ingested at Commit.
 //
 // The on-disk format is described in docs/storage-format.md.
 package storage
