@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -284,6 +285,15 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	if p.table == nil {
 		return finish(p.out, []srcRow{{}})
 	}
+	if p.out.grouped {
+		// Aggregate as the scan goes: count(*) over a million rows holds
+		// one group, not a million rows.
+		g := newGrouper(p.out)
+		if err := scanEach(ctx, p.table, p.where, g.add); err != nil {
+			return nil, err
+		}
+		return finishGrouped(p.out, nil, g)
+	}
 	if err := p.checkMemory(p.memLimit, 1); err != nil {
 		return nil, err
 	}
@@ -302,9 +312,29 @@ func earlyStop(o *outputSpec) int64 {
 	return o.limit + o.offset
 }
 
-// scanRows returns the live rows of t that pass where, in rowid order.
+// scanRows returns the live rows of t that pass where, in rowid order,
+// stopping after stop rows (-1: all).
 func scanRows(ctx context.Context, t *storage.Table, where expr, stop int64) ([]srcRow, error) {
 	var rows []srcRow
+	err := scanEach(ctx, t, where, func(r *srcRow) error {
+		rows = append(rows, *r)
+		if stop >= 0 && int64(len(rows)) >= stop {
+			return errStop
+		}
+		return nil
+	})
+	if err == errStop {
+		err = nil
+	}
+	return rows, err
+}
+
+// errStop ends a scanEach early without an error.
+var errStop = errors.New("stop")
+
+// scanEach calls fn on each live row of t that passes where, in rowid
+// order; fn must not keep its argument.
+func scanEach(ctx context.Context, t *storage.Table, where expr, fn func(*srcRow) error) error {
 	ncols := len(t.Schema().Columns)
 	n := 0
 	for _, seg := range t.Segments() {
@@ -315,26 +345,25 @@ func scanRows(ctx context.Context, t *storage.Table, where expr, stop int64) ([]
 			}
 			if n++; n&4095 == 0 {
 				if err := ctx.Err(); err != nil {
-					return nil, err
+					return err
 				}
 			}
 			r := srcRow{seg: seg, i: i, ncols: ncols, rowid: seg.Base() + int64(i)}
 			if where != nil {
 				ok, err := passes(where, &r)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				if !ok {
 					continue
 				}
 			}
-			rows = append(rows, r)
-			if stop >= 0 && int64(len(rows)) >= stop {
-				return rows, nil
+			if err := fn(&r); err != nil {
+				return err
 			}
 		}
 	}
-	return rows, nil
+	return nil
 }
 
 func passes(cond expr, env rowEnv) (bool, error) {
@@ -348,6 +377,12 @@ func passes(cond expr, env rowEnv) (bool, error) {
 
 // finish runs the output pipeline over source rows.
 func finish(o *outputSpec, rows []srcRow) ([][]types.Value, error) {
+	return finishGrouped(o, rows, nil)
+}
+
+// finishGrouped is finish; when pre is set, the rows were already grouped
+// into it as they were scanned.
+func finishGrouped(o *outputSpec, rows []srcRow, pre *grouper) ([][]types.Value, error) {
 	type outRow struct {
 		vals []types.Value
 		keys []types.Value
@@ -390,7 +425,16 @@ func finish(o *outputSpec, rows []srcRow) ([][]types.Value, error) {
 			}
 		}
 	} else {
-		groups, err := group(o, rows)
+		g := pre
+		if g == nil {
+			g = newGrouper(o)
+			for i := range rows {
+				if err := g.add(&rows[i]); err != nil {
+					return nil, err
+				}
+			}
+		}
+		groups, err := g.rows()
 		if err != nil {
 			return nil, err
 		}
@@ -437,65 +481,79 @@ func finish(o *outputSpec, rows []srcRow) ([][]types.Value, error) {
 	return out, nil
 }
 
-// group evaluates GROUP BY and the aggregates; groups keep the order in
-// which they first appear in the source rows.
-func group(o *outputSpec, rows []srcRow) ([]flatRow, error) {
-	type grp struct {
-		keys []types.Value
-		aggs []*aggState
-	}
-	index := map[string]int{}
-	var groups []*grp
-	newGroup := func(keys []types.Value) *grp {
-		g := &grp{keys: keys}
-		for _, a := range o.group.aggs {
-			g.aggs = append(g.aggs, newAggState(a))
-		}
-		groups = append(groups, g)
-		return g
-	}
+// grouper evaluates GROUP BY and the aggregates one source row at a time,
+// so a scan never has to hold its rows; groups keep the order in which they
+// first appear.
+type grouper struct {
+	o      *outputSpec
+	index  map[string]int
+	groups []*group
+	kb     strings.Builder
+}
+
+type group struct {
+	keys []types.Value
+	aggs []*aggState
+}
+
+func newGrouper(o *outputSpec) *grouper {
+	g := &grouper{o: o, index: map[string]int{}}
 	if len(o.groupBy) == 0 {
-		newGroup(nil) // aggregates without GROUP BY: one group, even over no rows
+		g.newGroup(nil) // aggregates without GROUP BY: one group, even over no rows
 	}
-	var kb strings.Builder
-	for i := range rows {
-		env := &rows[i]
-		var g *grp
-		if len(o.groupBy) == 0 {
-			g = groups[0]
+	return g
+}
+
+func (g *grouper) newGroup(keys []types.Value) *group {
+	gr := &group{keys: keys}
+	for _, a := range g.o.group.aggs {
+		gr.aggs = append(gr.aggs, newAggState(a))
+	}
+	g.groups = append(g.groups, gr)
+	return gr
+}
+
+func (g *grouper) add(env *srcRow) error {
+	var gr *group
+	if len(g.o.groupBy) == 0 {
+		gr = g.groups[0]
+	} else {
+		keys := make([]types.Value, len(g.o.groupBy))
+		g.kb.Reset()
+		for j, ge := range g.o.groupBy {
+			v, err := ge.eval(env)
+			if err != nil {
+				return err
+			}
+			keys[j] = v
+			g.kb.WriteString(v.K.String())
+			g.kb.WriteByte(0)
+			g.kb.WriteString(v.String())
+			g.kb.WriteByte(0)
+		}
+		k := g.kb.String()
+		if gi, ok := g.index[k]; ok {
+			gr = g.groups[gi]
 		} else {
-			keys := make([]types.Value, len(o.groupBy))
-			kb.Reset()
-			for j, ge := range o.groupBy {
-				v, err := ge.eval(env)
-				if err != nil {
-					return nil, err
-				}
-				keys[j] = v
-				kb.WriteString(v.K.String())
-				kb.WriteByte(0)
-				kb.WriteString(v.String())
-				kb.WriteByte(0)
-			}
-			k := kb.String()
-			if gi, ok := index[k]; ok {
-				g = groups[gi]
-			} else {
-				index[k] = len(groups)
-				g = newGroup(keys)
-			}
-		}
-		for _, a := range g.aggs {
-			if err := a.add(env); err != nil {
-				return nil, err
-			}
+			g.index[k] = len(g.groups)
+			gr = g.newGroup(keys)
 		}
 	}
-	out := make([]flatRow, len(groups))
-	for i, g := range groups {
-		r := make(flatRow, 0, len(g.keys)+len(g.aggs))
-		r = append(r, g.keys...)
-		for _, a := range g.aggs {
+	for _, a := range gr.aggs {
+		if err := a.add(env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rows returns one row per group: its keys, then its aggregates.
+func (g *grouper) rows() ([]flatRow, error) {
+	out := make([]flatRow, len(g.groups))
+	for i, gr := range g.groups {
+		r := make(flatRow, 0, len(gr.keys)+len(gr.aggs))
+		r = append(r, gr.keys...)
+		for _, a := range gr.aggs {
 			v, err := a.result()
 			if err != nil {
 				return nil, err
