@@ -43,6 +43,16 @@ func TestMemoryLimit(t *testing.T) {
 		}
 		r.Close()
 	}
+	// A plain scan that keeps its rows is bounded too; aggregates stream
+	// and are not.
+	if _, err := db.Query(ctx, "SELECT key FROM t"); !errors.Is(err, softdb.ErrLimit) {
+		t.Errorf("SELECT of 20000 rows under a 1 MiB limit: %v, want ErrLimit", err)
+	}
+	var n int
+	var label string
+	if err := db.QueryRow(ctx, "SELECT count(*), max(label) FROM t").Scan(&n, &label); err != nil || n != 20000 || label != "x" {
+		t.Errorf("streamed aggregate: %d %q %v", n, label, err)
+	}
 	if _, err := softdb.Open(t.TempDir(), &softdb.Options{MaxStatementMemory: -1}); err == nil {
 		t.Error("a negative MaxStatementMemory was accepted")
 	}

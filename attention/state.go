@@ -69,21 +69,6 @@ func (s *State) Result(dst []float32) bool {
 	return true
 }
 
-// Result64 is Result in float64, for FLOAT columns.
-func (s *State) Result64(dst []float64) bool {
-	if len(dst) != len(s.Acc) {
-		panic("attention: Result64: len(dst) != value dimension")
-	}
-	if s.Empty() {
-		return false
-	}
-	inv := 1 / s.Sum
-	for j, a := range s.Acc {
-		dst[j] = a * inv
-	}
-	return true
-}
-
 // Merge folds o into s (o is unchanged): both are rescaled to the larger
 // maximum, so no exponent can overflow. The result does not depend on the
 // order of merges beyond float64 rounding. It panics if the value

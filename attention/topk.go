@@ -31,8 +31,7 @@ func NewTopK(k int) *TopK {
 	return &TopK{k: k, h: make([]Scored, 0, min(k, 1<<16))}
 }
 
-// K returns the capacity k; Len the number of pairs kept.
-func (t *TopK) K() int   { return t.k }
+// Len returns the number of pairs kept.
 func (t *TopK) Len() int { return len(t.h) }
 
 // Reset empties t.

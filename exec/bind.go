@@ -45,8 +45,6 @@ type groupCtx struct {
 	aggs    []*aggSpec
 }
 
-func (g *groupCtx) slotOfAgg(a *aggSpec) int { return len(g.keys) + len(g.aggs) - 1 }
-
 var aggregateNames = map[string]bool{"count": true, "sum": true, "avg": true, "min": true, "max": true}
 
 func (s *scope) bind(e query.Expr) (expr, error) {
@@ -292,37 +290,21 @@ func mentions(e query.Expr, names ...string) bool {
 	return found
 }
 
-// walk calls f on e and every sub-expression, not descending into subqueries.
+// walk calls f on e and every sub-expression, not descending into
+// subqueries (their names belong to another scope).
 func walk(e query.Expr, f func(query.Expr)) {
 	if e == nil {
 		return
 	}
-	f(e)
-	switch n := e.(type) {
-	case *query.Unary:
-		walk(n.X, f)
-	case *query.Binary:
-		walk(n.L, f)
-		walk(n.R, f)
-	case *query.IsNull:
-		walk(n.X, f)
-	case *query.In:
-		walk(n.X, f)
-		for _, x := range n.List {
-			walk(x, f)
+	query.Walk(e, func(n query.Node) bool {
+		if _, sub := n.(*query.Subquery); sub {
+			return false
 		}
-	case *query.Between:
-		walk(n.X, f)
-		walk(n.Lo, f)
-		walk(n.Hi, f)
-	case *query.Like:
-		walk(n.X, f)
-		walk(n.Pattern, f)
-	case *query.Call:
-		for _, x := range n.Args {
-			walk(x, f)
+		if x, ok := n.(query.Expr); ok {
+			f(x)
 		}
-	}
+		return true
+	})
 }
 
 func indexOf(list []string, s string) int {

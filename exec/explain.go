@@ -145,9 +145,8 @@ func (m *matchPlan) tree(p *selectPlan) *planNode {
 		}
 		if m.blend {
 			var items []string
-			for i, b := range m.blendItems {
+			for i := range m.blendItems {
 				items = append(items, p.out.names[i])
-				_ = b
 			}
 			kind := "generic"
 			if m.fusable() {

@@ -65,14 +65,7 @@ func planMatch(snap *storage.Snapshot, s *query.Select, sc *scope, params []type
 	}
 	c := schema.Columns[m.col]
 	m.colName, m.dim = c.Name, c.Type.Dim
-	switch s.Match.Metric {
-	case query.Cosine:
-		m.metric = attention.Cosine
-	case query.L2:
-		m.metric = attention.L2
-	default:
-		m.metric = attention.Dot
-	}
+	m.metric = metricOf(s.Match.Metric)
 
 	// Temperature: a constant expression of numbers and d.
 	m.tempSrc = "√d"
@@ -605,7 +598,6 @@ func (m *matchPlan) candidates(ctx context.Context, chunks []chunk, q queryVec, 
 		for _, p := range parts {
 			rows = append(rows, p...)
 		}
-		_ = qnorm
 	}
 	if m.mode == query.Hard {
 		for i := range rows {

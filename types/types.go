@@ -64,7 +64,6 @@ type Value struct {
 }
 
 // Constructors.
-func NullValue() Value              { return Value{} }
 func IntValue(i int64) Value        { return Value{K: Int, I: i} }
 func FloatValue(f float64) Value    { return Value{K: Float, F: f} }
 func TextValue(s string) Value      { return Value{K: Text, S: s} }
