@@ -3,7 +3,9 @@ package attention
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -189,20 +191,71 @@ func BenchmarkScoreRows(b *testing.B) {
 
 // BenchmarkMemRead is the read-bandwidth reference for the bytes/s figures
 // above, measured in the same run: a vector maximum over 512 MiB with the
-// kernel set in use (one load and one VMAXPS per 32 bytes on avx2, far
-// below the core's limits, so memory is the bottleneck).
+// kernel set in use (four loads in flight and one VMAXPS per 32 bytes on
+// avx2, far below the core's limits, so memory is the bottleneck), from
+// one goroutine and from one per core over halves of the array.
 func BenchmarkMemRead(b *testing.B) {
 	buf := hugeFloats(128 << 20)
 	for i := range buf {
 		buf[i] = float32(i & 1023)
 	}
-	b.SetBytes(int64(len(buf) * 4))
-	b.ReportAllocs()
-	start := startClock(b)
-	for i := 0; i < b.N; i++ {
-		if kern.maxScore(buf) != 1023 {
-			b.Fatal("max")
-		}
+	for _, threads := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			b.SetBytes(int64(len(buf) * 4))
+			b.ReportAllocs()
+			start := startClock(b)
+			for i := 0; i < b.N; i++ {
+				splitRun(threads, len(buf), func(lo, hi int) {
+					if kern.maxScore(buf[lo:hi]) != 1023 {
+						panic("max")
+					}
+				})
+			}
+			report(b, start, 0)
+		})
 	}
-	report(b, start, 0)
+}
+
+// BenchmarkAccumulateParallel is one query split over every core, partial
+// states merged: what one SOFT SELECT does.
+func BenchmarkAccumulateParallel(b *testing.B) {
+	const n, d = 1000000, 128
+	threads := runtime.GOMAXPROCS(0)
+	b.Run(fmt.Sprintf("n=1e6/d=128/threads=%d", threads), func(b *testing.B) {
+		bd := benchBlock(n, d, d, 1)
+		states := make([]*State, threads)
+		for t := range states {
+			states[t] = NewState(d)
+		}
+		q := bd.qs[:d]
+		b.SetBytes(int64(n * 2 * d * 4))
+		b.ReportAllocs()
+		start := startClock(b)
+		for i := 0; i < b.N; i++ {
+			var next atomic.Int32
+			splitRun(threads, n, func(lo, hi int) {
+				s := states[next.Add(1)-1]
+				s.Reset()
+				s.Accumulate(Dot, q, 0, bd.keys[lo*d:hi*d], d, bd.values[lo*d:hi*d], d, nil, 1/11.3)
+			})
+			for _, s := range states[1:] {
+				states[0].Merge(s)
+			}
+		}
+		report(b, start, 4*float64(n)*float64(d))
+	})
+}
+
+// splitRun calls f on threads contiguous parts of [0, n) in parallel.
+func splitRun(threads, n int, f func(lo, hi int)) {
+	var wg sync.WaitGroup
+	for t := 0; t < threads; t++ {
+		lo, hi := n*t/threads, n*(t+1)/threads
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
 }

@@ -23,9 +23,6 @@ var avx2Kernels = kernelSet{name: "avx2", id: idAVX2}
 // contract. ldd, ldq and kstride are in bytes.
 
 //go:noescape
-func dotT1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
-
-//go:noescape
 func dotT2x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
 
 //go:noescape
@@ -39,9 +36,6 @@ func dotT2x1(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups 
 
 //go:noescape
 func dotT3x1(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
-
-//go:noescape
-func l2T1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
 
 //go:noescape
 func l2T2x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
@@ -59,7 +53,13 @@ func l2T2x1(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups i
 func l2T3x1(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
 
 //go:noescape
-func dotnormT1x4(dst *float32, kk *float32, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+func dotS1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func l2S1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+
+//go:noescape
+func dotnormS1x4(dst *float32, kk *float32, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
 
 //go:noescape
 func dotnormT1x1(dst *float32, kk *float32, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
@@ -141,13 +141,13 @@ func runTile(shape int, dst []float32, ldd int, qs []float32, ldq int, keys []fl
 		o, q, k := &dst[0], &qs[0], &keys[0]
 		switch shape {
 		case shapeDot1:
-			dotT1x4(o, ldd, q, ldq, k, g, ks, d8, mask)
+			dotS1x4(o, ldd, q, ldq, k, g, ks, d8, mask) // one query: keys in memory order
 		case shapeDot2:
 			dotT2x4(o, ldd, q, ldq, k, g, ks, d8, mask)
 		case shapeDot3:
 			dotT3x4(o, ldd, q, ldq, k, g, ks, d8, mask)
 		case shapeL21:
-			l2T1x4(o, ldd, q, ldq, k, g, ks, d8, mask)
+			l2S1x4(o, ldd, q, ldq, k, g, ks, d8, mask)
 		case shapeL22:
 			l2T2x4(o, ldd, q, ldq, k, g, ks, d8, mask)
 		case shapeL23:
@@ -231,7 +231,7 @@ func dotNormRowsAVX2(dst, kk, q, keys []float32, d int) {
 	mask := tailMask(d)
 	g := nk / 4
 	if g > 0 {
-		dotnormT1x4(&dst[0], &kk[0], &qp[0], 0, &keys[0], g, d*4, d/8, mask)
+		dotnormS1x4(&dst[0], &kk[0], &qp[0], 0, &keys[0], g, d*4, d/8, mask)
 	}
 	if r := nk - 4*g; r > 0 {
 		dotnormT1x1(&dst[4*g], &kk[4*g], &qp[0], 0, &keys[4*g*d], r, d*4, d/8, mask)

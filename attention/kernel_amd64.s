@@ -111,71 +111,6 @@ DATA expconst<>+408(SB)/4, $0x3f800000 // 127<<23
 DATA expconst<>+412(SB)/4, $0x3f800000 // 127<<23
 GLOBL expconst<>(SB), RODATA|NOPTR, $416
 
-// func dotT1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
-TEXT ·dotT1x4(SB), NOSPLIT, $0-72
-	MOVQ dst+0(FP), DI
-	MOVQ ldd+8(FP), R8
-	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
-	MOVQ keys+32(FP), R10
-	MOVQ groups+40(FP), CX
-	MOVQ kstride+48(FP), BX
-	MOVQ mask+64(FP), R11
-	TESTQ CX, CX
-	JZ dotT1x4_done
-dotT1x4_group:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	MOVQ SI, AX
-	MOVQ R10, DX
-	LEAQ (DX)(BX*2), R12
-	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ dotT1x4_tail
-dotT1x4_loop:
-	VMOVUPS (AX), Y4
-	VMOVUPS (DX), Y5
-	VFMADD231PS Y4, Y5, Y0
-	VMOVUPS (DX)(BX*1), Y5
-	VFMADD231PS Y4, Y5, Y1
-	VMOVUPS (DX)(BX*2), Y5
-	VFMADD231PS Y4, Y5, Y2
-	VMOVUPS (R12)(BX*1), Y5
-	VFMADD231PS Y4, Y5, Y3
-	ADDQ $32, AX
-	ADDQ $32, DX
-	ADDQ $32, R12
-	DECQ R13
-	JNZ dotT1x4_loop
-dotT1x4_tail:
-	TESTQ R11, R11
-	JZ dotT1x4_reduce
-	VMOVUPS (R11), Y4
-	VMASKMOVPS (DX), Y4, Y5
-	VFMADD231PS (AX), Y5, Y0
-	VMASKMOVPS (DX)(BX*1), Y4, Y5
-	VFMADD231PS (AX), Y5, Y1
-	VMASKMOVPS (DX)(BX*2), Y4, Y5
-	VFMADD231PS (AX), Y5, Y2
-	VMASKMOVPS (R12)(BX*1), Y4, Y5
-	VFMADD231PS (AX), Y5, Y3
-dotT1x4_reduce:
-	VHADDPS Y1, Y0, Y5
-	VHADDPS Y3, Y2, Y4
-	VHADDPS Y4, Y5, Y5
-	VEXTRACTF128 $1, Y5, X4
-	VADDPS X4, X5, X5
-	VMOVUPS X5, (DI)
-	ADDQ $16, DI
-	LEAQ (R10)(BX*4), R10
-	DECQ CX
-	JNZ dotT1x4_group
-dotT1x4_done:
-	VZEROUPPER
-	RET
-
 // func dotT2x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
 TEXT ·dotT2x4(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
@@ -528,79 +463,6 @@ dotT3x1_reduce:
 	DECQ CX
 	JNZ dotT3x1_group
 dotT3x1_done:
-	VZEROUPPER
-	RET
-
-// func l2T1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
-TEXT ·l2T1x4(SB), NOSPLIT, $0-72
-	MOVQ dst+0(FP), DI
-	MOVQ ldd+8(FP), R8
-	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
-	MOVQ keys+32(FP), R10
-	MOVQ groups+40(FP), CX
-	MOVQ kstride+48(FP), BX
-	MOVQ mask+64(FP), R11
-	TESTQ CX, CX
-	JZ l2T1x4_done
-l2T1x4_group:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	MOVQ SI, AX
-	MOVQ R10, DX
-	LEAQ (DX)(BX*2), R12
-	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ l2T1x4_tail
-l2T1x4_loop:
-	VMOVUPS (AX), Y4
-	VMOVUPS (DX), Y5
-	VSUBPS Y4, Y5, Y6
-	VFMADD231PS Y6, Y6, Y0
-	VMOVUPS (DX)(BX*1), Y5
-	VSUBPS Y4, Y5, Y6
-	VFMADD231PS Y6, Y6, Y1
-	VMOVUPS (DX)(BX*2), Y5
-	VSUBPS Y4, Y5, Y6
-	VFMADD231PS Y6, Y6, Y2
-	VMOVUPS (R12)(BX*1), Y5
-	VSUBPS Y4, Y5, Y6
-	VFMADD231PS Y6, Y6, Y3
-	ADDQ $32, AX
-	ADDQ $32, DX
-	ADDQ $32, R12
-	DECQ R13
-	JNZ l2T1x4_loop
-l2T1x4_tail:
-	TESTQ R11, R11
-	JZ l2T1x4_reduce
-	VMOVUPS (R11), Y4
-	VMASKMOVPS (DX), Y4, Y5
-	VSUBPS (AX), Y5, Y6
-	VFMADD231PS Y6, Y6, Y0
-	VMASKMOVPS (DX)(BX*1), Y4, Y5
-	VSUBPS (AX), Y5, Y6
-	VFMADD231PS Y6, Y6, Y1
-	VMASKMOVPS (DX)(BX*2), Y4, Y5
-	VSUBPS (AX), Y5, Y6
-	VFMADD231PS Y6, Y6, Y2
-	VMASKMOVPS (R12)(BX*1), Y4, Y5
-	VSUBPS (AX), Y5, Y6
-	VFMADD231PS Y6, Y6, Y3
-l2T1x4_reduce:
-	VHADDPS Y1, Y0, Y5
-	VHADDPS Y3, Y2, Y4
-	VHADDPS Y4, Y5, Y5
-	VEXTRACTF128 $1, Y5, X4
-	VADDPS X4, X5, X5
-	VMOVUPS X5, (DI)
-	ADDQ $16, DI
-	LEAQ (R10)(BX*4), R10
-	DECQ CX
-	JNZ l2T1x4_group
-l2T1x4_done:
 	VZEROUPPER
 	RET
 
@@ -996,90 +858,6 @@ l2T3x1_done:
 	VZEROUPPER
 	RET
 
-// func dotnormT1x4(dst *float32, kk *float32, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
-TEXT ·dotnormT1x4(SB), NOSPLIT, $0-72
-	MOVQ dst+0(FP), DI
-	MOVQ kk+8(FP), R8
-	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
-	MOVQ keys+32(FP), R10
-	MOVQ groups+40(FP), CX
-	MOVQ kstride+48(FP), BX
-	MOVQ mask+64(FP), R11
-	TESTQ CX, CX
-	JZ dotnormT1x4_done
-dotnormT1x4_group:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	MOVQ SI, AX
-	MOVQ R10, DX
-	LEAQ (DX)(BX*2), R12
-	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ dotnormT1x4_tail
-dotnormT1x4_loop:
-	VMOVUPS (AX), Y8
-	VMOVUPS (DX), Y9
-	VFMADD231PS Y8, Y9, Y0
-	VFMADD231PS Y9, Y9, Y4
-	VMOVUPS (DX)(BX*1), Y9
-	VFMADD231PS Y8, Y9, Y1
-	VFMADD231PS Y9, Y9, Y5
-	VMOVUPS (DX)(BX*2), Y9
-	VFMADD231PS Y8, Y9, Y2
-	VFMADD231PS Y9, Y9, Y6
-	VMOVUPS (R12)(BX*1), Y9
-	VFMADD231PS Y8, Y9, Y3
-	VFMADD231PS Y9, Y9, Y7
-	ADDQ $32, AX
-	ADDQ $32, DX
-	ADDQ $32, R12
-	DECQ R13
-	JNZ dotnormT1x4_loop
-dotnormT1x4_tail:
-	TESTQ R11, R11
-	JZ dotnormT1x4_reduce
-	VMOVUPS (R11), Y8
-	VMASKMOVPS (DX), Y8, Y9
-	VFMADD231PS (AX), Y9, Y0
-	VFMADD231PS Y9, Y9, Y4
-	VMASKMOVPS (DX)(BX*1), Y8, Y9
-	VFMADD231PS (AX), Y9, Y1
-	VFMADD231PS Y9, Y9, Y5
-	VMASKMOVPS (DX)(BX*2), Y8, Y9
-	VFMADD231PS (AX), Y9, Y2
-	VFMADD231PS Y9, Y9, Y6
-	VMASKMOVPS (R12)(BX*1), Y8, Y9
-	VFMADD231PS (AX), Y9, Y3
-	VFMADD231PS Y9, Y9, Y7
-dotnormT1x4_reduce:
-	VHADDPS Y1, Y0, Y9
-	VHADDPS Y3, Y2, Y8
-	VHADDPS Y8, Y9, Y9
-	VEXTRACTF128 $1, Y9, X8
-	VADDPS X8, X9, X9
-	VMOVUPS X9, (DI)
-	VHADDPS Y5, Y4, Y9
-	VHADDPS Y7, Y6, Y8
-	VHADDPS Y8, Y9, Y9
-	VEXTRACTF128 $1, Y9, X8
-	VADDPS X8, X9, X9
-	VMOVUPS X9, (R8)
-	ADDQ $16, R8
-	ADDQ $16, DI
-	LEAQ (R10)(BX*4), R10
-	DECQ CX
-	JNZ dotnormT1x4_group
-dotnormT1x4_done:
-	VZEROUPPER
-	RET
-
 // func dotnormT1x1(dst *float32, kk *float32, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
 TEXT ·dotnormT1x1(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
@@ -1133,6 +911,363 @@ dotnormT1x1_reduce:
 	DECQ CX
 	JNZ dotnormT1x1_group
 dotnormT1x1_done:
+	VZEROUPPER
+	RET
+
+// func dotS1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+TEXT ·dotS1x4(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	MOVQ qs+16(FP), SI
+	MOVQ keys+32(FP), R10
+	MOVQ groups+40(FP), CX
+	MOVQ kstride+48(FP), BX
+	MOVQ mask+64(FP), R11
+	TESTQ CX, CX
+	JZ dotS1x4_done
+	TESTQ R11, R11
+	JZ dotS1x4_group
+	VMOVUPS (R11), Y6
+dotS1x4_group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ SI, AX
+	MOVQ R10, DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ dotS1x4_tail0
+dotS1x4_loop0:
+	VMOVUPS (DX), Y4
+	PREFETCHT0 4096(DX)
+	VFMADD231PS (AX), Y4, Y0
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ dotS1x4_loop0
+dotS1x4_tail0:
+	TESTQ R11, R11
+	JZ dotS1x4_next0
+	VMASKMOVPS (DX), Y6, Y4
+	VFMADD231PS (AX), Y4, Y0
+dotS1x4_next0:
+	MOVQ SI, AX
+	LEAQ (R10)(BX*1), DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ dotS1x4_tail1
+dotS1x4_loop1:
+	VMOVUPS (DX), Y4
+	PREFETCHT0 4096(DX)
+	VFMADD231PS (AX), Y4, Y1
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ dotS1x4_loop1
+dotS1x4_tail1:
+	TESTQ R11, R11
+	JZ dotS1x4_next1
+	VMASKMOVPS (DX), Y6, Y4
+	VFMADD231PS (AX), Y4, Y1
+dotS1x4_next1:
+	MOVQ SI, AX
+	LEAQ (R10)(BX*2), DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ dotS1x4_tail2
+dotS1x4_loop2:
+	VMOVUPS (DX), Y4
+	PREFETCHT0 4096(DX)
+	VFMADD231PS (AX), Y4, Y2
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ dotS1x4_loop2
+dotS1x4_tail2:
+	TESTQ R11, R11
+	JZ dotS1x4_next2
+	VMASKMOVPS (DX), Y6, Y4
+	VFMADD231PS (AX), Y4, Y2
+dotS1x4_next2:
+	MOVQ SI, AX
+	LEAQ (R10)(BX*2), DX
+	ADDQ BX, DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ dotS1x4_tail3
+dotS1x4_loop3:
+	VMOVUPS (DX), Y4
+	PREFETCHT0 4096(DX)
+	VFMADD231PS (AX), Y4, Y3
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ dotS1x4_loop3
+dotS1x4_tail3:
+	TESTQ R11, R11
+	JZ dotS1x4_next3
+	VMASKMOVPS (DX), Y6, Y4
+	VFMADD231PS (AX), Y4, Y3
+dotS1x4_next3:
+	VHADDPS Y1, Y0, Y4
+	VHADDPS Y3, Y2, Y5
+	VHADDPS Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VMOVUPS X4, (DI)
+	ADDQ $16, DI
+	LEAQ (R10)(BX*4), R10
+	DECQ CX
+	JNZ dotS1x4_group
+dotS1x4_done:
+	VZEROUPPER
+	RET
+
+// func l2S1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+TEXT ·l2S1x4(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	MOVQ qs+16(FP), SI
+	MOVQ keys+32(FP), R10
+	MOVQ groups+40(FP), CX
+	MOVQ kstride+48(FP), BX
+	MOVQ mask+64(FP), R11
+	TESTQ CX, CX
+	JZ l2S1x4_done
+	TESTQ R11, R11
+	JZ l2S1x4_group
+	VMOVUPS (R11), Y6
+l2S1x4_group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ SI, AX
+	MOVQ R10, DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ l2S1x4_tail0
+l2S1x4_loop0:
+	VMOVUPS (DX), Y4
+	PREFETCHT0 4096(DX)
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y0
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ l2S1x4_loop0
+l2S1x4_tail0:
+	TESTQ R11, R11
+	JZ l2S1x4_next0
+	VMASKMOVPS (DX), Y6, Y4
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y0
+l2S1x4_next0:
+	MOVQ SI, AX
+	LEAQ (R10)(BX*1), DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ l2S1x4_tail1
+l2S1x4_loop1:
+	VMOVUPS (DX), Y4
+	PREFETCHT0 4096(DX)
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y1
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ l2S1x4_loop1
+l2S1x4_tail1:
+	TESTQ R11, R11
+	JZ l2S1x4_next1
+	VMASKMOVPS (DX), Y6, Y4
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y1
+l2S1x4_next1:
+	MOVQ SI, AX
+	LEAQ (R10)(BX*2), DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ l2S1x4_tail2
+l2S1x4_loop2:
+	VMOVUPS (DX), Y4
+	PREFETCHT0 4096(DX)
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y2
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ l2S1x4_loop2
+l2S1x4_tail2:
+	TESTQ R11, R11
+	JZ l2S1x4_next2
+	VMASKMOVPS (DX), Y6, Y4
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y2
+l2S1x4_next2:
+	MOVQ SI, AX
+	LEAQ (R10)(BX*2), DX
+	ADDQ BX, DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ l2S1x4_tail3
+l2S1x4_loop3:
+	VMOVUPS (DX), Y4
+	PREFETCHT0 4096(DX)
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y3
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ l2S1x4_loop3
+l2S1x4_tail3:
+	TESTQ R11, R11
+	JZ l2S1x4_next3
+	VMASKMOVPS (DX), Y6, Y4
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y3
+l2S1x4_next3:
+	VHADDPS Y1, Y0, Y4
+	VHADDPS Y3, Y2, Y5
+	VHADDPS Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VMOVUPS X4, (DI)
+	ADDQ $16, DI
+	LEAQ (R10)(BX*4), R10
+	DECQ CX
+	JNZ l2S1x4_group
+l2S1x4_done:
+	VZEROUPPER
+	RET
+
+// func dotnormS1x4(dst *float32, kk *float32, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+TEXT ·dotnormS1x4(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ kk+8(FP), R8
+	MOVQ qs+16(FP), SI
+	MOVQ keys+32(FP), R10
+	MOVQ groups+40(FP), CX
+	MOVQ kstride+48(FP), BX
+	MOVQ mask+64(FP), R11
+	TESTQ CX, CX
+	JZ dotnormS1x4_done
+	TESTQ R11, R11
+	JZ dotnormS1x4_group
+	VMOVUPS (R11), Y10
+dotnormS1x4_group:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ SI, AX
+	MOVQ R10, DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ dotnormS1x4_tail0
+dotnormS1x4_loop0:
+	VMOVUPS (DX), Y8
+	PREFETCHT0 4096(DX)
+	VFMADD231PS (AX), Y8, Y0
+	VFMADD231PS Y8, Y8, Y4
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ dotnormS1x4_loop0
+dotnormS1x4_tail0:
+	TESTQ R11, R11
+	JZ dotnormS1x4_next0
+	VMASKMOVPS (DX), Y10, Y8
+	VFMADD231PS (AX), Y8, Y0
+	VFMADD231PS Y8, Y8, Y4
+dotnormS1x4_next0:
+	MOVQ SI, AX
+	LEAQ (R10)(BX*1), DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ dotnormS1x4_tail1
+dotnormS1x4_loop1:
+	VMOVUPS (DX), Y8
+	PREFETCHT0 4096(DX)
+	VFMADD231PS (AX), Y8, Y1
+	VFMADD231PS Y8, Y8, Y5
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ dotnormS1x4_loop1
+dotnormS1x4_tail1:
+	TESTQ R11, R11
+	JZ dotnormS1x4_next1
+	VMASKMOVPS (DX), Y10, Y8
+	VFMADD231PS (AX), Y8, Y1
+	VFMADD231PS Y8, Y8, Y5
+dotnormS1x4_next1:
+	MOVQ SI, AX
+	LEAQ (R10)(BX*2), DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ dotnormS1x4_tail2
+dotnormS1x4_loop2:
+	VMOVUPS (DX), Y8
+	PREFETCHT0 4096(DX)
+	VFMADD231PS (AX), Y8, Y2
+	VFMADD231PS Y8, Y8, Y6
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ dotnormS1x4_loop2
+dotnormS1x4_tail2:
+	TESTQ R11, R11
+	JZ dotnormS1x4_next2
+	VMASKMOVPS (DX), Y10, Y8
+	VFMADD231PS (AX), Y8, Y2
+	VFMADD231PS Y8, Y8, Y6
+dotnormS1x4_next2:
+	MOVQ SI, AX
+	LEAQ (R10)(BX*2), DX
+	ADDQ BX, DX
+	MOVQ d8+56(FP), R13
+	TESTQ R13, R13
+	JZ dotnormS1x4_tail3
+dotnormS1x4_loop3:
+	VMOVUPS (DX), Y8
+	PREFETCHT0 4096(DX)
+	VFMADD231PS (AX), Y8, Y3
+	VFMADD231PS Y8, Y8, Y7
+	ADDQ $32, AX
+	ADDQ $32, DX
+	DECQ R13
+	JNZ dotnormS1x4_loop3
+dotnormS1x4_tail3:
+	TESTQ R11, R11
+	JZ dotnormS1x4_next3
+	VMASKMOVPS (DX), Y10, Y8
+	VFMADD231PS (AX), Y8, Y3
+	VFMADD231PS Y8, Y8, Y7
+dotnormS1x4_next3:
+	VHADDPS Y1, Y0, Y8
+	VHADDPS Y3, Y2, Y9
+	VHADDPS Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8
+	VMOVUPS X8, (DI)
+	VHADDPS Y5, Y4, Y8
+	VHADDPS Y7, Y6, Y9
+	VHADDPS Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8
+	VMOVUPS X8, (R8)
+	ADDQ $16, R8
+	ADDQ $16, DI
+	LEAQ (R10)(BX*4), R10
+	DECQ CX
+	JNZ dotnormS1x4_group
+dotnormS1x4_done:
 	VZEROUPPER
 	RET
 
@@ -1194,55 +1329,8 @@ TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
 	MOVQ dv8+40(FP), R9
 	MOVQ mask+48(FP), R11
 	TESTQ R11, R11
-	JZ axpy_nomask
+	JZ axpy_single
 	VMOVUPS (R11), Y15
-axpy_nomask:
-	CMPQ CX, $4
-	JLT axpy_single
-axpy_group:
-	VMOVUPS (SI), X0
-	VPTEST X0, X0
-	JZ axpy_group_next
-	VBROADCASTSS 0(SI), Y0
-	VBROADCASTSS 4(SI), Y1
-	VBROADCASTSS 8(SI), Y2
-	VBROADCASTSS 12(SI), Y3
-	LEAQ (AX)(R8*1), BX
-	LEAQ (AX)(R8*2), DX
-	LEAQ (DX)(R8*1), R12
-	XORQ R13, R13
-	MOVQ R9, R10
-	TESTQ R10, R10
-	JZ axpy_group_tail
-axpy_group_strip:
-	VMOVUPS (DI)(R13*1), Y4
-	VFMADD231PS (AX)(R13*1), Y0, Y4
-	VFMADD231PS (BX)(R13*1), Y1, Y4
-	VFMADD231PS (DX)(R13*1), Y2, Y4
-	VFMADD231PS (R12)(R13*1), Y3, Y4
-	VMOVUPS Y4, (DI)(R13*1)
-	ADDQ $32, R13
-	DECQ R10
-	JNZ axpy_group_strip
-axpy_group_tail:
-	TESTQ R11, R11
-	JZ axpy_group_next
-	VMOVUPS (DI)(R13*1), Y4
-	VMASKMOVPS (AX)(R13*1), Y15, Y5
-	VFMADD231PS Y5, Y0, Y4
-	VMASKMOVPS (BX)(R13*1), Y15, Y5
-	VFMADD231PS Y5, Y1, Y4
-	VMASKMOVPS (DX)(R13*1), Y15, Y5
-	VFMADD231PS Y5, Y2, Y4
-	VMASKMOVPS (R12)(R13*1), Y15, Y5
-	VFMADD231PS Y5, Y3, Y4
-	VMOVUPS Y4, (DI)(R13*1)
-axpy_group_next:
-	ADDQ $16, SI
-	LEAQ (AX)(R8*4), AX
-	SUBQ $4, CX
-	CMPQ CX, $4
-	JGE axpy_group
 axpy_single:
 	TESTQ CX, CX
 	JZ axpy_done
@@ -1255,6 +1343,7 @@ axpy_row:
 	TESTQ R10, R10
 	JZ axpy_row_tail
 axpy_row_strip:
+	PREFETCHT0 4096(AX)(R13*1)
 	VMOVUPS (DI)(R13*1), Y4
 	VFMADD231PS (AX)(R13*1), Y0, Y4
 	VMOVUPS Y4, (DI)(R13*1)
@@ -1281,12 +1370,36 @@ TEXT ·maxAVX2(SB), NOSPLIT, $0-20
 	MOVQ p+0(FP), SI
 	MOVQ n8+8(FP), CX
 	VMOVUPS expconst<>+352(SB), Y0
+	VMOVUPS expconst<>+352(SB), Y1
+	VMOVUPS expconst<>+352(SB), Y2
+	VMOVUPS expconst<>+352(SB), Y3
+max_block:
+	CMPQ CX, $4
+	JLT max_rest
+	VMOVUPS 0(SI), Y4
+	VMAXPS Y0, Y4, Y0
+	VMOVUPS 32(SI), Y5
+	VMAXPS Y1, Y5, Y1
+	VMOVUPS 64(SI), Y6
+	VMAXPS Y2, Y6, Y2
+	VMOVUPS 96(SI), Y7
+	VMAXPS Y3, Y7, Y3
+	ADDQ $128, SI
+	SUBQ $4, CX
+	JMP max_block
+max_rest:
+	TESTQ CX, CX
+	JZ max_reduce
 max_loop:
-	VMOVUPS (SI), Y1
-	VMAXPS Y0, Y1, Y0 // Y0 = max(Y1, Y0), Y0 when Y1 is NaN
+	VMOVUPS (SI), Y4
+	VMAXPS Y0, Y4, Y0 // Y0 = max(Y4, Y0), Y0 when Y4 is NaN
 	ADDQ $32, SI
 	DECQ CX
 	JNZ max_loop
+max_reduce:
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VMAXPS X0, X1, X0
 	VPERMILPS $0x4e, X0, X1

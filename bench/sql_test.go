@@ -1,6 +1,7 @@
 // Package bench measures softdb end to end, through SQL, on the shapes of
-// PERF.md. Peers run from bench/peers.py on the same shapes; bench/run.sh
-// runs both in one job so the ratios are fair.
+// PERF.md. Peers run on the same shapes from bench/sql_peer.py (numpy,
+// FAISS) and here (chromem-go); bench/run.sh runs them all in one job so
+// the ratios are fair.
 //
 //	go test -run=NONE -bench=. -benchtime=20x ./bench
 package bench
@@ -11,7 +12,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"testing"
+
+	chromem "github.com/philippgille/chromem-go"
 
 	"github.com/softdb/softdb"
 	"github.com/softdb/softdb/formats"
@@ -158,6 +163,44 @@ func BenchmarkHardTop10(b *testing.B) {
 			}
 			if got != 10 {
 				b.Fatalf("%d rows", got)
+			}
+		}
+	})
+}
+
+// BenchmarkHardTop10Chromem is the peer of BenchmarkHardTop10: the same
+// keys and query in chromem-go v0.7 (in memory, QueryEmbedding, top 10).
+// chromem-go normalises vectors when they are added, so it ranks by
+// cosine; it reads the same n·d floats.
+func BenchmarkHardTop10Chromem(b *testing.B) {
+	const n, d = 100_000, 128
+	b.Run("n=1e5/d=128", func(b *testing.B) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(1, 7))
+		docs := make([]chromem.Document, n)
+		for i := range docs {
+			docs[i] = chromem.Document{ID: strconv.Itoa(i), Embedding: randVec(rng, d)}
+		}
+		col, err := chromem.NewDB().CreateCollection("t", nil, func(context.Context, string) ([]float32, error) {
+			return nil, fmt.Errorf("no embedding function")
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := col.AddDocuments(ctx, docs, runtime.GOMAXPROCS(0)); err != nil {
+			b.Fatal(err)
+		}
+		q := randVec(rand.New(rand.NewPCG(2, 2)), d)
+		b.SetBytes(n * d * 4)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			res, err := col.QueryEmbedding(ctx, q, 10, nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(res) != 10 {
+				b.Fatalf("%d results", len(res))
 			}
 		}
 	})

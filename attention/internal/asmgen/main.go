@@ -49,13 +49,17 @@ func generate() []byte {
 		kind   string
 		nq, nk int
 	}{
-		{"dot", 1, 4}, {"dot", 2, 4}, {"dot", 3, 4},
+		// One query with four keys is seqTile's (memory order).
+		{"dot", 2, 4}, {"dot", 3, 4},
 		{"dot", 1, 1}, {"dot", 2, 1}, {"dot", 3, 1},
-		{"l2", 1, 4}, {"l2", 2, 4}, {"l2", 3, 3},
+		{"l2", 2, 4}, {"l2", 3, 3},
 		{"l2", 1, 1}, {"l2", 2, 1}, {"l2", 3, 1},
-		{"dotnorm", 1, 4}, {"dotnorm", 1, 1},
+		{"dotnorm", 1, 1},
 	} {
 		tile(s.kind, s.nq, s.nk)
+	}
+	for _, kind := range []string{"dot", "l2", "dotnorm"} {
+		seqTile(kind)
 	}
 	expShift()
 	axpy()
@@ -237,6 +241,103 @@ func tile(kind string, nq, nk int) {
 	p("")
 }
 
+// prefetchAhead is how far ahead (bytes) the one-query kernels ask for the
+// stream they read: eight rows of 128 floats. Measured on Zen 3 with two
+// goroutines sharing the memory bus (BenchmarkAccumulateParallel against
+// BenchmarkMemRead/threads=2): 0 → ~74%, 2048 → ~81%, 4096 → ~90% of the
+// read bandwidth; 8192 is no better.
+const prefetchAhead = 4096
+
+// seqTile writes
+//
+//	func <kind>S1x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
+//
+// with the contract of tile for nq = 1, nk = 4, but the four keys of a group
+// are read one after another, each from start to end: memory order. One
+// query is bandwidth-bound, and the hardware prefetcher keeps up with one
+// ascending stream but not with four interleaved ones (PERF.md: 27 → 9
+// GB/s). The query is a memory operand (an L1 hit); the FMA sequence per
+// key and the reduction are those of tile, so the scores are bit-identical
+// to those of the tile kernels.
+func seqTile(kind string) {
+	const nk = 4
+	name := kind + "S1x4"
+	second := "ldd int"
+	if kind == "dotnorm" {
+		second = "kk *float32"
+	}
+	p("// func %s(dst *float32, %s, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)", name, second)
+	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
+	ins("MOVQ dst+0(FP), DI")
+	ins("MOVQ %s+8(FP), R8", strings.Fields(second)[0])
+	ins("MOVQ qs+16(FP), SI")
+	ins("MOVQ keys+32(FP), R10")
+	ins("MOVQ groups+40(FP), CX")
+	ins("MOVQ kstride+48(FP), BX")
+	ins("MOVQ mask+64(FP), R11")
+	ins("TESTQ CX, CX")
+	ins("JZ %s_done", name)
+	nacc := nk
+	if kind == "dotnorm" {
+		nacc = 2 * nk
+	}
+	kreg, treg, mreg := nacc, nacc+1, nacc+2
+	ins("TESTQ R11, R11")
+	ins("JZ %s_group", name)
+	ins("VMOVUPS (R11), %s", y(mreg))
+	p("%s_group:", name)
+	for i := 0; i < nacc; i++ {
+		ins("VXORPS %s, %s, %s", y(i), y(i), y(i))
+	}
+	for b := 0; b < nk; b++ {
+		ins("MOVQ SI, AX")
+		switch b {
+		case 0:
+			ins("MOVQ R10, DX")
+		case 1:
+			ins("LEAQ (R10)(BX*1), DX")
+		case 2:
+			ins("LEAQ (R10)(BX*2), DX")
+		case 3:
+			ins("LEAQ (R10)(BX*2), DX")
+			ins("ADDQ BX, DX")
+		}
+		ins("MOVQ d8+56(FP), R13")
+		ins("TESTQ R13, R13")
+		ins("JZ %s_tail%d", name, b)
+		p("%s_loop%d:", name, b)
+		ins("VMOVUPS (DX), %s", y(kreg))
+		if prefetchAhead > 0 {
+			ins("PREFETCHT0 %d(DX)", prefetchAhead)
+		}
+		step(kind, "(AX)", y(kreg), y(treg), b, nk+b, 0)
+		ins("ADDQ $32, AX")
+		ins("ADDQ $32, DX")
+		ins("DECQ R13")
+		ins("JNZ %s_loop%d", name, b)
+		p("%s_tail%d:", name, b)
+		ins("TESTQ R11, R11")
+		ins("JZ %s_next%d", name, b)
+		ins("VMASKMOVPS (DX), %s, %s", y(mreg), y(kreg))
+		step(kind, "(AX)", y(kreg), y(treg), b, nk+b, 0)
+		p("%s_next%d:", name, b)
+	}
+	t0, t1 := kreg, treg
+	reduce(0, nk, t0, t1, "(DI)")
+	if kind == "dotnorm" {
+		reduce(nk, nk, t0, t1, "(R8)")
+		ins("ADDQ $%d, R8", 4*nk)
+	}
+	ins("ADDQ $%d, DI", 4*nk)
+	ins("LEAQ (R10)(BX*4), R10")
+	ins("DECQ CX")
+	ins("JNZ %s_group", name)
+	p("%s_done:", name)
+	ins("VZEROUPPER")
+	ins("RET")
+	p("")
+}
+
 // step emits one 8-lane update of accumulator (a, b); q is a register or a
 // memory operand, k a register.
 func step(kind, q, k, t string, acc, norm, a int) {
@@ -357,8 +458,10 @@ func expShift() {
 //
 // acc[j] += Σ_{i<n} p[i]·values[i·dv+j] (dvb = 4·dv bytes per row). acc has
 // room for ⌈dv/8⌉·8 floats; mask (non-nil when dv mod 8 ≠ 0) masks the
-// last strip of each value row. Rows go four at a time, in memory order;
-// a group of four zero weights is skipped without reading its rows.
+// last strip of each value row. Rows go one at a time, each from start to
+// end, so that the value stream is read in memory order (the prefetcher
+// keeps up with that, not with rows interleaved strip by strip); the
+// accumulator stays in L1. A row with weight 0 is not read.
 func axpy() {
 	p("// func axpyAVX2(acc *float32, p *float32, values *float32, n int, dvb int, dv8 int, mask *int32)")
 	p("TEXT ·axpyAVX2(SB), NOSPLIT, $0-56")
@@ -370,53 +473,8 @@ func axpy() {
 	ins("MOVQ dv8+40(FP), R9")
 	ins("MOVQ mask+48(FP), R11")
 	ins("TESTQ R11, R11")
-	ins("JZ axpy_nomask")
+	ins("JZ axpy_single")
 	ins("VMOVUPS (R11), Y15")
-	p("axpy_nomask:")
-	ins("CMPQ CX, $4")
-	ins("JLT axpy_single")
-	p("axpy_group:")
-	ins("VMOVUPS (SI), X0")
-	ins("VPTEST X0, X0")
-	ins("JZ axpy_group_next")
-	ins("VBROADCASTSS 0(SI), Y0")
-	ins("VBROADCASTSS 4(SI), Y1")
-	ins("VBROADCASTSS 8(SI), Y2")
-	ins("VBROADCASTSS 12(SI), Y3")
-	ins("LEAQ (AX)(R8*1), BX")
-	ins("LEAQ (AX)(R8*2), DX")
-	ins("LEAQ (DX)(R8*1), R12")
-	ins("XORQ R13, R13")
-	ins("MOVQ R9, R10")
-	ins("TESTQ R10, R10")
-	ins("JZ axpy_group_tail")
-	p("axpy_group_strip:")
-	// Two strips per pass when possible would shorten the chains; the four
-	// rows already give four FMAs per strip and strips are independent.
-	ins("VMOVUPS (DI)(R13*1), Y4")
-	ins("VFMADD231PS (AX)(R13*1), Y0, Y4")
-	ins("VFMADD231PS (BX)(R13*1), Y1, Y4")
-	ins("VFMADD231PS (DX)(R13*1), Y2, Y4")
-	ins("VFMADD231PS (R12)(R13*1), Y3, Y4")
-	ins("VMOVUPS Y4, (DI)(R13*1)")
-	ins("ADDQ $32, R13")
-	ins("DECQ R10")
-	ins("JNZ axpy_group_strip")
-	p("axpy_group_tail:")
-	ins("TESTQ R11, R11")
-	ins("JZ axpy_group_next")
-	ins("VMOVUPS (DI)(R13*1), Y4")
-	for i, base := range []string{"AX", "BX", "DX", "R12"} {
-		ins("VMASKMOVPS (%s)(R13*1), Y15, Y5", base)
-		ins("VFMADD231PS Y5, Y%d, Y4", i)
-	}
-	ins("VMOVUPS Y4, (DI)(R13*1)")
-	p("axpy_group_next:")
-	ins("ADDQ $16, SI")
-	ins("LEAQ (AX)(R8*4), AX")
-	ins("SUBQ $4, CX")
-	ins("CMPQ CX, $4")
-	ins("JGE axpy_group")
 	p("axpy_single:")
 	ins("TESTQ CX, CX")
 	ins("JZ axpy_done")
@@ -429,6 +487,9 @@ func axpy() {
 	ins("TESTQ R10, R10")
 	ins("JZ axpy_row_tail")
 	p("axpy_row_strip:")
+	if prefetchAhead > 0 {
+		ins("PREFETCHT0 %d(AX)(R13*1)", prefetchAhead)
+	}
 	ins("VMOVUPS (DI)(R13*1), Y4")
 	ins("VFMADD231PS (AX)(R13*1), Y0, Y4")
 	ins("VMOVUPS Y4, (DI)(R13*1)")
@@ -457,19 +518,41 @@ func axpy() {
 //	func maxAVX2(p *float32, n8 int) float32
 //
 // the maximum of p[:8·n8]; NaN entries are ignored (VMAXPS returns its
-// second source when either is NaN, and the running maximum is that one).
+// second source when either is NaN, and the running maxima are those).
+// Four accumulators over 128-byte blocks keep four loads in flight, so
+// over a large array this is also the read-bandwidth reference
+// (BenchmarkMemRead).
 func maxKernel() {
 	p("// func maxAVX2(p *float32, n8 int) float32")
 	p("TEXT ·maxAVX2(SB), NOSPLIT, $0-20")
 	ins("MOVQ p+0(FP), SI")
 	ins("MOVQ n8+8(FP), CX")
-	ins("VMOVUPS %s, Y0", cst("ninf"))
+	for i := 0; i < 4; i++ {
+		ins("VMOVUPS %s, Y%d", cst("ninf"), i)
+	}
+	p("max_block:")
+	ins("CMPQ CX, $4")
+	ins("JLT max_rest")
+	for i := 0; i < 4; i++ {
+		ins("VMOVUPS %d(SI), Y%d", 32*i, 4+i)
+		ins("VMAXPS Y%d, Y%d, Y%d", i, 4+i, i)
+	}
+	ins("ADDQ $128, SI")
+	ins("SUBQ $4, CX")
+	ins("JMP max_block")
+	p("max_rest:")
+	ins("TESTQ CX, CX")
+	ins("JZ max_reduce")
 	p("max_loop:")
-	ins("VMOVUPS (SI), Y1")
-	ins("VMAXPS Y0, Y1, Y0 // Y0 = max(Y1, Y0), Y0 when Y1 is NaN")
+	ins("VMOVUPS (SI), Y4")
+	ins("VMAXPS Y0, Y4, Y0 // Y0 = max(Y4, Y0), Y0 when Y4 is NaN")
 	ins("ADDQ $32, SI")
 	ins("DECQ CX")
 	ins("JNZ max_loop")
+	p("max_reduce:")
+	ins("VMAXPS Y1, Y0, Y0")
+	ins("VMAXPS Y3, Y2, Y2")
+	ins("VMAXPS Y2, Y0, Y0")
 	ins("VEXTRACTF128 $1, Y0, X1")
 	ins("VMAXPS X0, X1, X0")
 	ins("VPERMILPS $0x4e, X0, X1")
