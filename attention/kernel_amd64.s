@@ -936,16 +936,25 @@ dotS1x4_group:
 	MOVQ SI, AX
 	MOVQ R10, DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ dotS1x4_tail0
-dotS1x4_loop0:
+dotS1x4_pair0:
+	CMPQ R13, $2
+	JLT dotS1x4_odd0
 	VMOVUPS (DX), Y4
 	PREFETCHT0 4096(DX)
 	VFMADD231PS (AX), Y4, Y0
+	VMOVUPS 32(DX), Y4
+	VFMADD231PS 32(AX), Y4, Y0
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP dotS1x4_pair0
+dotS1x4_odd0:
+	TESTQ R13, R13
+	JZ dotS1x4_tail0
+	VMOVUPS (DX), Y4
+	VFMADD231PS (AX), Y4, Y0
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ dotS1x4_loop0
 dotS1x4_tail0:
 	TESTQ R11, R11
 	JZ dotS1x4_next0
@@ -955,16 +964,25 @@ dotS1x4_next0:
 	MOVQ SI, AX
 	LEAQ (R10)(BX*1), DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ dotS1x4_tail1
-dotS1x4_loop1:
+dotS1x4_pair1:
+	CMPQ R13, $2
+	JLT dotS1x4_odd1
 	VMOVUPS (DX), Y4
 	PREFETCHT0 4096(DX)
 	VFMADD231PS (AX), Y4, Y1
+	VMOVUPS 32(DX), Y4
+	VFMADD231PS 32(AX), Y4, Y1
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP dotS1x4_pair1
+dotS1x4_odd1:
+	TESTQ R13, R13
+	JZ dotS1x4_tail1
+	VMOVUPS (DX), Y4
+	VFMADD231PS (AX), Y4, Y1
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ dotS1x4_loop1
 dotS1x4_tail1:
 	TESTQ R11, R11
 	JZ dotS1x4_next1
@@ -974,16 +992,25 @@ dotS1x4_next1:
 	MOVQ SI, AX
 	LEAQ (R10)(BX*2), DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ dotS1x4_tail2
-dotS1x4_loop2:
+dotS1x4_pair2:
+	CMPQ R13, $2
+	JLT dotS1x4_odd2
 	VMOVUPS (DX), Y4
 	PREFETCHT0 4096(DX)
 	VFMADD231PS (AX), Y4, Y2
+	VMOVUPS 32(DX), Y4
+	VFMADD231PS 32(AX), Y4, Y2
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP dotS1x4_pair2
+dotS1x4_odd2:
+	TESTQ R13, R13
+	JZ dotS1x4_tail2
+	VMOVUPS (DX), Y4
+	VFMADD231PS (AX), Y4, Y2
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ dotS1x4_loop2
 dotS1x4_tail2:
 	TESTQ R11, R11
 	JZ dotS1x4_next2
@@ -994,16 +1021,25 @@ dotS1x4_next2:
 	LEAQ (R10)(BX*2), DX
 	ADDQ BX, DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ dotS1x4_tail3
-dotS1x4_loop3:
+dotS1x4_pair3:
+	CMPQ R13, $2
+	JLT dotS1x4_odd3
 	VMOVUPS (DX), Y4
 	PREFETCHT0 4096(DX)
 	VFMADD231PS (AX), Y4, Y3
+	VMOVUPS 32(DX), Y4
+	VFMADD231PS 32(AX), Y4, Y3
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP dotS1x4_pair3
+dotS1x4_odd3:
+	TESTQ R13, R13
+	JZ dotS1x4_tail3
+	VMOVUPS (DX), Y4
+	VFMADD231PS (AX), Y4, Y3
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ dotS1x4_loop3
 dotS1x4_tail3:
 	TESTQ R11, R11
 	JZ dotS1x4_next3
@@ -1046,17 +1082,28 @@ l2S1x4_group:
 	MOVQ SI, AX
 	MOVQ R10, DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ l2S1x4_tail0
-l2S1x4_loop0:
+l2S1x4_pair0:
+	CMPQ R13, $2
+	JLT l2S1x4_odd0
 	VMOVUPS (DX), Y4
 	PREFETCHT0 4096(DX)
 	VSUBPS (AX), Y4, Y5
 	VFMADD231PS Y5, Y5, Y0
+	VMOVUPS 32(DX), Y4
+	VSUBPS 32(AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y0
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP l2S1x4_pair0
+l2S1x4_odd0:
+	TESTQ R13, R13
+	JZ l2S1x4_tail0
+	VMOVUPS (DX), Y4
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y0
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ l2S1x4_loop0
 l2S1x4_tail0:
 	TESTQ R11, R11
 	JZ l2S1x4_next0
@@ -1067,17 +1114,28 @@ l2S1x4_next0:
 	MOVQ SI, AX
 	LEAQ (R10)(BX*1), DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ l2S1x4_tail1
-l2S1x4_loop1:
+l2S1x4_pair1:
+	CMPQ R13, $2
+	JLT l2S1x4_odd1
 	VMOVUPS (DX), Y4
 	PREFETCHT0 4096(DX)
 	VSUBPS (AX), Y4, Y5
 	VFMADD231PS Y5, Y5, Y1
+	VMOVUPS 32(DX), Y4
+	VSUBPS 32(AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y1
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP l2S1x4_pair1
+l2S1x4_odd1:
+	TESTQ R13, R13
+	JZ l2S1x4_tail1
+	VMOVUPS (DX), Y4
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y1
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ l2S1x4_loop1
 l2S1x4_tail1:
 	TESTQ R11, R11
 	JZ l2S1x4_next1
@@ -1088,17 +1146,28 @@ l2S1x4_next1:
 	MOVQ SI, AX
 	LEAQ (R10)(BX*2), DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ l2S1x4_tail2
-l2S1x4_loop2:
+l2S1x4_pair2:
+	CMPQ R13, $2
+	JLT l2S1x4_odd2
 	VMOVUPS (DX), Y4
 	PREFETCHT0 4096(DX)
 	VSUBPS (AX), Y4, Y5
 	VFMADD231PS Y5, Y5, Y2
+	VMOVUPS 32(DX), Y4
+	VSUBPS 32(AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y2
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP l2S1x4_pair2
+l2S1x4_odd2:
+	TESTQ R13, R13
+	JZ l2S1x4_tail2
+	VMOVUPS (DX), Y4
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y2
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ l2S1x4_loop2
 l2S1x4_tail2:
 	TESTQ R11, R11
 	JZ l2S1x4_next2
@@ -1110,17 +1179,28 @@ l2S1x4_next2:
 	LEAQ (R10)(BX*2), DX
 	ADDQ BX, DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ l2S1x4_tail3
-l2S1x4_loop3:
+l2S1x4_pair3:
+	CMPQ R13, $2
+	JLT l2S1x4_odd3
 	VMOVUPS (DX), Y4
 	PREFETCHT0 4096(DX)
 	VSUBPS (AX), Y4, Y5
 	VFMADD231PS Y5, Y5, Y3
+	VMOVUPS 32(DX), Y4
+	VSUBPS 32(AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y3
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP l2S1x4_pair3
+l2S1x4_odd3:
+	TESTQ R13, R13
+	JZ l2S1x4_tail3
+	VMOVUPS (DX), Y4
+	VSUBPS (AX), Y4, Y5
+	VFMADD231PS Y5, Y5, Y3
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ l2S1x4_loop3
 l2S1x4_tail3:
 	TESTQ R11, R11
 	JZ l2S1x4_next3
@@ -1168,17 +1248,28 @@ dotnormS1x4_group:
 	MOVQ SI, AX
 	MOVQ R10, DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ dotnormS1x4_tail0
-dotnormS1x4_loop0:
+dotnormS1x4_pair0:
+	CMPQ R13, $2
+	JLT dotnormS1x4_odd0
 	VMOVUPS (DX), Y8
 	PREFETCHT0 4096(DX)
 	VFMADD231PS (AX), Y8, Y0
 	VFMADD231PS Y8, Y8, Y4
+	VMOVUPS 32(DX), Y8
+	VFMADD231PS 32(AX), Y8, Y0
+	VFMADD231PS Y8, Y8, Y4
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP dotnormS1x4_pair0
+dotnormS1x4_odd0:
+	TESTQ R13, R13
+	JZ dotnormS1x4_tail0
+	VMOVUPS (DX), Y8
+	VFMADD231PS (AX), Y8, Y0
+	VFMADD231PS Y8, Y8, Y4
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ dotnormS1x4_loop0
 dotnormS1x4_tail0:
 	TESTQ R11, R11
 	JZ dotnormS1x4_next0
@@ -1189,17 +1280,28 @@ dotnormS1x4_next0:
 	MOVQ SI, AX
 	LEAQ (R10)(BX*1), DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ dotnormS1x4_tail1
-dotnormS1x4_loop1:
+dotnormS1x4_pair1:
+	CMPQ R13, $2
+	JLT dotnormS1x4_odd1
 	VMOVUPS (DX), Y8
 	PREFETCHT0 4096(DX)
 	VFMADD231PS (AX), Y8, Y1
 	VFMADD231PS Y8, Y8, Y5
+	VMOVUPS 32(DX), Y8
+	VFMADD231PS 32(AX), Y8, Y1
+	VFMADD231PS Y8, Y8, Y5
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP dotnormS1x4_pair1
+dotnormS1x4_odd1:
+	TESTQ R13, R13
+	JZ dotnormS1x4_tail1
+	VMOVUPS (DX), Y8
+	VFMADD231PS (AX), Y8, Y1
+	VFMADD231PS Y8, Y8, Y5
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ dotnormS1x4_loop1
 dotnormS1x4_tail1:
 	TESTQ R11, R11
 	JZ dotnormS1x4_next1
@@ -1210,17 +1312,28 @@ dotnormS1x4_next1:
 	MOVQ SI, AX
 	LEAQ (R10)(BX*2), DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ dotnormS1x4_tail2
-dotnormS1x4_loop2:
+dotnormS1x4_pair2:
+	CMPQ R13, $2
+	JLT dotnormS1x4_odd2
 	VMOVUPS (DX), Y8
 	PREFETCHT0 4096(DX)
 	VFMADD231PS (AX), Y8, Y2
 	VFMADD231PS Y8, Y8, Y6
+	VMOVUPS 32(DX), Y8
+	VFMADD231PS 32(AX), Y8, Y2
+	VFMADD231PS Y8, Y8, Y6
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP dotnormS1x4_pair2
+dotnormS1x4_odd2:
+	TESTQ R13, R13
+	JZ dotnormS1x4_tail2
+	VMOVUPS (DX), Y8
+	VFMADD231PS (AX), Y8, Y2
+	VFMADD231PS Y8, Y8, Y6
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ dotnormS1x4_loop2
 dotnormS1x4_tail2:
 	TESTQ R11, R11
 	JZ dotnormS1x4_next2
@@ -1232,17 +1345,28 @@ dotnormS1x4_next2:
 	LEAQ (R10)(BX*2), DX
 	ADDQ BX, DX
 	MOVQ d8+56(FP), R13
-	TESTQ R13, R13
-	JZ dotnormS1x4_tail3
-dotnormS1x4_loop3:
+dotnormS1x4_pair3:
+	CMPQ R13, $2
+	JLT dotnormS1x4_odd3
 	VMOVUPS (DX), Y8
 	PREFETCHT0 4096(DX)
 	VFMADD231PS (AX), Y8, Y3
 	VFMADD231PS Y8, Y8, Y7
+	VMOVUPS 32(DX), Y8
+	VFMADD231PS 32(AX), Y8, Y3
+	VFMADD231PS Y8, Y8, Y7
+	ADDQ $64, AX
+	ADDQ $64, DX
+	SUBQ $2, R13
+	JMP dotnormS1x4_pair3
+dotnormS1x4_odd3:
+	TESTQ R13, R13
+	JZ dotnormS1x4_tail3
+	VMOVUPS (DX), Y8
+	VFMADD231PS (AX), Y8, Y3
+	VFMADD231PS Y8, Y8, Y7
 	ADDQ $32, AX
 	ADDQ $32, DX
-	DECQ R13
-	JNZ dotnormS1x4_loop3
 dotnormS1x4_tail3:
 	TESTQ R11, R11
 	JZ dotnormS1x4_next3
@@ -1340,16 +1464,26 @@ axpy_row:
 	JZ axpy_row_next
 	XORQ R13, R13
 	MOVQ R9, R10
-	TESTQ R10, R10
-	JZ axpy_row_tail
-axpy_row_strip:
+axpy_row_pair:
+	CMPQ R10, $2
+	JLT axpy_row_odd
 	PREFETCHT0 4096(AX)(R13*1)
 	VMOVUPS (DI)(R13*1), Y4
 	VFMADD231PS (AX)(R13*1), Y0, Y4
 	VMOVUPS Y4, (DI)(R13*1)
+	VMOVUPS 32(DI)(R13*1), Y5
+	VFMADD231PS 32(AX)(R13*1), Y0, Y5
+	VMOVUPS Y5, 32(DI)(R13*1)
+	ADDQ $64, R13
+	SUBQ $2, R10
+	JMP axpy_row_pair
+axpy_row_odd:
+	TESTQ R10, R10
+	JZ axpy_row_tail
+	VMOVUPS (DI)(R13*1), Y4
+	VFMADD231PS (AX)(R13*1), Y0, Y4
+	VMOVUPS Y4, (DI)(R13*1)
 	ADDQ $32, R13
-	DECQ R10
-	JNZ axpy_row_strip
 axpy_row_tail:
 	TESTQ R11, R11
 	JZ axpy_row_next
