@@ -51,14 +51,19 @@
 // rounding and pass the same tests (every test runs on every set the CPU
 // supports, or on the forced one).
 //
-// The avx2 set: register-blocked score tiles (3 queries × 4 keys for dot
-// products, 3 × 3 for L2, 12 FMA chains in registers); the weights' exp as
-// the Cephes expf polynomial on 8 lanes; value rows summed 4 at a time in
-// memory order for one query, and 3 queries × 32 components in registers
-// for a batch tile; float32 chunk sums widened into the float64 state with
-// one fused multiply-add per 4 components. Every kernel ends with
-// VZEROUPPER, so the SSE-encoded Go code after it pays no transition
-// penalty.
+// The avx2 set: for a batch, register-blocked score tiles (3 queries × 4
+// keys for dot products, 3 × 3 for L2, 12 FMA chains in registers) and
+// 3 queries × 32 value components in registers; for one query, which is
+// bound by memory bandwidth, keys and value rows read strictly in memory
+// order, a cache line per iteration with a software prefetch 4 KiB ahead
+// (interleaving four rows' streams cost a third of the bandwidth: the
+// hardware prefetcher follows one ascending stream, not four). A score is
+// the same FMA sequence and lane reduction in every shape, so it is
+// bit-identical whichever kernel computed it. The weights' exp is the
+// Cephes expf polynomial on 8 lanes; float32 chunk sums are widened into
+// the float64 state with one fused multiply-add per 4 components. Every
+// kernel ends with VZEROUPPER, so the SSE-encoded Go code after it pays no
+// transition penalty.
 //
 // # Performance
 //

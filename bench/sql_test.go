@@ -229,4 +229,5 @@ func BenchmarkHardL2Batch(b *testing.B) {
 		}
 		rows.Close()
 	}
+	b.ReportMetric(2.0*m*n*d*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

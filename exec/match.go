@@ -391,28 +391,125 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 		return m.runFusedBlend(ctx, chunks, qs)
 	}
 	var out [][]types.Value
-	for _, q := range qs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	k := m.topK()
+	step := len(qs)
+	if k > 0 && len(qs) > 1 {
+		step = topBatchQueries(len(chunks), k)
+	}
+	for lo := 0; lo < len(qs); lo += step {
+		hi := min(lo+step, len(qs))
+		var best [][]attention.Scored
+		if k > 0 && len(qs) > 1 {
+			if best, err = m.topBatch(ctx, chunks, qs[lo:hi], k); err != nil {
+				return nil, err
+			}
 		}
-		rows, err := m.candidates(ctx, chunks, q, len(schema.Columns))
+		for i := lo; i < hi; i++ {
+			res, err := m.runOne(ctx, p, chunks, qs[i], best, i-lo)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, res...)
+		}
+	}
+	return out, nil
+}
+
+// runOne produces the result rows of query q; best, when not nil, holds
+// the best rows of every query of q's batch (best[bi] is q's).
+func (m *matchPlan) runOne(ctx context.Context, p *selectPlan, chunks []chunk, q queryVec, best [][]attention.Scored, bi int) ([][]types.Value, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var pre []attention.Scored
+	if best != nil {
+		pre = best[bi]
+	}
+	rows, err := m.candidates(ctx, chunks, q, m.ncols, pre)
+	if err != nil {
+		return nil, err
+	}
+	if m.blend {
+		r, err := m.blendRows(rows, q)
 		if err != nil {
 			return nil, err
 		}
-		var res [][]types.Value
-		if m.blend {
-			r, err := m.blendRows(rows, q)
-			if err != nil {
-				return nil, err
-			}
-			res = [][]types.Value{r}
-		} else {
-			res, err = finish(p.out, rows)
-			if err != nil {
-				return nil, err
-			}
+		return [][]types.Value{r}, nil
+	}
+	return finish(p.out, rows)
+}
+
+// topK is how many best rows a query keeps: HARD's k, SOFT's TOP, or 0
+// (every row takes part).
+func (m *matchPlan) topK() int {
+	switch {
+	case m.mode == query.Hard:
+		return m.k
+	case m.top > 0:
+		return m.top
+	}
+	return 0
+}
+
+// topBatchQueries is how many queries of a batch are ranked together: as
+// many as keep the per-chunk heaps of one round within about 64 MiB (a
+// pair is 16 bytes), at most 4096 and at least one.
+func topBatchQueries(nchunks, k int) int {
+	const budget = 64 << 20
+	per := int64(nchunks) * int64(min(k, 1<<16)) * 16
+	return int(max(1, min(4096, budget/max(per, 1))))
+}
+
+// topBatch ranks the rows for a batch of queries at once: each work item
+// is one chunk × up to queryBlock queries through attention.TopKBatch, so
+// a chunk's keys are read from memory once per block of queries instead
+// of once per query. It returns each query's best rows (rowids, best
+// first; nil for a NULL query), the same as candidates finds one by one.
+func (m *matchPlan) topBatch(ctx context.Context, chunks []chunk, qs []queryVec, k int) ([][]attention.Scored, error) {
+	var live []int
+	for i, q := range qs {
+		if q.v != nil {
+			live = append(live, i)
 		}
-		out = append(out, res...)
+	}
+	d := m.dim
+	qmat := make([]float32, len(live)*d)
+	qnorms := make([]float32, len(live))
+	for j, i := range live {
+		copy(qmat[j*d:], qs[i].v)
+		qnorms[j] = attention.Norm(qs[i].v)
+	}
+	nblocks := (len(live) + queryBlock - 1) / queryBlock
+	partial := make([][]*attention.TopK, len(chunks))
+	for ci := range partial {
+		partial[ci] = make([]*attention.TopK, len(live))
+	}
+	err := parallel(ctx, len(chunks)*nblocks, func(item int) error {
+		ci, qb := item/nblocks, item%nblocks
+		c := &chunks[ci]
+		lo, hi := qb*queryBlock, min((qb+1)*queryBlock, len(live))
+		tops := partial[ci][lo:hi]
+		for j := range tops {
+			tops[j] = attention.NewTopK(k)
+		}
+		keys := c.seg.Vectors(m.col)[c.start*d : c.end*d]
+		attention.TopKBatch(tops, m.metric, qmat[lo*d:hi*d], qnorms[lo:hi], keys, d, nil, c.mask)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]attention.Scored, len(qs))
+	for j, i := range live {
+		all := attention.NewTopK(k)
+		for ci, c := range chunks {
+			base := c.seg.Base() + int64(c.start)
+			for _, s := range partial[ci][j].Sorted() {
+				all.Push(s.Score, base+s.ID)
+			}
+			partial[ci][j] = nil
+		}
+		out[i] = append([]attention.Scored{}, all.Sorted()...)
 	}
 	return out, nil
 }
@@ -538,41 +635,41 @@ func andNotNull(mask, nulls []byte) []byte {
 // candidates scores every candidate row for query q and returns the rows
 // that take part, with score and weight set, ordered by weight (HARD: by
 // score) descending, then rowid.
-func (m *matchPlan) candidates(ctx context.Context, chunks []chunk, q queryVec, ncols int) ([]srcRow, error) {
+//
+// When the query keeps only its best rows (HARD, TOP), best is them if the
+// caller ranked them already (topBatch), or nil to rank them here.
+func (m *matchPlan) candidates(ctx context.Context, chunks []chunk, q queryVec, ncols int, best []attention.Scored) ([]srcRow, error) {
 	if q.v == nil {
 		return nil, nil
 	}
 	d := m.dim
 	qnorm := attention.Norm(q.v)
-	k := 0
-	switch {
-	case m.mode == query.Hard:
-		k = m.k
-	case m.top > 0:
-		k = m.top
-	}
+	k := m.topK()
 	var rows []srcRow
 	if k > 0 {
-		// Top-k per chunk with the kernel, merged in chunk order.
-		tops := make([]*attention.TopK, len(chunks))
-		err := parallel(ctx, len(chunks), func(ci int) error {
-			c := &chunks[ci]
-			t := attention.NewTopK(k)
-			t.PushBlock(m.metric, q.v, qnorm, c.seg.Vectors(m.col)[c.start*d:c.end*d], d, nil, c.mask)
-			tops[ci] = t
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		all := attention.NewTopK(k)
-		for ci, t := range tops {
-			base := chunks[ci].seg.Base() + int64(chunks[ci].start)
-			for _, s := range t.Sorted() {
-				all.Push(s.Score, base+s.ID)
+		if best == nil {
+			// Top-k per chunk with the kernel, merged in chunk order.
+			tops := make([]*attention.TopK, len(chunks))
+			err := parallel(ctx, len(chunks), func(ci int) error {
+				c := &chunks[ci]
+				t := attention.NewTopK(k)
+				t.PushBlock(m.metric, q.v, qnorm, c.seg.Vectors(m.col)[c.start*d:c.end*d], d, nil, c.mask)
+				tops[ci] = t
+				return nil
+			})
+			if err != nil {
+				return nil, err
 			}
+			all := attention.NewTopK(k)
+			for ci, t := range tops {
+				base := chunks[ci].seg.Base() + int64(chunks[ci].start)
+				for _, s := range t.Sorted() {
+					all.Push(s.Score, base+s.ID)
+				}
+			}
+			best = all.Sorted()
 		}
-		for _, s := range all.Sorted() {
+		for _, s := range best {
 			seg, i := locate(chunks, s.ID)
 			rows = append(rows, srcRow{seg: seg, i: i, ncols: ncols, rowid: s.ID, score: s.Score, qrow: q.qrow})
 		}
