@@ -25,7 +25,7 @@ import (
 
 // table creates t (key VECTOR(d), value VECTOR(dv)) with n random rows,
 // loaded with COPY from npy files (fixed seed).
-func table(b *testing.B, db *softdb.DB, name string, n, d, dv int, seed uint64) {
+func table(b testing.TB, db *softdb.DB, name string, n, d, dv int, seed uint64) {
 	b.Helper()
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -59,7 +59,7 @@ func table(b *testing.B, db *softdb.DB, name string, n, d, dv int, seed uint64) 
 	}
 }
 
-func openDB(b *testing.B) *softdb.DB {
+func openDB(b testing.TB) *softdb.DB {
 	db, err := softdb.Open(b.TempDir(), nil)
 	if err != nil {
 		b.Fatal(err)
