@@ -116,13 +116,13 @@ TEXT ·dotT2x4(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ ldd+8(FP), R8
 	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
 	MOVQ keys+32(FP), R10
 	MOVQ groups+40(FP), CX
 	MOVQ kstride+48(FP), BX
 	MOVQ mask+64(FP), R11
 	TESTQ CX, CX
 	JZ dotT2x4_done
+	MOVQ ldq+24(FP), R9
 dotT2x4_group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -200,13 +200,13 @@ TEXT ·dotT3x4(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ ldd+8(FP), R8
 	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
 	MOVQ keys+32(FP), R10
 	MOVQ groups+40(FP), CX
 	MOVQ kstride+48(FP), BX
 	MOVQ mask+64(FP), R11
 	TESTQ CX, CX
 	JZ dotT3x4_done
+	MOVQ ldq+24(FP), R9
 dotT3x4_group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -303,13 +303,13 @@ TEXT ·dotT1x1(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ ldd+8(FP), R8
 	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
 	MOVQ keys+32(FP), R10
 	MOVQ groups+40(FP), CX
 	MOVQ kstride+48(FP), BX
 	MOVQ mask+64(FP), R11
 	TESTQ CX, CX
 	JZ dotT1x1_done
+	MOVQ ldq+24(FP), R9
 dotT1x1_group:
 	VXORPS Y0, Y0, Y0
 	MOVQ SI, AX
@@ -350,13 +350,13 @@ TEXT ·dotT2x1(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ ldd+8(FP), R8
 	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
 	MOVQ keys+32(FP), R10
 	MOVQ groups+40(FP), CX
 	MOVQ kstride+48(FP), BX
 	MOVQ mask+64(FP), R11
 	TESTQ CX, CX
 	JZ dotT2x1_done
+	MOVQ ldq+24(FP), R9
 dotT2x1_group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -406,13 +406,13 @@ TEXT ·dotT3x1(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ ldd+8(FP), R8
 	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
 	MOVQ keys+32(FP), R10
 	MOVQ groups+40(FP), CX
 	MOVQ kstride+48(FP), BX
 	MOVQ mask+64(FP), R11
 	TESTQ CX, CX
 	JZ dotT3x1_done
+	MOVQ ldq+24(FP), R9
 dotT3x1_group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -471,13 +471,13 @@ TEXT ·l2T2x4(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ ldd+8(FP), R8
 	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
 	MOVQ keys+32(FP), R10
 	MOVQ groups+40(FP), CX
 	MOVQ kstride+48(FP), BX
 	MOVQ mask+64(FP), R11
 	TESTQ CX, CX
 	JZ l2T2x4_done
+	MOVQ ldq+24(FP), R9
 l2T2x4_group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -571,13 +571,13 @@ TEXT ·l2T3x3(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ ldd+8(FP), R8
 	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
 	MOVQ keys+32(FP), R10
 	MOVQ groups+40(FP), CX
 	MOVQ kstride+48(FP), BX
 	MOVQ mask+64(FP), R11
 	TESTQ CX, CX
 	JZ l2T3x3_done
+	MOVQ ldq+24(FP), R9
 l2T3x3_group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -683,13 +683,13 @@ TEXT ·l2T1x1(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ ldd+8(FP), R8
 	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
 	MOVQ keys+32(FP), R10
 	MOVQ groups+40(FP), CX
 	MOVQ kstride+48(FP), BX
 	MOVQ mask+64(FP), R11
 	TESTQ CX, CX
 	JZ l2T1x1_done
+	MOVQ ldq+24(FP), R9
 l2T1x1_group:
 	VXORPS Y0, Y0, Y0
 	MOVQ SI, AX
@@ -732,13 +732,13 @@ TEXT ·l2T2x1(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ ldd+8(FP), R8
 	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
 	MOVQ keys+32(FP), R10
 	MOVQ groups+40(FP), CX
 	MOVQ kstride+48(FP), BX
 	MOVQ mask+64(FP), R11
 	TESTQ CX, CX
 	JZ l2T2x1_done
+	MOVQ ldq+24(FP), R9
 l2T2x1_group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -792,13 +792,13 @@ TEXT ·l2T3x1(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ ldd+8(FP), R8
 	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
 	MOVQ keys+32(FP), R10
 	MOVQ groups+40(FP), CX
 	MOVQ kstride+48(FP), BX
 	MOVQ mask+64(FP), R11
 	TESTQ CX, CX
 	JZ l2T3x1_done
+	MOVQ ldq+24(FP), R9
 l2T3x1_group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -863,13 +863,13 @@ TEXT ·dotnormT1x1(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
 	MOVQ kk+8(FP), R8
 	MOVQ qs+16(FP), SI
-	MOVQ ldq+24(FP), R9
 	MOVQ keys+32(FP), R10
 	MOVQ groups+40(FP), CX
 	MOVQ kstride+48(FP), BX
 	MOVQ mask+64(FP), R11
 	TESTQ CX, CX
 	JZ dotnormT1x1_done
+	MOVQ ldq+24(FP), R9
 dotnormT1x1_group:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1

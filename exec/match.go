@@ -466,19 +466,8 @@ func topBatchQueries(nchunks, k int) int {
 // of once per query. It returns each query's best rows (rowids, best
 // first; nil for a NULL query), the same as candidates finds one by one.
 func (m *matchPlan) topBatch(ctx context.Context, chunks []chunk, qs []queryVec, k int) ([][]attention.Scored, error) {
-	var live []int
-	for i, q := range qs {
-		if q.v != nil {
-			live = append(live, i)
-		}
-	}
 	d := m.dim
-	qmat := make([]float32, len(live)*d)
-	qnorms := make([]float32, len(live))
-	for j, i := range live {
-		copy(qmat[j*d:], qs[i].v)
-		qnorms[j] = attention.Norm(qs[i].v)
-	}
+	live, qmat, qnorms := queryMatrix(qs, d)
 	nblocks := (len(live) + queryBlock - 1) / queryBlock
 	partial := make([][]*attention.TopK, len(chunks))
 	for ci := range partial {
@@ -534,19 +523,8 @@ func (m *matchPlan) fusable() bool {
 // order so the result does not depend on the number of threads.
 func (m *matchPlan) runFusedBlend(ctx context.Context, chunks []chunk, qs []queryVec) ([][]types.Value, error) {
 	// Live queries (NULL ones blend to NULL).
-	var live []int
-	for i, q := range qs {
-		if q.v != nil {
-			live = append(live, i)
-		}
-	}
 	d := m.dim
-	qmat := make([]float32, len(live)*d)
-	qnorms := make([]float32, len(live))
-	for j, i := range live {
-		copy(qmat[j*d:], qs[i].v)
-		qnorms[j] = attention.Norm(qs[i].v)
-	}
+	live, qmat, qnorms := queryMatrix(qs, d)
 	invT := float32(1 / m.temp)
 	results := make([][]types.Value, len(qs))
 	for i := range results {
@@ -608,6 +586,24 @@ func (m *matchPlan) runFusedBlend(ctx context.Context, chunks []chunk, qs []quer
 		}
 	}
 	return results, nil
+}
+
+// queryMatrix lays the non-NULL queries of qs out for the batch kernels:
+// live[j] is the index in qs of row j of qmat (d floats each), qnorms[j]
+// its norm.
+func queryMatrix(qs []queryVec, d int) (live []int, qmat, qnorms []float32) {
+	for i, q := range qs {
+		if q.v != nil {
+			live = append(live, i)
+		}
+	}
+	qmat = make([]float32, len(live)*d)
+	qnorms = make([]float32, len(live))
+	for j, i := range live {
+		copy(qmat[j*d:], qs[i].v)
+		qnorms[j] = attention.Norm(qs[i].v)
+	}
+	return live, qmat, qnorms
 }
 
 // queryBlock is how many queries of a batch one work item takes: 256

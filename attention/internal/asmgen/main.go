@@ -131,22 +131,8 @@ func cst(name string) string {
 // chains (≥ 8 hide the 4-cycle FMA latency on two pipes).
 func tile(kind string, nq, nk int) {
 	name := fmt.Sprintf("%sT%dx%d", kind, nq, nk)
-	second := "ldd int"
-	if kind == "dotnorm" {
-		second = "kk *float32"
-	}
-	p("// func %s(dst *float32, %s, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)", name, second)
-	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
-	ins("MOVQ dst+0(FP), DI")
-	ins("MOVQ %s+8(FP), R8", strings.Fields(second)[0])
-	ins("MOVQ qs+16(FP), SI")
+	tilePrologue(kind, name)
 	ins("MOVQ ldq+24(FP), R9")
-	ins("MOVQ keys+32(FP), R10")
-	ins("MOVQ groups+40(FP), CX")
-	ins("MOVQ kstride+48(FP), BX")
-	ins("MOVQ mask+64(FP), R11")
-	ins("TESTQ CX, CX")
-	ins("JZ %s_done", name)
 
 	nacc := nq * nk
 	if kind == "dotnorm" {
@@ -263,21 +249,7 @@ const prefetchAhead = 4096
 func seqTile(kind string) {
 	const nk = 4
 	name := kind + "S1x4"
-	second := "ldd int"
-	if kind == "dotnorm" {
-		second = "kk *float32"
-	}
-	p("// func %s(dst *float32, %s, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)", name, second)
-	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
-	ins("MOVQ dst+0(FP), DI")
-	ins("MOVQ %s+8(FP), R8", strings.Fields(second)[0])
-	ins("MOVQ qs+16(FP), SI")
-	ins("MOVQ keys+32(FP), R10")
-	ins("MOVQ groups+40(FP), CX")
-	ins("MOVQ kstride+48(FP), BX")
-	ins("MOVQ mask+64(FP), R11")
-	ins("TESTQ CX, CX")
-	ins("JZ %s_done", name)
+	tilePrologue(kind, name)
 	nacc := nk
 	if kind == "dotnorm" {
 		nacc = 2 * nk
@@ -345,6 +317,26 @@ func seqTile(kind string) {
 	ins("VZEROUPPER")
 	ins("RET")
 	p("")
+}
+
+// tilePrologue writes the header of a tile kernel and loads its arguments
+// (all but ldq) into registers, returning early when groups is 0.
+func tilePrologue(kind, name string) {
+	second := "ldd int"
+	if kind == "dotnorm" {
+		second = "kk *float32"
+	}
+	p("// func %s(dst *float32, %s, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)", name, second)
+	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
+	ins("MOVQ dst+0(FP), DI")
+	ins("MOVQ %s+8(FP), R8", strings.Fields(second)[0])
+	ins("MOVQ qs+16(FP), SI")
+	ins("MOVQ keys+32(FP), R10")
+	ins("MOVQ groups+40(FP), CX")
+	ins("MOVQ kstride+48(FP), BX")
+	ins("MOVQ mask+64(FP), R11")
+	ins("TESTQ CX, CX")
+	ins("JZ %s_done", name)
 }
 
 // step emits one 8-lane update of accumulator (a, b); q is a register or a
