@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -62,16 +63,12 @@ func TestBatchMatchesSingle(t *testing.T) {
 		defer r.Close()
 		out := map[int64][]string{}
 		for r.Next() {
-			var qrow *int64
-			var rest any
-			if err := r.Scan(&qrow, &rest); err != nil {
-				t.Fatal(err)
-			}
+			vals := r.Values() // qrow (or rowid), then the rest
 			k := int64(-1)
-			if qrow != nil {
-				k = *qrow
+			if q, ok := vals[0].(int64); ok {
+				k = q
 			}
-			out[k] = append(out[k], fmt.Sprint(rest))
+			out[k] = append(out[k], fmt.Sprint(vals[1:]...))
 		}
 		if err := r.Err(); err != nil {
 			t.Fatal(err)
@@ -87,15 +84,25 @@ func TestBatchMatchesSingle(t *testing.T) {
 	}
 	for _, metric := range []string{"DOT", "COSINE", "L2"} {
 		for _, where := range []string{"", " WHERE rowid % 3 != 0"} {
-			// The NULL query matches no row (HARD) or blends to NULL (SOFT).
+			// The NULL query matches no row (HARD, row form) or blends to
+			// NULL (SOFT blend).
 			for _, c := range []struct {
 				form   string
 				groups int
 			}{
 				{"HARD SELECT qrow, rowid FROM t MATCH %s USING " + metric + "%s LIMIT 5", nq - 1},
 				{"SOFT SELECT qrow, value FROM t MATCH %s USING " + metric + " TEMPERATURE 0.5 TOP 4%s", nq},
+				// Row form, every row scored a block of queries at a time;
+				// the WHERE keeps the rows to sort (per query) few.
+				{"SOFT SELECT qrow, rowid, weight FROM t MATCH %s USING " + metric + " TEMPERATURE 2%s ORDER BY weight DESC, rowid LIMIT 3", nq - 1},
 			} {
-				form := c.form
+				form, where := c.form, where
+				if strings.Contains(form, "ORDER BY") {
+					if where == "" {
+						continue
+					}
+					where = " WHERE rowid % 50 = 1"
+				}
 				batchSQL := fmt.Sprintf(form, "(SELECT key FROM q)", where)
 				batch := collect(batchSQL)
 				single := fmt.Sprintf(form, "(SELECT key FROM q WHERE rowid = ?)", where)

@@ -213,6 +213,50 @@ func TestScoreRows(t *testing.T) {
 	})
 }
 
+// TestScoreBatch: the batch scores are ScoreRows' scores, bit for bit,
+// for every metric, shapes that are not multiples of the tiles, and zero
+// queries and keys.
+func TestScoreBatch(t *testing.T) {
+	forEachKernel(t, func(t *testing.T) {
+		r := newRand(t)
+		for ci := 0; ci < 200; ci++ {
+			m := Metric(r.IntN(3))
+			n, d, nq := r.IntN(300), 1+r.IntN(200), 1+r.IntN(8)
+			qs, keys := randVec(r, nq*d, 3), randVec(r, n*d, 3)
+			if r.IntN(5) == 0 {
+				clear(qs[:d])
+			}
+			if n > 0 {
+				clear(keys[:d])
+			}
+			qnorms := make([]float32, nq)
+			for a := range qnorms {
+				qnorms[a] = Norm(qs[a*d : (a+1)*d])
+			}
+			ldd := n + r.IntN(3)
+			dst := make([]float32, nq*ldd)
+			for i := range dst {
+				dst[i] = -7
+			}
+			ScoreBatch(dst, ldd, m, qs, qnorms, keys, d)
+			want := make([]float32, n)
+			for a := 0; a < nq; a++ {
+				ScoreRows(want, m, qs[a*d:(a+1)*d], keys, d)
+				for i := range want {
+					if got := dst[a*ldd+i]; math.Float32bits(got) != math.Float32bits(want[i]) {
+						t.Fatalf("case %d %v n=%d d=%d query %d row %d: %g, ScoreRows %g", ci, m, n, d, a, i, got, want[i])
+					}
+				}
+				for i := n; i < ldd; i++ {
+					if dst[a*ldd+i] != -7 {
+						t.Fatalf("case %d: wrote past row %d's scores", ci, a)
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestMetricString(t *testing.T) {
 	if Dot.String() != "DOT" || Cosine.String() != "COSINE" || L2.String() != "L2" || Metric(7).String() != "Metric(7)" {
 		t.Fatal("Metric.String")

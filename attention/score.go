@@ -60,3 +60,58 @@ func rows(keys []float32, d int) int {
 	}
 	return len(keys) / d
 }
+
+// ScoreBatch is ScoreRows for many queries: dst[a*ldd+i] = score(q_a, k_i)
+// for a < len(qs)/d and i < n, with keys n×d. qnorms[a] = ‖q_a‖ is read for
+// Cosine only (may be nil otherwise). Keys are scored in register tiles
+// (tileQ queries × up to chunk keys), so each key row is read from memory
+// once for all queries; every score is bit-identical to ScoreRows'. It
+// panics on shape mismatches.
+func ScoreBatch(dst []float32, ldd int, m Metric, qs []float32, qnorms []float32, keys []float32, d int) {
+	m.check()
+	if d <= 0 || len(qs)%d != 0 {
+		panic("attention: ScoreBatch: qs is not a whole number of queries")
+	}
+	nq, n := len(qs)/d, rows(keys, d)
+	if m == Cosine && len(qnorms) != nq {
+		panic("attention: ScoreBatch: Cosine needs one norm per query")
+	}
+	if nq == 0 || n == 0 {
+		return
+	}
+	if ldd < n || len(dst) < (nq-1)*ldd+n {
+		panic("attention: ScoreBatch: dst too short")
+	}
+	nk := max(min(chunk, keyTileBytes/(4*d)), 1)
+	var kk, p [chunk]float32
+	for start := 0; start < n; start += nk {
+		end := min(start+nk, n)
+		c := end - start
+		kc := keys[start*d : end*d]
+		if m == Cosine {
+			kern.dotNormRows(p[:c], kk[:c], qs[:d], kc, d)
+		}
+		for a0 := 0; a0 < nq; a0 += tileQ {
+			a1 := min(a0+tileQ, nq)
+			out := dst[a0*ldd+start:]
+			if m == L2 {
+				kern.l2Tile(out, ldd, qs[a0*d:a1*d], a1-a0, kc, c, d)
+			} else {
+				kern.dotTile(out, ldd, qs[a0*d:a1*d], a1-a0, kc, c, d)
+			}
+			for a := a0; a < a1; a++ {
+				row := dst[a*ldd+start : a*ldd+end]
+				switch m {
+				case Cosine:
+					for i, x := range row {
+						row[i] = cosine(x, kk[i], qnorms[a])
+					}
+				case L2:
+					for i, x := range row {
+						row[i] = -x
+					}
+				}
+			}
+		}
+	}
+}

@@ -390,22 +390,32 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	if m.blend && m.fusable() {
 		return m.runFusedBlend(ctx, chunks, qs)
 	}
+	// A batch is scored (or ranked) a block of queries at a time, so that
+	// the keys are read once per block rather than once per query.
 	var out [][]types.Value
 	k := m.topK()
+	batch := len(qs) > 1
 	step := len(qs)
-	if k > 0 && len(qs) > 1 {
+	switch {
+	case batch && k > 0:
 		step = topBatchQueries(len(chunks), k)
+	case batch:
+		step = scoreBatchQueries(chunkOffsets(chunks)[len(chunks)])
 	}
 	for lo := 0; lo < len(qs); lo += step {
 		hi := min(lo+step, len(qs))
-		var best [][]attention.Scored
-		if k > 0 && len(qs) > 1 {
-			if best, err = m.topBatch(ctx, chunks, qs[lo:hi], k); err != nil {
-				return nil, err
-			}
+		var pre batchResult
+		switch {
+		case batch && k > 0:
+			pre.best, err = m.topBatch(ctx, chunks, qs[lo:hi], k)
+		case batch:
+			pre.scores, err = m.scoreBatch(ctx, chunks, qs[lo:hi])
+		}
+		if err != nil {
+			return nil, err
 		}
 		for i := lo; i < hi; i++ {
-			res, err := m.runOne(ctx, p, chunks, qs[i], best, i-lo)
+			res, err := m.runOne(ctx, p, chunks, qs[i], pre, i-lo)
 			if err != nil {
 				return nil, err
 			}
@@ -415,17 +425,28 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	return out, nil
 }
 
-// runOne produces the result rows of query q; best, when not nil, holds
-// the best rows of every query of q's batch (best[bi] is q's).
-func (m *matchPlan) runOne(ctx context.Context, p *selectPlan, chunks []chunk, q queryVec, best [][]attention.Scored, bi int) ([][]types.Value, error) {
+// batchResult is what a block of a batch computed for all its queries at
+// once: their best rows (HARD, TOP) or the scores of every row (in chunk
+// order). Both are nil when the queries run one by one.
+type batchResult struct {
+	best   [][]attention.Scored
+	scores [][]float32
+}
+
+// runOne produces the result rows of query q, the bi-th of its block.
+func (m *matchPlan) runOne(ctx context.Context, p *selectPlan, chunks []chunk, q queryVec, pre batchResult, bi int) ([][]types.Value, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var pre []attention.Scored
-	if best != nil {
-		pre = best[bi]
+	var best []attention.Scored
+	var scores []float32
+	if pre.best != nil {
+		best = pre.best[bi]
 	}
-	rows, err := m.candidates(ctx, chunks, q, m.ncols, pre)
+	if pre.scores != nil {
+		scores = pre.scores[bi]
+	}
+	rows, err := m.candidates(ctx, chunks, q, m.ncols, best, scores)
 	if err != nil {
 		return nil, err
 	}
@@ -458,6 +479,53 @@ func topBatchQueries(nchunks, k int) int {
 	const budget = 64 << 20
 	per := int64(nchunks) * int64(min(k, 1<<16)) * 16
 	return int(max(1, min(4096, budget/max(per, 1))))
+}
+
+// scoreBatchQueries is how many queries of a batch are scored together:
+// as many as keep their scores of all rows within about 64 MiB, at most
+// 4096 and at least one.
+func scoreBatchQueries(rows int) int {
+	const budget = 64 << 20
+	return int(max(1, min(4096, budget/max(int64(rows)*4, 1))))
+}
+
+// chunkOffsets returns the start of each chunk's rows in a score vector
+// over all chunks; the last entry is the total.
+func chunkOffsets(chunks []chunk) []int {
+	offs := make([]int, len(chunks)+1)
+	for ci, c := range chunks {
+		offs[ci+1] = offs[ci] + c.end - c.start
+	}
+	return offs
+}
+
+// scoreBatch scores every row of every chunk for a batch of queries with
+// attention.ScoreBatch, one chunk × up to queryBlock queries per work
+// item. It returns each query's scores in chunk order (nil for a NULL
+// query), bit-identical to what candidates computes one query at a time.
+func (m *matchPlan) scoreBatch(ctx context.Context, chunks []chunk, qs []queryVec) ([][]float32, error) {
+	d := m.dim
+	live, qmat, qnorms := queryMatrix(qs, d)
+	offs := chunkOffsets(chunks)
+	total := offs[len(chunks)]
+	buf := make([]float32, len(live)*total)
+	nblocks := (len(live) + queryBlock - 1) / queryBlock
+	err := parallel(ctx, len(chunks)*nblocks, func(item int) error {
+		ci, qb := item/nblocks, item%nblocks
+		c := &chunks[ci]
+		lo, hi := qb*queryBlock, min((qb+1)*queryBlock, len(live))
+		keys := c.seg.Vectors(m.col)[c.start*d : c.end*d]
+		attention.ScoreBatch(buf[lo*total+offs[ci]:], total, m.metric, qmat[lo*d:hi*d], qnorms[lo:hi], keys, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, len(qs))
+	for j, i := range live {
+		out[i] = buf[j*total : (j+1)*total]
+	}
+	return out, nil
 }
 
 // topBatch ranks the rows for a batch of queries at once: each work item
@@ -633,8 +701,10 @@ func andNotNull(mask, nulls []byte) []byte {
 // score) descending, then rowid.
 //
 // When the query keeps only its best rows (HARD, TOP), best is them if the
-// caller ranked them already (topBatch), or nil to rank them here.
-func (m *matchPlan) candidates(ctx context.Context, chunks []chunk, q queryVec, ncols int, best []attention.Scored) ([]srcRow, error) {
+// caller ranked them already (topBatch), or nil to rank them here; when
+// every row takes part, scores is every row's score if the caller computed
+// them already (scoreBatch), or nil.
+func (m *matchPlan) candidates(ctx context.Context, chunks []chunk, q queryVec, ncols int, best []attention.Scored, scores []float32) ([]srcRow, error) {
 	if q.v == nil {
 		return nil, nil
 	}
@@ -671,12 +741,18 @@ func (m *matchPlan) candidates(ctx context.Context, chunks []chunk, q queryVec, 
 		}
 	} else {
 		parts := make([][]srcRow, len(chunks))
+		offs := chunkOffsets(chunks)
 		err := parallel(ctx, len(chunks), func(ci int) error {
 			c := &chunks[ci]
-			scores := make([]float32, c.end-c.start)
-			attention.ScoreRows(scores, m.metric, q.v, c.seg.Vectors(m.col)[c.start*d:c.end*d], d)
+			var sc []float32
+			if scores != nil {
+				sc = scores[offs[ci]:offs[ci+1]]
+			} else {
+				sc = make([]float32, c.end-c.start)
+				attention.ScoreRows(sc, m.metric, q.v, c.seg.Vectors(m.col)[c.start*d:c.end*d], d)
+			}
 			var part []srcRow
-			for i, s := range scores {
+			for i, s := range sc {
 				if c.mask[i] != 0 {
 					part = append(part, srcRow{seg: c.seg, i: c.start + i, ncols: ncols,
 						rowid: c.seg.Base() + int64(c.start+i), score: s, qrow: q.qrow})

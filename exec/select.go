@@ -598,6 +598,15 @@ func (p *selectPlan) checkMemory(limit int64, nq int64) error {
 				perQuery = min(perQuery, p.out.limit+p.out.offset)
 			}
 		}
+		// A batch ranks or scores a block of queries at once (at most
+		// about 64 MiB: topBatchQueries, scoreBatchQueries).
+		if nq > 1 && !(m.blend && m.fusable()) {
+			per := rows * 4
+			if k := m.topK(); k > 0 {
+				per = chunks * int64(k) * 16
+			}
+			cand += min(64<<20, nq*per)
+		}
 		// Queries run one after another; their results accumulate.
 		need = cand + states + nq*perQuery*srcRowBytes
 		what = fmt.Sprintf("%d queries × %d rows", nq, rows)
