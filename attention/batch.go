@@ -56,23 +56,9 @@ func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, 
 		for a0 := 0; a0 < nq; a0 += tileQ {
 			a1 := min(a0+tileQ, nq)
 			// QKᵀ for the tile, then each query's weights.
-			if m == L2 {
-				kern.l2Tile(tile[:], chunk, qs[a0*d:a1*d], a1-a0, kc, c, d)
-			} else {
-				kern.dotTile(tile[:], chunk, qs[a0*d:a1*d], a1-a0, kc, c, d)
-			}
+			scoreTile(tile[:], chunk, m, qs, qnorms, a0, a1, kc, c, d, kk[:c])
 			for a := a0; a < a1; a++ {
 				row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
-				switch m {
-				case Cosine:
-					for i, x := range row {
-						row[i] = cosine(x, kk[i], qnorms[a])
-					}
-				case L2:
-					for i, x := range row {
-						row[i] = -x
-					}
-				}
 				lrefs[a-a0], sums[a-a0], oks[a-a0] = states[a].weights(row, mk, invT)
 			}
 			// PV for the tile: each value row is loaded once for all its queries.

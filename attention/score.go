@@ -92,25 +92,30 @@ func ScoreBatch(dst []float32, ldd int, m Metric, qs []float32, qnorms []float32
 			kern.dotNormRows(p[:c], kk[:c], qs[:d], kc, d)
 		}
 		for a0 := 0; a0 < nq; a0 += tileQ {
-			a1 := min(a0+tileQ, nq)
-			out := dst[a0*ldd+start:]
-			if m == L2 {
-				kern.l2Tile(out, ldd, qs[a0*d:a1*d], a1-a0, kc, c, d)
-			} else {
-				kern.dotTile(out, ldd, qs[a0*d:a1*d], a1-a0, kc, c, d)
+			scoreTile(dst[a0*ldd+start:], ldd, m, qs, qnorms, a0, min(a0+tileQ, nq), kc, c, d, kk[:c])
+		}
+	}
+}
+
+// scoreTile writes the scores of queries a0 ≤ a < a1 (≤ tileQ of them)
+// against the c keys kc into dst[(a−a0)·ldd + i]: exactly ScoreRows'
+// scores. kk holds the keys' squared norms (read for Cosine only).
+func scoreTile(dst []float32, ldd int, m Metric, qs, qnorms []float32, a0, a1 int, kc []float32, c, d int, kk []float32) {
+	if m == L2 {
+		kern.l2Tile(dst, ldd, qs[a0*d:a1*d], a1-a0, kc, c, d)
+	} else {
+		kern.dotTile(dst, ldd, qs[a0*d:a1*d], a1-a0, kc, c, d)
+	}
+	for a := a0; a < a1; a++ {
+		row := dst[(a-a0)*ldd : (a-a0)*ldd+c]
+		switch m {
+		case Cosine:
+			for i, x := range row {
+				row[i] = cosine(x, kk[i], qnorms[a])
 			}
-			for a := a0; a < a1; a++ {
-				row := dst[a*ldd+start : a*ldd+end]
-				switch m {
-				case Cosine:
-					for i, x := range row {
-						row[i] = cosine(x, kk[i], qnorms[a])
-					}
-				case L2:
-					for i, x := range row {
-						row[i] = -x
-					}
-				}
+		case L2:
+			for i, x := range row {
+				row[i] = -x
 			}
 		}
 	}
