@@ -82,6 +82,10 @@ func ScoreBatch(dst []float32, ldd int, m Metric, qs []float32, qnorms []float32
 	if ldd < n || len(dst) < (nq-1)*ldd+n {
 		panic("attention: ScoreBatch: dst too short")
 	}
+	if nq == 1 {
+		ScoreRows(dst[:n], m, qs, keys, d) // one query: keys in memory order
+		return
+	}
 	nk := max(min(chunk, keyTileBytes/(4*d)), 1)
 	var kk, p [chunk]float32
 	for start := 0; start < n; start += nk {

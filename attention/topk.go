@@ -188,6 +188,16 @@ func TopKBatch(tops []*TopK, m Metric, qs []float32, qnorms []float32, keys []fl
 	if nq == 0 || n == 0 {
 		return
 	}
+	if nq == 1 {
+		// One query is bound by memory bandwidth: PushBlock reads the keys
+		// once, in memory order, and needs no rescoring for L2.
+		var qnorm float32
+		if m == Cosine {
+			qnorm = qnorms[0]
+		}
+		tops[0].PushBlock(m, qs, qnorm, keys, d, ids, mask)
+		return
+	}
 	// For L2 the heaps collect candidates by row index.
 	heaps := tops
 	if m == L2 {

@@ -390,25 +390,20 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	if m.blend && m.fusable() {
 		return m.runFusedBlend(ctx, chunks, qs)
 	}
-	// A batch is scored (or ranked) a block of queries at a time, so that
-	// the keys are read once per block rather than once per query.
+	// Queries are ranked (HARD, TOP) or scored a block at a time, so that
+	// a batch reads the keys once per block rather than once per query.
 	var out [][]types.Value
 	k := m.topK()
-	batch := len(qs) > 1
-	step := len(qs)
-	switch {
-	case batch && k > 0:
+	step := scoreBatchQueries(chunkOffsets(chunks)[len(chunks)])
+	if k > 0 {
 		step = topBatchQueries(len(chunks), k)
-	case batch:
-		step = scoreBatchQueries(chunkOffsets(chunks)[len(chunks)])
 	}
 	for lo := 0; lo < len(qs); lo += step {
 		hi := min(lo+step, len(qs))
-		var pre batchResult
-		switch {
-		case batch && k > 0:
+		var pre blockResult
+		if k > 0 {
 			pre.best, err = m.topBatch(ctx, chunks, qs[lo:hi], k)
-		case batch:
+		} else {
 			pre.scores, err = m.scoreBatch(ctx, chunks, qs[lo:hi])
 		}
 		if err != nil {
@@ -425,28 +420,29 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	return out, nil
 }
 
-// batchResult is what a block of a batch computed for all its queries at
-// once: their best rows (HARD, TOP) or the scores of every row (in chunk
-// order). Both are nil when the queries run one by one.
-type batchResult struct {
+// blockResult is what a block of queries computed at once: their best
+// rows (HARD, TOP) or else the scores of every row, in chunk order.
+type blockResult struct {
 	best   [][]attention.Scored
 	scores [][]float32
 }
 
 // runOne produces the result rows of query q, the bi-th of its block.
-func (m *matchPlan) runOne(ctx context.Context, p *selectPlan, chunks []chunk, q queryVec, pre batchResult, bi int) ([][]types.Value, error) {
+func (m *matchPlan) runOne(ctx context.Context, p *selectPlan, chunks []chunk, q queryVec, pre blockResult, bi int) ([][]types.Value, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var best []attention.Scored
-	var scores []float32
+	var rows []srcRow
+	var err error
 	if pre.best != nil {
-		best = pre.best[bi]
+		rows = m.bestRows(chunks, q, pre.best[bi])
+	} else {
+		rows, err = m.scoredRows(ctx, chunks, q, pre.scores[bi])
 	}
-	if pre.scores != nil {
-		scores = pre.scores[bi]
+	if err != nil {
+		return nil, err
 	}
-	rows, err := m.candidates(ctx, chunks, q, m.ncols, best, scores)
+	rows, err = m.order(ctx, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +468,7 @@ func (m *matchPlan) topK() int {
 	return 0
 }
 
-// topBatchQueries is how many queries of a batch are ranked together: as
+// topBatchQueries is how many queries are ranked together: as
 // many as keep the per-chunk heaps of one round within about 64 MiB (a
 // pair is 16 bytes), at most 4096 and at least one.
 func topBatchQueries(nchunks, k int) int {
@@ -481,7 +477,7 @@ func topBatchQueries(nchunks, k int) int {
 	return int(max(1, min(4096, budget/max(per, 1))))
 }
 
-// scoreBatchQueries is how many queries of a batch are scored together:
+// scoreBatchQueries is how many queries are scored together:
 // as many as keep their scores of all rows within about 64 MiB, at most
 // 4096 and at least one.
 func scoreBatchQueries(rows int) int {
@@ -499,10 +495,10 @@ func chunkOffsets(chunks []chunk) []int {
 	return offs
 }
 
-// scoreBatch scores every row of every chunk for a batch of queries with
+// scoreBatch scores every row of every chunk for a block of queries with
 // attention.ScoreBatch, one chunk × up to queryBlock queries per work
-// item. It returns each query's scores in chunk order (nil for a NULL
-// query), bit-identical to what candidates computes one query at a time.
+// item (one query alone is read in memory order, as ScoreRows). It
+// returns each query's scores in chunk order (nil for a NULL query).
 func (m *matchPlan) scoreBatch(ctx context.Context, chunks []chunk, qs []queryVec) ([][]float32, error) {
 	d := m.dim
 	live, qmat, qnorms := queryMatrix(qs, d)
@@ -528,11 +524,11 @@ func (m *matchPlan) scoreBatch(ctx context.Context, chunks []chunk, qs []queryVe
 	return out, nil
 }
 
-// topBatch ranks the rows for a batch of queries at once: each work item
+// topBatch ranks the rows for a block of queries at once: each work item
 // is one chunk × up to queryBlock queries through attention.TopKBatch, so
 // a chunk's keys are read from memory once per block of queries instead
-// of once per query. It returns each query's best rows (rowids, best
-// first; nil for a NULL query), the same as candidates finds one by one.
+// of once per query. Per-chunk heaps are merged in chunk order. It returns
+// each query's best rows (rowids, best first; nil for a NULL query).
 func (m *matchPlan) topBatch(ctx context.Context, chunks []chunk, qs []queryVec, k int) ([][]attention.Scored, error) {
 	d := m.dim
 	live, qmat, qnorms := queryMatrix(qs, d)
@@ -566,7 +562,7 @@ func (m *matchPlan) topBatch(ctx context.Context, chunks []chunk, qs []queryVec,
 			}
 			partial[ci][j] = nil
 		}
-		out[i] = append([]attention.Scored{}, all.Sorted()...)
+		out[i] = all.Sorted()
 	}
 	return out, nil
 }
@@ -696,78 +692,51 @@ func andNotNull(mask, nulls []byte) []byte {
 	return out
 }
 
-// candidates scores every candidate row for query q and returns the rows
-// that take part, with score and weight set, ordered by weight (HARD: by
-// score) descending, then rowid.
-//
-// When the query keeps only its best rows (HARD, TOP), best is them if the
-// caller ranked them already (topBatch), or nil to rank them here; when
-// every row takes part, scores is every row's score if the caller computed
-// them already (scoreBatch), or nil.
-func (m *matchPlan) candidates(ctx context.Context, chunks []chunk, q queryVec, ncols int, best []attention.Scored, scores []float32) ([]srcRow, error) {
+// bestRows turns a query's ranked rows (topBatch) into source rows, best
+// first.
+func (m *matchPlan) bestRows(chunks []chunk, q queryVec, best []attention.Scored) []srcRow {
+	rows := make([]srcRow, 0, len(best))
+	for _, s := range best {
+		seg, i := locate(chunks, s.ID)
+		rows = append(rows, srcRow{seg: seg, i: i, ncols: m.ncols, rowid: s.ID, score: s.Score, qrow: q.qrow})
+	}
+	return rows
+}
+
+// scoredRows returns the candidate rows of every chunk with their scores
+// (a query's row of scoreBatch), in rowid order.
+func (m *matchPlan) scoredRows(ctx context.Context, chunks []chunk, q queryVec, scores []float32) ([]srcRow, error) {
 	if q.v == nil {
 		return nil, nil
 	}
-	d := m.dim
-	qnorm := attention.Norm(q.v)
-	k := m.topK()
-	var rows []srcRow
-	if k > 0 {
-		if best == nil {
-			// Top-k per chunk with the kernel, merged in chunk order.
-			tops := make([]*attention.TopK, len(chunks))
-			err := parallel(ctx, len(chunks), func(ci int) error {
-				c := &chunks[ci]
-				t := attention.NewTopK(k)
-				t.PushBlock(m.metric, q.v, qnorm, c.seg.Vectors(m.col)[c.start*d:c.end*d], d, nil, c.mask)
-				tops[ci] = t
-				return nil
-			})
-			if err != nil {
-				return nil, err
+	parts := make([][]srcRow, len(chunks))
+	offs := chunkOffsets(chunks)
+	err := parallel(ctx, len(chunks), func(ci int) error {
+		c := &chunks[ci]
+		var part []srcRow
+		for i, s := range scores[offs[ci]:offs[ci+1]] {
+			if c.mask[i] != 0 {
+				part = append(part, srcRow{seg: c.seg, i: c.start + i, ncols: m.ncols,
+					rowid: c.seg.Base() + int64(c.start+i), score: s, qrow: q.qrow})
 			}
-			all := attention.NewTopK(k)
-			for ci, t := range tops {
-				base := chunks[ci].seg.Base() + int64(chunks[ci].start)
-				for _, s := range t.Sorted() {
-					all.Push(s.Score, base+s.ID)
-				}
-			}
-			best = all.Sorted()
 		}
-		for _, s := range best {
-			seg, i := locate(chunks, s.ID)
-			rows = append(rows, srcRow{seg: seg, i: i, ncols: ncols, rowid: s.ID, score: s.Score, qrow: q.qrow})
-		}
-	} else {
-		parts := make([][]srcRow, len(chunks))
-		offs := chunkOffsets(chunks)
-		err := parallel(ctx, len(chunks), func(ci int) error {
-			c := &chunks[ci]
-			var sc []float32
-			if scores != nil {
-				sc = scores[offs[ci]:offs[ci+1]]
-			} else {
-				sc = make([]float32, c.end-c.start)
-				attention.ScoreRows(sc, m.metric, q.v, c.seg.Vectors(m.col)[c.start*d:c.end*d], d)
-			}
-			var part []srcRow
-			for i, s := range sc {
-				if c.mask[i] != 0 {
-					part = append(part, srcRow{seg: c.seg, i: c.start + i, ncols: ncols,
-						rowid: c.seg.Base() + int64(c.start+i), score: s, qrow: q.qrow})
-				}
-			}
-			parts[ci] = part
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range parts {
-			rows = append(rows, p...)
-		}
+		parts[ci] = part
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	var rows []srcRow
+	for _, p := range parts {
+		rows = append(rows, p...)
+	}
+	return rows, nil
+}
+
+// order sets the weights of a query's candidate rows and returns the rows
+// that take part, ordered by weight (HARD: by score) descending, then
+// rowid.
+func (m *matchPlan) order(ctx context.Context, rows []srcRow) ([]srcRow, error) {
 	if m.mode == query.Hard {
 		for i := range rows {
 			rows[i].weight = 0

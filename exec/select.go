@@ -584,7 +584,7 @@ func (p *selectPlan) checkMemory(limit int64, nq int64) error {
 		var cand, perQuery, states int64
 		switch {
 		case m.mode == query.Hard:
-			cand, perQuery = chunks*int64(m.k)*16, int64(m.k) // per-chunk top-k heaps
+			perQuery = int64(m.k) // the heaps are counted below
 		case m.blend && m.fusable():
 			perQuery = 1
 			for _, b := range m.blendItems {
@@ -598,14 +598,14 @@ func (p *selectPlan) checkMemory(limit int64, nq int64) error {
 				perQuery = min(perQuery, p.out.limit+p.out.offset)
 			}
 		}
-		// A batch ranks or scores a block of queries at once (at most
-		// about 64 MiB: topBatchQueries, scoreBatchQueries).
-		if nq > 1 && !(m.blend && m.fusable()) {
+		// Queries are ranked (per-chunk heaps) or scored a block at a
+		// time, within about 64 MiB (topBatchQueries, scoreBatchQueries).
+		if !(m.blend && m.fusable()) {
 			per := rows * 4
 			if k := m.topK(); k > 0 {
 				per = chunks * int64(k) * 16
 			}
-			cand += min(64<<20, nq*per)
+			cand += max(per, min(64<<20, nq*per)) // at least one query's
 		}
 		// Queries run one after another; their results accumulate.
 		need = cand + states + nq*perQuery*srcRowBytes
