@@ -56,7 +56,7 @@ func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, 
 		for a0 := 0; a0 < nq; a0 += tileQ {
 			a1 := min(a0+tileQ, nq)
 			// QKᵀ for the tile, then each query's weights.
-			scoreTile(tile[:], chunk, m, qs, qnorms, a0, a1, kc, c, d, kk[:c])
+			scoreTile(tile[:], chunk, m, qs, qnorms, a0, a1, kc, c, d, kk[:c], false)
 			for a := a0; a < a1; a++ {
 				row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
 				lrefs[a-a0], sums[a-a0], oks[a-a0] = states[a].weights(row, mk, invT)

@@ -96,16 +96,21 @@ func ScoreBatch(dst []float32, ldd int, m Metric, qs []float32, qnorms []float32
 			kern.dotNormRows(p[:c], kk[:c], qs[:d], kc, d)
 		}
 		for a0 := 0; a0 < nq; a0 += tileQ {
-			scoreTile(dst[a0*ldd+start:], ldd, m, qs, qnorms, a0, min(a0+tileQ, nq), kc, c, d, kk[:c])
+			scoreTile(dst[a0*ldd+start:], ldd, m, qs, qnorms, a0, min(a0+tileQ, nq), kc, c, d, kk[:c], false)
 		}
 	}
 }
 
 // scoreTile writes the scores of queries a0 ≤ a < a1 (≤ tileQ of them)
 // against the c keys kc into dst[(a−a0)·ldd + i]: exactly ScoreRows'
-// scores. kk holds the keys' squared norms (read for Cosine only).
-func scoreTile(dst []float32, ldd int, m Metric, qs, qnorms []float32, a0, a1 int, kc []float32, c, d int, kk []float32) {
-	if m == L2 {
+// scores. kk holds the keys' squared norms (read for Cosine, and for L2
+// when rankL2).
+//
+// With rankL2, L2 rows get 2q·k − ‖k‖² instead: the same order as
+// −‖q−k‖² (‖q‖² is common to the row) from the faster dot-product tile,
+// but rounded differently, so TopKBatch rescores its best rows exactly.
+func scoreTile(dst []float32, ldd int, m Metric, qs, qnorms []float32, a0, a1 int, kc []float32, c, d int, kk []float32, rankL2 bool) {
+	if m == L2 && !rankL2 {
 		kern.l2Tile(dst, ldd, qs[a0*d:a1*d], a1-a0, kc, c, d)
 	} else {
 		kern.dotTile(dst, ldd, qs[a0*d:a1*d], a1-a0, kc, c, d)
@@ -118,6 +123,12 @@ func scoreTile(dst []float32, ldd int, m Metric, qs, qnorms []float32, a0, a1 in
 				row[i] = cosine(x, kk[i], qnorms[a])
 			}
 		case L2:
+			if rankL2 {
+				for i, x := range row {
+					row[i] = 2*x - kk[i]
+				}
+				continue
+			}
 			for i, x := range row {
 				row[i] = -x
 			}

@@ -229,19 +229,9 @@ func TopKBatch(tops []*TopK, m Metric, qs []float32, qnorms []float32, keys []fl
 		}
 		for a0 := 0; a0 < nq; a0 += tileQ {
 			a1 := min(a0+tileQ, nq)
-			kern.dotTile(tile[:], chunk, qs[a0*d:a1*d], a1-a0, kc, c, d)
+			scoreTile(tile[:], chunk, m, qs, qnorms, a0, a1, kc, c, d, kk[:c], true)
 			for a := a0; a < a1; a++ {
 				row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
-				switch m {
-				case Cosine:
-					for i, x := range row {
-						row[i] = cosine(x, kk[i], qnorms[a])
-					}
-				case L2:
-					for i, x := range row {
-						row[i] = 2*x - kk[i]
-					}
-				}
 				heaps[a].pushChunk(row, int64(start), id, mk)
 			}
 		}

@@ -219,12 +219,7 @@ func tile(kind string, nq, nk int) {
 	case 4:
 		ins("LEAQ (R10)(BX*4), R10")
 	}
-	ins("DECQ CX")
-	ins("JNZ %s_group", name)
-	p("%s_done:", name)
-	ins("VZEROUPPER")
-	ins("RET")
-	p("")
+	tileEpilogue(name)
 }
 
 // prefetchAhead is how far ahead (bytes) the one-query kernels ask for the
@@ -311,12 +306,7 @@ func seqTile(kind string) {
 	}
 	ins("ADDQ $%d, DI", 4*nk)
 	ins("LEAQ (R10)(BX*4), R10")
-	ins("DECQ CX")
-	ins("JNZ %s_group", name)
-	p("%s_done:", name)
-	ins("VZEROUPPER")
-	ins("RET")
-	p("")
+	tileEpilogue(name)
 }
 
 // tilePrologue writes the header of a tile kernel and loads its arguments
@@ -337,6 +327,16 @@ func tilePrologue(kind, name string) {
 	ins("MOVQ mask+64(FP), R11")
 	ins("TESTQ CX, CX")
 	ins("JZ %s_done", name)
+}
+
+// tileEpilogue closes a tile kernel's loop over key groups and returns.
+func tileEpilogue(name string) {
+	ins("DECQ CX")
+	ins("JNZ %s_group", name)
+	p("%s_done:", name)
+	ins("VZEROUPPER")
+	ins("RET")
+	p("")
 }
 
 // step emits one 8-lane update of accumulator (a, b); q is a register or a
