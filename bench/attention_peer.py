@@ -12,24 +12,15 @@ are single-threaded; the executor adds goroutines on top).
 import argparse
 import os
 import sys
-import time
+
+from peerlib import load, median_ms, report, soft_batch, soft_select
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--threads", type=int, default=1)
 ap.add_argument("--reps", type=int, default=10)
 ap.add_argument("--only", default="", help="substring filter on case names")
 args = ap.parse_args()
-for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[v] = str(args.threads)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import numpy as np  # noqa: E402  (after the thread settings)
-
-try:
-    import faiss  # noqa: E402
-    faiss.omp_set_num_threads(args.threads)
-except ImportError:
-    faiss = None
+np, faiss = load(args.threads)
 
 
 def blas_info():
@@ -45,22 +36,6 @@ def blas_info():
             return "unknown (install python3-threadpoolctl)"
 
 
-def median_ms(f, reps):
-    """Median wall and process-CPU milliseconds per call (CPU time is what to
-    compare with Go's cpu-ns/op on a shared host; with --threads 1 it is the
-    work of one core)."""
-    f()  # warm-up: page faults, caches
-    ts, cs = [], []
-    for _ in range(reps):
-        t, c = time.perf_counter(), time.process_time()
-        f()
-        ts.append(time.perf_counter() - t)
-        cs.append(time.process_time() - c)
-    ts.sort()
-    cs.sort()
-    return ts[len(ts) // 2] * 1e3, cs[len(cs) // 2] * 1e3
-
-
 rng = np.random.default_rng(1)
 
 
@@ -68,16 +43,6 @@ def block(n, d, dv):
     K = rng.uniform(-0.1, 0.1, (n, d)).astype(np.float32)
     V = rng.uniform(-1, 1, (n, dv)).astype(np.float32) if dv else None
     return K, V
-
-
-def report(name, times, nbytes=None, flops=None):
-    ms, cpu = times
-    extra = ""
-    if nbytes:
-        extra += "  %6.2f GB/s" % (nbytes / ms / 1e6)
-    if flops:
-        extra += "  %6.2f GFLOP/s" % (flops / ms / 1e6)
-    print("%-56s %10.3f ms  cpu %10.3f ms%s" % (name, ms, cpu, extra), flush=True)
 
 
 def want(name):
@@ -96,17 +61,7 @@ for n, d in ((100_000, 128), (1_000_000, 128), (100_000, 768)):
         continue
     K, V = block(n, d, d)
     q = rng.uniform(-1, 1, d).astype(np.float32)
-    s = np.empty(n, np.float32)
-    out = np.empty(d, np.float32)
-
-    def soft():
-        np.dot(K, q, out=s)
-        np.subtract(s, s.max(), out=s)
-        np.multiply(s, invT, out=s)
-        np.exp(s, out=s)
-        np.divide(s, s.sum(), out=s)
-        np.dot(s, V, out=out)
-
+    soft = soft_select(np, K, V, q, invT)
     report("numpy " + name, median_ms(soft, args.reps), nbytes=n * 2 * d * 4, flops=4.0 * n * d)
     del K, V
 
@@ -116,22 +71,9 @@ if want(name):
     m, n, d = 512, 100_000, 128
     K, V = block(n, d, d)
     Q = rng.uniform(-1, 1, (m, d)).astype(np.float32)
-    S = np.empty((m, n), np.float32)
-    mx = np.empty((m, 1), np.float32)
-    out = np.empty((m, d), np.float32)
-
-    def batch():
-        np.dot(Q, K.T, out=S)
-        np.max(S, axis=1, keepdims=True, out=mx)
-        np.subtract(S, mx, out=S)
-        np.multiply(S, invT, out=S)
-        np.exp(S, out=S)
-        np.sum(S, axis=1, keepdims=True, out=mx)
-        np.divide(S, mx, out=S)
-        np.dot(S, V, out=out)
-
+    batch = soft_batch(np, Q, K, V, invT)
     report("numpy " + name, median_ms(batch, max(3, args.reps // 3)), flops=4.0 * m * n * d)
-    del K, V, S
+    del K, V, batch
 
 # Top-10, one query.
 name = "TopK/dot/k=10/n=1e5/d=128"

@@ -68,6 +68,16 @@ func openDB(b testing.TB) *softdb.DB {
 	return db
 }
 
+// prepare prepares sql on db or fails the benchmark.
+func prepare(b testing.TB, db *softdb.DB, sql string) *softdb.Stmt {
+	b.Helper()
+	st, err := db.Prepare(context.Background(), sql)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
 func randVec(rng *rand.Rand, d int) []float32 {
 	v := make([]float32, d)
 	for i := range v {
@@ -87,10 +97,7 @@ func BenchmarkSoftSelect(b *testing.B) {
 			db := openDB(b)
 			table(b, db, "t", sz.n, sz.d, sz.d, 1)
 			ctx := context.Background()
-			st, err := db.Prepare(ctx, "SOFT SELECT value FROM t MATCH ? TEMPERATURE √d")
-			if err != nil {
-				b.Fatal(err)
-			}
+			st := prepare(b, db, "SOFT SELECT value FROM t MATCH ? TEMPERATURE √d")
 			q := randVec(rand.New(rand.NewPCG(2, 2)), sz.d)
 			var out []float32
 			b.SetBytes(int64(sz.n) * int64(2*sz.d) * 4)
@@ -133,11 +140,7 @@ func BenchmarkSoftBatch(b *testing.B) {
 		db := openDB(b)
 		table(b, db, "t", n, d, d, 1)
 		table(b, db, "q", m, d, 1, 3)
-		ctx := context.Background()
-		st, err := db.Prepare(ctx, "SOFT SELECT qrow, value FROM t MATCH (SELECT key FROM q) TEMPERATURE √d")
-		if err != nil {
-			b.Fatal(err)
-		}
+		st := prepare(b, db, "SOFT SELECT qrow, value FROM t MATCH (SELECT key FROM q) TEMPERATURE √d")
 		runBatch(b, st, m)
 		flop := 4.0 * m * n * d // QKᵀ and PV, a multiply-add each
 		b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
@@ -153,11 +156,7 @@ func BenchmarkSoftRowsBatch(b *testing.B) {
 		db := openDB(b)
 		table(b, db, "t", n, d, 1, 1)
 		table(b, db, "q", m, d, 1, 3)
-		ctx := context.Background()
-		st, err := db.Prepare(ctx, "SOFT SELECT qrow, rowid, weight FROM t MATCH (SELECT key FROM q) WHERE rowid % 100 = 0 ORDER BY weight DESC LIMIT 1")
-		if err != nil {
-			b.Fatal(err)
-		}
+		st := prepare(b, db, "SOFT SELECT qrow, rowid, weight FROM t MATCH (SELECT key FROM q) WHERE rowid % 100 = 0 ORDER BY weight DESC LIMIT 1")
 		runBatch(b, st, m)
 	})
 }
@@ -169,10 +168,7 @@ func BenchmarkHardTop10(b *testing.B) {
 		db := openDB(b)
 		table(b, db, "t", n, d, 1, 1)
 		ctx := context.Background()
-		st, err := db.Prepare(ctx, "HARD SELECT rowid FROM t MATCH ? LIMIT 10")
-		if err != nil {
-			b.Fatal(err)
-		}
+		st := prepare(b, db, "HARD SELECT rowid FROM t MATCH ? LIMIT 10")
 		q := randVec(rand.New(rand.NewPCG(2, 2)), d)
 		b.SetBytes(n * d * 4)
 		b.ReportAllocs()
@@ -242,10 +238,7 @@ func BenchmarkHardL2Batch(b *testing.B) {
 	table(b, db, "t", n, d, 1, 1)
 	table(b, db, "q", m, d, 1, 3)
 	ctx := context.Background()
-	st, err := db.Prepare(ctx, "HARD SELECT qrow, rowid FROM t MATCH (SELECT key FROM q) USING L2")
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := prepare(b, db, "HARD SELECT qrow, rowid FROM t MATCH (SELECT key FROM q) USING L2")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		rows, err := st.Query(ctx)
