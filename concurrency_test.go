@@ -1,13 +1,11 @@
 package softdb_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/softdb/softdb"
+	"github.com/softdb/softdb/internal/childtest"
 )
 
 // loadVectors creates table (key VECTOR(d), value VECTOR(d)) and fills it
@@ -447,49 +446,15 @@ func TestLockedByAnotherProcess(t *testing.T) {
 	mustExec(t, db, "INSERT INTO t VALUES (42)")
 	db.Close()
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldDirectory$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "SOFTDB_TEST_HOLD_DIR="+dir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := bufio.NewScanner(stdout)
-	ready := false
-	for lines.Scan() {
-		if line := lines.Text(); line == "holding 42" {
-			ready = true
-			break
-		} else if strings.HasPrefix(line, "error") {
-			t.Fatalf("child: %s", line)
-		}
-	}
-	if !ready {
-		t.Fatal("the child process did not open the database")
-	}
+	child := childtest.Start(t, "TestHelperHoldDirectory", "SOFTDB_TEST_HOLD_DIR="+dir, "holding 42")
 
-	_, err = softdb.Open(dir, nil)
+	_, err := softdb.Open(dir, nil)
 	if !errors.Is(err, softdb.ErrLocked) {
 		t.Fatalf("Open of a directory another process holds: %v, want ErrLocked", err)
 	}
 	t.Logf("as expected: %v", err)
 
-	stdin.Close() // the child closes its DB and exits
-	go func() {
-		for lines.Scan() {
-		}
-	}()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("child: %v", err)
-	}
+	child.Release(t) // the child closes its DB and exits
 	db = mustOpen(t, dir)
 	var x int
 	if err := db.QueryRow(context.Background(), "SELECT x FROM t").Scan(&x); err != nil || x != 42 {
@@ -506,20 +471,13 @@ func TestHelperHoldDirectory(t *testing.T) {
 	}
 	db, err := softdb.Open(dir, nil)
 	if err != nil {
-		fmt.Printf("error %v\n", err)
-		os.Exit(1)
+		childtest.Fail(err)
 	}
 	var x int
 	if err := db.QueryRow(context.Background(), "SELECT x FROM t").Scan(&x); err != nil {
-		fmt.Printf("error %v\n", err)
-		os.Exit(1)
+		childtest.Fail(err)
 	}
-	fmt.Printf("holding %d\n", x)
-	bufio.NewReader(os.Stdin).ReadString('\n')
-	if err := db.Close(); err != nil {
-		fmt.Printf("error %v\n", err)
-		os.Exit(1)
-	}
+	childtest.Hold(fmt.Sprintf("holding %d", x), db.Close)
 }
 
 // TestStmtConcurrentUse shares prepared statements, with literals and

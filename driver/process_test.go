@@ -1,15 +1,13 @@
 package driver_test
 
 import (
-	"bufio"
 	"database/sql"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/softdb/softdb"
+	"github.com/softdb/softdb/internal/childtest"
 )
 
 // TestLockedByAnotherProcess: sql.Open of a directory that another process
@@ -17,36 +15,12 @@ import (
 // once that process has exited.
 func TestLockedByAnotherProcess(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldDirectory$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "SOFTDB_DRIVER_HOLD_DIR="+dir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() && lines.Text() != "holding" {
-	}
+	child := childtest.Start(t, "TestHelperHoldDirectory", "SOFTDB_DRIVER_HOLD_DIR="+dir, "holding")
 
 	if _, err := sql.Open("softdb", dir); !errors.Is(err, softdb.ErrLocked) {
 		t.Fatalf("sql.Open of a directory another process holds: %v, want ErrLocked", err)
 	}
-	stdin.Close()
-	go func() {
-		for lines.Scan() {
-		}
-	}()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("child: %v", err)
-	}
+	child.Release(t)
 	db := open(t, dir)
 	if n := count(t, db, "t"); n != 1 {
 		t.Errorf("after the child exited: %d rows", n)
@@ -64,13 +38,7 @@ func TestHelperHoldDirectory(t *testing.T) {
 		_, err = db.Exec("CREATE TABLE t (x INT); INSERT INTO t VALUES (1)")
 	}
 	if err != nil {
-		fmt.Println("error", err)
-		os.Exit(1)
+		childtest.Fail(err)
 	}
-	fmt.Println("holding")
-	bufio.NewReader(os.Stdin).ReadString('\n')
-	if err := db.Close(); err != nil {
-		fmt.Println("error", err)
-		os.Exit(1)
-	}
+	childtest.Hold("holding", db.Close)
 }
