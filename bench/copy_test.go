@@ -28,6 +28,7 @@ var copyFiles struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	closeShared()
 	if copyFiles.dir != "" {
 		os.RemoveAll(copyFiles.dir)
 	}

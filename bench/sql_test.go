@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
 	"testing"
 
 	chromem "github.com/philippgille/chromem-go"
@@ -59,6 +60,72 @@ func table(b testing.TB, db *softdb.DB, name string, n, d, dv int, seed uint64) 
 	}
 }
 
+// sharedDBs holds the databases that several benchmarks (and the N=1 and
+// N=n runs of one benchmark) read, built once per process: a table of 10⁶
+// rows takes longer to load than to query many times over.
+var sharedDBs struct {
+	sync.Mutex
+	dir    string
+	dbs    map[string]*softdb.DB
+	tables map[*softdb.DB]map[string]bool // tables added by queryTable
+}
+
+// sharedDB returns the database named name, creating it with setup on
+// first use. It stays open until the process ends (closeShared).
+func sharedDB(b *testing.B, name string, setup func(db *softdb.DB)) *softdb.DB {
+	b.Helper()
+	sharedDBs.Lock()
+	defer sharedDBs.Unlock()
+	if db, ok := sharedDBs.dbs[name]; ok {
+		return db
+	}
+	if sharedDBs.dir == "" {
+		dir, err := os.MkdirTemp("", "softdb-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sharedDBs.dir, sharedDBs.dbs, sharedDBs.tables = dir, map[string]*softdb.DB{}, map[*softdb.DB]map[string]bool{}
+	}
+	db, err := softdb.Open(filepath.Join(sharedDBs.dir, strconv.Itoa(len(sharedDBs.dbs))), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	setup(db)
+	sharedDBs.dbs[name] = db
+	return db
+}
+
+// softTable is the database of the SOFT and HARD benchmarks: t with n
+// rows of key VECTOR(d) and value VECTOR(d) (seed 1), shared.
+func softTable(b *testing.B, n, d int) *softdb.DB {
+	return sharedDB(b, fmt.Sprintf("t/%d/%d", n, d), func(db *softdb.DB) { table(b, db, "t", n, d, d, 1) })
+}
+
+// queryTable adds q<m> (key VECTOR(d), m rows, seed 3) to the shared db,
+// once.
+func queryTable(b *testing.B, db *softdb.DB, m, d int) {
+	b.Helper()
+	sharedDBs.Lock()
+	defer sharedDBs.Unlock()
+	name := fmt.Sprintf("q%d", m)
+	if sharedDBs.tables[db] == nil {
+		sharedDBs.tables[db] = map[string]bool{}
+	}
+	if !sharedDBs.tables[db][name] {
+		table(b, db, name, m, d, 1, 3)
+		sharedDBs.tables[db][name] = true
+	}
+}
+
+func closeShared() {
+	for _, db := range sharedDBs.dbs {
+		db.Close()
+	}
+	if sharedDBs.dir != "" {
+		os.RemoveAll(sharedDBs.dir)
+	}
+}
+
 func openDB(b testing.TB) *softdb.DB {
 	db, err := softdb.Open(b.TempDir(), nil)
 	if err != nil {
@@ -68,13 +135,17 @@ func openDB(b testing.TB) *softdb.DB {
 	return db
 }
 
-// prepare prepares sql on db or fails the benchmark.
+// prepare prepares sql on db or fails the benchmark. It is the last step
+// before a benchmark's timed loop, so it also collects the garbage of the
+// set-up (a loaded table leaves hundreds of MB), which would otherwise be
+// marked while the loop runs, on the loop's cores.
 func prepare(b testing.TB, db *softdb.DB, sql string) *softdb.Stmt {
 	b.Helper()
 	st, err := db.Prepare(context.Background(), sql)
 	if err != nil {
 		b.Fatal(err)
 	}
+	runtime.GC()
 	return st
 }
 
@@ -92,10 +163,12 @@ func BenchmarkSoftSelect(b *testing.B) {
 	for _, sz := range []struct {
 		name string
 		n, d int
-	}{{"n=2e5/d=128", 200_000, 128}, {"n=1e5/d=128", 100_000, 128}, {"n=1e5/d=768", 100_000, 768}} {
+	}{{"n=2e5/d=128", 200_000, 128}, {"n=1e5/d=128", 100_000, 128}, {"n=1e6/d=128", 1_000_000, 128}, {"n=1e5/d=768", 100_000, 768}} {
 		b.Run(sz.name, func(b *testing.B) {
-			db := openDB(b)
-			table(b, db, "t", sz.n, sz.d, sz.d, 1)
+			if testing.Short() && sz.n > 200_000 {
+				b.Skip("10⁶ rows take a while to load; not in -short")
+			}
+			db := softTable(b, sz.n, sz.d)
 			ctx := context.Background()
 			st := prepare(b, db, "SOFT SELECT value FROM t MATCH ? TEMPERATURE √d")
 			q := randVec(rand.New(rand.NewPCG(2, 2)), sz.d)
@@ -133,14 +206,13 @@ func runBatch(b *testing.B, st *softdb.Stmt, m int) {
 	}
 }
 
-// BenchmarkSoftBatch: 512 queries in one statement, MATCH (SELECT key FROM q).
+// BenchmarkSoftBatch: 512 queries in one statement, MATCH (SELECT key FROM q512).
 func BenchmarkSoftBatch(b *testing.B) {
 	const m, n, d = 512, 200_000, 128
 	b.Run(fmt.Sprintf("m=%d/n=2e5/d=%d", m, d), func(b *testing.B) {
-		db := openDB(b)
-		table(b, db, "t", n, d, d, 1)
-		table(b, db, "q", m, d, 1, 3)
-		st := prepare(b, db, "SOFT SELECT qrow, value FROM t MATCH (SELECT key FROM q) TEMPERATURE √d")
+		db := softTable(b, n, d)
+		queryTable(b, db, m, d)
+		st := prepare(b, db, "SOFT SELECT qrow, value FROM t MATCH (SELECT key FROM q512) TEMPERATURE √d")
 		runBatch(b, st, m)
 		flop := 4.0 * m * n * d // QKᵀ and PV, a multiply-add each
 		b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
@@ -153,10 +225,9 @@ func BenchmarkSoftBatch(b *testing.B) {
 func BenchmarkSoftRowsBatch(b *testing.B) {
 	const m, n, d = 256, 100_000, 128
 	b.Run(fmt.Sprintf("m=%d/n=1e5/d=%d", m, d), func(b *testing.B) {
-		db := openDB(b)
-		table(b, db, "t", n, d, 1, 1)
-		table(b, db, "q", m, d, 1, 3)
-		st := prepare(b, db, "SOFT SELECT qrow, rowid, weight FROM t MATCH (SELECT key FROM q) WHERE rowid % 100 = 0 ORDER BY weight DESC LIMIT 1")
+		db := softTable(b, n, d)
+		queryTable(b, db, m, d)
+		st := prepare(b, db, "SOFT SELECT qrow, rowid, weight FROM t MATCH (SELECT key FROM q256) WHERE rowid % 100 = 0 ORDER BY weight DESC LIMIT 1")
 		runBatch(b, st, m)
 	})
 }
@@ -165,8 +236,7 @@ func BenchmarkSoftRowsBatch(b *testing.B) {
 func BenchmarkHardTop10(b *testing.B) {
 	const n, d = 100_000, 128
 	b.Run("n=1e5/d=128", func(b *testing.B) {
-		db := openDB(b)
-		table(b, db, "t", n, d, 1, 1)
+		db := softTable(b, n, d)
 		ctx := context.Background()
 		st := prepare(b, db, "HARD SELECT rowid FROM t MATCH ? LIMIT 10")
 		q := randVec(rand.New(rand.NewPCG(2, 2)), d)
