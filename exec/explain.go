@@ -153,6 +153,8 @@ func (m *matchPlan) tree(p *selectPlan) *planNode {
 				kind = "fused kernel"
 			}
 			label += fmt.Sprintf(" → blend %s (%s)", strings.Join(items, ", "), kind)
+		} else if m.rowsNeeded >= 0 {
+			label += fmt.Sprintf(" → best %d rows by weight", m.rowsNeeded)
 		} else {
 			label += " → rows by weight"
 		}

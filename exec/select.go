@@ -133,7 +133,7 @@ func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (
 			return nil, err
 		}
 		if !p.match.blend {
-			p.match.rowsNeeded = int(min(earlyStop(out), math.MaxInt32))
+			p.match.rowsNeeded = int(min(matchStop(out, p.match.ncols), math.MaxInt32))
 		}
 	}
 	return p, nil
@@ -308,6 +308,33 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 func earlyStop(o *outputSpec) int64 {
 	if o.grouped || len(o.order) > 0 || o.limit < 0 {
 		return -1
+	}
+	return o.limit + o.offset
+}
+
+// matchStop is earlyStop for the rows of a SOFT SELECT in row form, which
+// reach the output ordered by score descending, then rowid (weights grow
+// with scores): an ORDER BY of weight or score DESC keys, optionally ended
+// by rowid ASC, keeps that order, so only the first LIMIT + OFFSET rows
+// are needed, as without ORDER BY.
+func matchStop(o *outputSpec, ncols int) int64 {
+	if o.grouped || o.limit < 0 {
+		return -1
+	}
+	for i, k := range o.order {
+		e := k.e
+		if k.out >= 0 {
+			e = o.items[k.out]
+		}
+		c, ok := e.(*colE)
+		switch {
+		case !ok:
+			return -1
+		case k.desc && (c.slot == ncols+pseudoWeight || c.slot == ncols+pseudoScore):
+		case !k.desc && c.slot == ncols+pseudoRowID && i > 0 && i == len(o.order)-1:
+		default:
+			return -1
+		}
 	}
 	return o.limit + o.offset
 }
@@ -601,7 +628,14 @@ func (p *selectPlan) checkMemory(limit int64, nq int64) error {
 		// Queries are ranked (per-chunk heaps) or scored a block at a
 		// time, within about 64 MiB (topBatchQueries, scoreBatchQueries).
 		if !(m.blend && m.fusable()) {
-			per := rows * 4
+			// A query's scores cover each chunk's candidates when they
+			// are gathered, else all its slots, deleted ones included
+			// (chunkOffsets): at most every slot of the table.
+			var slots int64
+			for _, seg := range p.table.Segments() {
+				slots += int64(seg.Len())
+			}
+			per := slots * 4
 			if k := m.topK(); k > 0 {
 				per = chunks * int64(k) * 16
 			}
