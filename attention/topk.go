@@ -101,10 +101,12 @@ func (t *TopK) down(i int) {
 }
 
 // pushChunk offers a chunk of scores (a stack buffer with capacity for
-// whole vectors): when the heap is full and no unmasked score of the chunk
-// can enter, a vector maximum rejects the whole chunk.
+// whole vectors): when the heap is full and no score of the chunk can
+// enter, a vector maximum rejects the whole chunk. Masked rows count in
+// that maximum too (their scores are computed all the same): it bounds
+// the unmasked rows' scores from above, so the test stays exact.
 func (t *TopK) pushChunk(scores []float32, base int64, ids []int64, mask []byte) {
-	if mask == nil && t.k > 0 && len(t.h) == t.k && kern.maxScore(scores) < t.h[0].Score {
+	if t.k > 0 && len(t.h) == t.k && kern.maxScore(scores) < t.h[0].Score {
 		return
 	}
 	t.pushRows(scores, base, ids, mask)
