@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/softdb/softdb/internal/hugepage"
 )
 
 // Benchmarks run on the kernel set in use (SOFTDB_KERNEL selects it) with
@@ -28,8 +30,8 @@ func benchBlock(n, d, dv, m int) *benchData {
 	}
 	r := rand.New(rand.NewPCG(1, uint64(n*7+d)))
 	bd := &benchData{
-		keys:   fillVec(r, hugeFloats(n*d), 0.1),
-		values: fillVec(r, hugeFloats(n*dv), 1),
+		keys:   fillVec(r, hugepage.Floats(n*d), 0.1),
+		values: fillVec(r, hugepage.Floats(n*dv), 1),
 		qs:     randVec(r, m*d, 1),
 	}
 	benchCache.Store(key, bd)
@@ -195,7 +197,7 @@ func BenchmarkScoreRows(b *testing.B) {
 // avx2, far below the core's limits, so memory is the bottleneck), from
 // one goroutine and from one per core over halves of the array.
 func BenchmarkMemRead(b *testing.B) {
-	buf := hugeFloats(128 << 20)
+	buf := hugepage.Floats(128 << 20)
 	for i := range buf {
 		buf[i] = float32(i & 1023)
 	}

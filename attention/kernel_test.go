@@ -2,6 +2,8 @@ package attention
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -214,4 +216,34 @@ func TestExpKernel(t *testing.T) {
 			t.Fatalf("exp(NaN), exp(−Inf) = %g, %g; want 0", p[0], p[1])
 		}
 	})
+}
+
+// TestMax: the exported maximum equals a plain loop's for every length
+// (vector body and scalar tail), ignores NaN, and writes nothing.
+func TestMax(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	if got := Max(nil); !math.IsInf(float64(got), -1) {
+		t.Fatalf("Max(nil) = %v", got)
+	}
+	for n := 1; n < 70; n++ {
+		buf := make([]float32, n+8)
+		for i := range buf {
+			buf[i] = float32(r.NormFloat64())
+		}
+		buf[r.IntN(n)] = float32(math.NaN())
+		p := buf[:n]
+		want := float32(math.Inf(-1))
+		for _, x := range p {
+			if x > want {
+				want = x
+			}
+		}
+		after := slices.Clone(buf[n:])
+		if got := Max(p); got != want {
+			t.Fatalf("n=%d: Max = %v, want %v", n, got, want)
+		}
+		if !slices.Equal(after, buf[n:]) {
+			t.Fatalf("n=%d: Max wrote past the slice", n)
+		}
+	}
 }

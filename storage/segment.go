@@ -3,6 +3,7 @@ package storage
 import (
 	"math"
 
+	"github.com/softdb/softdb/internal/hugepage"
 	"github.com/softdb/softdb/types"
 )
 
@@ -166,7 +167,7 @@ func (c *colData) alloc(slots int) {
 		c.texts = make([]string, slots)
 	case types.Vector:
 		c.vecs = make([]float32, slots*c.dim)
-		adviseHuge(c.vecs)
+		hugepage.Advise(c.vecs)
 	}
 }
 

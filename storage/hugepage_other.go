@@ -1,5 +1,0 @@
-//go:build !linux
-
-package storage
-
-func adviseHuge([]float32) {}
