@@ -33,12 +33,13 @@ print("# numpy %s, faiss %s, threads %d" % (np.__version__, faiss.__version__ if
 d = 128
 T = np.float32(np.sqrt(d))
 
-for n, label in ((200_000, "2e5"), (100_000, "1e5")):
-    K = rng.standard_normal((n, d), np.float32)
-    V = rng.standard_normal((n, d), np.float32)
-    q = rng.standard_normal(d, np.float32)
-    soft = soft_select(np, K, V, q, np.float32(1 / T))
-    report("numpy SoftSelect/n=%s/d=128" % label, median_ms(soft, args.reps), nbytes=n * 2 * d * 4)
+for n, dd, label in ((200_000, d, "2e5"), (100_000, d, "1e5"), (1_000_000, d, "1e6"), (100_000, 768, "1e5")):
+    K = rng.standard_normal((n, dd), np.float32)
+    V = rng.standard_normal((n, dd), np.float32)
+    q = rng.standard_normal(dd, np.float32)
+    soft = soft_select(np, K, V, q, np.float32(1 / np.sqrt(dd)))
+    report("numpy SoftSelect/n=%s/d=%d" % (label, dd), median_ms(soft, args.reps), nbytes=n * 2 * dd * 4)
+    del K, V, soft
 
 m, n = 512, 200_000
 K = rng.standard_normal((n, d), np.float32)
