@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/softdb/softdb"
+	"github.com/softdb/softdb/internal/childtest"
 )
 
 // softdbBin builds the softdb command once per test binary.
@@ -211,18 +212,6 @@ func TestCopyKill9(t *testing.T) {
 // TestCopyMemory.
 const memoryHelperEnv = "SOFTDB_COPY_MEMORY_CHILD"
 
-// procStatus returns a field of /proc/self/status in bytes.
-func procStatus(field string) int64 {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return -1
-}
-
 // TestCopyMemory COPYs a 512 MB npy file into a durable table in a fresh
 // process and checks how far its peak RSS rises above the RSS before the
 // COPY: the table's mirror (the vectors themselves) plus a bounded
@@ -276,13 +265,13 @@ func copyMemoryChild(path string) {
 	if err == nil {
 		_, err = db.Exec(ctx, "CREATE TABLE t (key VECTOR(128))")
 	}
-	before := procStatus("VmRSS")
+	before := childtest.ProcStatus("VmRSS")
 	start := time.Now()
 	if err == nil {
 		_, err = db.Exec(ctx, fmt.Sprintf("COPY t FROM '%s'", path))
 	}
 	took := time.Since(start)
-	peak := procStatus("VmHWM") // before the count: a query has its own memory
+	peak := childtest.ProcStatus("VmHWM") // before the count: a query has its own memory
 	var rows int64
 	if err == nil {
 		err = db.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&rows)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/softdb/softdb"
+	"github.com/softdb/softdb/internal/childtest"
 )
 
 // The performance targets checked here: reopening a 1,000,000 × 128 table
@@ -184,7 +185,7 @@ func TestOpenFirstQueryChild(t *testing.T) {
 	}
 	q := randVec(rand.New(rand.NewPCG(openQSeed, openQSeed)), d)
 	ctx := context.Background()
-	rss0 := procStatus("VmRSS")
+	rss0 := childtest.ProcStatus("VmRSS")
 	cpu0 := cpuTime()
 
 	start := time.Now()
@@ -223,11 +224,11 @@ func TestOpenFirstQueryChild(t *testing.T) {
 	}
 	hard := time.Now()
 	cpu := cpuTime() - cpu0
-	rss, hwm := procStatus("VmRSS"), procStatus("VmHWM")
+	rss, hwm := childtest.ProcStatus("VmRSS"), childtest.ProcStatus("VmHWM")
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	debug.FreeOSMemory() // a GC, then the free pages back to the OS
-	rssGC := procStatus("VmRSS")
+	rssGC := childtest.ProcStatus("VmRSS")
 
 	var b strings.Builder
 	for _, l := range []struct {
@@ -255,25 +256,6 @@ func TestOpenFirstQueryChild(t *testing.T) {
 		fail(err)
 	}
 	os.Exit(0)
-}
-
-// procStatus returns a memory figure of /proc/self/status (VmRSS, VmHWM)
-// in bytes, or -1 when there is none.
-func procStatus(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return -1
-			}
-			return kb << 10
-		}
-	}
-	return -1
 }
 
 // raceBuild reports whether this test binary was built with -race, which
@@ -311,7 +293,7 @@ func raceBuild() bool {
 //
 //	go test -run=NONE -bench=OpenFirstQuery -benchtime=3x -count=1 ./bench
 func BenchmarkOpenFirstQuery(b *testing.B) {
-	if procStatus("VmRSS") < 0 {
+	if childtest.ProcStatus("VmRSS") < 0 {
 		b.Skip("no /proc/self/status to read the resident set from")
 	}
 	n := 1_000_000
@@ -375,7 +357,7 @@ func sciName(n int) string {
 // BenchmarkOpenFirstQuery's figure: a shared host makes a time assertion
 // flaky).
 func TestOpenFirstQueryMemory(t *testing.T) {
-	if procStatus("VmRSS") < 0 || procStatus("VmHWM") < 0 {
+	if childtest.ProcStatus("VmRSS") < 0 || childtest.ProcStatus("VmHWM") < 0 {
 		t.Skip("no /proc/self/status (VmRSS, VmHWM) to read the resident set from")
 	}
 	if raceBuild() {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/softdb/softdb/internal/childtest"
 )
 
 // helperEnv makes the test binary act as a second process (see
@@ -35,14 +37,14 @@ func TestHelperProcess(t *testing.T) {
 	}
 	dir := os.Getenv("SOFTDB_STORAGE_DIR")
 	if mode == "rss" {
-		before := procStatus("VmRSS")
+		before := childtest.ProcStatus("VmRSS")
 		db, err := Open(Options{Dir: dir})
 		if err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
 		runtime.GC()
-		fmt.Println(before, procStatus("VmHWM"), procStatus("VmRSS"), db.Snapshot().Table("t").LiveRows())
+		fmt.Println(before, childtest.ProcStatus("VmHWM"), childtest.ProcStatus("VmRSS"), db.Snapshot().Table("t").LiveRows())
 		os.Exit(0)
 	}
 	db, err := Open(Options{Dir: dir, SegmentRows: 4})
@@ -80,21 +82,6 @@ func TestHelperProcess(t *testing.T) {
 	os.Exit(2)
 }
 
-// procStatus returns a memory figure of /proc/self/status in bytes.
-func procStatus(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, field+":"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return -1
-}
-
 // TestOpenMemory checks, in a fresh process, that Open's peak resident
 // memory stays within 1.3× the raw vector bytes: the mirror is the only
 // big copy.
@@ -102,7 +89,7 @@ func TestOpenMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 100 MB")
 	}
-	if procStatus("VmRSS") < 0 {
+	if childtest.ProcStatus("VmRSS") < 0 {
 		t.Skip("no /proc/self/status")
 	}
 	if raceEnabled {
