@@ -296,14 +296,14 @@ func BenchmarkOpenFirstQuery(b *testing.B) {
 	if childtest.ProcStatus("VmRSS") < 0 {
 		b.Skip("no /proc/self/status to read the resident set from")
 	}
-	n := 1_000_000
+	n, name := 1_000_000, "n=1e6/d=128"
 	if testing.Short() {
-		n = 200_000
+		n, name = 200_000, "n=2e5/d=128"
 	}
 	const d = 128
 	dir := b.TempDir()
 	made := false
-	b.Run(fmt.Sprintf("n=%s/d=%d", sciName(n), d), func(b *testing.B) {
+	b.Run(name, func(b *testing.B) {
 		if !made {
 			makeOpenDB(b, dir, n, d)
 			made = true
@@ -335,16 +335,6 @@ func BenchmarkOpenFirstQuery(b *testing.B) {
 		b.ReportMetric(float64(rssMax)/openRaw(n, d), "rss/raw")
 		b.ReportMetric(float64(hwmMax)/openRaw(n, d), "hwm/raw")
 	})
-}
-
-// sciName writes 1000000 as 1e6 and 200000 as 2e5.
-func sciName(n int) string {
-	e := 0
-	for n >= 10 && n%10 == 0 {
-		n /= 10
-		e++
-	}
-	return fmt.Sprintf("%de%d", n, e)
 }
 
 // TestOpenFirstQueryMemory checks the memory target in a fresh process:

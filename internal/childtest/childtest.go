@@ -1,6 +1,7 @@
 // Package childtest runs a test function of the running test binary as a
 // child process that holds something (an open database directory) until
-// the parent lets go: the cross-process lock tests of softdb and driver.
+// the parent lets go (the cross-process lock tests of softdb and driver),
+// and reads a process's memory figures (ProcStatus).
 package childtest
 
 import (
