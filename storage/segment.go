@@ -166,8 +166,7 @@ func (c *colData) alloc(slots int) {
 	case types.Text:
 		c.texts = make([]string, slots)
 	case types.Vector:
-		c.vecs = make([]float32, slots*c.dim)
-		hugepage.Advise(c.vecs)
+		c.vecs = hugepage.Make(slots * c.dim)
 	}
 }
 

@@ -39,6 +39,23 @@ func Advise(v []float32) {
 	}
 }
 
+// Make returns n zeroed floats from the Go heap, advised as Advise does.
+// An array of Min bytes or more starts on a 2 MiB boundary (it is cut from
+// an allocation 2 MiB larger), so that all of it, not only its aligned
+// interior, can sit on huge pages; the unused head is never written.
+func Make(n int) []float32 {
+	if n*4 < Min || off {
+		return make([]float32, n)
+	}
+	const huge = 2 << 20
+	raw := make([]float32, n+huge/4)
+	start := uintptr(unsafe.Pointer(&raw[0]))
+	skip := int(((start+huge-1)&^(huge-1) - start) / 4)
+	v := raw[skip : skip+n : skip+n]
+	Advise(v)
+	return v
+}
+
 // Floats returns n zeroed floats on memory of their own, mapped for them
 // and advised as Advise does, for the read-bandwidth references of the
 // benchmarks (the Go heap would hand out reused, small-page memory).

@@ -1,0 +1,29 @@
+package hugepage
+
+import (
+	"runtime"
+	"testing"
+	"unsafe"
+)
+
+// TestMake: large arrays start on a 2 MiB boundary (on Linux, unless the
+// advice is off), every array has exactly the length and capacity asked
+// for and is zeroed, and small ones are plain allocations.
+func TestMake(t *testing.T) {
+	for _, n := range []int{0, 1, 1000, Min/4 - 1, Min / 4, Min/4 + 3, 3 << 20} {
+		v := Make(n)
+		if len(v) != n || cap(v) != n {
+			t.Fatalf("Make(%d): len %d cap %d", n, len(v), cap(v))
+		}
+		for i, x := range v {
+			if x != 0 {
+				t.Fatalf("Make(%d)[%d] = %v", n, i, x)
+			}
+		}
+		if n*4 >= Min && runtime.GOOS == "linux" && !off {
+			if start := uintptr(unsafe.Pointer(&v[0])); start%(2<<20) != 0 {
+				t.Fatalf("Make(%d) starts at %#x, not on a 2 MiB boundary", n, start)
+			}
+		}
+	}
+}
