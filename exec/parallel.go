@@ -31,28 +31,34 @@ func parallel(ctx context.Context, n int, f func(i int) error) error {
 	var once sync.Once
 	var firstErr error
 	var failed atomic.Bool
+	work := func() {
+		for !failed.Load() {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
+			}
+			err := ctx.Err()
+			if err == nil {
+				err = f(i)
+			}
+			if err != nil {
+				once.Do(func() { firstErr = err })
+				failed.Store(true)
+				return
+			}
+		}
+	}
+	// The caller is one of the workers: it starts at once, while the
+	// others wait for an idle core to wake up.
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for w := 1; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				err := ctx.Err()
-				if err == nil {
-					err = f(i)
-				}
-				if err != nil {
-					once.Do(func() { firstErr = err })
-					failed.Store(true)
-					return
-				}
-			}
+			work()
 		}()
 	}
+	work()
 	wg.Wait()
 	return firstErr
 }
