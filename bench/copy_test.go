@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,58 +17,34 @@ import (
 	"github.com/softdb/softdb/types"
 )
 
-// copyFiles holds the input files of BenchmarkCopy, written once per
-// process into copyDir.
-var copyFiles struct {
-	sync.Mutex
-	dir   string
-	paths map[string]string
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
 	closeShared()
-	if copyFiles.dir != "" {
-		os.RemoveAll(copyFiles.dir)
-	}
 	os.Exit(code)
 }
 
 // copyInput returns a file of n random d-dimensional vectors (one column
 // "key") in format ext, writing it on first use.
 func copyInput(b *testing.B, ext string, n, d int) string {
-	b.Helper()
-	copyFiles.Lock()
-	defer copyFiles.Unlock()
-	key := fmt.Sprintf("%s/%d/%d", ext, n, d)
-	if p, ok := copyFiles.paths[key]; ok {
-		return p
-	}
-	if copyFiles.dir == "" {
-		dir, err := os.MkdirTemp("", "softdb-copy-bench-")
+	return once(b, fmt.Sprintf("copy %s/%d/%d", ext, n, d), func(dir string) string {
+		path := filepath.Join(dir, fmt.Sprintf("v_%d_%d.%s", n, d, ext))
+		w, err := formats.CreateWriter(path, []formats.Column{{Name: "key", Type: types.Type{Kind: types.Vector, Dim: d}}}, formats.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		copyFiles.dir, copyFiles.paths = dir, map[string]string{}
-	}
-	path := filepath.Join(copyFiles.dir, fmt.Sprintf("v_%d_%d.%s", n, d, ext))
-	w, err := formats.CreateWriter(path, []formats.Column{{Name: "key", Type: types.Type{Kind: types.Vector, Dim: d}}}, formats.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(11, 13))
-	row := []types.Value{{}}
-	for i := 0; i < n; i++ {
-		row[0] = types.VectorValue(randVec(rng, d))
-		if err := w.Write(row); err != nil {
+		rng := rand.New(rand.NewPCG(11, 13))
+		row := []types.Value{{}}
+		for i := 0; i < n; i++ {
+			row[0] = types.VectorValue(randVec(rng, d))
+			if err := w.Write(row); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
 			b.Fatal(err)
 		}
-	}
-	if err := w.Close(); err != nil {
-		b.Fatal(err)
-	}
-	copyFiles.paths[key] = path
-	return path
+		return path
+	})
 }
 
 // cpuTime returns the process's user + system CPU time so far.

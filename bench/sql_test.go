@@ -40,11 +40,7 @@ func table(b testing.TB, db *softdb.DB, name string, n, d, dv int, seed uint64) 
 		}
 		row := []types.Value{{}}
 		for i := 0; i < n; i++ {
-			v := make([]float32, dim)
-			for j := range v {
-				v[j] = float32(rng.NormFloat64())
-			}
-			row[0] = types.VectorValue(v)
+			row[0] = types.VectorValue(randVec(rng, dim))
 			if err := w.Write(row); err != nil {
 				b.Fatal(err)
 			}
@@ -61,69 +57,73 @@ func table(b testing.TB, db *softdb.DB, name string, n, d, dv int, seed uint64) 
 	}
 }
 
-// sharedDBs holds the databases that several benchmarks (and the N=1 and
-// N=n runs of one benchmark) read, built once per process: a table of 10⁶
-// rows takes longer to load than to query many times over.
-var sharedDBs struct {
+// shared holds what the benchmarks build once per process (input files,
+// loaded databases), in one temporary directory removed when the process
+// ends (closeShared): a table of 10⁶ rows takes longer to load than to
+// query many times over, and each benchmark runs at least twice (N = 1,
+// then N).
+var shared struct {
 	sync.Mutex
-	dir    string
-	dbs    map[string]*softdb.DB
-	tables map[*softdb.DB]map[string]bool // tables added by queryTable
+	dir  string
+	made map[string]any
 }
 
-// sharedDB returns the database named name, creating it with setup on
-// first use. It stays open until the process ends (closeShared).
-func sharedDB(b *testing.B, name string, setup func(db *softdb.DB)) *softdb.DB {
+// once returns the thing named key, making it on first use in dir, a
+// fresh directory of its own. make must not call once.
+func once[T any](b testing.TB, key string, make func(dir string) T) T {
 	b.Helper()
-	sharedDBs.Lock()
-	defer sharedDBs.Unlock()
-	if db, ok := sharedDBs.dbs[name]; ok {
-		return db
+	shared.Lock()
+	defer shared.Unlock()
+	if v, ok := shared.made[key]; ok {
+		return v.(T)
 	}
-	if sharedDBs.dir == "" {
+	if shared.dir == "" {
 		dir, err := os.MkdirTemp("", "softdb-bench-")
 		if err != nil {
 			b.Fatal(err)
 		}
-		sharedDBs.dir, sharedDBs.dbs, sharedDBs.tables = dir, map[string]*softdb.DB{}, map[*softdb.DB]map[string]bool{}
+		shared.dir, shared.made = dir, map[string]any{}
 	}
-	db, err := softdb.Open(filepath.Join(sharedDBs.dir, strconv.Itoa(len(sharedDBs.dbs))), nil)
-	if err != nil {
+	dir := filepath.Join(shared.dir, strconv.Itoa(len(shared.made)))
+	if err := os.Mkdir(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	setup(db)
-	sharedDBs.dbs[name] = db
-	return db
+	v := make(dir)
+	shared.made[key] = v
+	return v
 }
 
 // softTable is the database of the SOFT and HARD benchmarks: t with n
 // rows of key VECTOR(d) and value VECTOR(d) (seed 1), shared.
 func softTable(b *testing.B, n, d int) *softdb.DB {
-	return sharedDB(b, fmt.Sprintf("t/%d/%d", n, d), func(db *softdb.DB) { table(b, db, "t", n, d, d, 1) })
+	return once(b, fmt.Sprintf("db t/%d/%d", n, d), func(dir string) *softdb.DB {
+		db, err := softdb.Open(dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		table(b, db, "t", n, d, d, 1)
+		return db
+	})
 }
 
 // queryTable adds q<m> (key VECTOR(d), m rows, seed 3) to the shared db,
 // once.
 func queryTable(b *testing.B, db *softdb.DB, m, d int) {
-	b.Helper()
-	sharedDBs.Lock()
-	defer sharedDBs.Unlock()
-	name := fmt.Sprintf("q%d", m)
-	if sharedDBs.tables[db] == nil {
-		sharedDBs.tables[db] = map[string]bool{}
-	}
-	if !sharedDBs.tables[db][name] {
-		table(b, db, name, m, d, 1, 3)
-		sharedDBs.tables[db][name] = true
-	}
+	once(b, fmt.Sprintf("table %p/q%d", db, m), func(string) bool {
+		table(b, db, fmt.Sprintf("q%d", m), m, d, 1, 3)
+		return true
+	})
 }
 
+// closeShared closes the shared databases and removes their directory.
 func closeShared() {
-	for _, db := range sharedDBs.dbs {
-		db.Close()
+	for _, v := range shared.made {
+		if db, ok := v.(*softdb.DB); ok {
+			db.Close()
+		}
 	}
-	if sharedDBs.dir != "" {
-		os.RemoveAll(sharedDBs.dir)
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
 	}
 }
 
@@ -280,7 +280,7 @@ func BenchmarkHardTop10Chromem(b *testing.B) {
 	const n, d = 100_000, 128
 	b.Run("n=1e5/d=128", func(b *testing.B) {
 		ctx := context.Background()
-		rng := rand.New(rand.NewPCG(1, 7)) // the shared table's keys
+		rng := rand.New(rand.NewPCG(1, 7)) // the shared table's keys (table, seed 1)
 		docs := make([]chromem.Document, n)
 		for i := range docs {
 			docs[i] = chromem.Document{ID: strconv.Itoa(i), Embedding: randVec(rng, d)}

@@ -3,5 +3,5 @@
 // read-bandwidth references that the benchmarks compare scans with.
 package hugepage
 
-// Min is the array size in bytes from which Advise asks for huge pages.
-const Min = 4 << 20
+// minBytes is the array size in bytes from which Make asks for huge pages.
+const minBytes = 4 << 20

@@ -2,9 +2,6 @@
 
 package hugepage
 
-// Advise does nothing where transparent huge pages are not known.
-func Advise([]float32) {}
-
 // Floats returns n zeroed floats.
 func Floats(n int) []float32 { return make([]float32, n) }
 

@@ -10,7 +10,7 @@ import (
 // advice is off), every array has exactly the length and capacity asked
 // for and is zeroed, and small ones are plain allocations.
 func TestMake(t *testing.T) {
-	for _, n := range []int{0, 1, 1000, Min/4 - 1, Min / 4, Min/4 + 3, 3 << 20} {
+	for _, n := range []int{0, 1, 1000, minBytes/4 - 1, minBytes / 4, minBytes/4 + 3, 3 << 20} {
 		v := Make(n)
 		if len(v) != n || cap(v) != n {
 			t.Fatalf("Make(%d): len %d cap %d", n, len(v), cap(v))
@@ -20,7 +20,7 @@ func TestMake(t *testing.T) {
 				t.Fatalf("Make(%d)[%d] = %v", n, i, x)
 			}
 		}
-		if n*4 >= Min && runtime.GOOS == "linux" && !off {
+		if n*4 >= minBytes && runtime.GOOS == "linux" && !off {
 			if start := uintptr(unsafe.Pointer(&v[0])); start%(2<<20) != 0 {
 				t.Fatalf("Make(%d) starts at %#x, not on a 2 MiB boundary", n, start)
 			}
