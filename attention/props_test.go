@@ -330,3 +330,39 @@ func TestParallelMerge(t *testing.T) {
 		}
 	}
 }
+
+// TestAccumulateIsScoresThenFold: Accumulate, which scores scanRows rows
+// at a time before folding them chunk by chunk, gives exactly the state of
+// scoring every row first and folding the scores (AccumulateScores), with
+// and without a mask, for row counts around the scan and chunk lengths.
+func TestAccumulateIsScoresThenFold(t *testing.T) {
+	forEachKernel(t, func(t *testing.T) {
+		r := newRand(t)
+		sizes := []int{1, chunk - 1, chunk, chunk + 1, scanRows - 1, scanRows, scanRows + 1, 2*scanRows + chunk + 3}
+		for ci := 0; ci < 60; ci++ {
+			n, d, dv := sizes[ci%len(sizes)], 1+r.IntN(140), 1+r.IntN(20)
+			m := Metric(r.IntN(3))
+			q, keys, values := randVec(r, d, 1), randVec(r, n*d, 1), randVec(r, n*dv, 3)
+			var mask []byte
+			if ci%2 == 1 {
+				mask = randMask(r, n)
+			}
+			invT := float32(logUniform(r, 1e-2, 1e2))
+			qnorm := Norm(q)
+			a := NewState(dv)
+			a.Accumulate(m, q, qnorm, keys, d, values, dv, mask, invT)
+			sc := make([]float32, n)
+			ScoreRows(sc, m, q, keys, d)
+			b := NewState(dv)
+			b.AccumulateScores(sc, values, dv, mask, invT)
+			if a.Max != b.Max || a.Sum != b.Sum {
+				t.Fatalf("case %d n=%d d=%d %v: (max, sum) = (%g, %g), scores then fold (%g, %g)", ci, n, d, m, a.Max, a.Sum, b.Max, b.Sum)
+			}
+			for j := range a.Acc {
+				if a.Acc[j] != b.Acc[j] {
+					t.Fatalf("case %d n=%d d=%d %v: Acc[%d] = %g, scores then fold %g", ci, n, d, m, j, a.Acc[j], b.Acc[j])
+				}
+			}
+		}
+	})
+}

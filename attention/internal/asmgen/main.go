@@ -222,12 +222,15 @@ func tile(kind string, nq, nk int) {
 	tileEpilogue(name)
 }
 
-// prefetchAhead is how far ahead (bytes) the one-query kernels ask for the
-// stream they read: eight rows of 128 floats. Measured on Zen 3 with two
-// goroutines sharing the memory bus (BenchmarkAccumulateParallel against
-// BenchmarkMemRead/threads=2): one strip per iteration without prefetch
-// reached ~74% of the read bandwidth, with it ~90%; once unrolled to a
-// cache line per iteration, distances of 1–8 KiB measured alike.
+// prefetchAhead is how far ahead (bytes) axpy and dotnormS1x4 ask for the
+// rows they read: eight rows of 128 floats.
+//
+// Kernel choices below were measured on Zen 3 with two goroutines sharing
+// the memory bus, two variants alternating query by query in one process,
+// each query followed by a read of as many bytes (bench's pairedLoop), over
+// 100 queries of 2×10⁵ rows of 128 + 128 floats. Against axpy as it is:
+// without the prefetch it took ~3% longer, at 2 or 8 KiB 1–2% longer, with
+// two value rows per pass over the accumulator 14% longer.
 const prefetchAhead = 4096
 
 // seqTile writes
@@ -238,9 +241,17 @@ const prefetchAhead = 4096
 // are read one after another, each from start to end: memory order. One
 // query is bandwidth-bound, and the hardware prefetcher keeps up with one
 // ascending stream but not with four interleaved ones (PERF.md: 27 → 9
-// GB/s). The query is a memory operand (an L1 hit); the FMA sequence per
-// key and the reduction are those of tile, so the scores are bit-identical
-// to those of the tile kernels.
+// GB/s). The FMA sequence per key and the reduction are those of tile, so
+// the scores are bit-identical to those of the tile kernels.
+//
+// The first strips of the query stay in the registers left over (8 for dot
+// and l2, 4 for dotnorm) when d has that many; the rest are memory
+// operands (L1 hits), eight strips per iteration. Measured as for
+// prefetchAhead, against the query as a memory operand throughout with a
+// prefetch per cache line: dot's scan went from ~88% to ~97% of the read's
+// bandwidth (a third of that from the registers, the rest from dropping the
+// prefetch), l2 gained 2–4% and dotnorm ~4%; dotnorm, with twice the
+// arithmetic per byte, still gains from the prefetch and keeps it.
 func seqTile(kind string) {
 	const nk = 4
 	name := kind + "S1x4"
@@ -251,14 +262,21 @@ func seqTile(kind string) {
 	}
 	kreg, treg, mreg := nacc, nacc+1, nacc+2
 	ins("TESTQ R11, R11")
-	ins("JZ %s_group", name)
+	ins("JZ %s_nomask", name)
 	ins("VMOVUPS (R11), %s", y(mreg))
+	p("%s_nomask:", name)
+	qr0 := mreg + 1
+	nqr := min(8, 16-qr0) &^ 1
+	ins("CMPQ d8+56(FP), $%d", nqr)
+	ins("JLT %s_group", name) // too short: every strip from memory
+	for i := 0; i < nqr; i++ {
+		ins("VMOVUPS %d(SI), %s", 32*i, y(qr0+i))
+	}
 	p("%s_group:", name)
 	for i := 0; i < nacc; i++ {
 		ins("VXORPS %s, %s, %s", y(i), y(i), y(i))
 	}
 	for b := 0; b < nk; b++ {
-		ins("MOVQ SI, AX")
 		switch b {
 		case 0:
 			ins("MOVQ R10, DX")
@@ -270,27 +288,47 @@ func seqTile(kind string) {
 			ins("LEAQ (R10)(BX*2), DX")
 			ins("ADDQ BX, DX")
 		}
-		// Two strips (a cache line) per iteration, one prefetch each.
+		ins("MOVQ SI, AX")
 		ins("MOVQ d8+56(FP), R13")
-		p("%s_pair%d:", name, b)
-		ins("CMPQ R13, $2")
-		ins("JLT %s_odd%d", name, b)
-		ins("VMOVUPS (DX), %s", y(kreg))
-		ins("PREFETCHT0 %d(DX)", prefetchAhead)
-		step(kind, "(AX)", y(kreg), y(treg), b, nk+b, 0)
-		ins("VMOVUPS 32(DX), %s", y(kreg))
-		step(kind, "32(AX)", y(kreg), y(treg), b, nk+b, 0)
-		ins("ADDQ $64, AX")
-		ins("ADDQ $64, DX")
-		ins("SUBQ $2, R13")
-		ins("JMP %s_pair%d", name, b)
-		p("%s_odd%d:", name, b)
+		ins("CMPQ R13, $%d", nqr)
+		ins("JLT %s_oct%d", name, b)
+		for i := 0; i < nqr; i++ {
+			if kind == "dotnorm" && i%2 == 0 {
+				ins("PREFETCHT0 %d(DX)", prefetchAhead+32*i)
+			}
+			if kind == "dot" { // the key as the memory operand: one instruction
+				ins("VFMADD231PS %d(DX), %s, %s", 32*i, y(qr0+i), y(b))
+				continue
+			}
+			ins("VMOVUPS %d(DX), %s", 32*i, y(kreg))
+			step(kind, y(qr0+i), y(kreg), y(treg), b, nk+b, 0)
+		}
+		ins("ADDQ $%d, AX", 32*nqr)
+		ins("ADDQ $%d, DX", 32*nqr)
+		ins("SUBQ $%d, R13", nqr)
+		p("%s_oct%d:", name, b)
+		ins("CMPQ R13, $8")
+		ins("JLT %s_one%d", name, b)
+		for i := 0; i < 8; i++ {
+			if kind == "dotnorm" && i%2 == 0 {
+				ins("PREFETCHT0 %d(DX)", prefetchAhead+32*i)
+			}
+			ins("VMOVUPS %d(DX), %s", 32*i, y(kreg))
+			step(kind, fmt.Sprintf("%d(AX)", 32*i), y(kreg), y(treg), b, nk+b, 0)
+		}
+		ins("ADDQ $256, AX")
+		ins("ADDQ $256, DX")
+		ins("SUBQ $8, R13")
+		ins("JMP %s_oct%d", name, b)
+		p("%s_one%d:", name, b)
 		ins("TESTQ R13, R13")
 		ins("JZ %s_tail%d", name, b)
 		ins("VMOVUPS (DX), %s", y(kreg))
 		step(kind, "(AX)", y(kreg), y(treg), b, nk+b, 0)
 		ins("ADDQ $32, AX")
 		ins("ADDQ $32, DX")
+		ins("DECQ R13")
+		ins("JMP %s_one%d", name, b)
 		p("%s_tail%d:", name, b)
 		ins("TESTQ R11, R11")
 		ins("JZ %s_next%d", name, b)
