@@ -226,9 +226,12 @@ func tile(kind string, nq, nk int) {
 // rows they read: eight rows of 128 floats.
 //
 // Kernel choices below were measured on Zen 3 with two goroutines sharing
-// the memory bus, two variants alternating query by query in one process,
-// each query followed by a read of as many bytes (bench's pairedLoop), over
-// 100 queries of 2×10⁵ rows of 128 + 128 floats. Against axpy as it is:
+// the memory bus: the variant kernels, generated side by side, alternated
+// query by query in one process, each query followed by a read of as many
+// bytes (as bench's pairedLoop does), over 100 queries of 2×10⁵ rows of
+// 128 + 128 floats; the medians of the per-query time ratios are quoted.
+// The variants are not kept; the effect of the kernels adopted is
+// reproduced end to end by sh bench/ab.sh a718d67 b49125e. Against axpy:
 // without the prefetch it took ~3% longer, at 2 or 8 KiB 1–2% longer, with
 // two value rows per pass over the accumulator 14% longer.
 const prefetchAhead = 4096
