@@ -11,43 +11,52 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
-// Limits on one statement. Past them Parse returns a positioned error
-// instead of spending unbounded time or stack.
-const (
-	MaxStatementLen = 1 << 20 // bytes of statement text
-	MaxDepth        = 200     // nesting of parentheses and prefix operators
-)
-
 // Parse parses a script of ";"-separated statements. The final ";" is
 // optional and empty statements are skipped. "?" parameters are numbered
-// from 1 in each statement. Every error is a *Error.
+// from 1 in each statement. Every error is a *Error; the first error in the
+// text is the one returned.
+//
+// Each statement is measured before it is lexed (see MaxStatementLen), and
+// lexed and parsed on its own, so the work is linear in the text.
 func Parse(src string) ([]Statement, error) {
-	toks, err := lex(src)
-	if err != nil {
-		return nil, err
-	}
 	var out []Statement
-	start := 0
-	for i := 0; i <= len(toks); i++ {
-		var eof lexer.Token
-		if i < len(toks) {
-			if toks[i].Type != tokOp || toks[i].Value != ";" {
-				continue
-			}
-			eof = lexer.Token{Type: tokEOF, Value: ";", Pos: toks[i].Pos}
-		} else {
-			eof = lexer.EOFToken(endPos(src))
+	s := scanner{src: src, line: 1}
+	if strings.HasPrefix(src, "\uFEFF") { // a byte order mark from an editor
+		s.off, s.lineStart = 3, 3
+	}
+	for {
+		sp := nextSpan(src, s.off, MaxStatementLen)
+		if sp.tooLong {
+			s.advance(sp.start)
+			return nil, lexErr(s.pos(), "statement is too long (the limit is %d bytes)", MaxStatementLen)
 		}
-		if i > start {
-			st, err := parseTokens(toks[start:i], eof)
+		if s.off < sp.end { // also only comments: one may be unterminated
+			// About one token per 6 bytes of SQL; a short guess only costs
+			// the slice's growth.
+			toks, err := lexSpan(&s, sp.end, (sp.tokEnd-sp.start)/6+4)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, st)
+			if len(toks) > 0 {
+				var eof lexer.Token
+				s.advance(sp.end)
+				if sp.end < len(src) {
+					eof = lexer.Token{Type: tokEOF, Value: ";", Pos: s.pos()}
+				} else {
+					eof = lexer.EOFToken(s.pos())
+				}
+				st, err := parseTokens(toks, eof)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, st)
+			}
 		}
-		start = i + 1
+		if sp.end >= len(src) {
+			return out, nil
+		}
+		s.advance(sp.end + 1)
 	}
-	return out, nil
 }
 
 // ParseOne parses exactly one statement (a trailing ";" is allowed).
@@ -68,10 +77,7 @@ func ParseOne(src string) (Statement, error) {
 // parseTokens parses one statement's tokens; eof marks where it ends (its
 // ";" or the end of the text).
 func parseTokens(toks []lexer.Token, eof lexer.Token) (st Statement, err error) {
-	first, last := toks[0], toks[len(toks)-1]
-	if n := last.Pos.Offset + len(last.Value) - first.Pos.Offset; n > MaxStatementLen {
-		return nil, lexErr(first.Pos, "statement is too long (%d bytes; the limit is %d)", n, MaxStatementLen)
-	}
+	first := toks[0]
 	l := &lowerer{}
 	// Bound nesting before participle recurses on it, number "?" parameters
 	// by their order in the text, and refuse a mix of ? and $n.
