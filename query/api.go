@@ -3,7 +3,9 @@ package query
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -30,25 +32,12 @@ func Parse(src string) ([]Statement, error) {
 			s.advance(sp.start)
 			return nil, lexErr(s.pos(), "statement is too long (the limit is %d bytes)", MaxStatementLen)
 		}
-		if s.off < sp.end { // also only comments: one may be unterminated
-			// About one token per 6 bytes of SQL; a short guess only costs
-			// the slice's growth.
-			toks, err := lexSpan(&s, sp.end, (sp.tokEnd-sp.start)/6+4)
+		if s.off < sp.end { // also when only comments: one may be unterminated
+			st, err := parseSpan(&s, sp.end)
 			if err != nil {
 				return nil, err
 			}
-			if len(toks) > 0 {
-				var eof lexer.Token
-				s.advance(sp.end)
-				if sp.end < len(src) {
-					eof = lexer.Token{Type: tokEOF, Value: ";", Pos: s.pos()}
-				} else {
-					eof = lexer.EOFToken(s.pos())
-				}
-				st, err := parseTokens(toks, eof)
-				if err != nil {
-					return nil, err
-				}
+			if st != nil {
 				out = append(out, st)
 			}
 		}
@@ -74,63 +63,27 @@ func ParseOne(src string) (Statement, error) {
 	return nil, &Error{Pos: stmts[1].Position(), Msg: "expected one statement, found more"}
 }
 
-// parseTokens parses one statement's tokens; eof marks where it ends (its
-// ";" or the end of the text).
-func parseTokens(toks []lexer.Token, eof lexer.Token) (st Statement, err error) {
-	first := toks[0]
+// parseSpan lexes and parses the statement from s.off to end (its ";" or
+// the end of the text); it returns nil, nil when there are only comments.
+// participle reads the tokens straight from the scanner, and stmtLexer
+// bounds nesting before participle recurses on it.
+func parseSpan(s *scanner, end int) (st Statement, err error) {
 	l := &lowerer{}
-	// Bound nesting before participle recurses on it, number "?" parameters
-	// by their order in the text, and refuse a mix of ? and $n.
-	depth, run, qs := 0, 0, 0
-	var dollar *lexer.Token
-	for i := range toks {
-		t := &toks[i]
-		switch t.Type {
-		case tokOp:
-			switch t.Value {
-			case "(":
-				depth++
-			case ")":
-				depth = max(depth-1, 0)
-			}
-		case tokParam:
-			if t.Value == "?" {
-				qs++
-				if l.params == nil {
-					l.params = map[int]int{}
-				}
-				l.params[t.Pos.Offset] = qs
-				if dollar != nil {
-					return nil, lexErr(t.Pos, "cannot mix ? and $n parameters in one statement")
-				}
-			} else {
-				if qs > 0 {
-					return nil, lexErr(t.Pos, "cannot mix ? and $n parameters in one statement")
-				}
-				dollar = t
-			}
-		}
-		if isPrefixOp(t) {
-			run++
-		} else {
-			run = 0
-		}
-		if depth+run > MaxDepth {
-			return nil, lexErr(t.Pos, "expression is nested too deeply (the limit is %d levels)", MaxDepth)
-		}
+	sl := &stmtLexer{s: s, end: end, low: l}
+	pl, perr := lexer.Upgrade(sl)
+	if perr != nil {
+		return nil, convertError(perr)
 	}
-
+	if pl.Peek().EOF() {
+		return nil, nil
+	}
 	defer func() {
 		// The grammar should never make participle panic; if it does, the
 		// caller still gets an error rather than a crash.
 		if r := recover(); r != nil {
-			st, err = nil, lexErr(first.Pos, "internal parser error: %v", r)
+			st, err = nil, lexErr(sl.first, "internal parser error: %v", r)
 		}
 	}()
-	pl, perr := lexer.Upgrade(&sliceLexer{toks: toks, eof: eof})
-	if perr != nil {
-		return nil, convertError(perr)
-	}
 	tree, perr := parser.ParseFromLexer(pl)
 	if perr != nil {
 		return nil, convertError(perr)
@@ -140,6 +93,74 @@ func parseTokens(toks []lexer.Token, eof lexer.Token) (st Statement, err error) 
 		return nil, l.err
 	}
 	return st, nil
+}
+
+// stmtLexer hands participle one statement's tokens as it scans them, and
+// checks what must hold before parsing starts: nesting within MaxDepth,
+// "?" parameters numbered in text order, no mix of ? and $n.
+type stmtLexer struct {
+	s     *scanner
+	end   int
+	low   *lowerer
+	first lexer.Position
+
+	n, depth, run, qs int
+	dollar            bool
+}
+
+func (x *stmtLexer) Next() (lexer.Token, error) {
+	if err := x.s.skipSpace(); err != nil {
+		return lexer.Token{}, err
+	}
+	if x.s.off >= x.end {
+		x.s.advance(x.end)
+		if x.end < len(x.s.src) {
+			return lexer.Token{Type: tokEOF, Value: ";", Pos: x.s.pos()}, nil
+		}
+		return lexer.EOFToken(x.s.pos()), nil
+	}
+	t, err := x.s.next()
+	if err != nil {
+		return t, err
+	}
+	if x.n == 0 {
+		x.first = t.Pos
+	}
+	x.n++
+	switch t.Type {
+	case tokOp:
+		switch t.Value {
+		case "(":
+			x.depth++
+		case ")":
+			x.depth = max(x.depth-1, 0)
+		}
+	case tokParam:
+		if t.Value == "?" {
+			x.qs++
+			if x.low.params == nil {
+				x.low.params = map[int]int{}
+			}
+			x.low.params[t.Pos.Offset] = x.qs
+			if x.dollar {
+				return t, lexErr(t.Pos, "cannot mix ? and $n parameters in one statement")
+			}
+		} else {
+			if x.qs > 0 {
+				return t, lexErr(t.Pos, "cannot mix ? and $n parameters in one statement")
+			}
+			x.dollar = true
+		}
+	}
+	if isPrefixOp(&t) {
+		x.run++
+	} else {
+		x.run = 0
+	}
+	if x.depth+x.run > MaxDepth {
+		return t, lexErr(t.Pos, "expression is nested too deeply (the limit is %d levels)", MaxDepth)
+	}
+	return t, nil
 }
 
 func isPrefixOp(t *lexer.Token) bool {
@@ -177,8 +198,8 @@ func convertError(err error) *Error {
 
 func describeToken(t lexer.Token) string {
 	switch {
-	case t.Type == tokEOF && t.Value == ";":
-		return `";"`
+	case t.Type == tokEOF && t.Value != "": // a ";", or the ")" after a subquery
+		return strconv.Quote(t.Value)
 	case t.Type == tokEOF:
 		return "end of input"
 	case t.Type == tokString:
@@ -199,7 +220,7 @@ func clip(s string) string {
 // Friendly names for productions that would otherwise expand into long
 // lists; other productions are described by what they start with.
 var productionNames = map[string]string{
-	"Name": "a name", "<ident>": "a name", "<qident>": "a name", "<keyword>": "a keyword",
+	"Name": "a name", "expr": "an expression", "valuesList": `"("`, "<ident>": "a name", "<qident>": "a name", "<keyword>": "a keyword",
 	"Expr": "an expression", "AndExpr": "an expression", "NotExpr": "an expression",
 	"CmpExpr": "an expression", "ConcatExpr": "an expression", "AddExpr": "an expression",
 	"MulExpr": "an expression", "UnaryExpr": "an expression", "Primary": "an expression",
@@ -218,7 +239,7 @@ var (
 func productionRHS(name string) string {
 	rulesOnce.Do(func() {
 		rules = map[string]string{}
-		for _, line := range strings.Split(parser.String(), "\n") {
+		for _, line := range strings.Split(grammarEBNF(), "\n") {
 			if k, v, ok := strings.Cut(line, " = "); ok {
 				rules[k] = strings.TrimSuffix(v, " .")
 			}
@@ -471,7 +492,16 @@ func Keywords() []string {
 // EBNF returns the grammar in participle's EBNF notation, followed by the
 // tokens as a comment; docs/grammar.ebnf holds a copy.
 func EBNF() string {
-	return parser.String() + "\n\n" + tokenDoc()
+	return grammarEBNF() + "\n\n" + tokenDoc()
+}
+
+var handParsed = regexp.MustCompile(`\b(expr|valuesList)\b`)
+
+// grammarEBNF is participle's grammar with the hand-parsed expression
+// productions (exprEBNF) in place of the opaque "expr".
+func grammarEBNF() string {
+	g := handParsed.ReplaceAllStringFunc(parser.String(), func(w string) string { return strings.ToUpper(w[:1]) + w[1:] })
+	return g + "\n" + strings.TrimSuffix(exprEBNF, "\n")
 }
 
 func tokenDoc() string {

@@ -7,15 +7,15 @@ import (
 )
 
 // insertRows is a multi-row INSERT of n rows of literals, the shape a bulk
-// load sends: INSERT INTO t (id, name, score, key) VALUES (0, 'r0', 0.5, [..]), …
+// load sends: INSERT INTO t (id, score, name, key) VALUES (0, 'r0', 0.5, [..]), …
 func insertRows(n int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO t (id, name, score, key) VALUES ")
+	b.WriteString("INSERT INTO t (id, score, name, key) VALUES ")
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "(%d, 'r%d', %d.5, [%d, -1])", i, i, i%100, i%10)
+		fmt.Fprintf(&b, "(%d, %d.5, 'r', [%d])", i, i%100, i%10)
 	}
 	return b.String()
 }

@@ -79,11 +79,7 @@ type insertStmt struct {
 	Pos     lexer.Position
 	Table   *name        `parser:"'INSERT' 'INTO' @@"`
 	Columns []*name      `parser:"( '(' @@ ( ',' @@ )* ')' )?"`
-	Rows    []*valuesRow `parser:"'VALUES' @@ ( ',' @@ )*"`
-}
-
-type valuesRow struct {
-	Values []*expr `parser:"'(' @@ ( ',' @@ )* ')'"`
+	Rows    *valuesList  `parser:"'VALUES' @@"`
 }
 
 type updateStmt struct {
@@ -204,156 +200,16 @@ type rollbackStmt struct {
 	Rollback bool `parser:"@'ROLLBACK' 'TRANSACTION'?"`
 }
 
-// Expressions, loosest first. Operator chains are repetitions, not
-// recursion, so only parentheses and prefix operators deepen the parser's
-// stack; parseTokens bounds both before participle runs.
-
-type expr struct {
-	L *andExpr `parser:"@@"`
-	R []*orRHS `parser:"@@*"`
-}
-
-type orRHS struct {
-	Pos lexer.Position
-	X   *andExpr `parser:"'OR' @@"`
-}
-
-type andExpr struct {
-	L *notExpr  `parser:"@@"`
-	R []*andRHS `parser:"@@*"`
-}
-
-type andRHS struct {
-	Pos lexer.Position
-	X   *notExpr `parser:"'AND' @@"`
-}
-
-type notExpr struct {
-	Nots []*notOp `parser:"@@*"`
-	X    *cmpExpr `parser:"@@"`
-}
-
-type notOp struct {
-	Pos lexer.Position
-	Not bool `parser:"@'NOT'"`
-}
-
-type cmpExpr struct {
-	L    *concatExpr `parser:"@@"`
-	Tail *cmpTail    `parser:"@@?"`
-}
-
-type cmpTail struct {
-	Pos        lexer.Position
-	Op         string       `parser:"  @( '=' | '!=' | '<>' | '<=' | '>=' | '<' | '>' )"`
-	R          *concatExpr  `parser:"  @@"`
-	Is         bool         `parser:"| @'IS'"`
-	IsNot      bool         `parser:"  @'NOT'? 'NULL'"`
-	In         *inTail      `parser:"| @@"`
-	Between    *betweenTail `parser:"| @@"`
-	Like       *likeTail    `parser:"| @@"`
-	NotIn      *inTail      `parser:"| 'NOT' ( @@"`
-	NotBetween *betweenTail `parser:"  | @@"`
-	NotLike    *likeTail    `parser:"  | @@ )"`
-}
-
-type inTail struct {
-	Pos  lexer.Position
-	Open lexer.Token `parser:"'IN' @'('"`
-	Sub  *selectStmt `parser:"( @@"`
-	List []*expr     `parser:"  | @@ ( ',' @@ )* ) ')'"`
-}
-
-type betweenTail struct {
-	Lo *concatExpr `parser:"'BETWEEN' @@"`
-	Hi *concatExpr `parser:"'AND' @@"`
-}
-
-type likeTail struct {
-	Pattern *concatExpr `parser:"'LIKE' @@"`
-}
-
-type concatExpr struct {
-	L *addExpr     `parser:"@@"`
-	R []*concatRHS `parser:"@@*"`
-}
-
-type concatRHS struct {
-	Pos lexer.Position
-	Op  string   `parser:"@'||'"`
-	X   *addExpr `parser:"@@"`
-}
-
-type addExpr struct {
-	L *mulExpr  `parser:"@@"`
-	R []*addRHS `parser:"@@*"`
-}
-
-type addRHS struct {
-	Pos lexer.Position
-	Op  string   `parser:"@( '+' | '-' )"`
-	X   *mulExpr `parser:"@@"`
-}
-
-type mulExpr struct {
-	L *unaryExpr `parser:"@@"`
-	R []*mulRHS  `parser:"@@*"`
-}
-
-type mulRHS struct {
-	Pos lexer.Position
-	Op  string     `parser:"@( '*' | '/' | '%' )"`
-	X   *unaryExpr `parser:"@@"`
-}
-
-type unaryExpr struct {
-	Ops []*unaryOp `parser:"@@*"`
-	X   *primary   `parser:"@@"`
-}
-
-type unaryOp struct {
-	Pos lexer.Position
-	Op  string `parser:"@( '-' | '+' | '√' )"`
-}
-
-type primary struct {
-	Pos    lexer.Position
-	Number *lexer.Token `parser:"  @( Int | Float )"`
-	String *lexer.Token `parser:"| @String"`
-	Vector *lexer.Token `parser:"| @Vector"`
-	Param  *lexer.Token `parser:"| @Param"`
-	Null   bool         `parser:"| @'NULL'"`
-	Bool   string       `parser:"| @( 'TRUE' | 'FALSE' )"`
-	Ref    *ref         `parser:"| @@"`
-	Paren  *paren       `parser:"| @@"`
-}
-
-// ref is a column reference or, followed by "(", a function call.
-type ref struct {
-	Pos  lexer.Position
-	Name lexer.Token  `parser:"@( Ident | QIdent )"`
-	Call *callArgs    `parser:"(  @@"`
-	Col  *lexer.Token `parser:" | '.' @( Ident | QIdent ) )?"`
-}
-
-type callArgs struct {
-	Star     bool    `parser:"'(' (  @'*'"`
-	Distinct bool    `parser:"    | @'DISTINCT'?"`
-	Args     []*expr `parser:"      @@ ( ',' @@ )* )? ')'"`
-}
-
-type paren struct {
-	Pos    lexer.Position
-	Select *selectStmt `parser:"'(' (  @@"`
-	Expr   *expr       `parser:"    | @@ ) ')'"`
-}
+// Expressions (type expr) are parsed by hand: see exprparse.go.
 
 // parser is built once; participle parsers are safe for concurrent use.
-var parser = participle.MustBuild[statement](
+var parser = participle.MustBuild[statement](parserOptions...)
+
+var parserOptions = []participle.Option{
 	participle.Lexer(lexDef{}),
 	participle.CaseInsensitive("Keyword", "Ident"),
 	// No backtracking over consumed tokens: every choice in the grammar is
 	// decided by its first token, and a branch that fails part-way reports
 	// its own error (", expected an expression") instead of an earlier one.
 	participle.UseLookahead(0),
-)
+}

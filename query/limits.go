@@ -1,10 +1,6 @@
 package query
 
-import (
-	"strings"
-
-	"github.com/alecthomas/participle/v2/lexer"
-)
+import "strings"
 
 // Limits on one statement. Past them Parse returns a positioned error
 // instead of spending unbounded time, memory or stack.
@@ -192,23 +188,4 @@ func tooLong(src string, start int) *Error {
 	s := scanner{src: src, line: 1}
 	s.advance(start)
 	return lexErr(s.pos(), "statement is too long (the limit is %d bytes)", MaxStatementLen)
-}
-
-// lexSpan lexes the tokens of s.src up to offset end (a statement's ";" or
-// the end of the text), continuing from s.off.
-func lexSpan(s *scanner, end int, sizeHint int) ([]lexer.Token, error) {
-	toks := make([]lexer.Token, 0, sizeHint)
-	for {
-		if err := s.skipSpace(); err != nil {
-			return nil, err
-		}
-		if s.off >= end {
-			return toks, nil
-		}
-		t, err := s.next()
-		if err != nil {
-			return nil, err
-		}
-		toks = append(toks, t)
-	}
 }

@@ -193,10 +193,8 @@ func (l *lowerer) typeName(t *typeName) types.Type {
 
 func (l *lowerer) insert(s *insertStmt) Statement {
 	ins := &Insert{At: pos(s.Pos), Table: l.name(s.Table), Columns: l.names(s.Columns)}
-	ins.Rows = make([][]Expr, len(s.Rows))
-	for i, r := range s.Rows {
-		ins.Rows[i] = l.exprs(r.Values)
-	}
+	l.expr(&s.Rows.acc)
+	ins.Rows = s.Rows.Rows
 	return ins
 }
 
@@ -348,121 +346,19 @@ func (l *lowerer) optExpr(e *expr) Expr {
 	return l.expr(e)
 }
 
-// Binary chains are folded left to right: a - b - c is (a - b) - c.
-
+// expr finishes an expression the hand parser built: its first lowering
+// error, the numbers of its "?" parameters and its subqueries.
 func (l *lowerer) expr(e *expr) Expr {
-	x := l.and(e.L)
-	for _, r := range e.R {
-		x = &Binary{At: pos(r.Pos), Op: "OR", L: x, R: l.and(r.X)}
+	if e.err != nil && l.err == nil {
+		l.err = e.err
 	}
-	return x
-}
-
-func (l *lowerer) and(e *andExpr) Expr {
-	x := l.not(e.L)
-	for _, r := range e.R {
-		x = &Binary{At: pos(r.Pos), Op: "AND", L: x, R: l.not(r.X)}
+	for _, q := range e.qs {
+		q.Index = l.params[q.At.Offset]
 	}
-	return x
-}
-
-func (l *lowerer) not(e *notExpr) Expr {
-	x := l.cmp(e.X)
-	for i := len(e.Nots) - 1; i >= 0; i-- {
-		x = &Unary{At: pos(e.Nots[i].Pos), Op: "NOT", X: x}
+	for _, s := range e.subs {
+		s.node.Select = l.selectStmt(s.tree)
 	}
-	return x
-}
-
-func (l *lowerer) cmp(e *cmpExpr) Expr {
-	x := l.concat(e.L)
-	t := e.Tail
-	if t == nil {
-		return x
-	}
-	at := pos(t.Pos)
-	switch {
-	case t.Op != "":
-		op := t.Op
-		if op == "<>" {
-			op = "!="
-		}
-		return &Binary{At: at, Op: op, L: x, R: l.concat(t.R)}
-	case t.Is:
-		return &IsNull{At: at, X: x, Not: t.IsNot}
-	case t.In != nil:
-		return l.in(at, x, t.In, false)
-	case t.NotIn != nil:
-		return l.in(at, x, t.NotIn, true)
-	case t.Between != nil:
-		return &Between{At: at, X: x, Lo: l.concat(t.Between.Lo), Hi: l.concat(t.Between.Hi)}
-	case t.NotBetween != nil:
-		return &Between{At: at, X: x, Lo: l.concat(t.NotBetween.Lo), Hi: l.concat(t.NotBetween.Hi), Not: true}
-	case t.Like != nil:
-		return &Like{At: at, X: x, Pattern: l.concat(t.Like.Pattern)}
-	case t.NotLike != nil:
-		return &Like{At: at, X: x, Pattern: l.concat(t.NotLike.Pattern), Not: true}
-	}
-	return x
-}
-
-// in lowers IN (…); IN (SELECT …) becomes a one-element list holding the
-// Subquery, exactly as IN ((SELECT …)) would.
-func (l *lowerer) in(at Pos, x Expr, t *inTail, not bool) Expr {
-	n := &In{At: at, X: x, Not: not}
-	if t.Sub != nil {
-		n.List = []Expr{&Subquery{At: pos(t.Open.Pos), Select: l.selectStmt(t.Sub)}}
-		return n
-	}
-	n.List = l.exprs(t.List)
-	return n
-}
-
-func (l *lowerer) concat(e *concatExpr) Expr {
-	x := l.add(e.L)
-	for _, r := range e.R {
-		x = &Binary{At: pos(r.Pos), Op: "||", L: x, R: l.add(r.X)}
-	}
-	return x
-}
-
-func (l *lowerer) add(e *addExpr) Expr {
-	x := l.mul(e.L)
-	for _, r := range e.R {
-		x = &Binary{At: pos(r.Pos), Op: r.Op, L: x, R: l.mul(r.X)}
-	}
-	return x
-}
-
-func (l *lowerer) mul(e *mulExpr) Expr {
-	x := l.unary(e.L)
-	for _, r := range e.R {
-		x = &Binary{At: pos(r.Pos), Op: r.Op, L: x, R: l.unary(r.X)}
-	}
-	return x
-}
-
-// unary applies prefix operators innermost first. A minus written directly
-// before a number is folded into the literal, so -9223372036854775808 is an
-// INT and -2.5 a FloatLit; Format relies on this to round-trip.
-func (l *lowerer) unary(e *unaryExpr) Expr {
-	ops := e.Ops
-	var x Expr
-	if n := len(ops); n > 0 && ops[n-1].Op == "-" && e.X.Number != nil {
-		x = l.number(ops[n-1].Pos, "-"+e.X.Number.Value, e.X.Number.Type)
-		ops = ops[:n-1]
-	} else {
-		x = l.primary(e.X)
-	}
-	for i := len(ops) - 1; i >= 0; i-- {
-		at := pos(ops[i].Pos)
-		if ops[i].Op == "√" {
-			x = &Call{At: at, Name: "sqrt", Args: []Expr{x}}
-		} else {
-			x = &Unary{At: at, Op: ops[i].Op, X: x}
-		}
-	}
-	return x
+	return e.X
 }
 
 func (l *lowerer) number(p lexer.Position, text string, typ lexer.TokenType) Expr {
@@ -478,42 +374,6 @@ func (l *lowerer) number(p lexer.Position, text string, typ lexer.TokenType) Exp
 		l.fail(p, "number %s is out of range", text)
 	}
 	return &FloatLit{At: pos(p), Value: v, Text: text}
-}
-
-func (l *lowerer) primary(p *primary) Expr {
-	at := pos(p.Pos)
-	switch {
-	case p.Number != nil:
-		return l.number(p.Number.Pos, p.Number.Value, p.Number.Type)
-	case p.String != nil:
-		return &StringLit{At: at, Value: unquote(p.String.Value)}
-	case p.Vector != nil:
-		return l.vector(*p.Vector)
-	case p.Param != nil:
-		return l.param(*p.Param)
-	case p.Null:
-		return &NullLit{At: at}
-	case p.Bool != "":
-		return &BoolLit{At: at, Value: strings.EqualFold(p.Bool, "TRUE")}
-	case p.Ref != nil:
-		r := p.Ref
-		if r.Call != nil {
-			c := &Call{At: at, Name: strings.ToLower(identText(r.Name)), Star: r.Call.Star, Distinct: r.Call.Distinct}
-			c.Args = l.exprs(r.Call.Args)
-			return c
-		}
-		if r.Col != nil {
-			return &ColumnRef{At: at, Table: identText(r.Name), Name: identText(*r.Col)}
-		}
-		return &ColumnRef{At: at, Name: identText(r.Name)}
-	case p.Paren != nil:
-		if p.Paren.Select != nil {
-			return &Subquery{At: at, Select: l.selectStmt(p.Paren.Select)}
-		}
-		return l.expr(p.Paren.Expr)
-	}
-	l.fail(p.Pos, "missing expression")
-	return &NullLit{At: at}
 }
 
 // maxParam bounds $n so the executor can size argument arrays from it.

@@ -1,0 +1,544 @@
+package query
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// Expressions are parsed by hand, by precedence climbing over the tokens
+// participle has already read, straight into AST nodes. participle's
+// generic machinery (a branch per repetition, a deferred capture per token,
+// nine nested productions per operand) cost about 1.5 KB and several µs per
+// token, enough to make a 1 MiB statement take seconds; this parser
+// allocates only the nodes it returns. Its grammar is exprEBNF, which
+// EBNF() prints with participle's; the two must be kept in step.
+//
+// Only parentheses and prefix operators recurse, and stmtLexer has
+// bounded both (MaxDepth) before parsing starts; binary chains are loops.
+
+const exprEBNF = `Expr = AndExpr ("OR" AndExpr)* .
+AndExpr = NotExpr ("AND" NotExpr)* .
+NotExpr = "NOT"* CmpExpr .
+CmpExpr = ConcatExpr CmpTail? .
+CmpTail = (("=" | "!=" | "<>" | "<=" | ">=" | "<" | ">") ConcatExpr) | ("IS" "NOT"? "NULL") | InTail | BetweenTail | LikeTail | ("NOT" (InTail | BetweenTail | LikeTail)) .
+InTail = "IN" "(" (SelectStmt | (Expr ("," Expr)*)) ")" .
+BetweenTail = "BETWEEN" ConcatExpr "AND" ConcatExpr .
+LikeTail = "LIKE" ConcatExpr .
+ConcatExpr = AddExpr ("||" AddExpr)* .
+AddExpr = MulExpr (("+" | "-") MulExpr)* .
+MulExpr = UnaryExpr (("*" | "/" | "%") UnaryExpr)* .
+UnaryExpr = ("-" | "+" | "√")* Primary .
+Primary = (<int> | <float>) | <string> | <vector> | <param> | "NULL" | ("TRUE" | "FALSE") | Ref | Paren .
+Ref = (<ident> | <qident>) (CallArgs | ("." (<ident> | <qident>)))? .
+CallArgs = "(" ("*" | ("DISTINCT"? Expr ("," Expr)*))? ")" .
+Paren = "(" (SelectStmt | Expr) ")" .
+ValuesList = ValuesRow ("," ValuesRow)* .
+ValuesRow = "(" Expr ("," Expr)* ")" .
+`
+
+// expr is one expression in the parse tree, already in AST form. Work that
+// needs the whole statement is left to lowering: numbering "?" parameters
+// and lowering subqueries, which participle parses.
+type expr struct {
+	X    Expr
+	err  *Error       // the first lowering error inside (a number out of range…)
+	qs   []*Param     // "?" parameters, numbered when lowering
+	subs []pendingSub // subqueries to lower
+}
+
+type pendingSub struct {
+	node *Subquery
+	tree *selectStmt
+}
+
+// Parse implements participle.Parseable. An expression is never optional
+// in the grammar (the "*" of a select item is tried first), so a token that
+// cannot start one is an error here, worded "expected an expression".
+func (e *expr) Parse(lex *lexer.PeekingLexer) error {
+	p := exprParser{lex: lex, out: e}
+	x, err := p.operand(p.expr)
+	if err != nil {
+		return err
+	}
+	e.X = x
+	e.err = p.low.err
+	return nil
+}
+
+// selectParser parses the subqueries inside expressions.
+var selectParser = participle.MustBuild[selectStmt](parserOptions...)
+
+type exprParser struct {
+	lex     *lexer.PeekingLexer
+	out     *expr
+	low     lowerer // converts literals; collects their errors
+	scratch []Expr  // lists being parsed, innermost last; each is copied out at its end
+}
+
+func (p *exprParser) peek() *lexer.Token { return p.lex.Peek() }
+
+func isKeyword(t *lexer.Token, kw string) bool {
+	return t.Type == tokKeyword && strings.EqualFold(t.Value, kw)
+}
+
+func isOp(t *lexer.Token, op string) bool { return t.Type == tokOp && t.Value == op }
+
+// fail is a syntax error at the next token.
+func (p *exprParser) fail(expected string) error {
+	t := p.peek()
+	return &Error{Pos: pos(t.Pos), Msg: "unexpected " + describeToken(*t) + ", expected " + expected}
+}
+
+// canStart reports whether the next token can start an expression.
+func (p *exprParser) canStart() bool {
+	t := p.peek()
+	switch t.Type {
+	case tokInt, tokFloat, tokString, tokVector, tokParam, tokIdent, tokQIdent:
+		return true
+	case tokOp:
+		switch t.Value {
+		case "-", "+", "√", "(":
+			return true
+		}
+	case tokKeyword:
+		return isKeyword(t, "NOT") || isKeyword(t, "NULL") || isKeyword(t, "TRUE") || isKeyword(t, "FALSE")
+	}
+	return false
+}
+
+// operand parses what must follow an operator.
+func (p *exprParser) operand(parse func() (Expr, error)) (Expr, error) {
+	if !p.canStart() {
+		return nil, p.fail("an expression")
+	}
+	return parse()
+}
+
+func (p *exprParser) expr() (Expr, error) {
+	x, err := p.and()
+	for err == nil && isKeyword(p.peek(), "OR") {
+		at := pos(p.lex.Next().Pos)
+		var y Expr
+		if y, err = p.operand(p.and); err == nil {
+			x = &Binary{At: at, Op: "OR", L: x, R: y}
+		}
+	}
+	return x, err
+}
+
+func (p *exprParser) and() (Expr, error) {
+	x, err := p.not()
+	for err == nil && isKeyword(p.peek(), "AND") {
+		at := pos(p.lex.Next().Pos)
+		var y Expr
+		if y, err = p.operand(p.not); err == nil {
+			x = &Binary{At: at, Op: "AND", L: x, R: y}
+		}
+	}
+	return x, err
+}
+
+func (p *exprParser) not() (Expr, error) {
+	var nots []Pos
+	for isKeyword(p.peek(), "NOT") {
+		nots = append(nots, pos(p.lex.Next().Pos))
+	}
+	x, err := p.operand(p.cmp)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(nots) - 1; i >= 0; i-- {
+		x = &Unary{At: nots[i], Op: "NOT", X: x}
+	}
+	return x, nil
+}
+
+func (p *exprParser) cmp() (Expr, error) {
+	x, err := p.concat()
+	if err != nil {
+		return nil, err
+	}
+	t := p.peek()
+	at := pos(t.Pos)
+	switch {
+	case t.Type == tokOp:
+		switch op := t.Value; op {
+		case "=", "!=", "<>", "<=", ">=", "<", ">":
+			p.lex.Next()
+			y, err := p.operand(p.concat)
+			if err != nil {
+				return nil, err
+			}
+			if op == "<>" {
+				op = "!="
+			}
+			return &Binary{At: at, Op: op, L: x, R: y}, nil
+		}
+	case isKeyword(t, "IS"):
+		p.lex.Next()
+		not := false
+		if isKeyword(p.peek(), "NOT") {
+			p.lex.Next()
+			not = true
+		}
+		if !isKeyword(p.peek(), "NULL") {
+			if not {
+				return nil, p.fail("NULL")
+			}
+			return nil, p.fail("NOT or NULL")
+		}
+		p.lex.Next()
+		return &IsNull{At: at, X: x, Not: not}, nil
+	case isKeyword(t, "NOT"):
+		p.lex.Next()
+		if y, ok, err := p.cmpTail(at, x, true); ok || err != nil {
+			return y, err
+		}
+		return nil, p.fail("IN, BETWEEN or LIKE")
+	}
+	if y, ok, err := p.cmpTail(at, x, false); ok || err != nil {
+		return y, err
+	}
+	return x, nil
+}
+
+// cmpTail parses IN, BETWEEN or LIKE and what follows; ok is false when
+// the next token is none of them.
+func (p *exprParser) cmpTail(at Pos, x Expr, not bool) (Expr, bool, error) {
+	t := p.peek()
+	switch {
+	case isKeyword(t, "IN"):
+		p.lex.Next()
+		if !isOp(p.peek(), "(") {
+			return nil, true, p.fail(`"("`)
+		}
+		open := p.lex.Next()
+		n := &In{At: at, X: x, Not: not}
+		if p.startsSelect() {
+			sq, err := p.subquery(*open)
+			if err != nil {
+				return nil, true, err
+			}
+			n.List = []Expr{sq}
+			return n, true, nil
+		}
+		list, err := p.list()
+		if err != nil {
+			return nil, true, err
+		}
+		n.List = list
+		return n, true, p.close()
+	case isKeyword(t, "BETWEEN"):
+		p.lex.Next()
+		lo, err := p.operand(p.concat)
+		if err != nil {
+			return nil, true, err
+		}
+		if !isKeyword(p.peek(), "AND") {
+			return nil, true, p.fail("AND")
+		}
+		p.lex.Next()
+		hi, err := p.operand(p.concat)
+		if err != nil {
+			return nil, true, err
+		}
+		return &Between{At: at, X: x, Lo: lo, Hi: hi, Not: not}, true, nil
+	case isKeyword(t, "LIKE"):
+		p.lex.Next()
+		pat, err := p.operand(p.concat)
+		if err != nil {
+			return nil, true, err
+		}
+		return &Like{At: at, X: x, Pattern: pat, Not: not}, true, nil
+	}
+	return nil, false, nil
+}
+
+// list parses Expr ("," Expr)* into a slice of exactly its length.
+func (p *exprParser) list() ([]Expr, error) {
+	mark := len(p.scratch)
+	defer func() { p.scratch = p.scratch[:mark] }()
+	for {
+		x, err := p.operand(p.expr)
+		if err != nil {
+			return nil, err
+		}
+		p.scratch = append(p.scratch, x)
+		if !isOp(p.peek(), ",") {
+			break
+		}
+		p.lex.Next()
+	}
+	return append([]Expr(nil), p.scratch[mark:]...), nil
+}
+
+// valuesList is the rows of INSERT … VALUES, parsed by hand like
+// expressions: a bulk INSERT is most of the long statements there are.
+type valuesList struct {
+	Rows [][]Expr
+	acc  expr // the rows' "?" parameters, subqueries and first lowering error
+}
+
+// Parse implements participle.Parseable: Row ("," Row)*, Row = "(" Expr ("," Expr)* ")".
+func (v *valuesList) Parse(lex *lexer.PeekingLexer) error {
+	p := exprParser{lex: lex, out: &v.acc}
+	// Rows are gathered in chunks and copied once into a slice of their
+	// number, rather than grown by append (which copies them about five
+	// times over).
+	var chunks [][][]Expr
+	chunk := make([][]Expr, 0, 64)
+	n := 0
+	for {
+		if !isOp(p.peek(), "(") {
+			return p.fail(`"("`)
+		}
+		p.lex.Next()
+		row, err := p.list()
+		if err != nil {
+			return err
+		}
+		if err := p.close(); err != nil {
+			return err
+		}
+		if len(chunk) == cap(chunk) {
+			chunks = append(chunks, chunk)
+			chunk = make([][]Expr, 0, min(2*cap(chunk), 1<<14))
+		}
+		chunk = append(chunk, row)
+		n++
+		if !isOp(p.peek(), ",") {
+			break
+		}
+		p.lex.Next()
+	}
+	if chunks == nil {
+		v.Rows = chunk
+	} else {
+		v.Rows = make([][]Expr, 0, n)
+		for _, c := range append(chunks, chunk) {
+			v.Rows = append(v.Rows, c...)
+		}
+	}
+	v.acc.err = p.low.err
+	return nil
+}
+
+func (p *exprParser) close() error {
+	if !isOp(p.peek(), ")") {
+		return p.fail(`")"`)
+	}
+	p.lex.Next()
+	return nil
+}
+
+func (p *exprParser) concat() (Expr, error) {
+	x, err := p.add()
+	for err == nil && isOp(p.peek(), "||") {
+		at := pos(p.lex.Next().Pos)
+		var y Expr
+		if y, err = p.operand(p.add); err == nil {
+			x = &Binary{At: at, Op: "||", L: x, R: y}
+		}
+	}
+	return x, err
+}
+
+func (p *exprParser) add() (Expr, error) {
+	x, err := p.mul()
+	for err == nil {
+		t := p.peek()
+		if !isOp(t, "+") && !isOp(t, "-") {
+			break
+		}
+		p.lex.Next()
+		var y Expr
+		if y, err = p.operand(p.mul); err == nil {
+			x = &Binary{At: pos(t.Pos), Op: t.Value, L: x, R: y}
+		}
+	}
+	return x, err
+}
+
+func (p *exprParser) mul() (Expr, error) {
+	x, err := p.unary()
+	for err == nil {
+		t := p.peek()
+		if !isOp(t, "*") && !isOp(t, "/") && !isOp(t, "%") {
+			break
+		}
+		p.lex.Next()
+		var y Expr
+		if y, err = p.operand(p.unary); err == nil {
+			x = &Binary{At: pos(t.Pos), Op: t.Value, L: x, R: y}
+		}
+	}
+	return x, err
+}
+
+// unary applies prefix operators innermost first. A minus written directly
+// before a number is folded into the literal, so -9223372036854775808 is an
+// INT and -2.5 a FloatLit; Format relies on this to round-trip.
+func (p *exprParser) unary() (Expr, error) {
+	var ops []*lexer.Token
+	for t := p.peek(); isOp(t, "-") || isOp(t, "+") || isOp(t, "√"); t = p.peek() {
+		ops = append(ops, p.lex.Next())
+	}
+	var x Expr
+	if t := p.peek(); len(ops) > 0 && ops[len(ops)-1].Value == "-" && (t.Type == tokInt || t.Type == tokFloat) {
+		p.lex.Next()
+		x = p.low.number(ops[len(ops)-1].Pos, "-"+t.Value, t.Type)
+		ops = ops[:len(ops)-1]
+	} else {
+		var err error
+		if x, err = p.primary(); err != nil {
+			return nil, err
+		}
+	}
+	for i := len(ops) - 1; i >= 0; i-- {
+		at := pos(ops[i].Pos)
+		if ops[i].Value == "√" {
+			x = &Call{At: at, Name: "sqrt", Args: []Expr{x}}
+		} else {
+			x = &Unary{At: at, Op: ops[i].Value, X: x}
+		}
+	}
+	return x, nil
+}
+
+func (p *exprParser) primary() (Expr, error) {
+	t := p.peek()
+	at := pos(t.Pos)
+	switch t.Type {
+	case tokInt, tokFloat:
+		p.lex.Next()
+		return p.low.number(t.Pos, t.Value, t.Type), nil
+	case tokString:
+		p.lex.Next()
+		return &StringLit{At: at, Value: unquote(t.Value)}, nil
+	case tokVector:
+		p.lex.Next()
+		return p.low.vector(*t), nil
+	case tokParam:
+		p.lex.Next()
+		if t.Value == "?" {
+			q := &Param{At: at}
+			p.out.qs = append(p.out.qs, q)
+			return q, nil
+		}
+		return p.low.param(*t), nil
+	case tokKeyword:
+		switch {
+		case isKeyword(t, "NULL"):
+			p.lex.Next()
+			return &NullLit{At: at}, nil
+		case isKeyword(t, "TRUE"), isKeyword(t, "FALSE"):
+			p.lex.Next()
+			return &BoolLit{At: at, Value: isKeyword(t, "TRUE")}, nil
+		}
+	case tokIdent, tokQIdent:
+		p.lex.Next()
+		return p.ref(t)
+	case tokOp:
+		if t.Value == "(" {
+			p.lex.Next()
+			if p.startsSelect() {
+				return p.subquery(*t)
+			}
+			x, err := p.operand(p.expr)
+			if err != nil {
+				return nil, err
+			}
+			return x, p.close()
+		}
+	}
+	return nil, p.fail("an expression")
+}
+
+// ref is a column reference or, followed by "(", a function call.
+func (p *exprParser) ref(name *lexer.Token) (Expr, error) {
+	at := pos(name.Pos)
+	switch t := p.peek(); {
+	case isOp(t, "("):
+		p.lex.Next()
+		c := &Call{At: at, Name: strings.ToLower(identText(*name))}
+		switch t := p.peek(); {
+		case isOp(t, "*"):
+			p.lex.Next()
+			c.Star = true
+		case isKeyword(t, "DISTINCT"):
+			p.lex.Next()
+			c.Distinct = true
+			args, err := p.list()
+			if err != nil {
+				return nil, err
+			}
+			c.Args = args
+		case p.canStart():
+			args, err := p.list()
+			if err != nil {
+				return nil, err
+			}
+			c.Args = args
+		case !isOp(t, ")"):
+			return nil, p.fail(`")"`)
+		}
+		return c, p.close()
+	case isOp(t, "."):
+		p.lex.Next()
+		col := p.peek()
+		if col.Type != tokIdent && col.Type != tokQIdent {
+			return nil, p.fail("a name")
+		}
+		p.lex.Next()
+		return &ColumnRef{At: at, Table: identText(*name), Name: identText(*col)}, nil
+	}
+	return &ColumnRef{At: at, Name: identText(*name)}, nil
+}
+
+func (p *exprParser) startsSelect() bool {
+	t := p.peek()
+	return isKeyword(t, "SELECT") || isKeyword(t, "HARD") || isKeyword(t, "SOFT")
+}
+
+// subquery parses the SELECT after open, up to its closing ")", with
+// participle; the tree is lowered with the rest of the statement.
+func (p *exprParser) subquery(open lexer.Token) (Expr, error) {
+	start := p.lex.RawCursor()
+	depth := 0
+	for {
+		t := p.peek()
+		if t.EOF() || depth == 0 && isOp(t, ")") {
+			break
+		}
+		if isOp(t, "(") {
+			depth++
+		} else if isOp(t, ")") {
+			depth--
+		}
+		p.lex.Next()
+	}
+	end := *p.peek()
+	if !end.EOF() { // the ")" ends the subquery's text
+		end.Type = tokEOF
+	}
+	pl, err := lexer.Upgrade(&sliceLexer{toks: p.lex.Range(start, p.lex.RawCursor()), eof: end})
+	if err != nil {
+		return nil, convertError(err)
+	}
+	tree, err := selectParser.ParseFromLexer(pl)
+	if err != nil {
+		// A token the SELECT cannot take where it could have ended: the
+		// subquery should have been closed there.
+		var ue *participle.UnexpectedTokenError
+		if errors.As(err, &ue) && !strings.Contains(ue.Message(), "(expected ") {
+			return nil, &Error{Pos: pos(ue.Unexpected.Pos), Msg: "unexpected " + describeToken(ue.Unexpected) + `, expected ")"`}
+		}
+		return nil, convertError(err)
+	}
+	sq := &Subquery{At: pos(open.Pos)}
+	p.out.subs = append(p.out.subs, pendingSub{sq, tree})
+	return sq, p.close()
+}
