@@ -106,9 +106,14 @@ type stmtLexer struct {
 
 	n, depth, run, qs int
 	dollar            bool
+	pending           *lexer.Token // the tokValues after VALUES
 }
 
 func (x *stmtLexer) Next() (lexer.Token, error) {
+	if t := x.pending; t != nil {
+		x.pending = nil
+		return *t, nil
+	}
 	if err := x.s.skipSpace(); err != nil {
 		return lexer.Token{}, err
 	}
@@ -127,6 +132,51 @@ func (x *stmtLexer) Next() (lexer.Token, error) {
 		x.first = t.Pos
 	}
 	x.n++
+	if err := x.check(&t); err != nil {
+		return t, err
+	}
+	if t.Type == tokKeyword && strings.EqualFold(t.Value, "VALUES") {
+		return t, x.values()
+	}
+	return t, nil
+}
+
+// values scans the rest of the statement after VALUES, checking its tokens
+// but keeping none: participle gets them as one tokValues token, which
+// valuesList parses by lexing its text again. A bulk INSERT is thus never
+// held as a slice of tokens (64 bytes each, and participle's own copy
+// grows by append).
+func (x *stmtLexer) values() error {
+	start := -1
+	var first lexer.Position
+	tokEnd := 0
+	for {
+		if err := x.s.skipSpace(); err != nil {
+			return err
+		}
+		if x.s.off >= x.end {
+			break
+		}
+		t, err := x.s.next()
+		if err != nil {
+			return err
+		}
+		if err := x.check(&t); err != nil {
+			return err
+		}
+		if start < 0 {
+			start, first = t.Pos.Offset, t.Pos
+		}
+		tokEnd = x.s.off
+	}
+	if start >= 0 {
+		x.pending = &lexer.Token{Type: tokValues, Value: x.s.src[start:tokEnd], Pos: first}
+	}
+	return nil
+}
+
+// check bounds nesting and numbers "?" parameters.
+func (x *stmtLexer) check(t *lexer.Token) error {
 	switch t.Type {
 	case tokOp:
 		switch t.Value {
@@ -143,24 +193,24 @@ func (x *stmtLexer) Next() (lexer.Token, error) {
 			}
 			x.low.params[t.Pos.Offset] = x.qs
 			if x.dollar {
-				return t, lexErr(t.Pos, "cannot mix ? and $n parameters in one statement")
+				return lexErr(t.Pos, "cannot mix ? and $n parameters in one statement")
 			}
 		} else {
 			if x.qs > 0 {
-				return t, lexErr(t.Pos, "cannot mix ? and $n parameters in one statement")
+				return lexErr(t.Pos, "cannot mix ? and $n parameters in one statement")
 			}
 			x.dollar = true
 		}
 	}
-	if isPrefixOp(&t) {
+	if isPrefixOp(t) {
 		x.run++
 	} else {
 		x.run = 0
 	}
 	if x.depth+x.run > MaxDepth {
-		return t, lexErr(t.Pos, "expression is nested too deeply (the limit is %d levels)", MaxDepth)
+		return lexErr(t.Pos, "expression is nested too deeply (the limit is %d levels)", MaxDepth)
 	}
-	return t, nil
+	return nil
 }
 
 func isPrefixOp(t *lexer.Token) bool {
@@ -206,6 +256,8 @@ func describeToken(t lexer.Token) string {
 		return "string " + clip(t.Value)
 	case t.Type == tokVector:
 		return "vector " + clip(t.Value)
+	case t.Type == tokValues:
+		return fmt.Sprintf("%q", clip(strings.TrimRight(t.Value[:strings.IndexAny(t.Value+" ", " \t\r\n")], ",")))
 	}
 	return fmt.Sprintf("%q", clip(t.Value))
 }

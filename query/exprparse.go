@@ -71,8 +71,57 @@ func (e *expr) Parse(lex *lexer.PeekingLexer) error {
 // selectParser parses the subqueries inside expressions.
 var selectParser = participle.MustBuild[selectStmt](parserOptions...)
 
+// tokenSource is participle's PeekingLexer, or a scanSource. A token a
+// source returns stays valid until three more have been taken.
+type tokenSource interface {
+	Peek() *lexer.Token
+	Next() *lexer.Token
+}
+
+// scanSource lexes a piece of text as it is read, keeping no tokens.
+type scanSource struct {
+	s    scanner
+	eof  lexer.Token
+	ring [4]lexer.Token
+	i    int
+}
+
+func newScanSource(t lexer.Token, eof lexer.Token) *scanSource {
+	src := &scanSource{
+		s:   scanner{src: t.Value, line: t.Pos.Line, lineStart: -(t.Pos.Column - 1), base: t.Pos.Offset},
+		eof: eof,
+	}
+	src.ring[0] = src.lex()
+	return src
+}
+
+// lex scans the next token; the text was lexed once already (stmtLexer),
+// so it holds no errors.
+func (src *scanSource) lex() lexer.Token {
+	if src.s.skipSpace() != nil || src.s.off >= len(src.s.src) {
+		return src.eof
+	}
+	t, err := src.s.next()
+	if err != nil {
+		return src.eof
+	}
+	return t
+}
+
+func (src *scanSource) Peek() *lexer.Token { return &src.ring[src.i] }
+
+func (src *scanSource) Next() *lexer.Token {
+	t := &src.ring[src.i]
+	if t.EOF() {
+		return t
+	}
+	src.i = (src.i + 1) % len(src.ring)
+	src.ring[src.i] = src.lex()
+	return t
+}
+
 type exprParser struct {
-	lex     *lexer.PeekingLexer
+	lex     tokenSource
 	out     *expr
 	low     lowerer // converts literals; collects their errors
 	scratch []Expr  // lists being parsed, innermost last; each is copied out at its end
@@ -285,6 +334,10 @@ type valuesList struct {
 // Parse implements participle.Parseable: Row ("," Row)*, Row = "(" Expr ("," Expr)* ")".
 func (v *valuesList) Parse(lex *lexer.PeekingLexer) error {
 	p := exprParser{lex: lex, out: &v.acc}
+	if t := lex.Peek(); t.Type == tokValues {
+		lex.Next()
+		p.lex = newScanSource(*t, *lex.Peek())
+	}
 	// Rows are gathered in chunks and copied once into a slice of their
 	// number, rather than grown by append (which copies them about five
 	// times over).
@@ -322,6 +375,9 @@ func (v *valuesList) Parse(lex *lexer.PeekingLexer) error {
 			v.Rows = append(v.Rows, c...)
 		}
 	}
+	if t := p.peek(); !t.EOF() {
+		return p.fail(`","`)
+	}
 	v.acc.err = p.low.err
 	return nil
 }
@@ -353,10 +409,11 @@ func (p *exprParser) add() (Expr, error) {
 		if !isOp(t, "+") && !isOp(t, "-") {
 			break
 		}
+		at, op := pos(t.Pos), t.Value
 		p.lex.Next()
 		var y Expr
 		if y, err = p.operand(p.mul); err == nil {
-			x = &Binary{At: pos(t.Pos), Op: t.Value, L: x, R: y}
+			x = &Binary{At: at, Op: op, L: x, R: y}
 		}
 	}
 	return x, err
@@ -369,10 +426,11 @@ func (p *exprParser) mul() (Expr, error) {
 		if !isOp(t, "*") && !isOp(t, "/") && !isOp(t, "%") {
 			break
 		}
+		at, op := pos(t.Pos), t.Value
 		p.lex.Next()
 		var y Expr
 		if y, err = p.operand(p.unary); err == nil {
-			x = &Binary{At: pos(t.Pos), Op: t.Value, L: x, R: y}
+			x = &Binary{At: at, Op: op, L: x, R: y}
 		}
 	}
 	return x, err
@@ -382,9 +440,9 @@ func (p *exprParser) mul() (Expr, error) {
 // before a number is folded into the literal, so -9223372036854775808 is an
 // INT and -2.5 a FloatLit; Format relies on this to round-trip.
 func (p *exprParser) unary() (Expr, error) {
-	var ops []*lexer.Token
+	var ops []lexer.Token
 	for t := p.peek(); isOp(t, "-") || isOp(t, "+") || isOp(t, "√"); t = p.peek() {
-		ops = append(ops, p.lex.Next())
+		ops = append(ops, *p.lex.Next())
 	}
 	var x Expr
 	if t := p.peek(); len(ops) > 0 && ops[len(ops)-1].Value == "-" && (t.Type == tokInt || t.Type == tokFloat) {
@@ -440,7 +498,7 @@ func (p *exprParser) primary() (Expr, error) {
 		}
 	case tokIdent, tokQIdent:
 		p.lex.Next()
-		return p.ref(t)
+		return p.ref(*t)
 	case tokOp:
 		if t.Value == "(" {
 			p.lex.Next()
@@ -458,12 +516,12 @@ func (p *exprParser) primary() (Expr, error) {
 }
 
 // ref is a column reference or, followed by "(", a function call.
-func (p *exprParser) ref(name *lexer.Token) (Expr, error) {
+func (p *exprParser) ref(name lexer.Token) (Expr, error) {
 	at := pos(name.Pos)
 	switch t := p.peek(); {
 	case isOp(t, "("):
 		p.lex.Next()
-		c := &Call{At: at, Name: strings.ToLower(identText(*name))}
+		c := &Call{At: at, Name: strings.ToLower(identText(name))}
 		switch t := p.peek(); {
 		case isOp(t, "*"):
 			p.lex.Next()
@@ -493,9 +551,9 @@ func (p *exprParser) ref(name *lexer.Token) (Expr, error) {
 			return nil, p.fail("a name")
 		}
 		p.lex.Next()
-		return &ColumnRef{At: at, Table: identText(*name), Name: identText(*col)}, nil
+		return &ColumnRef{At: at, Table: identText(name), Name: identText(*col)}, nil
 	}
-	return &ColumnRef{At: at, Name: identText(*name)}, nil
+	return &ColumnRef{At: at, Name: identText(name)}, nil
 }
 
 func (p *exprParser) startsSelect() bool {
@@ -506,7 +564,7 @@ func (p *exprParser) startsSelect() bool {
 // subquery parses the SELECT after open, up to its closing ")", with
 // participle; the tree is lowered with the rest of the statement.
 func (p *exprParser) subquery(open lexer.Token) (Expr, error) {
-	start := p.lex.RawCursor()
+	var toks []lexer.Token
 	depth := 0
 	for {
 		t := p.peek()
@@ -518,13 +576,13 @@ func (p *exprParser) subquery(open lexer.Token) (Expr, error) {
 		} else if isOp(t, ")") {
 			depth--
 		}
-		p.lex.Next()
+		toks = append(toks, *p.lex.Next())
 	}
 	end := *p.peek()
 	if !end.EOF() { // the ")" ends the subquery's text
 		end.Type = tokEOF
 	}
-	pl, err := lexer.Upgrade(&sliceLexer{toks: p.lex.Range(start, p.lex.RawCursor()), eof: end})
+	pl, err := lexer.Upgrade(&sliceLexer{toks: toks, eof: end})
 	if err != nil {
 		return nil, convertError(err)
 	}

@@ -77,9 +77,9 @@ type dropTable struct {
 
 type insertStmt struct {
 	Pos     lexer.Position
-	Table   *name        `parser:"'INSERT' 'INTO' @@"`
-	Columns []*name      `parser:"( '(' @@ ( ',' @@ )* ')' )?"`
-	Rows    *valuesList  `parser:"'VALUES' @@"`
+	Table   *name       `parser:"'INSERT' 'INTO' @@"`
+	Columns []*name     `parser:"( '(' @@ ( ',' @@ )* ')' )?"`
+	Rows    *valuesList `parser:"'VALUES' @@"`
 }
 
 type updateStmt struct {

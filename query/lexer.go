@@ -23,6 +23,7 @@ const (
 	tokParam
 	tokVector // a whole [..] literal; elements are checked when lowering
 	tokOp
+	tokValues // the rows after VALUES, whole: see stmtLexer
 )
 
 func tokSymbols() map[string]lexer.TokenType {
@@ -37,6 +38,7 @@ func tokSymbols() map[string]lexer.TokenType {
 		"Param":   tokParam,
 		"Vector":  tokVector,
 		"Op":      tokOp,
+		"Values":  tokValues,
 	}
 }
 
@@ -101,16 +103,18 @@ func (s *sliceLexer) Next() (lexer.Token, error) {
 	return t, nil
 }
 
-// scanner tracks byte offset, line and byte column.
+// scanner tracks byte offset, line and byte column. src may be a piece of
+// the text that starts at offset base.
 type scanner struct {
 	src       string
 	off       int
 	line      int
 	lineStart int
+	base      int
 }
 
 func (s *scanner) pos() lexer.Position {
-	return lexer.Position{Offset: s.off, Line: s.line, Column: s.off - s.lineStart + 1}
+	return lexer.Position{Offset: s.base + s.off, Line: s.line, Column: s.off - s.lineStart + 1}
 }
 
 // advance moves to offset to, counting newlines on the way.
@@ -196,7 +200,7 @@ func (s *scanner) skipSpace() error {
 }
 
 func (s *scanner) tok(typ lexer.TokenType, start lexer.Position, end int) lexer.Token {
-	t := lexer.Token{Type: typ, Value: s.src[start.Offset:end], Pos: start}
+	t := lexer.Token{Type: typ, Value: s.src[start.Offset-s.base : end], Pos: start}
 	s.advance(end)
 	return t
 }
