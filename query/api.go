@@ -106,14 +106,37 @@ type stmtLexer struct {
 
 	n, depth, run, qs int
 	dollar            bool
-	pending           *lexer.Token // the tokValues after VALUES
+	queue             []lexer.Token // scanned, not yet handed over
+	afterOperand      bool          // the last token handed over ends an operand
 }
 
 func (x *stmtLexer) Next() (lexer.Token, error) {
-	if t := x.pending; t != nil {
-		x.pending = nil
-		return *t, nil
+	if len(x.queue) > 0 {
+		t := x.queue[0]
+		x.queue = x.queue[1:]
+		return x.emit(t), nil
 	}
+	t, err := x.raw()
+	if err != nil {
+		return t, err
+	}
+	switch {
+	case t.Type == tokKeyword && strings.EqualFold(t.Value, "VALUES"):
+		return x.emit(t), x.values()
+	case x.afterOperand && isRunOp(&t):
+		r, err := x.chain(t)
+		return x.emit(r), err
+	}
+	return x.emit(t), nil
+}
+
+func (x *stmtLexer) emit(t lexer.Token) lexer.Token {
+	x.afterOperand = t.Type == tokRun || endsOperand(&t)
+	return t
+}
+
+// raw scans and checks the next token, or returns the statement's EOF.
+func (x *stmtLexer) raw() (lexer.Token, error) {
 	if err := x.s.skipSpace(); err != nil {
 		return lexer.Token{}, err
 	}
@@ -132,13 +155,81 @@ func (x *stmtLexer) Next() (lexer.Token, error) {
 		x.first = t.Pos
 	}
 	x.n++
-	if err := x.check(&t); err != nil {
-		return t, err
+	return t, x.check(&t)
+}
+
+// chain collapses a chain such as "+ 1 + 1 + 1" that follows an operand into
+// one tokRun token, which the expression parser (runSource) reads as the
+// tokens it holds. Such a chain is always inside one expression: outside
+// expressions the grammar never puts these operators after an operand, so
+// there participle finds the run as unexpected as its first operator, and
+// describeToken says so in the same words. op is the chain's first
+// operator.
+func (x *stmtLexer) chain(op lexer.Token) (lexer.Token, error) {
+	end := -1 // just past the last operand in the run
+	cur := op
+	for {
+		u, err := x.raw()
+		if err != nil {
+			return u, err
+		}
+		if !simpleOperand(&u) {
+			x.queue = append(x.queue, cur, u)
+			break
+		}
+		v, err := x.raw()
+		if err != nil {
+			return v, err
+		}
+		if isRunOp(&v) {
+			end, cur = u.Pos.Offset+len(u.Value), v
+			continue
+		}
+		if (u.Type == tokIdent || u.Type == tokQIdent) && (v.Type == tokOp && (v.Value == "(" || v.Value == ".")) {
+			// u starts a call or a qualified name: leave it out.
+			x.queue = append(x.queue, cur, u, v)
+			break
+		}
+		end = u.Pos.Offset + len(u.Value)
+		x.queue = append(x.queue, v)
+		break
 	}
-	if t.Type == tokKeyword && strings.EqualFold(t.Value, "VALUES") {
-		return t, x.values()
+	if end < 0 {
+		t := x.queue[0]
+		x.queue = x.queue[1:]
+		return t, nil
 	}
-	return t, nil
+	return lexer.Token{Type: tokRun, Value: x.s.src[op.Pos.Offset:end], Pos: op.Pos}, nil
+}
+
+// isRunOp: the binary operators that can only stand inside an expression
+// when they follow an operand.
+func isRunOp(t *lexer.Token) bool {
+	if t.Type != tokOp {
+		return false
+	}
+	switch t.Value {
+	case "+", "-", "*", "/", "%", "||":
+		return true
+	}
+	return false
+}
+
+// simpleOperand is a one-token operand (not a name followed by "(" or ".").
+func simpleOperand(t *lexer.Token) bool {
+	switch t.Type {
+	case tokInt, tokFloat, tokString, tokVector, tokParam, tokIdent, tokQIdent:
+		return true
+	case tokKeyword:
+		return strings.EqualFold(t.Value, "NULL") || strings.EqualFold(t.Value, "TRUE") || strings.EqualFold(t.Value, "FALSE")
+	}
+	return false
+}
+
+// endsOperand: a token after which a binary operator continues an
+// expression.
+func endsOperand(t *lexer.Token) bool {
+	return simpleOperand(t) || t.Type == tokOp && t.Value == ")"
 }
 
 // values scans the rest of the statement after VALUES, checking its tokens
@@ -170,7 +261,7 @@ func (x *stmtLexer) values() error {
 		tokEnd = x.s.off
 	}
 	if start >= 0 {
-		x.pending = &lexer.Token{Type: tokValues, Value: x.s.src[start:tokEnd], Pos: first}
+		x.queue = append(x.queue, lexer.Token{Type: tokValues, Value: x.s.src[start:tokEnd], Pos: first})
 	}
 	return nil
 }
@@ -256,6 +347,8 @@ func describeToken(t lexer.Token) string {
 		return "string " + clip(t.Value)
 	case t.Type == tokVector:
 		return "vector " + clip(t.Value)
+	case t.Type == tokRun:
+		return fmt.Sprintf("%q", firstToken(t).Value)
 	case t.Type == tokValues:
 		return fmt.Sprintf("%q", clip(strings.TrimRight(t.Value[:strings.IndexAny(t.Value+" ", " \t\r\n")], ",")))
 	}

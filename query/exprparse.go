@@ -58,7 +58,7 @@ type pendingSub struct {
 // in the grammar (the "*" of a select item is tried first), so a token that
 // cannot start one is an error here, worded "expected an expression".
 func (e *expr) Parse(lex *lexer.PeekingLexer) error {
-	p := exprParser{lex: lex, out: e}
+	p := exprParser{lex: &runSource{pl: lex}, out: e}
 	x, err := p.operand(p.expr)
 	if err != nil {
 		return err
@@ -87,12 +87,69 @@ type scanSource struct {
 }
 
 func newScanSource(t lexer.Token, eof lexer.Token) *scanSource {
-	src := &scanSource{
-		s:   scanner{src: t.Value, line: t.Pos.Line, lineStart: -(t.Pos.Column - 1), base: t.Pos.Offset},
-		eof: eof,
-	}
-	src.ring[0] = src.lex()
+	src := &scanSource{}
+	src.reset(t, eof)
 	return src
+}
+
+// reset starts reading the text of t (a tokValues or tokRun).
+func (src *scanSource) reset(t lexer.Token, eof lexer.Token) {
+	src.s = scanner{src: t.Value, line: t.Pos.Line, lineStart: -(t.Pos.Column - 1), base: t.Pos.Offset}
+	src.eof = eof
+	src.i = 0
+	src.ring[0] = src.lex()
+}
+
+// firstToken is the first token of the text of t (a tokValues or tokRun).
+func firstToken(t lexer.Token) lexer.Token {
+	var src scanSource
+	src.reset(t, lexer.Token{Type: tokEOF})
+	return src.ring[0]
+}
+
+// runSource reads participle's tokens, and the tokens of each tokRun
+// among them in its place. A run is entered only when its first token
+// (an operator) is taken, so an expression that ends before a run leaves
+// it to participle.
+type runSource struct {
+	pl     *lexer.PeekingLexer
+	inRun  bool
+	sc     scanSource
+	head   lexer.Token  // the first token of the run at pl.Peek()
+	headOf *lexer.Token // that run
+}
+
+func (r *runSource) Peek() *lexer.Token {
+	if r.inRun {
+		if t := r.sc.Peek(); !t.EOF() {
+			return t
+		}
+		r.inRun = false
+	}
+	t := r.pl.Peek()
+	if t.Type != tokRun {
+		return t
+	}
+	if r.headOf != t {
+		r.head, r.headOf = firstToken(*t), t
+	}
+	return &r.head
+}
+
+func (r *runSource) Next() *lexer.Token {
+	if r.inRun {
+		if t := r.sc.Peek(); !t.EOF() {
+			return r.sc.Next()
+		}
+		r.inRun = false
+	}
+	t := r.pl.Next()
+	if t.Type != tokRun {
+		return t
+	}
+	r.sc.reset(*t, lexer.Token{Type: tokEOF})
+	r.inRun = true
+	return r.sc.Next()
 }
 
 // lex scans the next token; the text was lexed once already (stmtLexer),

@@ -24,6 +24,7 @@ const (
 	tokVector // a whole [..] literal; elements are checked when lowering
 	tokOp
 	tokValues // the rows after VALUES, whole: see stmtLexer
+	tokRun    // a chain such as "+ 1 + 2" inside an expression: see stmtLexer.chain
 )
 
 func tokSymbols() map[string]lexer.TokenType {
@@ -39,6 +40,7 @@ func tokSymbols() map[string]lexer.TokenType {
 		"Vector":  tokVector,
 		"Op":      tokOp,
 		"Values":  tokValues,
+		"Run":     tokRun,
 	}
 }
 
