@@ -107,6 +107,7 @@ type stmtLexer struct {
 	n, depth, run, qs int
 	dollar            bool
 	queue             []lexer.Token // scanned, not yet handed over
+	ahead             []lexer.Token // put back by unraw
 	afterOperand      bool          // the last token handed over ends an operand
 }
 
@@ -135,8 +136,16 @@ func (x *stmtLexer) emit(t lexer.Token) lexer.Token {
 	return t
 }
 
+// unraw puts back a token raw returned.
+func (x *stmtLexer) unraw(t lexer.Token) { x.ahead = append(x.ahead, t) }
+
 // raw scans and checks the next token, or returns the statement's EOF.
 func (x *stmtLexer) raw() (lexer.Token, error) {
+	if n := len(x.ahead); n > 0 {
+		t := x.ahead[n-1]
+		x.ahead = x.ahead[:n-1]
+		return t, nil
+	}
 	if err := x.s.skipSpace(); err != nil {
 		return lexer.Token{}, err
 	}
@@ -158,41 +167,39 @@ func (x *stmtLexer) raw() (lexer.Token, error) {
 	return t, x.check(&t)
 }
 
-// chain collapses a chain such as "+ 1 + 1 + 1" that follows an operand into
-// one tokRun token, which the expression parser (runSource) reads as the
-// tokens it holds. Such a chain is always inside one expression: outside
-// expressions the grammar never puts these operators after an operand, so
-// there participle finds the run as unexpected as its first operator, and
-// describeToken says so in the same words. op is the chain's first
-// operator.
+// chain collapses what follows an operand, such as "+ 1 + 1 + 1" or
+// "OR a = 2 OR a = 3" or "IN (1, 2, 3)", into one tokRun token, which the
+// expression parser (runSource) reads as the tokens it holds. op is the
+// first operator. Outside expressions the grammar never puts these
+// operators after an operand, so such a chain is always inside one
+// expression; where the grammar has an error there, participle finds the
+// run as unexpected as its first operator, and describeToken says so in
+// the same words. A run is a sequence of operator and operand: an operand
+// is prefix operators and then a literal, a name, a call, a qualified name
+// or a parenthesised group, taken whole.
 func (x *stmtLexer) chain(op lexer.Token) (lexer.Token, error) {
 	end := -1 // just past the last operand in the run
 	cur := op
 	for {
-		u, err := x.raw()
+		oend, ok, scanned, err := x.operand(cur)
 		if err != nil {
-			return u, err
+			return cur, err
 		}
-		if !simpleOperand(&u) {
-			x.queue = append(x.queue, cur, u)
+		if !ok {
+			x.queue = append(x.queue, cur)
+			x.queue = append(x.queue, scanned...)
 			break
 		}
-		v, err := x.raw()
+		end = oend
+		next, err := x.raw()
 		if err != nil {
-			return v, err
+			return next, err
 		}
-		if isRunOp(&v) {
-			end, cur = u.Pos.Offset+len(u.Value), v
-			continue
-		}
-		if (u.Type == tokIdent || u.Type == tokQIdent) && (v.Type == tokOp && (v.Value == "(" || v.Value == ".")) {
-			// u starts a call or a qualified name: leave it out.
-			x.queue = append(x.queue, cur, u, v)
+		if !continuesRun(&next) {
+			x.queue = append(x.queue, next)
 			break
 		}
-		end = u.Pos.Offset + len(u.Value)
-		x.queue = append(x.queue, v)
-		break
+		cur = next
 	}
 	if end < 0 {
 		t := x.queue[0]
@@ -202,17 +209,103 @@ func (x *stmtLexer) chain(op lexer.Token) (lexer.Token, error) {
 	return lexer.Token{Type: tokRun, Value: x.s.src[op.Pos.Offset:end], Pos: op.Pos}, nil
 }
 
-// isRunOp: the binary operators that can only stand inside an expression
-// when they follow an operand.
-func isRunOp(t *lexer.Token) bool {
-	if t.Type != tokOp {
-		return false
+// operand scans the operand after op. ok: it is whole, and end is the
+// offset just past it; otherwise scanned are the tokens read, to be handed
+// over one by one.
+func (x *stmtLexer) operand(op lexer.Token) (end int, ok bool, scanned []lexer.Token, err error) {
+	t, err := x.raw()
+	if err != nil {
+		return 0, false, nil, err
 	}
-	switch t.Value {
-	case "+", "-", "*", "/", "%", "||":
-		return true
+	group := isKeyword(&op, "IN") // IN takes a parenthesised list only
+	if !group {
+		logical := isKeyword(&op, "AND") || isKeyword(&op, "OR")
+		for isOp(&t, "-") || isOp(&t, "+") || isOp(&t, "√") || logical && isKeyword(&t, "NOT") {
+			scanned = append(scanned, t)
+			if t, err = x.raw(); err != nil {
+				return 0, false, nil, err
+			}
+		}
+	}
+	switch {
+	case isOp(&t, "("):
+		end, err := x.group(&t)
+		return end, err == nil, nil, err
+	case group:
+	case t.Type == tokIdent || t.Type == tokQIdent:
+		// A name may be the start of a call or of a qualified name.
+		n, err := x.raw()
+		if err != nil {
+			return 0, false, nil, err
+		}
+		switch {
+		case isOp(&n, "("):
+			end, err := x.group(&n)
+			return end, err == nil, nil, err
+		case isOp(&n, "."):
+			c, err := x.raw()
+			if err != nil {
+				return 0, false, nil, err
+			}
+			if c.Type == tokIdent || c.Type == tokQIdent {
+				return tokenEnd(&c), true, nil, nil
+			}
+			return 0, false, append(scanned, t, n, c), nil
+		}
+		x.unraw(n)
+		return tokenEnd(&t), true, nil, nil
+	case simpleOperand(&t):
+		return tokenEnd(&t), true, nil, nil
+	}
+	return 0, false, append(scanned, t), nil
+}
+
+func tokenEnd(t *lexer.Token) int { return t.Pos.Offset + len(t.Value) }
+
+// group scans past the ")" that closes open, just read, or to the end of
+// the statement, and returns the offset past the last token.
+func (x *stmtLexer) group(open *lexer.Token) (int, error) {
+	depth := 1
+	end := tokenEnd(open)
+	for {
+		t, err := x.raw()
+		if err != nil {
+			return 0, err
+		}
+		if t.EOF() {
+			x.unraw(t)
+			return end, nil
+		}
+		end = tokenEnd(&t)
+		if isOp(&t, "(") {
+			depth++
+		} else if isOp(&t, ")") {
+			if depth--; depth == 0 {
+				return end, nil
+			}
+		}
+	}
+}
+
+// isRunOp: the operators that, after an operand, can only continue an
+// expression, and so may start a run.
+func isRunOp(t *lexer.Token) bool {
+	switch t.Type {
+	case tokOp:
+		switch t.Value {
+		case "+", "-", "*", "/", "%", "||", "<", ">", "<=", ">=", "!=", "<>":
+			return true
+		}
+	case tokKeyword:
+		return isKeyword(t, "AND") || isKeyword(t, "OR") || isKeyword(t, "IN")
 	}
 	return false
+}
+
+// continuesRun: inside a run "=" is a comparison too (at the start of one
+// it may be UPDATE's assignment).
+func continuesRun(t *lexer.Token) bool {
+	return isRunOp(t) || isOp(t, "=")
 }
 
 // simpleOperand is a one-token operand (not a name followed by "(" or ".").

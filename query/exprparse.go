@@ -3,6 +3,7 @@ package query
 import (
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -58,10 +59,20 @@ type pendingSub struct {
 // in the grammar (the "*" of a select item is tried first), so a token that
 // cannot start one is an error here, worded "expected an expression".
 func (e *expr) Parse(lex *lexer.PeekingLexer) error {
-	p := exprParser{lex: &runSource{pl: lex}, out: e}
+	p := getExprParser()
+	defer p.release()
+	p.rs.pl = lex
+	p.lex, p.out = &p.rs, e
 	x, err := p.operand(p.expr)
 	if err != nil {
 		return err
+	}
+	if p.rs.inRun {
+		// The expression ended inside a run (a = b = c): what is left of
+		// it is as unexpected as it would be to participle.
+		if t := p.rs.sc.Peek(); !t.EOF() {
+			return &participle.UnexpectedTokenError{Unexpected: *t}
+		}
 	}
 	e.X = x
 	e.err = p.low.err
@@ -177,7 +188,25 @@ func (src *scanSource) Next() *lexer.Token {
 	return t
 }
 
+// exprParsers are reused: a statement may hold many short expressions, and
+// a parser with its token ring is a few hundred bytes.
+var exprParsers = sync.Pool{New: func() any { return new(exprParser) }}
+
+func getExprParser() *exprParser { return exprParsers.Get().(*exprParser) }
+
+func (p *exprParser) release() {
+	scratch := p.scratch
+	if cap(scratch) > 1024 {
+		scratch = nil
+	} else {
+		clear(scratch[:cap(scratch)])
+	}
+	*p = exprParser{scratch: scratch[:0]}
+	exprParsers.Put(p)
+}
+
 type exprParser struct {
+	rs      runSource // the source of an expr
 	lex     tokenSource
 	out     *expr
 	low     lowerer // converts literals; collects their errors
@@ -390,10 +419,14 @@ type valuesList struct {
 
 // Parse implements participle.Parseable: Row ("," Row)*, Row = "(" Expr ("," Expr)* ")".
 func (v *valuesList) Parse(lex *lexer.PeekingLexer) error {
-	p := exprParser{lex: lex, out: &v.acc}
+	p := getExprParser()
+	defer p.release()
+	p.rs.pl = lex
+	p.lex, p.out = &p.rs, &v.acc
 	if t := lex.Peek(); t.Type == tokValues {
 		lex.Next()
-		p.lex = newScanSource(*t, *lex.Peek())
+		p.rs.sc.reset(*t, *lex.Peek())
+		p.lex = &p.rs.sc
 	}
 	// Rows are gathered in chunks and copied once into a slice of their
 	// number, rather than grown by append (which copies them about five
