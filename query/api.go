@@ -372,10 +372,7 @@ func (x *stmtLexer) check(t *lexer.Token) error {
 	case tokParam:
 		if t.Value == "?" {
 			x.qs++
-			if x.low.params == nil {
-				x.low.params = map[int]int{}
-			}
-			x.low.params[t.Pos.Offset] = x.qs
+			x.low.params = append(x.low.params, t.Pos.Offset)
 			if x.dollar {
 				return lexErr(t.Pos, "cannot mix ? and $n parameters in one statement")
 			}

@@ -211,6 +211,12 @@ type exprParser struct {
 	out     *expr
 	low     lowerer // converts literals; collects their errors
 	scratch []Expr  // lists being parsed, innermost last; each is copied out at its end
+
+	// numbering: "?" are numbered as they are read (nq so far), rather
+	// than by lowering; for VALUES rows, where they are most of a bulk
+	// INSERT and the first of the statement.
+	numbering bool
+	nq        int
 }
 
 func (p *exprParser) peek() *lexer.Token { return p.lex.Peek() }
@@ -427,6 +433,8 @@ func (v *valuesList) Parse(lex *lexer.PeekingLexer) error {
 		lex.Next()
 		p.rs.sc.reset(*t, *lex.Peek())
 		p.lex = &p.rs.sc
+		// An INSERT has no "?" before VALUES.
+		p.numbering = true
 	}
 	// Rows are gathered in chunks and copied once into a slice of their
 	// number, rather than grown by append (which copies them about five
@@ -572,6 +580,10 @@ func (p *exprParser) primary() (Expr, error) {
 	case tokParam:
 		p.lex.Next()
 		if t.Value == "?" {
+			if p.numbering {
+				p.nq++
+				return &Param{At: at, Index: p.nq}, nil
+			}
 			q := &Param{At: at}
 			p.out.qs = append(p.out.qs, q)
 			return q, nil
@@ -666,7 +678,11 @@ func (p *exprParser) subquery(open lexer.Token) (Expr, error) {
 		} else if isOp(t, ")") {
 			depth--
 		}
-		toks = append(toks, *p.lex.Next())
+		t = p.lex.Next()
+		if t.Type == tokParam && t.Value == "?" {
+			p.nq++ // numbered by the subquery's own lowering
+		}
+		toks = append(toks, *t)
 	}
 	end := *p.peek()
 	if !end.EOF() { // the ")" ends the subquery's text

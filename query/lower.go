@@ -3,6 +3,7 @@ package query
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,7 +16,7 @@ import (
 // discarded.
 type lowerer struct {
 	err    *Error
-	params map[int]int // offset of each "?" → its 1-based index
+	params []int // offsets of the "?" parameters, in order: ? number i+1 is at params[i]
 }
 
 func pos(p lexer.Position) Pos { return Pos{Offset: p.Offset, Line: p.Line, Col: p.Column} }
@@ -353,7 +354,7 @@ func (l *lowerer) expr(e *expr) Expr {
 		l.err = e.err
 	}
 	for _, q := range e.qs {
-		q.Index = l.params[q.At.Offset]
+		q.Index = l.paramIndex(q.At.Offset)
 	}
 	for _, s := range e.subs {
 		s.node.Select = l.selectStmt(s.tree)
@@ -376,13 +377,22 @@ func (l *lowerer) number(p lexer.Position, text string, typ lexer.TokenType) Exp
 	return &FloatLit{At: pos(p), Value: v, Text: text}
 }
 
+// paramIndex numbers the "?" at offset off.
+func (l *lowerer) paramIndex(off int) int {
+	i, found := slices.BinarySearch(l.params, off)
+	if !found {
+		return 0
+	}
+	return i + 1
+}
+
 // maxParam bounds $n so the executor can size argument arrays from it.
 const maxParam = 65535
 
 func (l *lowerer) param(t lexer.Token) Expr {
 	at := pos(t.Pos)
 	if t.Value == "?" {
-		return &Param{At: at, Index: l.params[t.Pos.Offset]}
+		return &Param{At: at, Index: l.paramIndex(t.Pos.Offset)}
 	}
 	n, err := strconv.Atoi(t.Value[1:])
 	if err != nil || n < 1 || n > maxParam {
