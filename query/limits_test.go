@@ -1,6 +1,7 @@
 package query
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -59,5 +60,68 @@ func TestStatementLenEarly(t *testing.T) {
 	})
 	if allocs > 10 { // the error and its message
 		t.Errorf("refusing an oversized statement took %v allocations", allocs)
+	}
+}
+
+// TestDeepNestingEverywhere: nesting is bounded wherever it occurs,
+// including inside the pieces handed to the expression parser whole (VALUES
+// rows, runs such as "+ (((…").
+func TestDeepNestingEverywhere(t *testing.T) {
+	deep := strings.Repeat("(", 100000) + "1"
+	for _, src := range []string{
+		"INSERT INTO t VALUES (" + deep,
+		"INSERT INTO t VALUES (1), (" + strings.Repeat("- ", 100000) + "1)",
+		"SELECT 1 + " + deep,
+		"SELECT a FROM t WHERE a IN " + deep,
+		"SELECT a FROM t WHERE a = 1 AND " + strings.Repeat("NOT ", 100000) + "b",
+		"SELECT f" + deep,
+	} {
+		_, err := Parse(src)
+		if err == nil || !strings.Contains(err.Error(), "nested too deeply") {
+			t.Errorf("%.40s…: %v", src, err)
+		}
+	}
+}
+
+// allocPerByte is the bytes allocated by Parse(src) over len(src).
+func allocPerByte(t *testing.T, src string) float64 {
+	t.Helper()
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	if _, err := Parse(src); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&m1)
+	return float64(m1.TotalAlloc-m0.TotalAlloc) / float64(len(src))
+}
+
+// TestParseAllocLinear: parsing allocates a bounded number of bytes per
+// byte of text, the same at two sizes, so a regression to quadratic work
+// (or to participle seeing every token of a bulk INSERT) fails here. The
+// bounds are counts, not timings. An AST node costs what it costs: the
+// 1+1+… chain needs 28 bytes per byte for its Binary and IntLit nodes.
+func TestParseAllocLinear(t *testing.T) {
+	inList := func(n int) string {
+		return "SELECT a FROM t WHERE a IN (0" + strings.Repeat(", 12345", n) + ")"
+	}
+	for _, tc := range []struct {
+		name  string
+		src   func(n int) string
+		n     [2]int
+		bound float64
+	}{
+		{"insert", insertRows, [2]int{4000, 40000}, 20},
+		{"sum", sumTerms, [2]int{25000, 250000}, 32},
+		{"in-list", inList, [2]int{14000, 140000}, 24},
+	} {
+		small, large := allocPerByte(t, tc.src(tc.n[0])), allocPerByte(t, tc.src(tc.n[1]))
+		t.Logf("%s: %.1f and %.1f bytes allocated per byte", tc.name, small, large)
+		if small > tc.bound || large > tc.bound {
+			t.Errorf("%s: %.1f and %.1f bytes allocated per byte of text, want ≤ %.0f", tc.name, small, large, tc.bound)
+		}
+		if large > 1.25*small+1 {
+			t.Errorf("%s: allocation per byte grows with size: %.1f → %.1f", tc.name, small, large)
+		}
 	}
 }
