@@ -87,6 +87,22 @@ func (s *Shell) ExecText(ctx context.Context, text string, line int) error {
 	return nil
 }
 
+// tooLong refuses the statement being read, text (from script line line
+// on), once it is longer than query.MaxStatementLen: the rest of it is
+// never read.
+func tooLong(text string, line int) error {
+	if len(text) <= query.MaxStatementLen {
+		return nil
+	}
+	err := query.CheckStatementLen(text)
+	var qe *query.Error
+	if !errors.As(err, &qe) {
+		return nil
+	}
+	qe.Pos.Line += line - 1
+	return lineError(line, qe)
+}
+
 // lineError_ is an error of the statement near a script line.
 type lineError_ struct {
 	line int
@@ -117,12 +133,17 @@ func lineError(line int, err error) error {
 // terminating semicolon has been read (SPEC §6: a driver on a pipe sees each
 // answer before sending the next statement). It stops at the first error.
 func (s *Shell) RunScript(ctx context.Context, r io.Reader) error {
-	br := bufio.NewReader(r)
+	br := bufio.NewReaderSize(r, 64<<10)
 	var buf strings.Builder
 	line := 1 // script line where buf starts
 	for {
-		chunk, readErr := br.ReadString('\n')
-		buf.WriteString(chunk)
+		// A line is read at most a buffer at a time, so that an overlong
+		// statement is refused before it is all in memory (tooLong below).
+		chunk, readErr := br.ReadSlice('\n')
+		if readErr == bufio.ErrBufferFull {
+			readErr = nil
+		}
+		buf.Write(chunk)
 		for {
 			text := buf.String()
 			end := query.StatementEnd(text)
@@ -137,6 +158,9 @@ func (s *Shell) RunScript(ctx context.Context, r io.Reader) error {
 			line += strings.Count(stmt, "\n")
 			buf.Reset()
 			buf.WriteString(rest)
+		}
+		if err := tooLong(buf.String(), line); err != nil {
+			return err
 		}
 		if readErr == io.EOF {
 			break
