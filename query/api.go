@@ -67,32 +67,54 @@ func ParseOne(src string) (Statement, error) {
 // the end of the text); it returns nil, nil when there are only comments.
 // participle reads the tokens straight from the scanner, and stmtLexer
 // bounds nesting before participle recurses on it.
-func parseSpan(s *scanner, end int) (st Statement, err error) {
+//
+// stmtLexer hands participle some stretches of an expression or list as a
+// single token, which the hand parser reads back (see stmtLexer.chain and
+// list). On valid text that changes nothing but the cost; on a syntax
+// error the words can differ (participle no longer sees the token it
+// would have stopped at), so a statement of up to fallbackLen bytes is
+// parsed again token by token for its error.
+func parseSpan(s *scanner, end int) (Statement, error) {
+	start := *s
+	st, err, retry := parseSpanMode(s, end, false)
+	if retry && end-start.off <= fallbackLen {
+		*s = start
+		st, err, _ = parseSpanMode(s, end, true)
+	}
+	return st, err
+}
+
+const fallbackLen = 64 << 10
+
+// parseSpanMode is parseSpan with stretches handed over whole (plain
+// false) or not. retry reports a syntax error in a statement that had
+// stretches handed over.
+func parseSpanMode(s *scanner, end int, plain bool) (st Statement, err error, retry bool) {
 	l := &lowerer{}
-	sl := &stmtLexer{s: s, end: end, low: l}
+	sl := &stmtLexer{s: s, end: end, low: l, plain: plain}
 	pl, perr := lexer.Upgrade(sl)
 	if perr != nil {
-		return nil, convertError(perr)
+		return nil, convertError(perr), false
 	}
 	if pl.Peek().EOF() {
-		return nil, nil
+		return nil, nil, false
 	}
 	defer func() {
 		// The grammar should never make participle panic; if it does, the
 		// caller still gets an error rather than a crash.
 		if r := recover(); r != nil {
-			st, err = nil, lexErr(sl.first, "internal parser error: %v", r)
+			st, err, retry = nil, lexErr(sl.first, "internal parser error: %v", r), sl.collapsed
 		}
 	}()
 	tree, perr := parser.ParseFromLexer(pl)
 	if perr != nil {
-		return nil, convertError(perr)
+		return nil, convertError(perr), sl.collapsed
 	}
 	st = l.statement(tree)
 	if l.err != nil {
-		return nil, l.err
+		return nil, l.err, false
 	}
-	return st, nil
+	return st, nil, false
 }
 
 // stmtLexer hands participle one statement's tokens as it scans them, and
@@ -106,6 +128,9 @@ type stmtLexer struct {
 
 	n, depth, run, qs int
 	dollar            bool
+	plain             bool          // hand over every token as it is
+	collapsed         bool          // some stretch went as one token
+	prev              lexer.Token   // the last token handed over
 	queue             []lexer.Token // scanned, not yet handed over
 	ahead             []lexer.Token // put back by unraw
 	afterOperand      bool          // the last token handed over ends an operand
@@ -118,12 +143,18 @@ func (x *stmtLexer) Next() (lexer.Token, error) {
 		return x.emit(t), nil
 	}
 	t, err := x.raw()
-	if err != nil {
-		return t, err
+	if err != nil || x.plain {
+		return x.emit(t), err
 	}
 	switch {
-	case t.Type == tokKeyword && strings.EqualFold(t.Value, "VALUES"):
+	case isKeyword(&t, "VALUES"):
 		return x.emit(t), x.values()
+	case isKeyword(&t, "SELECT"):
+		return x.emit(t), x.list(selectListWord)
+	case isKeyword(&t, "BY") && isKeyword(&x.prev, "GROUP"):
+		return x.emit(t), x.list(groupByWord)
+	case isKeyword(&t, "BY") && isKeyword(&x.prev, "ORDER"):
+		return x.emit(t), x.list(orderByWord)
 	case x.afterOperand && isRunOp(&t):
 		r, err := x.chain(t)
 		return x.emit(r), err
@@ -133,8 +164,60 @@ func (x *stmtLexer) Next() (lexer.Token, error) {
 
 func (x *stmtLexer) emit(t lexer.Token) lexer.Token {
 	x.afterOperand = t.Type == tokRun || endsOperand(&t)
+	x.prev = t
+	if t.Type == tokRun || t.Type == tokList || t.Type == tokValues {
+		x.collapsed = true
+	}
 	return t
 }
+
+// list hands over the list after SELECT, GROUP BY or ORDER BY as one
+// tokList token, read back by selectItems, exprList or orderItems. The
+// list runs to the first token outside parentheses that cannot be in it: a
+// ")" closing a subquery, the end of the statement, or a reserved word
+// other than those inList accepts (FROM, WHERE, GROUP, LIMIT…). Inside
+// parentheses anything goes, so subqueries go whole.
+func (x *stmtLexer) list(inList func(kw string) bool) error {
+	depth, start, end := 0, -1, 0
+	var first lexer.Position
+	for {
+		t, err := x.raw()
+		if err != nil {
+			return err
+		}
+		if t.EOF() || depth == 0 && (isOp(&t, ")") || t.Type == tokKeyword && !inList(strings.ToUpper(t.Value))) {
+			x.unraw(t)
+			break
+		}
+		if start < 0 {
+			start, first = t.Pos.Offset, t.Pos
+		}
+		end = tokenEnd(&t)
+		if isOp(&t, "(") {
+			depth++
+		} else if isOp(&t, ")") {
+			depth--
+		}
+	}
+	if start >= 0 {
+		x.queue = append(x.queue, lexer.Token{Type: tokList, Value: x.s.src[start:end], Pos: first})
+	}
+	return nil
+}
+
+// The reserved words an expression may hold outside parentheses, and
+// those a list adds.
+func exprWord(kw string) bool {
+	switch kw {
+	case "AND", "OR", "NOT", "IS", "NULL", "IN", "BETWEEN", "LIKE", "TRUE", "FALSE":
+		return true
+	}
+	return false
+}
+
+func selectListWord(kw string) bool { return kw == "AS" || exprWord(kw) }
+func groupByWord(kw string) bool    { return exprWord(kw) }
+func orderByWord(kw string) bool    { return kw == "ASC" || kw == "DESC" || exprWord(kw) }
 
 // unraw puts back a token raw returned.
 func (x *stmtLexer) unraw(t lexer.Token) { x.ahead = append(x.ahead, t) }
@@ -439,7 +522,7 @@ func describeToken(t lexer.Token) string {
 		return "vector " + clip(t.Value)
 	case t.Type == tokRun:
 		return fmt.Sprintf("%q", firstToken(t).Value)
-	case t.Type == tokValues:
+	case t.Type == tokValues || t.Type == tokList:
 		return fmt.Sprintf("%q", clip(strings.TrimRight(t.Value[:strings.IndexAny(t.Value+" ", " \t\r\n")], ",")))
 	}
 	return fmt.Sprintf("%q", clip(t.Value))
@@ -455,7 +538,7 @@ func clip(s string) string {
 // Friendly names for productions that would otherwise expand into long
 // lists; other productions are described by what they start with.
 var productionNames = map[string]string{
-	"Name": "a name", "expr": "an expression", "valuesList": `"("`, "<ident>": "a name", "<qident>": "a name", "<keyword>": "a keyword",
+	"Name": "a name", "expr": "an expression", "valuesList": `"("`, "selectItems": "an expression or *", "exprList": "an expression", "orderItems": "an expression", "<ident>": "a name", "<qident>": "a name", "<keyword>": "a keyword",
 	"Expr": "an expression", "AndExpr": "an expression", "NotExpr": "an expression",
 	"CmpExpr": "an expression", "ConcatExpr": "an expression", "AddExpr": "an expression",
 	"MulExpr": "an expression", "UnaryExpr": "an expression", "Primary": "an expression",
@@ -730,7 +813,7 @@ func EBNF() string {
 	return grammarEBNF() + "\n\n" + tokenDoc()
 }
 
-var handParsed = regexp.MustCompile(`\b(expr|valuesList)\b`)
+var handParsed = regexp.MustCompile(`\b(expr|valuesList|selectItems|exprList|orderItems)\b`)
 
 // grammarEBNF is participle's grammar with the hand-parsed expression
 // productions (exprEBNF) in place of the opaque "expr".

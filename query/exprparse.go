@@ -36,6 +36,11 @@ Primary = (<int> | <float>) | <string> | <vector> | <param> | "NULL" | ("TRUE" |
 Ref = (<ident> | <qident>) (CallArgs | ("." (<ident> | <qident>)))? .
 CallArgs = "(" ("*" | ("DISTINCT"? Expr ("," Expr)*))? ")" .
 Paren = "(" (SelectStmt | Expr) ")" .
+SelectItems = SelectItem ("," SelectItem)* .
+SelectItem = "*" | (Expr ("AS" Name)?) .
+ExprList = Expr ("," Expr)* .
+OrderItems = OrderItem ("," OrderItem)* .
+OrderItem = Expr ("ASC" | "DESC")? .
 ValuesList = ValuesRow ("," ValuesRow)* .
 ValuesRow = "(" Expr ("," Expr)* ")" .
 `
@@ -63,16 +68,9 @@ func (e *expr) Parse(lex *lexer.PeekingLexer) error {
 	defer p.release()
 	p.rs.pl = lex
 	p.lex, p.out = &p.rs, e
-	x, err := p.operand(p.expr)
+	x, err := p.topExpr()
 	if err != nil {
 		return err
-	}
-	if p.rs.inRun {
-		// The expression ended inside a run (a = b = c): what is left of
-		// it is as unexpected as it would be to participle.
-		if t := p.rs.sc.Peek(); !t.EOF() {
-			return &participle.UnexpectedTokenError{Unexpected: *t}
-		}
 	}
 	e.X = x
 	e.err = p.low.err
@@ -231,6 +229,23 @@ func isOp(t *lexer.Token, op string) bool { return t.Type == tokOp && t.Value ==
 func (p *exprParser) fail(expected string) error {
 	t := p.peek()
 	return &Error{Pos: pos(t.Pos), Msg: "unexpected " + describeToken(*t) + ", expected " + expected}
+}
+
+// topExpr parses an expression that participle, or a list parsed by hand,
+// continues after.
+func (p *exprParser) topExpr() (Expr, error) {
+	x, err := p.operand(p.expr)
+	if err != nil {
+		return nil, err
+	}
+	if p.lex == &p.rs && p.rs.inRun {
+		// The expression ended inside a run (a = b = c): what is left of
+		// it is as unexpected as it would be to participle.
+		if t := p.rs.sc.Peek(); !t.EOF() {
+			return nil, &participle.UnexpectedTokenError{Unexpected: *t}
+		}
+	}
+	return x, nil
 }
 
 // canStart reports whether the next token can start an expression.
@@ -436,12 +451,7 @@ func (v *valuesList) Parse(lex *lexer.PeekingLexer) error {
 		// An INSERT has no "?" before VALUES.
 		p.numbering = true
 	}
-	// Rows are gathered in chunks and copied once into a slice of their
-	// number, rather than grown by append (which copies them about five
-	// times over).
-	var chunks [][][]Expr
-	chunk := make([][]Expr, 0, 64)
-	n := 0
+	var rows gather[[]Expr]
 	for {
 		if !isOp(p.peek(), "(") {
 			return p.fail(`"("`)
@@ -454,27 +464,15 @@ func (v *valuesList) Parse(lex *lexer.PeekingLexer) error {
 		if err := p.close(); err != nil {
 			return err
 		}
-		if len(chunk) == cap(chunk) {
-			chunks = append(chunks, chunk)
-			chunk = make([][]Expr, 0, min(2*cap(chunk), 1<<14))
-		}
-		chunk = append(chunk, row)
-		n++
+		rows.add(row)
 		if !isOp(p.peek(), ",") {
 			break
 		}
 		p.lex.Next()
 	}
-	if chunks == nil {
-		v.Rows = chunk
-	} else {
-		v.Rows = make([][]Expr, 0, n)
-		for _, c := range append(chunks, chunk) {
-			v.Rows = append(v.Rows, c...)
-		}
-	}
-	if t := p.peek(); !t.EOF() {
-		return p.fail(`","`)
+	v.Rows = rows.slice()
+	if err := p.listEnd(); err != nil {
+		return err
 	}
 	v.acc.err = p.low.err
 	return nil
@@ -705,4 +703,167 @@ func (p *exprParser) subquery(open lexer.Token) (Expr, error) {
 	sq := &Subquery{At: pos(open.Pos)}
 	p.out.subs = append(p.out.subs, pendingSub{sq, tree})
 	return sq, p.close()
+}
+
+// listSource is where a hand-parsed list reads from: the text of a
+// tokList token if participle's next token is one (the whole list, see
+// stmtLexer.list), else participle's tokens.
+func (p *exprParser) listSource(lex *lexer.PeekingLexer) {
+	p.rs.pl = lex
+	p.lex = &p.rs
+	if t := lex.Peek(); t.Type == tokList {
+		lex.Next()
+		p.rs.sc.reset(*t, lexer.Token{Type: tokEOF, Pos: lex.Peek().Pos})
+		p.lex = &p.rs.sc
+	}
+}
+
+// listEnd checks that a list read from a tokList took all of it.
+func (p *exprParser) listEnd() error {
+	if p.lex == &p.rs.sc {
+		if t := p.peek(); !t.EOF() {
+			return &participle.UnexpectedTokenError{Unexpected: *t}
+		}
+	}
+	return nil
+}
+
+// selectItems is the list after SELECT.
+type selectItems struct {
+	Items []SelectItem
+	acc   expr
+}
+
+// Parse implements participle.Parseable: SelectItem ("," SelectItem)*.
+func (v *selectItems) Parse(lex *lexer.PeekingLexer) error {
+	p := getExprParser()
+	defer p.release()
+	p.out = &v.acc
+	p.listSource(lex)
+	var items gather[SelectItem]
+	defer func() { v.Items = items.slice() }()
+	for {
+		t := p.peek()
+		it := SelectItem{At: pos(t.Pos)}
+		if isOp(t, "*") {
+			p.lex.Next()
+			it.Star = true
+		} else {
+			x, err := p.topExpr()
+			if err != nil {
+				return err
+			}
+			it.Expr = x
+			if isKeyword(p.peek(), "AS") {
+				p.lex.Next()
+				n := p.peek()
+				if n.Type != tokIdent && n.Type != tokQIdent {
+					return p.fail("a name")
+				}
+				it.Alias = identText(*p.lex.Next())
+			}
+		}
+		items.add(it)
+		if !isOp(p.peek(), ",") {
+			break
+		}
+		p.lex.Next()
+	}
+	v.acc.err = p.low.err
+	return p.listEnd()
+}
+
+// exprList is the list after GROUP BY.
+type exprList struct {
+	Items []Expr
+	acc   expr
+}
+
+// Parse implements participle.Parseable: Expr ("," Expr)*.
+func (v *exprList) Parse(lex *lexer.PeekingLexer) error {
+	p := getExprParser()
+	defer p.release()
+	p.out = &v.acc
+	p.listSource(lex)
+	var items gather[Expr]
+	defer func() { v.Items = items.slice() }()
+	for {
+		x, err := p.topExpr()
+		if err != nil {
+			return err
+		}
+		items.add(x)
+		if !isOp(p.peek(), ",") {
+			break
+		}
+		p.lex.Next()
+	}
+	v.acc.err = p.low.err
+	return p.listEnd()
+}
+
+// orderItems is the list after ORDER BY.
+type orderItems struct {
+	Items []OrderItem
+	acc   expr
+}
+
+// Parse implements participle.Parseable: OrderItem ("," OrderItem)*.
+func (v *orderItems) Parse(lex *lexer.PeekingLexer) error {
+	p := getExprParser()
+	defer p.release()
+	p.out = &v.acc
+	p.listSource(lex)
+	var items gather[OrderItem]
+	defer func() { v.Items = items.slice() }()
+	for {
+		x, err := p.topExpr()
+		if err != nil {
+			return err
+		}
+		it := OrderItem{Expr: x}
+		if t := p.peek(); isKeyword(t, "DESC") {
+			p.lex.Next()
+			it.Desc = true
+		} else if isKeyword(t, "ASC") {
+			p.lex.Next()
+		}
+		items.add(it)
+		if !isOp(p.peek(), ",") {
+			break
+		}
+		p.lex.Next()
+	}
+	v.acc.err = p.low.err
+	return p.listEnd()
+}
+
+// gather collects a list in chunks and copies it once into a slice of its
+// length: append would allocate a long list about five times over.
+type gather[T any] struct {
+	chunks [][]T
+	cur    []T
+	n      int
+}
+
+func (g *gather[T]) add(x T) {
+	if len(g.cur) == cap(g.cur) {
+		if g.cur != nil {
+			g.chunks = append(g.chunks, g.cur)
+		}
+		g.cur = make([]T, 0, min(max(2*cap(g.cur), 4), 1<<14))
+	}
+	g.cur = append(g.cur, x)
+	g.n++
+}
+
+func (g *gather[T]) slice() []T {
+	if g.chunks == nil {
+		return g.cur
+	}
+	out := make([]T, 0, g.n)
+	for _, c := range g.chunks {
+		out = append(out, c...)
+	}
+	return append(out, g.cur...)
 }

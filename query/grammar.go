@@ -109,19 +109,19 @@ type selectStmt struct {
 
 type attnSelect struct {
 	Pos     lexer.Position
-	Mode    string        `parser:"@( 'HARD' | 'SOFT' )"`
-	Items   []*selectItem `parser:"'SELECT' @@ ( ',' @@ )*"`
-	From    *name         `parser:"'FROM' @@"`
-	Clauses []*clause     `parser:"@@*"`
-	Tail    *selectTail   `parser:"@@"`
+	Mode    string       `parser:"@( 'HARD' | 'SOFT' )"`
+	Items   *selectItems `parser:"'SELECT' @@"`
+	From    *name        `parser:"'FROM' @@"`
+	Clauses []*clause    `parser:"@@*"`
+	Tail    *selectTail  `parser:"@@"`
 }
 
 type plainSelect struct {
 	Pos     lexer.Position
-	Items   []*selectItem `parser:"'SELECT' @@ ( ',' @@ )*"`
-	From    *name         `parser:"( 'FROM' @@"`
-	Clauses []*clause     `parser:"  @@* )?"`
-	Tail    *selectTail   `parser:"@@"`
+	Items   *selectItems `parser:"'SELECT' @@"`
+	From    *name        `parser:"( 'FROM' @@"`
+	Clauses []*clause    `parser:"  @@* )?"`
+	Tail    *selectTail  `parser:"@@"`
 }
 
 // clause is one of the clauses that may come in any order after FROM.
@@ -137,24 +137,15 @@ type clause struct {
 }
 
 type selectTail struct {
-	GroupBy []*expr      `parser:"( 'GROUP' 'BY' @@ ( ',' @@ )* )?"`
-	Having  *expr        `parser:"( 'HAVING' @@ )?"`
-	OrderBy []*orderItem `parser:"( 'ORDER' 'BY' @@ ( ',' @@ )* )?"`
-	Limit   *expr        `parser:"( 'LIMIT' @@"`
-	Offset  *expr        `parser:"  ( 'OFFSET' @@ )? )?"`
+	GroupBy *exprList   `parser:"( 'GROUP' 'BY' @@ )?"`
+	Having  *expr       `parser:"( 'HAVING' @@ )?"`
+	OrderBy *orderItems `parser:"( 'ORDER' 'BY' @@ )?"`
+	Limit   *expr       `parser:"( 'LIMIT' @@"`
+	Offset  *expr       `parser:"  ( 'OFFSET' @@ )? )?"`
 }
 
-type selectItem struct {
-	Pos   lexer.Position
-	Star  bool  `parser:"  @'*'"`
-	Expr  *expr `parser:"| @@"`
-	Alias *name `parser:"  ( 'AS' @@ )?"`
-}
-
-type orderItem struct {
-	Expr *expr  `parser:"@@"`
-	Dir  string `parser:"@( 'ASC' | 'DESC' )?"`
-}
+// Select items, GROUP BY and ORDER BY lists are parsed by hand
+// (selectItems, exprList, orderItems in exprparse.go).
 
 type copyStmt struct {
 	Pos     lexer.Position

@@ -25,6 +25,7 @@ const (
 	tokOp
 	tokValues // the rows after VALUES, whole: see stmtLexer
 	tokRun    // a chain such as "+ 1 + 2" inside an expression: see stmtLexer.chain
+	tokList   // a whole list after SELECT, GROUP BY or ORDER BY: see stmtLexer.list
 )
 
 func tokSymbols() map[string]lexer.TokenType {
@@ -41,6 +42,7 @@ func tokSymbols() map[string]lexer.TokenType {
 		"Op":      tokOp,
 		"Values":  tokValues,
 		"Run":     tokRun,
+		"List":    tokList,
 	}
 }
 

@@ -247,18 +247,10 @@ func (l *lowerer) selectStmt(s *selectStmt) *Select {
 
 var clauseNames = [...]string{"MATCH", "ON", "USING", "TEMPERATURE", "TOP", "WHERE"}
 
-func (l *lowerer) selectBody(at lexer.Position, mode SelectMode, items []*selectItem, from *Ident, clauses []*clause, tail *selectTail) *Select {
+func (l *lowerer) selectBody(at lexer.Position, mode SelectMode, items *selectItems, from *Ident, clauses []*clause, tail *selectTail) *Select {
 	sel := &Select{At: pos(at), Mode: mode, From: from}
-	for _, it := range items {
-		si := SelectItem{At: pos(it.Pos), Star: it.Star}
-		if !it.Star {
-			si.Expr = l.expr(it.Expr)
-		}
-		if it.Alias != nil {
-			si.Alias = identText(it.Alias.Tok)
-		}
-		sel.Items = append(sel.Items, si)
-	}
+	l.expr(&items.acc)
+	sel.Items = items.Items
 	var m Match
 	var seen [len(clauseNames)]*lexer.Position
 	for _, c := range clauses {
@@ -319,10 +311,14 @@ func (l *lowerer) selectBody(at lexer.Position, mode SelectMode, items []*select
 		}
 		sel.Match = &m
 	}
-	sel.GroupBy = l.exprs(tail.GroupBy)
+	if g := tail.GroupBy; g != nil {
+		l.expr(&g.acc)
+		sel.GroupBy = g.Items
+	}
 	sel.Having = l.optExpr(tail.Having)
-	for _, o := range tail.OrderBy {
-		sel.OrderBy = append(sel.OrderBy, OrderItem{Expr: l.expr(o.Expr), Desc: strings.EqualFold(o.Dir, "DESC")})
+	if o := tail.OrderBy; o != nil {
+		l.expr(&o.acc)
+		sel.OrderBy = o.Items
 	}
 	sel.Limit = l.optExpr(tail.Limit)
 	sel.Offset = l.optExpr(tail.Offset)
