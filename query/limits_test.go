@@ -125,3 +125,22 @@ func TestParseAllocLinear(t *testing.T) {
 		}
 	}
 }
+
+// TestLongSyntaxError: past the size up to which a failed statement is
+// parsed again token by token, an error inside a list handed over whole is
+// still reported at its token.
+func TestLongSyntaxError(t *testing.T) {
+	items := strings.Repeat(", b + 1", 20000) // 140 KB
+	for _, tc := range []struct{ src, want string }{
+		{"SELECT a" + items + " c FROM t", `unexpected "c"`},
+		{"SELECT a FROM t GROUP BY a" + items + " )", `unexpected ")"`},
+		{"INSERT INTO t VALUES (1)" + strings.Repeat(", (1)", 30000) + " (2)", `unexpected "("`},
+		{"SELECT a" + items + " = 1 = 2", `unexpected "="`},
+	} {
+		_, err := Parse(tc.src)
+		wantPos := strings.LastIndex(tc.src, tc.want[len(`unexpected "`):len(tc.want)-1]) + 1
+		if err == nil || !strings.Contains(err.Error(), tc.want) || err.(*Error).Pos.Col != wantPos {
+			t.Errorf("%.30s…: %v, want %s at column %d", tc.src, err, tc.want, wantPos)
+		}
+	}
+}
