@@ -1,6 +1,7 @@
 package attention
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
@@ -43,10 +44,9 @@ func Norm(v []float32) float32 {
 	return float32(math.Sqrt(s))
 }
 
-// cosine finishes a Cosine score from q·k, ‖k‖² and ‖q‖.
-func cosine(dot, kk, qnorm float32) float32 {
-	if kk == 0 || qnorm == 0 {
-		return 0
-	}
-	return dot / (qnorm * float32(math.Sqrt(float64(kk))))
-}
+// ErrScoreRange reports a score whose exact value lies beyond float32's
+// range (|score| > 3.4028235e38): a DOT or L2 of vectors with components
+// near 1e19 and beyond. Such a row cannot be weighted or ranked in
+// float32; softdb fails the statement rather than return NULL or NaN.
+// Cosine never overflows.
+var ErrScoreRange = errors.New("attention: a score exceeds float32's range")

@@ -1,0 +1,216 @@
+package softdb_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/softdb/softdb"
+)
+
+// queryAll runs sql and returns every row's values.
+func queryAll(t *testing.T, db *softdb.DB, sql string, args ...any) [][]any {
+	t.Helper()
+	rows, err := db.Query(context.Background(), sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		out = append(out, append([]any(nil), rows.Values()...))
+	}
+	return out
+}
+
+// TestL2BatchFarFromOrigin: keys far from the origin and 0.01 apart. The
+// GEMM form 2q·k − ‖k‖² rounds relative to ‖k‖² ≈ 2e6, so all 20 keys
+// rank alike in float32; the batch must still find the exact nearest
+// neighbour (rowid 20, distance 0), as one query does (issue 13, item 1).
+func TestL2BatchFarFromOrigin(t *testing.T) {
+	db := openTemp(t)
+	mustExec(t, db, "CREATE TABLE t (key VECTOR(2), value VECTOR(1))")
+	mustExec(t, db, "CREATE TABLE u (key VECTOR(2))")
+	var rows [][]any
+	for i := 0; i < 20; i++ {
+		rows = append(rows, []any{[]float32{float32(1000.19 - 0.01*float64(i)), 1000}, []float32{float32(i + 1)}})
+	}
+	insertRows(t, db, "t", 2, rows)
+	mustExec(t, db, "INSERT INTO u VALUES ('[1000,1000]'), ('[1000,1000]')")
+	for _, sql := range []string{
+		"HARD SELECT qrow, rowid FROM t MATCH (SELECT key FROM u) USING L2",
+		"HARD SELECT qrow, rowid FROM t MATCH [1000,1000] USING L2",
+		"SOFT SELECT qrow, rowid FROM t MATCH (SELECT key FROM u) USING L2 TEMPERATURE 1e-9 TOP 1",
+	} {
+		got := queryAll(t, db, sql)
+		if len(got) == 0 {
+			t.Fatalf("%s: no rows", sql)
+		}
+		for _, r := range got {
+			if r[1] != int64(20) {
+				t.Errorf("%s: %v, want rowid 20", sql, r)
+			}
+		}
+	}
+	// The batch blend weighs by direct-form scores: at T = 0.01 the
+	// weights are e^(−‖q−k‖²/T) exactly (SPEC §4 tolerances).
+	var want, wsum float64
+	for i := 0; i < 20; i++ {
+		dx := float64(float32(1000.19-0.01*float64(i))) - 1000
+		w := math.Exp(-dx * dx / 0.01)
+		want += w * float64(i+1)
+		wsum += w
+	}
+	want /= wsum
+	for _, r := range queryAll(t, db, "SOFT SELECT qrow, value FROM t MATCH (SELECT key FROM u) USING L2 TEMPERATURE 0.01") {
+		v := r[1].([]float32)
+		if math.Abs(float64(v[0])-want) > 1e-5*20+2e-3 {
+			t.Errorf("batch blend %v, want %v", v, want)
+		}
+	}
+}
+
+// TestScoreRange: inputs at the ends of float32's range (issue 13, item 2).
+// COSINE is scale-invariant and never overflows; DOT and L2 scores beyond
+// float32's range fail with an error that names the column.
+func TestScoreRange(t *testing.T) {
+	db := openTemp(t)
+	mustExec(t, db, "CREATE TABLE c (key VECTOR(2), value VECTOR(1))")
+	mustExec(t, db, "INSERT INTO c VALUES ('[3e19,0]', '[1]'), ('[1e-23,0]', '[2]'), ('[0,1]', '[3]'), ('[2e19,0]', '[4]')")
+	got := queryAll(t, db, "SOFT SELECT rowid, score FROM c MATCH [1,0] USING COSINE TEMPERATURE 1")
+	scores := map[int64]float32{}
+	for _, r := range got {
+		scores[r[0].(int64)] = float32(r[1].(float64))
+	}
+	for id, want := range map[int64]float32{1: 1, 2: 1, 3: 0, 4: 1} {
+		if scores[id] != want {
+			t.Errorf("COSINE score of rowid %d = %v, want %v (all %v)", id, scores[id], want, scores)
+		}
+	}
+	// [2e19,0]·[3e19,0] = 6e38 overflows float32 in the dot product.
+	if r := queryAll(t, db, "HARD SELECT rowid, score FROM c MATCH [3e19,0] USING COSINE"); len(r) != 1 || r[0][0] != int64(1) || r[0][1] != 1.0 {
+		t.Errorf("HARD COSINE [3e19,0]: %v, want rowid 1 score 1", r)
+	}
+	// A blend over them: weights e^(1/T) on rows 1, 2, 4, e^0 on row 3.
+	for _, r := range queryAll(t, db, "SOFT SELECT value FROM c MATCH [3e19,0] USING COSINE TEMPERATURE 0.001") {
+		if v := r[0].([]float32); math.Abs(float64(v[0])-7.0/3) > 1e-5*4 {
+			t.Errorf("COSINE blend %v, want 7/3", v)
+		}
+	}
+
+	// DOT and L2 whose exact scores leave float32's range: an error.
+	mustExec(t, db, "CREATE TABLE big (key VECTOR(2), value VECTOR(1))")
+	mustExec(t, db, "INSERT INTO big VALUES ('[2e38,2e38]', '[1]'), ('[1,1]', '[2]')")
+	for _, sql := range []string{
+		"SOFT SELECT value FROM big MATCH [1,1] USING DOT",
+		"SOFT SELECT value FROM big MATCH [3e38,3e38] USING L2",
+		"HARD SELECT rowid FROM big MATCH [1,1] USING DOT",
+		"SOFT SELECT rowid, weight FROM big MATCH [1,1] USING DOT",
+		"SOFT SELECT value FROM big MATCH (SELECT key FROM big) USING L2",
+		"HARD SELECT rowid FROM big MATCH (SELECT key FROM big) USING L2",
+	} {
+		_, err := db.Query(context.Background(), sql)
+		if err == nil || !strings.Contains(err.Error(), "big.key") || !strings.Contains(err.Error(), "float32's range") {
+			t.Errorf("%s: err = %v, want the score range error naming big.key", sql, err)
+		}
+	}
+	// A dot product whose products overflow but whose sum does not.
+	mustExec(t, db, "CREATE TABLE mid (key VECTOR(2), value VECTOR(1))")
+	mustExec(t, db, "INSERT INTO mid VALUES ('[2e38,-2e38]', '[1]'), ('[1,1]', '[2]')")
+	for _, r := range queryAll(t, db, "SOFT SELECT rowid, score FROM mid MATCH [2,2] USING DOT") {
+		if want := map[int64]float64{1: 0, 2: 4}[r[0].(int64)]; r[1] != want {
+			t.Errorf("DOT score of rowid %v = %v, want %v", r[0], r[1], want)
+		}
+	}
+}
+
+// TestBlendNearMaxFloat32: a blend of finite values with weights summing
+// to 1 is finite, in the fused kernel as in the float64 path (item 3).
+func TestBlendNearMaxFloat32(t *testing.T) {
+	db := openTemp(t)
+	mustExec(t, db, "CREATE TABLE t (key VECTOR(1), value VECTOR(2))")
+	mustExec(t, db, "INSERT INTO t VALUES ('[1]', '[3e38,1]'), ('[1]', '[3e38,2]')")
+	mustExec(t, db, "CREATE TABLE u (key VECTOR(1))")
+	mustExec(t, db, "INSERT INTO u VALUES ('[1]'), ('[2]')")
+	for _, sql := range []string{
+		"SOFT SELECT value FROM t MATCH [1]",
+		"SOFT SELECT value FROM t MATCH (SELECT key FROM u)",
+		"SOFT SELECT value FROM t MATCH [1] TOP 2",
+	} {
+		for _, r := range queryAll(t, db, sql) {
+			v := r[0].([]float32)
+			if v[0] != 3e38 || math.Abs(float64(v[1])-1.5) > 1e-6 {
+				t.Errorf("%s: %v, want [3e38 1.5]", sql, v)
+			}
+		}
+	}
+}
+
+// TestTemperatureEdges: any finite T ≥ 0 works, and the fused, row-form,
+// batch and TOP paths agree (item 4).
+func TestTemperatureEdges(t *testing.T) {
+	db := openTemp(t)
+	mustExec(t, db, "CREATE TABLE t (key VECTOR(1), value VECTOR(1), f FLOAT)")
+	mustExec(t, db, "INSERT INTO t VALUES ('[1]', '[10]', 10), ('[2]', '[20]', 20), ('[2]', '[30]', 30), ('[-3e38]', '[40]', 40)")
+	mustExec(t, db, "CREATE TABLE u (key VECTOR(1))")
+	mustExec(t, db, "INSERT INTO u VALUES ('[1]'), ('[1]')")
+	cases := []struct {
+		T    string
+		want float64 // blend of value
+	}{
+		{"1e-320", 25}, // argmax, the tie split
+		{"1e-300", 25},
+		{"0", 20},    // HARD-like: lowest rowid among the best
+		{"1e46", 25}, // 3e38/1e46 ≈ 3e-8: equal weights
+		{"1e308", 25},
+		{"1e37", 0}, // row 4's logit −30: computed below
+	}
+	for _, c := range cases {
+		want := c.want
+		if c.T == "1e37" {
+			w := []float64{math.Exp(1 / 1e37), math.Exp(2 / 1e37), math.Exp(2 / 1e37), math.Exp(float64(float32(-3e38)) / 1e37)}
+			want = (10*w[0] + 20*w[1] + 30*w[2] + 40*w[3]) / (w[0] + w[1] + w[2] + w[3])
+		}
+		for _, sql := range []string{
+			"SOFT SELECT value FROM t MATCH [1] TEMPERATURE %s",
+			"SOFT SELECT f FROM t MATCH [1] TEMPERATURE %s",
+			"SOFT SELECT value, f FROM t MATCH [1] TEMPERATURE %s TOP 4",
+			"SOFT SELECT qrow, value FROM t MATCH (SELECT key FROM u) TEMPERATURE %s",
+			"SOFT SELECT qrow, f FROM t MATCH (SELECT key FROM u) TEMPERATURE %s",
+		} {
+			q := fmt.Sprintf(sql, c.T)
+			got := queryAll(t, db, q)
+			if len(got) == 0 {
+				t.Fatalf("%s: no rows", q)
+			}
+			for _, r := range got {
+				var x float64
+				switch v := r[len(r)-1].(type) {
+				case []float32:
+					x = float64(v[0])
+				case float64:
+					x = v
+				default:
+					t.Fatalf("%s: %v", q, r)
+				}
+				if math.Abs(x-want) > 1e-5*40 {
+					t.Errorf("%s: %v, want %v", q, x, want)
+				}
+			}
+		}
+		// Row form: the weights, no NaN.
+		var sum float64
+		for _, r := range queryAll(t, db, fmt.Sprintf("SOFT SELECT weight FROM t MATCH [1] TEMPERATURE %s", c.T)) {
+			w := r[0].(float64)
+			if math.IsNaN(w) {
+				t.Fatalf("T=%s: NaN weight", c.T)
+			}
+			sum += w
+		}
+		if math.Abs(sum-1) > 1e-9 {
+			t.Errorf("T=%s: weights sum to %v", c.T, sum)
+		}
+	}
+}
