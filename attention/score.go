@@ -60,7 +60,7 @@ func scoreChunk(dst, kk []float32, m Metric, q []float32, qnorm float32, keys []
 			dst[i] = -s
 		}
 	}
-	if allFinite(dst) {
+	if kern.allFinite(dst) {
 		return false
 	}
 	return fixScores(dst, m, q, keys, d)
@@ -95,24 +95,6 @@ func allZero32(v []float32) bool {
 		}
 	}
 	return true
-}
-
-// allFinite reports whether no entry of p is NaN or ±Inf: x−x is 0 for a
-// finite x and NaN otherwise, and NaN sticks in a sum. Four independent
-// sums keep the loop at load throughput.
-func allFinite(p []float32) bool {
-	var a0, a1, a2, a3 float32
-	i := 0
-	for ; i+4 <= len(p); i += 4 {
-		a0 += p[i] - p[i]
-		a1 += p[i+1] - p[i+1]
-		a2 += p[i+2] - p[i+2]
-		a3 += p[i+3] - p[i+3]
-	}
-	for ; i < len(p); i++ {
-		a0 += p[i] - p[i]
-	}
-	return a0+a1+a2+a3 == 0
 }
 
 func hasInf(p []float32) bool {
@@ -262,7 +244,7 @@ func scoreTile(dst []float32, ldd int, m Metric, qs, qnorms []float32, a0, a1 in
 				row[i] = -x
 			}
 		}
-		if !allFinite(row) && fixScores(row, m, q, kc, d) {
+		if !kern.allFinite(row) && fixScores(row, m, q, kc, d) {
 			over |= 1 << (a - a0)
 		}
 	}

@@ -272,7 +272,7 @@ func (s *State) accumulateScores(scores []float32, values []float32, dv int, mas
 		end := min(start+chunk, len(scores))
 		p := sc[:end-start]
 		copy(p, scores[start:end])
-		if !allFinite(p) && hasInf(p) {
+		if !kern.allFinite(p) && hasInf(p) {
 			s.overflow = true
 		}
 		var mk []byte
@@ -300,7 +300,7 @@ func (s *State) AccumulateFloats(scores []float32, values []float64, mask []byte
 		end := min(start+chunk, len(scores))
 		p := sc[:end-start]
 		copy(p, scores[start:end])
-		if !allFinite(p) && hasInf(p) {
+		if !kern.allFinite(p) && hasInf(p) {
 			s.overflow = true
 		}
 		var mk []byte
