@@ -214,3 +214,93 @@ func TestTemperatureEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestScalarBlendFused: FLOAT and INT blends (now the fused path) against
+// a float64 evaluation, with NULLs renormalised per column (SPEC §4), a
+// WHERE mask, and a batch; and the same blend through the row form's
+// weights.
+func TestScalarBlendFused(t *testing.T) {
+	db := openTemp(t)
+	mustExec(t, db, "CREATE TABLE t (key VECTOR(3), f FLOAT, i INT, v VECTOR(1))")
+	mustExec(t, db, "CREATE TABLE u (key VECTOR(3))")
+	const n = 3000
+	keys := make([][]float32, n)
+	fs := make([]any, n)
+	is := make([]any, n)
+	var rows [][]any
+	for r := 0; r < n; r++ {
+		keys[r] = []float32{float32(math.Sin(float64(r))), float32(math.Cos(float64(r) * 0.7)), float32(r%7) / 7}
+		fs[r], is[r] = math.Sqrt(float64(r))*1e10, int64(r*r)-4_000_000
+		if r%5 == 0 {
+			fs[r] = nil
+		}
+		if r%7 == 3 {
+			is[r] = nil
+		}
+		rows = append(rows, []any{keys[r], fs[r], is[r], []float32{float32(r)}})
+	}
+	insertRows(t, db, "t", 4, rows)
+	queries := [][]float32{{1, 0.5, -1}, {0.2, 0.1, 3}}
+	for _, q := range queries {
+		mustExec(t, db, "INSERT INTO u VALUES (?)", q)
+	}
+	const T = 0.3
+	ref := func(q []float32, col []any, where func(r int) bool) float64 {
+		mx := math.Inf(-1)
+		sc := make([]float64, n)
+		for r := range keys {
+			for j := range q {
+				sc[r] += float64(q[j]) * float64(keys[r][j])
+			}
+			mx = math.Max(mx, float64(float32(sc[r])))
+		}
+		var num, den float64
+		for r := range keys {
+			if col[r] == nil || !where(r) {
+				continue
+			}
+			w := math.Exp((float64(float32(sc[r])) - mx) / T)
+			var x float64
+			switch v := col[r].(type) {
+			case float64:
+				x = v
+			case int64:
+				x = float64(v)
+			}
+			num += w * x
+			den += w
+		}
+		return num / den
+	}
+	all := func(int) bool { return true }
+	odd := func(r int) bool { return (r+1)%2 == 1 } // rowid = r+1
+	for _, c := range []struct {
+		sql   string
+		col   []any
+		where func(int) bool
+		maxV  float64
+	}{
+		{"SOFT SELECT qrow, f FROM t MATCH %s TEMPERATURE 0.3", fs, all, math.Sqrt(n) * 1e10},
+		{"SOFT SELECT qrow, i FROM t MATCH %s TEMPERATURE 0.3", is, all, 5e6},
+		{"SOFT SELECT qrow, i FROM t MATCH %s TEMPERATURE 0.3 WHERE rowid %% 2 = 1", is, odd, 5e6},
+		{"SOFT SELECT qrow, v, f, i FROM t MATCH %s TEMPERATURE 0.3", is, all, 5e6},
+	} {
+		for _, batch := range []bool{false, true} {
+			var got [][]any
+			if batch {
+				got = queryAll(t, db, fmt.Sprintf(c.sql, "(SELECT key FROM u)"))
+			} else {
+				got = queryAll(t, db, fmt.Sprintf(c.sql, "?"), queries[0])
+			}
+			for qi, r := range got {
+				x, ok := r[len(r)-1].(float64)
+				if !ok {
+					t.Fatalf("%s: %v", c.sql, r)
+				}
+				if want := ref(queries[qi], c.col, c.where); math.Abs(x-want) > 1e-5*c.maxV {
+					t.Errorf("%s (batch %v) query %d: %v, want %v", c.sql, batch, qi, x, want)
+				}
+			}
+		}
+	}
+}
