@@ -116,6 +116,24 @@ func TestScoreRange(t *testing.T) {
 			t.Errorf("%s: err = %v, want the score range error naming big.key", sql, err)
 		}
 	}
+	// Rows that take no part (WHERE, deleted) may score beyond the range.
+	for _, sql := range []string{
+		"SOFT SELECT value FROM big MATCH [1,1] USING DOT WHERE rowid = 2",
+		"SOFT SELECT rowid, weight FROM big MATCH [1,1] USING DOT WHERE rowid = 2",
+		"HARD SELECT rowid FROM big MATCH [1,1] USING DOT WHERE rowid = 2",
+		"SOFT SELECT qrow, value FROM big MATCH (SELECT key FROM big WHERE rowid = 2) USING L2 WHERE rowid = 2",
+		"HARD SELECT qrow, rowid FROM big MATCH (SELECT key FROM big WHERE rowid = 2) USING L2 WHERE rowid = 2",
+	} {
+		got := queryAll(t, db, sql)
+		if len(got) != 1 {
+			t.Errorf("%s: %v, want one row", sql, got)
+		}
+	}
+	mustExec(t, db, "DELETE FROM big WHERE rowid = 1")
+	if got := queryAll(t, db, "SOFT SELECT value FROM big MATCH [1,1] USING DOT"); len(got) != 1 || got[0][0].([]float32)[0] != 2 {
+		t.Errorf("after DELETE: %v, want [[2]]", got)
+	}
+
 	// A dot product whose products overflow but whose sum does not.
 	mustExec(t, db, "CREATE TABLE mid (key VECTOR(2), value VECTOR(1))")
 	mustExec(t, db, "INSERT INTO mid VALUES ('[2e38,-2e38]', '[1]'), ('[1,1]', '[2]')")

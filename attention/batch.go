@@ -63,10 +63,10 @@ func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, 
 			// QKᵀ for the tile, then each query's weights.
 			over := scoreTile(tile[:], chunk, m, qs, qnorms, a0, a1, kc, c, d, kk[:c])
 			for a := a0; a < a1; a++ {
-				if over&(1<<(a-a0)) != 0 {
+				row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
+				if over&(1<<(a-a0)) != 0 && overflowAt(row, mk) {
 					states[a].overflow = true
 				}
-				row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
 				refs[a-a0], sums[a-a0], oks[a-a0] = states[a].weights(row, mk, invT)
 			}
 			// PV for the tile: each value row is loaded once for all its queries.

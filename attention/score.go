@@ -97,9 +97,12 @@ func allZero32(v []float32) bool {
 	return true
 }
 
-func hasInf(p []float32) bool {
-	for _, x := range p {
-		if math.IsInf(float64(x), 0) {
+// overflowAt reports whether p has a ±Inf score in a row that mask (nil:
+// all rows) leaves in: a row masked out (deleted, rejected by WHERE) may
+// score beyond float32's range without harm.
+func overflowAt(p []float32, mask []byte) bool {
+	for i, x := range p {
+		if math.IsInf(float64(x), 0) && (mask == nil || mask[i] != 0) {
 			return true
 		}
 	}

@@ -195,7 +195,7 @@ func (s *State) accumulate(m Metric, q []float32, qnorm float32, keys []float32,
 	for start := 0; start < n; start += scanRows {
 		end := min(start+scanRows, n)
 		p := sc[:end-start]
-		if scoreChunk(p, kk[:], m, q, qnorm, keys[start*d:end*d], d) {
+		if scoreChunk(p, kk[:], m, q, qnorm, keys[start*d:end*d], d) && overflowAt(p, sub(mask, start, end)) {
 			s.overflow = true
 		}
 		// Chunks before the last are whole multiples of 8 rows, so the
@@ -272,12 +272,9 @@ func (s *State) accumulateScores(scores []float32, values []float32, dv int, mas
 		end := min(start+chunk, len(scores))
 		p := sc[:end-start]
 		copy(p, scores[start:end])
-		if !kern.allFinite(p) && hasInf(p) {
+		mk := sub(mask, start, end)
+		if !kern.allFinite(p) && overflowAt(p, mk) {
 			s.overflow = true
-		}
-		var mk []byte
-		if mask != nil {
-			mk = mask[start:end]
 		}
 		s.fold(p, values[start*dv:end*dv], dv, mk, invT, wide)
 	}
@@ -300,12 +297,9 @@ func (s *State) AccumulateFloats(scores []float32, values []float64, mask []byte
 		end := min(start+chunk, len(scores))
 		p := sc[:end-start]
 		copy(p, scores[start:end])
-		if !kern.allFinite(p) && hasInf(p) {
+		mk := sub(mask, start, end)
+		if !kern.allFinite(p) && overflowAt(p, mk) {
 			s.overflow = true
-		}
-		var mk []byte
-		if mask != nil {
-			mk = mask[start:end]
 		}
 		ref, sum, ok := s.weights(p, mk, invT)
 		if !ok {
@@ -320,6 +314,14 @@ func (s *State) AccumulateFloats(scores []float32, values []float64, mask []byte
 		a, b := s.mergeSum(ref, sum, invT)
 		s.Acc[0] = s.Acc[0]*a + acc*b
 	}
+}
+
+// sub is mask[start:end], or nil for no mask.
+func sub(mask []byte, start, end int) []byte {
+	if mask == nil {
+		return nil
+	}
+	return mask[start:end]
 }
 
 func (s *State) checkBlock(n int, values []float32, dv int, mask []byte) {

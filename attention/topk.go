@@ -170,7 +170,7 @@ func (t *TopK) PushBlock(m Metric, q []float32, qnorm float32, keys []float32, d
 		if ids != nil {
 			id = ids[start:end]
 		}
-		if scoreChunk(sc[:end-start], kk[:], m, q, qnorm, keys[start*d:end*d], d) {
+		if scoreChunk(sc[:end-start], kk[:], m, q, qnorm, keys[start*d:end*d], d) && overflowAt(sc[:end-start], mk) {
 			t.overflow = true
 		}
 		t.pushChunk(sc[:end-start], int64(start), id, mk)
@@ -246,10 +246,10 @@ func TopKBatch(tops []*TopK, m Metric, qs []float32, qnorms []float32, keys []fl
 			a1 := min(a0+tileQ, nq)
 			over := scoreTile(tile[:], chunk, m, qs, qnorms, a0, a1, kc, c, d, kk[:c])
 			for a := a0; a < a1; a++ {
-				if over&(1<<(a-a0)) != 0 {
+				row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
+				if over&(1<<(a-a0)) != 0 && overflowAt(row, mk) {
 					tops[a].overflow = true
 				}
-				row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
 				tops[a].pushChunk(row, int64(start), id, mk)
 			}
 		}
@@ -321,10 +321,11 @@ func topL2Batch(tops []*TopK, qs, keys []float32, d int, ids []int64, mask []byt
 			if !gemm {
 				over := scoreTile(tile[:], chunk, L2, qs, nil, a0, a1, kc, c, d, nil)
 				for a := a0; a < a1; a++ {
-					if over&(1<<(a-a0)) != 0 {
+					row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
+					if over&(1<<(a-a0)) != 0 && overflowAt(row, mk) {
 						tops[a].overflow = true
 					}
-					tops[a].pushChunk(tile[(a-a0)*chunk:(a-a0)*chunk+c], int64(start), id, mk)
+					tops[a].pushChunk(row, int64(start), id, mk)
 				}
 				continue
 			}

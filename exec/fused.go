@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"errors"
+	"math"
 
 	"github.com/softdb/softdb/attention"
 	"github.com/softdb/softdb/query"
@@ -16,6 +17,17 @@ func (m *matchPlan) kernelErr(err error) error {
 		return errorf(ErrValue, query.Pos{}, "%s score of %s.%s exceeds float32's range (±3.4e38) for this query; scale the vectors down or use COSINE", m.metric, m.table, m.colName)
 	}
 	return err
+}
+
+// checkScores fails when a candidate row's score is ±Inf: its exact
+// score lies beyond float32's range (attention.ErrScoreRange).
+func (m *matchPlan) checkScores(rows []srcRow) error {
+	for i := range rows {
+		if s := rows[i].score; s > math.MaxFloat32 || s < -math.MaxFloat32 {
+			return m.kernelErr(attention.ErrScoreRange)
+		}
+	}
+	return nil
 }
 
 // fusable: every blended item is a plain VECTOR, FLOAT or INT column (or a
@@ -139,9 +151,9 @@ func (m *matchPlan) fusedFloats(ctx context.Context, chunks []chunk, live []int,
 		lo, hi := qb*queryBlock, min((qb+1)*queryBlock, len(live))
 		keys := c.seg.Vectors(m.col)[c.start*d : c.end*d]
 		scores := make([]float32, (hi-lo)*n)
-		if err := attention.ScoreBatch(scores, n, m.metric, qmat[lo*d:hi*d], qnorms[lo:hi], keys, d); err != nil {
-			return m.kernelErr(err)
-		}
+		// ±Inf scores of masked rows do no harm; AccumulateFloats reports
+		// those of candidate rows.
+		_ = attention.ScoreBatch(scores, n, m.metric, qmat[lo*d:hi*d], qnorms[lo:hi], keys, d)
 		vals := make([]float64, n)
 		for f, bi := range floats {
 			col := m.blendItems[bi].floatCol

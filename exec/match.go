@@ -607,7 +607,10 @@ func (m *matchPlan) scoreBatch(ctx context.Context, chunks []chunk, qs []queryVe
 		lo, hi := qb*queryBlock, min((qb+1)*queryBlock, len(live))
 		keys, _, release := m.chunkKeys(c)
 		defer release()
-		return m.kernelErr(attention.ScoreBatch(buf[lo*total+offs[ci]:], total, m.metric, qmat[lo*d:hi*d], qnorms[lo:hi], keys, d))
+		// A score beyond float32's range is ±Inf; scoredRows fails on it
+		// if its row is a candidate.
+		_ = attention.ScoreBatch(buf[lo*total+offs[ci]:], total, m.metric, qmat[lo*d:hi*d], qnorms[lo:hi], keys, d)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -709,7 +712,7 @@ func (m *matchPlan) scoredRows(ctx context.Context, chunks []chunk, q queryVec, 
 			}
 		}
 		parts[ci] = part
-		return nil
+		return m.checkScores(part)
 	})
 	if err != nil {
 		return nil, err
