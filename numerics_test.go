@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -321,4 +322,168 @@ func TestScalarBlendFused(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestOracleRangeSQL runs SOFT and HARD SELECT over tables whose keys and
+// values span 1e-30 to 3e38, every metric, through the fused blend, the
+// general path (TOP n, every row), one query and a batch, against a float64
+// evaluation of the same float32 inputs. Tolerance: SPEC §4's 1e-5·max|v|,
+// widened by e^(2δ/T) − 1 for the float32 score error δ (the dot-product
+// bound (d+4)·u·Σ|qⱼkⱼ|, plus 2⁻¹⁴⁰ for products that underflow); HARD's
+// row must score within 2δ of the best. Where an exact DOT or L2 score
+// leaves float32's range, every statement fails with the range error.
+func TestOracleRangeSQL(t *testing.T) {
+	rng := newOracleRand(t)
+	db := openTemp(t)
+	const n, d, dv = 150, 4, 2
+	scales := []float64{1e-30, 1e-12, 1, 1e12, 1e19, 1e30, 3e38}
+	for ti, sk := range scales {
+		sv := scales[rng.IntN(len(scales))]
+		name := fmt.Sprintf("r%d", ti)
+		mustExec(t, db, fmt.Sprintf("CREATE TABLE %s (key VECTOR(%d), value VECTOR(%d))", name, d, dv))
+		mustExec(t, db, fmt.Sprintf("CREATE TABLE %sq (key VECTOR(%d))", name, d))
+		keys := make([][]float32, n)
+		vals := make([][]float32, n)
+		var rows [][]any
+		for i := range keys {
+			keys[i], vals[i] = make([]float32, d), make([]float32, dv)
+			for j := range keys[i] {
+				keys[i][j] = float32((2*rng.Float64() - 1) * sk)
+			}
+			for j := range vals[i] {
+				vals[i][j] = float32((2*rng.Float64() - 1) * sv)
+			}
+			rows = append(rows, []any{keys[i], vals[i]})
+		}
+		insertRows(t, db, name, 2, rows)
+		qs := [][]float32{keys[rng.IntN(n)], keys[rng.IntN(n)]}
+		for _, q := range qs {
+			mustExec(t, db, fmt.Sprintf("INSERT INTO %sq VALUES (?)", name), q)
+		}
+		maxV := 0.0
+		for _, v := range vals {
+			for _, x := range v {
+				maxV = math.Max(maxV, math.Abs(float64(x)))
+			}
+		}
+		for _, metric := range []string{"DOT", "COSINE", "L2"} {
+			// Reference scores per query.
+			ref := make([][]float64, len(qs))
+			over := false
+			delta := 0.0
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for a, q := range qs {
+				ref[a] = make([]float64, n)
+				for i, k := range keys {
+					var dot, qq, kk, l2, abs float64
+					for j := range q {
+						x, y := float64(q[j]), float64(k[j])
+						dot += x * y
+						qq += x * x
+						kk += y * y
+						l2 += (x - y) * (x - y)
+						abs += math.Abs(x * y)
+					}
+					var s, e float64
+					switch metric {
+					case "DOT":
+						s, e = dot, abs
+					case "COSINE":
+						if qq > 0 && kk > 0 {
+							s = dot / math.Sqrt(qq*kk)
+						}
+						e = float64(d/2 + 6)
+					case "L2":
+						s, e = -l2, l2
+					}
+					ref[a][i] = s
+					over = over || math.Abs(s) > math.MaxFloat32
+					delta = math.Max(delta, float64(d+4)/(1<<24)*e+0x1p-140)
+					lo, hi = math.Min(lo, s), math.Max(hi, s)
+				}
+			}
+			T := math.Max(hi-lo, 1e-30) / (1 + 10*rng.Float64())
+			if math.IsInf(T, 0) {
+				T = 1
+			}
+			stmts := []string{
+				"SOFT SELECT qrow, value FROM %[1]s MATCH ? USING %[2]s TEMPERATURE %[3]g",
+				"SOFT SELECT qrow, value FROM %[1]s MATCH ? USING %[2]s TEMPERATURE %[3]g TOP %[4]d",
+				"SOFT SELECT qrow, value FROM %[1]s MATCH (SELECT key FROM %[1]sq) USING %[2]s TEMPERATURE %[3]g",
+				"SOFT SELECT qrow, value FROM %[1]s MATCH (SELECT key FROM %[1]sq) USING %[2]s TEMPERATURE %[3]g TOP %[4]d",
+				"HARD SELECT qrow, rowid FROM %[1]s MATCH ? USING %[2]s",
+				"HARD SELECT qrow, rowid FROM %[1]s MATCH (SELECT key FROM %[1]sq) USING %[2]s",
+			}
+			for _, st := range stmts {
+				sql := fmt.Sprintf(st, name, metric, T, n)
+				var args []any
+				if strings.Contains(sql, "?") {
+					args = []any{qs[0]}
+				}
+				res, err := db.Query(context.Background(), sql, args...)
+				if over && metric != "COSINE" {
+					if err == nil || !strings.Contains(err.Error(), "float32's range") {
+						t.Errorf("%s (keys ~%g): err %v, want the score range error", sql, sk, err)
+					}
+					if err == nil {
+						res.Close()
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s (keys ~%g): %v", sql, sk, err)
+				}
+				a := 0
+				for res.Next() {
+					r := res.Values()
+					switch x := r[1].(type) {
+					case int64: // HARD: the row's score within 2δ of the best
+						best := math.Inf(-1)
+						for _, s := range ref[a] {
+							best = math.Max(best, s)
+						}
+						if s := ref[a][x-1]; s < best-2*delta {
+							t.Errorf("%s (keys ~%g) query %d: rowid %d scores %g, the best %g (δ %.3g)", sql, sk, a, x, s, best, delta)
+						}
+					case []float32:
+						mx := math.Inf(-1)
+						for _, s := range ref[a] {
+							mx = math.Max(mx, s)
+						}
+						want := make([]float64, dv)
+						var sum float64
+						for i, s := range ref[a] {
+							w := math.Exp((s - mx) / T)
+							sum += w
+							for j := range want {
+								want[j] += w * float64(vals[i][j])
+							}
+						}
+						tol := maxV * (1e-5 + math.Expm1(2*delta/T))
+						for j := range want {
+							if e := math.Abs(float64(x[j]) - want[j]/sum); !(e <= tol) {
+								t.Errorf("%s (keys ~%g, values ~%g) query %d: component %d = %g, want %g (err %.3g > %.3g)", sql, sk, sv, a, j, x[j], want[j]/sum, e, tol)
+							}
+						}
+					default:
+						t.Fatalf("%s: %v", sql, r)
+					}
+					a++
+				}
+				res.Close()
+				if a == 0 {
+					t.Errorf("%s: no rows", sql)
+				}
+			}
+		}
+	}
+}
+
+func newOracleRand(t *testing.T) *rand.Rand {
+	seed := *oracleSeed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	t.Logf("seed %d (rerun with -oracle.seed=%d)", seed, seed)
+	return rand.New(rand.NewPCG(seed, 2))
 }
