@@ -261,38 +261,46 @@ func TopKBatch(tops []*TopK, m Metric, qs []float32, qnorms []float32, keys []fl
 // IndexFlatL2 does) by r = 2q·k − ‖k‖² = ‖q‖² − ‖q−k‖², whose order is the
 // L2 order. But r is rounded relative to ‖q‖² + 2‖k‖², not to the
 // distance: keys far from the origin and close together all round alike.
-// So every row keeps an error bound ε with |r̃ − r| ≤ ε, and the rows
-// rescored exactly are all those whose upper bound r̃ + ε reaches the k-th
-// best lower bound r̃ − ε among the rows: any other row is certainly worse
+// So each query carries an error bound ε with |r̃ − r| ≤ ε for every row
+// of the block, and the rows rescored exactly are all those with
+// r̃ ≥ r̃ₖ − 2ε, r̃ₖ the k-th best r̃: any other row is certainly worse
 // than k rows. The ranking is therefore exactly PushBlock's, however
-// clustered the keys; when all rows are within ε of each other every row
+// clustered the keys; when all rows are within 2ε of each other every row
 // is rescored.
 //
 // The bound: with γ_d ≤ 1.01·d·u (u = 2⁻²⁴; Higham, Accuracy and Stability
 // of Numerical Algorithms, 2nd ed., §3.1), the float32 q·k errs by
 // γ_d·‖q‖‖k‖ ≤ γ_d(‖q‖² + ‖k‖²)/2, ‖k‖² by γ_d‖k‖², and the subtraction
-// and the bounds themselves by a few u of ‖q‖² + 2‖k‖², so
-// ε = (2d + 8)·u·(‖q‖² + 2‖k‖²) + (4d + 16)·2⁻¹⁴⁹ (the last term for
-// products that underflow) covers it. Where ‖q‖² + 2‖k‖² could overflow
-// float32 (beyond 2¹²⁴), a tile is scored in the direct form instead and
-// its exact scores go straight to the heaps.
+// and the threshold r̃ₖ − 2ε by a few u of ‖q‖² + 2‖k‖², so
+// ε = (2d + 8)·u·(‖q‖² + 2·max‖k‖²) + (4d + 16)·2⁻¹⁴⁹ (the last term for
+// products that underflow) covers every row. A query for which
+// ‖q‖² + 2·max‖k‖² could overflow float32 (beyond 2¹²⁴) is scored in the
+// direct form instead, and its exact scores go straight to its heap.
 func topL2Batch(tops []*TopK, qs, keys []float32, d int, ids []int64, mask []byte) {
 	nq, n := len(tops), len(keys)/d
+	// ‖k‖² of every row, and the largest: one extra read of the keys for
+	// the whole block of queries.
+	kkAll := make([]float32, n+8)
+	var p [chunk]float32
+	for start := 0; start < n; start += chunk {
+		end := min(start+chunk, n)
+		kern.dotNormRows(p[:end-start], kkAll[start:end], qs[:d], keys[start*d:end*d], d)
+	}
+	kkmax := float64(Max(kkAll[:n]))
 	g := float64(2*d+8) * 0x1p-24
-	g2 := float32(2 * g)
-	eta := float32(float64(4*d+16) * 0x1p-149)
-	qq := make([]float64, nq)
+	eta := float64(4*d+16) * 0x1p-149
 	cands := make([]l2Cands, nq)
+	gemm := make([]bool, nq)
 	for a := range cands {
-		q := qs[a*d : (a+1)*d]
-		for _, x := range q {
-			qq[a] += float64(x) * float64(x)
+		var qq float64
+		for _, x := range qs[a*d : (a+1)*d] {
+			qq += float64(x) * float64(x)
 		}
-		cands[a] = l2Cands{low: NewTopK(tops[a].k), limit: max(1024, 8*tops[a].k)}
+		gemm[a] = qq+2*kkmax <= 0x1p124
+		cands[a] = l2Cands{top: NewTopK(tops[a].k), eps2: float32(2 * (g*(qq+2*kkmax) + eta)), limit: max(1024, 8*tops[a].k)}
 	}
 	nk := max(min(chunk, keyTileBytes/(4*d)), 1)
 	var tile [tileQ * chunk]float32
-	var kk, p, lo, up [chunk]float32
 	for start := 0; start < n; start += nk {
 		end := min(start+nk, n)
 		c := end - start
@@ -308,17 +316,14 @@ func topL2Batch(tops []*TopK, qs, keys []float32, d int, ids []int64, mask []byt
 		if ids != nil {
 			id = ids[start:end]
 		}
-		kern.dotNormRows(p[:c], kk[:c], qs[:d], kc, d)
-		kkmax := float64(kern.maxScore(kk[:c]))
+		kk := kkAll[start:end]
 		for a0 := 0; a0 < nq; a0 += tileQ {
 			a1 := min(a0+tileQ, nq)
-			gemm := true
+			direct := false
 			for a := a0; a < a1; a++ {
-				if !(qq[a]+2*kkmax <= 0x1p124) {
-					gemm = false
-				}
+				direct = direct || !gemm[a]
 			}
-			if !gemm {
+			if direct {
 				over := scoreTile(tile[:], chunk, L2, qs, nil, a0, a1, kc, c, d, nil)
 				for a := a0; a < a1; a++ {
 					row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
@@ -332,15 +337,12 @@ func topL2Batch(tops []*TopK, qs, keys []float32, d int, ids []int64, mask []byt
 			kern.dotTile(tile[:], chunk, qs[a0*d:a1*d], a1-a0, kc, c, d)
 			for a := a0; a < a1; a++ {
 				row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
-				e0 := float32(g*qq[a]) + eta
 				for i, x := range row {
-					r := 2*x - kk[i]
-					e := e0 + g2*kk[i]
-					lo[i], up[i] = r-e, r+e
+					row[i] = 2*x - kk[i]
 				}
 				cs := &cands[a]
-				cs.low.pushChunk(lo[:c], int64(start), nil, mk)
-				cs.add(up[:c], start, mk)
+				cs.top.pushChunk(row, int64(start), nil, mk)
+				cs.add(row, start, mk)
 			}
 		}
 	}
@@ -349,7 +351,7 @@ func topL2Batch(tops []*TopK, qs, keys []float32, d int, ids []int64, mask []byt
 		q := qs[a*d : (a+1)*d]
 		bound := cs.bound()
 		for j, i := range cs.rows {
-			if cs.ups[j] < bound {
+			if cs.rs[j] < bound {
 				continue
 			}
 			kern.l2Rows(p[:1], q, keys[int(i)*d:(int(i)+1)*d], d)
@@ -362,50 +364,51 @@ func topL2Batch(tops []*TopK, qs, keys []float32, d int, ids []int64, mask []byt
 	}
 }
 
-// l2Cands collects one query's L2 candidates in topL2Batch: low keeps the
-// k best lower bounds; rows (with their upper bounds ups) are the rows
-// whose upper bound reached low's worst when they came.
+// l2Cands collects one query's L2 candidates in topL2Batch: top keeps the
+// k best r̃; rows (with their r̃, rs) are the rows that were within 2ε
+// (eps2) of top's worst when they came.
 type l2Cands struct {
-	low   *TopK
+	top   *TopK
+	eps2  float32
 	rows  []int32
-	ups   []float32
+	rs    []float32
 	limit int // prune when rows grows beyond it
 }
 
-// bound returns the k-th best lower bound so far (−Inf until there are k):
-// k rows are certainly at least this good.
+// bound returns r̃ₖ − 2ε (−Inf until there are k rows): a row below it is
+// certainly worse than k others.
 func (c *l2Cands) bound() float32 {
-	if c.low.k == 0 {
+	if c.top.k == 0 {
 		return float32(math.Inf(1))
 	}
-	if len(c.low.h) < c.low.k {
+	if len(c.top.h) < c.top.k {
 		return float32(math.Inf(-1))
 	}
-	return c.low.h[0].Score
+	return c.top.h[0].Score - c.eps2
 }
 
-// add offers a chunk of upper bounds (rows base, base+1, …).
-func (c *l2Cands) add(up []float32, base int, mask []byte) {
+// add offers a chunk of r̃ (rows base, base+1, …).
+func (c *l2Cands) add(r []float32, base int, mask []byte) {
 	b := c.bound()
-	if kern.maxScore(up) < b {
+	if kern.maxScore(r) < b {
 		return
 	}
-	for i, u := range up {
-		if u >= b && (mask == nil || mask[i] != 0) {
+	for i, x := range r {
+		if x >= b && (mask == nil || mask[i] != 0) {
 			c.rows = append(c.rows, int32(base+i))
-			c.ups = append(c.ups, u)
+			c.rs = append(c.rs, x)
 		}
 	}
 	if len(c.rows) > c.limit {
 		b = c.bound()
 		w := 0
-		for j, u := range c.ups {
-			if u >= b {
-				c.rows[w], c.ups[w] = c.rows[j], u
+		for j, x := range c.rs {
+			if x >= b {
+				c.rows[w], c.rs[w] = c.rows[j], x
 				w++
 			}
 		}
-		c.rows, c.ups = c.rows[:w], c.ups[:w]
+		c.rows, c.rs = c.rows[:w], c.rs[:w]
 		if w > c.limit/2 {
 			c.limit *= 2 // rows within rounding of each other: keep them all
 		}
