@@ -487,3 +487,26 @@ func newOracleRand(t *testing.T) *rand.Rand {
 	t.Logf("seed %d (rerun with -oracle.seed=%d)", seed, seed)
 	return rand.New(rand.NewPCG(seed, 2))
 }
+
+// TestExtremeScales: FLOAT values near float64's limit blend as in the
+// general path, and COSINE queries of any norm score exactly.
+func TestExtremeScales(t *testing.T) {
+	db := openTemp(t)
+	mustExec(t, db, "CREATE TABLE t (key VECTOR(2), f FLOAT)")
+	mustExec(t, db, "INSERT INTO t VALUES ('[1,0]', 1.5e308), ('[1,0]', 1.7e308), ('[0,1]', 1)")
+	for _, sql := range []string{
+		"SOFT SELECT f FROM t MATCH [1,0] TEMPERATURE 1e-3",
+		"SOFT SELECT f FROM t MATCH [1,0] TEMPERATURE 1e-3 TOP 3",
+	} {
+		got := queryAll(t, db, sql)
+		if x := got[0][0].(float64); math.Abs(x-1.6e308) > 1e-5*1.7e308 {
+			t.Errorf("%s: %v, want 1.6e308", sql, x)
+		}
+	}
+	for _, q := range []string{"[1e-30,0]", "[3e38,0]", "[1e-44,0]"} {
+		got := queryAll(t, db, "HARD SELECT rowid, score FROM t MATCH "+q+" USING COSINE")
+		if got[0][0] != int64(1) || got[0][1] != 1.0 {
+			t.Errorf("COSINE %s: %v, want rowid 1 score 1", q, got)
+		}
+	}
+}

@@ -19,6 +19,9 @@ func (m *matchPlan) kernelErr(err error) error {
 	return err
 }
 
+// errNotFused sends a statement from the fused blend to the general path.
+var errNotFused = errors.New("exec: blend left to the general path")
+
 // checkScores fails when a candidate row's score is ±Inf: its exact
 // score lies beyond float32's range (attention.ErrScoreRange).
 func (m *matchPlan) checkScores(rows []srcRow) error {
@@ -55,7 +58,7 @@ func (m *matchPlan) fusable() bool {
 func (m *matchPlan) runFusedBlend(ctx context.Context, chunks []chunk, qs []queryVec) ([][]types.Value, error) {
 	// Live queries (NULL ones blend to NULL).
 	d := m.dim
-	live, qmat, qnorms := queryMatrix(qs, d)
+	live, qmat, qnorms := m.queryMatrix(qs)
 	invT := 1 / m.temp // finite T > 0: positive, +Inf for a subnormal T
 	results := make([][]types.Value, len(qs))
 	for i := range results {
@@ -188,9 +191,16 @@ func (m *matchPlan) fusedFloats(ctx context.Context, chunks []chunk, live []int,
 			if err := total.Err(); err != nil {
 				return m.kernelErr(err)
 			}
-			if !total.Empty() {
-				results[i][bi] = types.FloatValue(total.Acc[0] / total.Sum)
+			if total.Empty() {
+				continue
 			}
+			x := total.Acc[0] / total.Sum
+			if math.IsInf(x, 0) || math.IsNaN(x) {
+				// Unnormalised sums of FLOATs near 1e308 overflowed: the
+				// general path sums normalised weights.
+				return errNotFused
+			}
+			results[i][bi] = types.FloatValue(x)
 		}
 	}
 	return nil
@@ -199,7 +209,11 @@ func (m *matchPlan) fusedFloats(ctx context.Context, chunks []chunk, live []int,
 // queryMatrix lays the non-NULL queries of qs out for the batch kernels:
 // live[j] is the index in qs of row j of qmat (d floats each), qnorms[j]
 // its norm.
-func queryMatrix(qs []queryVec, d int) (live []int, qmat, qnorms []float32) {
+// For COSINE each query is scaled by a power of two into the range where
+// the float32 kernels serve it (attention.ScaleQuery): the scores are the
+// same, and a query of norm 1e-20 or 1e20 keeps the fast path.
+func (m *matchPlan) queryMatrix(qs []queryVec) (live []int, qmat, qnorms []float32) {
+	d := m.dim
 	for i, q := range qs {
 		if q.v != nil {
 			live = append(live, i)
@@ -208,6 +222,10 @@ func queryMatrix(qs []queryVec, d int) (live []int, qmat, qnorms []float32) {
 	qmat = make([]float32, len(live)*d)
 	qnorms = make([]float32, len(live))
 	for j, i := range live {
+		if m.metric == attention.Cosine {
+			qnorms[j] = attention.ScaleQuery(qmat[j*d:(j+1)*d], qs[i].v)
+			continue
+		}
 		copy(qmat[j*d:], qs[i].v)
 		qnorms[j] = attention.Norm(qs[i].v)
 	}

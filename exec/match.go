@@ -481,7 +481,9 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 		return nil, err
 	}
 	if m.blend && m.fusable() {
-		return m.runFusedBlend(ctx, chunks, qs)
+		if res, err := m.runFusedBlend(ctx, chunks, qs); err != errNotFused {
+			return res, err
+		}
 	}
 	// Queries are ranked (HARD, TOP) or scored a block at a time, so that
 	// a batch reads the keys once per block rather than once per query.
@@ -596,7 +598,7 @@ func chunkOffsets(chunks []chunk) []int {
 // a NULL query).
 func (m *matchPlan) scoreBatch(ctx context.Context, chunks []chunk, qs []queryVec) ([][]float32, error) {
 	d := m.dim
-	live, qmat, qnorms := queryMatrix(qs, d)
+	live, qmat, qnorms := m.queryMatrix(qs)
 	offs := chunkOffsets(chunks)
 	total := offs[len(chunks)]
 	buf := make([]float32, len(live)*total)
@@ -629,7 +631,7 @@ func (m *matchPlan) scoreBatch(ctx context.Context, chunks []chunk, qs []queryVe
 // each query's best rows (rowids, best first; nil for a NULL query).
 func (m *matchPlan) topBatch(ctx context.Context, chunks []chunk, qs []queryVec, k int) ([][]attention.Scored, error) {
 	d := m.dim
-	live, qmat, qnorms := queryMatrix(qs, d)
+	live, qmat, qnorms := m.queryMatrix(qs)
 	nblocks := (len(live) + queryBlock - 1) / queryBlock
 	partial := make([][]*attention.TopK, len(chunks))
 	for ci := range partial {
