@@ -13,8 +13,9 @@ const keyTileBytes = 256 << 10
 // read for Cosine; may be nil otherwise). Keys are scored tile by tile
 // (tileQ queries × up to chunk keys, FlashAttention-style: Dao et al. 2022),
 // so no M×N score matrix is ever built and each chunk of keys and values is
-// read from memory once for all queries.
-func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, keys []float32, d int, values []float32, dv int, mask []byte, invT float32) {
+// read from memory once for all queries. Scores and value sums beyond
+// float32's range are handled as in Accumulate, query by query.
+func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, keys []float32, d int, values []float32, dv int, mask []byte, invT float64) {
 	m.check()
 	nq := len(states)
 	if len(qs) != nq*d {
@@ -27,16 +28,20 @@ func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, 
 	for _, s := range states {
 		s.checkBlock(n, values, dv, mask)
 	}
-	invT = clampInvT(invT)
+	checkInvT(invT)
 	if nq == 0 {
 		return
+	}
+	for _, s := range states {
+		s.save()
 	}
 	nk := max(min(chunk, keyTileBytes/(4*d)), 1)
 	dvp := (dv + 7) &^ 7
 	pvbuf := make([]float32, tileQ*dvp)
 	var tile [tileQ * chunk]float32
 	var kk, p [chunk]float32
-	var lrefs, sums [tileQ]float64
+	var refs [tileQ]float32
+	var sums [tileQ]float64
 	var oks [tileQ]bool
 	for start := 0; start < n; start += nk {
 		end := min(start+nk, n)
@@ -56,18 +61,35 @@ func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, 
 		for a0 := 0; a0 < nq; a0 += tileQ {
 			a1 := min(a0+tileQ, nq)
 			// QKᵀ for the tile, then each query's weights.
-			scoreTile(tile[:], chunk, m, qs, qnorms, a0, a1, kc, c, d, kk[:c], false)
+			over := scoreTile(tile[:], chunk, m, qs, qnorms, a0, a1, kc, c, d, kk[:c])
 			for a := a0; a < a1; a++ {
 				row := tile[(a-a0)*chunk : (a-a0)*chunk+c]
-				lrefs[a-a0], sums[a-a0], oks[a-a0] = states[a].weights(row, mk, invT)
+				if over&(1<<(a-a0)) != 0 && overflowAt(row, mk) {
+					states[a].overflow = true
+				}
+				refs[a-a0], sums[a-a0], oks[a-a0] = states[a].weights(row, mk, invT)
 			}
 			// PV for the tile: each value row is loaded once for all its queries.
 			kern.pv(pvbuf, dvp, tile[:], chunk, a1-a0, vc, c, dv)
 			for a := a0; a < a1; a++ {
 				if oks[a-a0] {
-					states[a].mergeChunk(pvbuf[(a-a0)*dvp:(a-a0)*dvp+dv], lrefs[a-a0], sums[a-a0])
+					s := states[a]
+					x, y := s.mergeSum(refs[a-a0], sums[a-a0], invT)
+					kern.scaleAdd(s.Acc, pvbuf[(a-a0)*dvp:(a-a0)*dvp+dv], x, y)
 				}
 			}
+		}
+	}
+	// Value sums that overflowed float32 (see State.finite): that query's
+	// block again, alone, with float64 sums.
+	for a, s := range states {
+		if !s.finite() {
+			var qnorm float32
+			if m == Cosine {
+				qnorm = qnorms[a]
+			}
+			s.restore()
+			s.accumulate(m, qs[a*d:(a+1)*d], qnorm, keys, d, values, dv, mask, invT, true)
 		}
 	}
 }

@@ -158,6 +158,7 @@ func BenchmarkTopKBatch(b *testing.B) {
 	}{
 		{"l2/k=1/m=1000/n=6e4/d=784", L2, 1, 1000, 60000, 784},
 		{"dot/k=10/m=512/n=1e5/d=128", Dot, 10, 512, 100000, 128},
+		{"l2/k=10/m=512/n=1e5/d=128", L2, 10, 512, 100000, 128},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			bd := benchBlock(c.n, c.d, 0, c.q)

@@ -159,7 +159,7 @@ func TestDigitsAggregate(t *testing.T) {
 			for a := range states {
 				states[a] = NewState(dv)
 			}
-			AccumulateBatch(states, Dot, qs, nil, keys, d, values, dv, nil, float32(1/T))
+			AccumulateBatch(states, Dot, qs, nil, keys, d, values, dv, nil, 1/T)
 			correct, meanP := 0, 0.0
 			out := make([]float32, dv)
 			for a, s := range states {

@@ -12,6 +12,7 @@
 //	s := attention.NewState(dv)
 //	s.Accumulate(attention.Dot, q, attention.Norm(q), keys, d, values, dv, mask, 1/T)
 //	ok := s.Result(out) // false: no row took part (SQL NULL)
+//	err := s.Err()      // ErrScoreRange: a score beyond float32's range
 //
 // Accumulate reads each key and value row once: rows are taken in chunks of
 // 64, scored, turned into weights relative to the running maximum, and the
@@ -23,11 +24,15 @@
 // queries × up to 64 keys at a time, so the keys and values are read from
 // memory once for all queries and no queries×rows score matrix is built.
 //
+// AccumulateFloats folds one float64 value per row (FLOAT and INT columns).
+//
 // HARD: TopK keeps the k best (score, id) pairs, ties to the lower id;
 // PushBlock scores a block into it, TopKBatch does so for many queries
-// (L2 ranked in GEMM form, 2q·k − ‖k‖², then the best rows rescored
-// exactly), and Merge combines TopKs over disjoint blocks. ScoreRows and Softmax expose the
-// scores and weights themselves (row-form results).
+// (L2 ranked in GEMM form, 2q·k − ‖k‖², with a proven error bound per row;
+// every row the bound cannot exclude is rescored exactly, so the ranking
+// is PushBlock's), and Merge combines TopKs over disjoint blocks.
+// ScoreRows, Softmax and Weight expose the scores and weights themselves
+// (row-form results).
 //
 // # Accuracy
 //
@@ -75,11 +80,33 @@
 // BenchmarkAccumulate. Benchmarks: go test -bench . ./attention, and
 // bench/attention_run.sh for the numpy and FAISS peers in the same job.
 //
+// # The float32 range
+//
+// Every finite float32 input is legal, from the smallest subnormal to
+// 3.4e38, and so is every invT in (0, +Inf]:
+//   - a score the float32 kernels leave NaN or ±Inf (a product or partial
+//     sum that overflowed) is recomputed in float64, found by one pass over
+//     the block's scores after the key loops (nonFiniteAVX2);
+//   - Cosine uses the float32 norms only within [2⁻¹⁰⁰, 2¹⁰⁰] and scores
+//     other rows in float64: it is scale-invariant and never overflows;
+//   - a DOT or L2 score whose exact value lies beyond float32's range is
+//     ±Inf, and the State or TopK (or ScoreRows, ScoreBatch) reports
+//     ErrScoreRange, unless its row is masked out; the caller fails;
+//   - float32 value sums that overflow (values near 3.4e38) are detected
+//     once per block (an Acc entry not finite) and that block is redone
+//     with float64 sums, so a blend of finite values is finite;
+//   - weights rescale by e^((lo−hi)·invT) from the float32 scores in
+//     float64, never through logits, and for T outside [2⁻¹⁰⁰, 2¹⁰⁰] the
+//     chunk weights are float64 too (expShift64): T = 1e46 and T = 1e-320
+//     (1/T = +Inf) both work.
+//
+// A score below float32's range (|s| < 1.4e-45, e.g. DOT of two 1e-30
+// vectors) is 0: ties, as float32 can tell no difference.
+//
 // # Caveats
 //
-// Inputs must be finite (softdb rejects NaN and ±Inf on the way in). A score
-// beyond the float32 range (components above ~1e19) is not meaningful; a
-// row whose score is NaN takes no part, in SOFT and in TopK alike. With
+// Inputs must be finite (softdb rejects NaN and ±Inf on the way in); a row
+// whose score is NaN takes no part, in SOFT and in TopK alike. With
 // T → 0 (invT = +Inf) all the weight goes to the best score, split equally
 // among exact ties; SQL's "lowest rowid wins" rule for HARD is TopK's.
 // States and TopKs are not safe for concurrent use: give each goroutine its

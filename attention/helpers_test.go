@@ -166,7 +166,7 @@ func logUniform(r *rand.Rand, lo, hi float64) float64 {
 
 func softOne(m Metric, q, keys []float32, d int, values []float32, dv int, mask []byte, T float64) ([]float32, bool) {
 	s := NewState(dv)
-	s.Accumulate(m, q, Norm(q), keys, d, values, dv, mask, float32(1/T))
+	s.Accumulate(m, q, Norm(q), keys, d, values, dv, mask, 1/T)
 	out := make([]float32, dv)
 	return out, s.Result(out)
 }

@@ -96,6 +96,15 @@ func (k *kernelSet) maxScore(p []float32) float32 {
 	return maxGeneric(p)
 }
 
+// allFinite reports whether no entry of p is NaN or ±Inf. Score blocks
+// are checked with it after the key loops, which stay free of the test.
+func (k *kernelSet) allFinite(p []float32) bool {
+	if k.id == idAVX2 {
+		return allFiniteAVX2(p)
+	}
+	return allFiniteGeneric(p)
+}
+
 // scaleAdd sets acc[j] = acc[j]·a + float64(buf[j])·b for j < len(acc).
 func (k *kernelSet) scaleAdd(acc []float64, buf []float32, a, b float64) {
 	if k.id == idAVX2 {

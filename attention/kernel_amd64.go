@@ -71,6 +71,9 @@ func expShiftAVX2(p *float32, n8 int, ref float32, invT float32) float32
 func maxAVX2(p *float32, n8 int) float32
 
 //go:noescape
+func nonFiniteAVX2(p *float32, n8 int) int32
+
+//go:noescape
 func foldAVX2(acc *float64, buf *float32, n4 int, a float64, b float64)
 
 //go:noescape
@@ -290,6 +293,14 @@ func maxAVX2Go(p []float32) float32 {
 		return maxGeneric(p)
 	}
 	return maxAVX2(&full[0], n8)
+}
+
+func allFiniteAVX2(p []float32) bool {
+	n8 := len(p) / 8
+	if n8 > 0 && nonFiniteAVX2(&p[0], n8) != 0 {
+		return false
+	}
+	return allFiniteGeneric(p[8*n8:])
 }
 
 func scaleAddAVX2(acc []float64, buf []float32, a, b float64) {

@@ -101,15 +101,23 @@ DATA expconst<>+368(SB)/4, $0xff800000
 DATA expconst<>+372(SB)/4, $0xff800000
 DATA expconst<>+376(SB)/4, $0xff800000
 DATA expconst<>+380(SB)/4, $0xff800000
-DATA expconst<>+384(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+388(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+392(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+396(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+400(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+404(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+408(SB)/4, $0x3f800000 // 127<<23
-DATA expconst<>+412(SB)/4, $0x3f800000 // 127<<23
-GLOBL expconst<>(SB), RODATA|NOPTR, $416
+DATA expconst<>+384(SB)/4, $0x7f800000
+DATA expconst<>+388(SB)/4, $0x7f800000
+DATA expconst<>+392(SB)/4, $0x7f800000
+DATA expconst<>+396(SB)/4, $0x7f800000
+DATA expconst<>+400(SB)/4, $0x7f800000
+DATA expconst<>+404(SB)/4, $0x7f800000
+DATA expconst<>+408(SB)/4, $0x7f800000
+DATA expconst<>+412(SB)/4, $0x7f800000
+DATA expconst<>+416(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+420(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+424(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+428(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+432(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+436(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+440(SB)/4, $0x3f800000 // 127<<23
+DATA expconst<>+444(SB)/4, $0x3f800000 // 127<<23
+GLOBL expconst<>(SB), RODATA|NOPTR, $448
 
 // func dotT2x4(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int, mask *int32)
 TEXT ·dotT2x4(SB), NOSPLIT, $0-72
@@ -1919,7 +1927,7 @@ exp_loop:
 	VADDPS expconst<>+288(SB), Y7, Y7
 	VCVTPS2DQ Y4, Y4
 	VPSLLD $23, Y4, Y4
-	VPADDD expconst<>+384(SB), Y4, Y4 // 2ⁿ as float bits
+	VPADDD expconst<>+416(SB), Y4, Y4 // 2ⁿ as float bits
 	VMULPS Y4, Y7, Y7
 	VANDPS Y8, Y7, Y7
 	VMOVUPS Y7, (SI)
@@ -2034,6 +2042,52 @@ max_reduce:
 	VPERMILPS $0xb1, X0, X1
 	VMAXPS X0, X1, X0
 	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func nonFiniteAVX2(p *float32, n8 int) int32
+TEXT ·nonFiniteAVX2(SB), NOSPLIT, $0-20
+	MOVQ p+0(FP), SI
+	MOVQ n8+8(FP), CX
+	VMOVUPS expconst<>+384(SB), Y8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+fin_block:
+	CMPQ CX, $4
+	JLT fin_rest
+	VANDPS 0(SI), Y8, Y4
+	VPCMPEQD Y8, Y4, Y4
+	VPOR Y4, Y0, Y0
+	VANDPS 32(SI), Y8, Y5
+	VPCMPEQD Y8, Y5, Y5
+	VPOR Y5, Y1, Y1
+	VANDPS 64(SI), Y8, Y6
+	VPCMPEQD Y8, Y6, Y6
+	VPOR Y6, Y2, Y2
+	VANDPS 96(SI), Y8, Y7
+	VPCMPEQD Y8, Y7, Y7
+	VPOR Y7, Y3, Y3
+	ADDQ $128, SI
+	SUBQ $4, CX
+	JMP fin_block
+fin_rest:
+	TESTQ CX, CX
+	JZ fin_reduce
+fin_loop:
+	VANDPS (SI), Y8, Y4
+	VPCMPEQD Y8, Y4, Y4
+	VPOR Y4, Y0, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JNZ fin_loop
+fin_reduce:
+	VPOR Y1, Y0, Y0
+	VPOR Y3, Y2, Y2
+	VPOR Y2, Y0, Y0
+	VMOVMSKPS Y0, AX
+	MOVL AX, ret+16(FP)
 	VZEROUPPER
 	RET
 

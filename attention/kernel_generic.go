@@ -1,6 +1,9 @@
 package attention
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // The portable kernels: plain Go, four independent accumulators so the
 // compiler can overlap the floating-point latency.
@@ -113,4 +116,31 @@ func scaleAddGeneric(acc []float64, buf []float32, a, b float64) {
 	for j, x := range buf {
 		acc[j] = acc[j]*a + float64(x)*b
 	}
+}
+
+// allFiniteGeneric reports whether no entry of p is NaN or ±Inf, eight bytes at
+// a time: masking each float's exponent field (0x7f800000 per half) and
+// adding 0x00800000 per half carries into the half's sign bit exactly when
+// the exponent is all ones, and never across halves. Four OR chains keep
+// it at about a quarter of a cycle per score, a few percent of the
+// cheapest score kernel reading the same rows from cache (the avx2 set
+// does it 8 lanes at a time: nonFiniteAVX2).
+func allFiniteGeneric(p []float32) bool {
+	const exp, one = 0x7f8000007f800000, 0x0080000000800000
+	n := len(p) &^ 7
+	var o0, o1, o2, o3 uint64
+	if n > 0 {
+		w := unsafe.Slice((*uint64)(unsafe.Pointer(&p[0])), n/2)
+		for i := 0; i+4 <= len(w); i += 4 {
+			o0 |= w[i]&exp + one
+			o1 |= w[i+1]&exp + one
+			o2 |= w[i+2]&exp + one
+			o3 |= w[i+3]&exp + one
+		}
+	}
+	o := o0 | o1 | o2 | o3
+	for _, x := range p[n:] {
+		o |= uint64(math.Float32bits(x)&0x7f800000 + 0x00800000)
+	}
+	return o&0x8000000080000000 == 0
 }

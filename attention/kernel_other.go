@@ -15,6 +15,7 @@ func tileAVX2(l2 bool, dst []float32, ldd int, qs []float32, nq int, keys []floa
 	panic("attention: no avx2 kernels")
 }
 func maxAVX2Go(p []float32) float32                           { panic("attention: no avx2 kernels") }
+func allFiniteAVX2(p []float32) bool                          { panic("attention: no avx2 kernels") }
 func scaleAddAVX2(acc []float64, buf []float32, a, b float64) { panic("attention: no avx2 kernels") }
 func pvAVX2(acc []float32, lda int, p []float32, ldp int, nq int, values []float32, n, dv int) {
 	panic("attention: no avx2 kernels")

@@ -247,3 +247,30 @@ func TestMax(t *testing.T) {
 		}
 	}
 }
+
+// TestAllFinite puts one NaN or ±Inf at every position of blocks of every
+// length up to 40, for each kernel set; finite extremes (MaxFloat32, the
+// smallest subnormal) must pass.
+func TestAllFinite(t *testing.T) {
+	forEachKernel(t, func(t *testing.T) {
+		for n := 0; n <= 40; n++ {
+			p := make([]float32, n)
+			for i := range p {
+				p[i] = []float32{math.MaxFloat32, -math.MaxFloat32, 0x1p-149, -0x1p-149, 0, 1}[i%6]
+			}
+			if !kern.allFinite(p) {
+				t.Fatalf("n=%d: finite block reported not finite", n)
+			}
+			for i := 0; i < n; i++ {
+				for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+					old := p[i]
+					p[i] = bad
+					if kern.allFinite(p) {
+						t.Fatalf("n=%d: %v at %d not found", n, bad, i)
+					}
+					p[i] = old
+				}
+			}
+		}
+	})
+}

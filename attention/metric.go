@@ -1,6 +1,7 @@
 package attention
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
@@ -43,10 +44,34 @@ func Norm(v []float32) float32 {
 	return float32(math.Sqrt(s))
 }
 
-// cosine finishes a Cosine score from q·k, ‖k‖² and ‖q‖.
-func cosine(dot, kk, qnorm float32) float32 {
-	if kk == 0 || qnorm == 0 {
-		return 0
+// ErrScoreRange reports a score whose exact value lies beyond float32's
+// range (|score| > 3.4028235e38): a DOT or L2 of vectors with components
+// near 1e19 and beyond. Such a row cannot be weighted or ranked in
+// float32; softdb fails the statement rather than return NULL or NaN.
+// Cosine never overflows.
+var ErrScoreRange = errors.New("attention: a score exceeds float32's range")
+
+// ScaleQuery sets dst to q scaled by a power of two, so that ‖dst‖ lies in
+// [2⁻⁴⁰, 2⁴⁰], and returns ‖dst‖; len(dst) == len(q). Cosine is
+// scale-invariant and, with the query's norm in that range, its float32
+// kernels serve every key whose norm lies within [2⁻⁵⁰, 2⁵⁰] (the others
+// are scored in float64). Scaling by a power of two changes no digit of a
+// normal float32; components that fall below 2⁻¹²⁶ lose bits worth less
+// than 2⁻⁸⁶ of the norm. A zero q is copied as is.
+func ScaleQuery(dst, q []float32) float32 {
+	dst = dst[:len(q)]
+	var s float64
+	for _, x := range q {
+		s += float64(x) * float64(x)
 	}
-	return dot / (qnorm * float32(math.Sqrt(float64(kk))))
+	norm := math.Sqrt(s)
+	if norm == 0 || norm >= 0x1p-40 && norm <= 0x1p40 {
+		copy(dst, q)
+		return float32(norm)
+	}
+	_, e := math.Frexp(norm) // norm = f·2^e, f ∈ [0.5, 1)
+	for j, x := range q {
+		dst[j] = float32(math.Ldexp(float64(x), -e))
+	}
+	return Norm(dst)
 }

@@ -33,7 +33,7 @@ func BenchmarkKernel(b *testing.B) {
 		c := startClock(b)
 		for i := 0; i < b.N; i++ {
 			copy(p[:], keys[:nk])
-			s.fold(p[:], values, dv, nil, 1)
+			s.fold(p[:], values, dv, nil, 1, false)
 		}
 		report(b, c, 2*nk*dv)
 	})

@@ -124,7 +124,7 @@ func TestOracle(t *testing.T) {
 			sc := make([]float32, c.n)
 			ScoreRows(sc, c.m, q, keys, c.d)
 			s := NewState(c.dv)
-			s.AccumulateScores(sc, values, c.dv, mask, float32(1/c.T))
+			s.AccumulateScores(sc, values, c.dv, mask, 1/c.T)
 			got = make([]float32, c.dv)
 			check("AccumulateScores", got, s.Result(got))
 
@@ -150,7 +150,7 @@ func TestOracle(t *testing.T) {
 					states[a] = NewState(c.dv)
 					norms[a] = Norm(qs[a*c.d : (a+1)*c.d])
 				}
-				AccumulateBatch(states, c.m, qs, norms, keys, c.d, values, c.dv, mask, float32(1/c.T))
+				AccumulateBatch(states, c.m, qs, norms, keys, c.d, values, c.dv, mask, 1/c.T)
 				got = make([]float32, c.dv)
 				check("batch", got, states[at].Result(got))
 			}
@@ -169,7 +169,7 @@ func splitState(r *rand.Rand, m Metric, q, keys []float32, d int, values []float
 		if mask != nil {
 			mk = mask[lo:hi]
 		}
-		s.Accumulate(m, q, Norm(q), keys[lo*d:hi*d], d, values[lo*dv:hi*dv], dv, mk, float32(1/T))
+		s.Accumulate(m, q, Norm(q), keys[lo*d:hi*d], d, values[lo*dv:hi*dv], dv, mk, 1/T)
 		out = append(out, s)
 		lo = hi
 	}

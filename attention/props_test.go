@@ -39,7 +39,7 @@ func TestColdLimit(t *testing.T) {
 		keys := []float32{1, 0, 0.5, 0.5, 0, 1, 0.9, 0.1}
 		values := []float32{10, 20, 30, 40}
 		q := []float32{1, 0}
-		for _, invT := range []float32{1e6, 1e30, float32(math.Inf(1))} {
+		for _, invT := range []float64{1e6, 1e30, 1e300, math.Inf(1)} {
 			s := NewState(1)
 			s.Accumulate(Dot, q, 1, keys, 2, values, 1, nil, invT)
 			out := []float32{0}
@@ -347,7 +347,7 @@ func TestAccumulateIsScoresThenFold(t *testing.T) {
 			if ci%2 == 1 {
 				mask = randMask(r, n)
 			}
-			invT := float32(logUniform(r, 1e-2, 1e2))
+			invT := logUniform(r, 1e-2, 1e2)
 			qnorm := Norm(q)
 			a := NewState(dv)
 			a.Accumulate(m, q, qnorm, keys, d, values, dv, mask, invT)

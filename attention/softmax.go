@@ -29,10 +29,10 @@ func Softmax(dst []float64, scores []float32, invT float64) {
 	var sum float64
 	for i, s := range scores {
 		var w float64
-		if x := float64(s) - mx; float64(s) == mx {
+		if float64(s) == mx {
 			w = 1 // also when invT or the score is infinite, where x·invT is NaN
-		} else if x < 0 {
-			w = math.Exp(x * invT)
+		} else if s < float32(mx) {
+			w = gap(s, float32(mx), invT)
 		}
 		dst[i] = w
 		sum += w
@@ -40,4 +40,19 @@ func Softmax(dst []float64, scores []float32, invT float64) {
 	for i := range dst {
 		dst[i] /= sum
 	}
+}
+
+// Weight returns the unnormalised softmax weight e^((score−best)·invT) of
+// a score against the best one, computed in float64 from the float32
+// scores so that neither the difference nor the logit can overflow: 1 when
+// score == best (also for invT = +Inf, T → 0, and for a subnormal T whose
+// 1/T is +Inf), 0 for a NaN score. invT must be positive.
+func Weight(score, best float32, invT float64) float64 {
+	switch {
+	case score == best:
+		return 1
+	case score < best:
+		return gap(score, best, invT)
+	}
+	return 0
 }

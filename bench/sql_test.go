@@ -347,3 +347,62 @@ func BenchmarkHardL2Batch(b *testing.B) {
 	}
 	b.ReportMetric(2.0*m*n*d*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// BenchmarkSoftScalar: one SOFT SELECT blending a FLOAT column, against a
+// VECTOR column of the same table (issue 13, item 21). s has n rows of
+// key VECTOR(d), value VECTOR(d), f FLOAT (random), g FLOAT (f, NULL on
+// every tenth row: its blend renormalises over the others).
+func BenchmarkSoftScalar(b *testing.B) {
+	const n, d = 100_000, 128
+	db := once(b, fmt.Sprintf("db s/%d/%d", n, d), func(dir string) *softdb.DB {
+		db, err := softdb.Open(dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		table(b, db, "s", n, d, d, 1)
+		ctx := context.Background()
+		path := filepath.Join(dir, "f.npy")
+		w, err := formats.CreateWriter(path, []formats.Column{{Name: "f", Type: types.Type{Kind: types.Float}}}, formats.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(5, 5))
+		for i := 0; i < n; i++ {
+			if err := w.Write([]types.Value{types.FloatValue(rng.NormFloat64())}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		kpath := filepath.Join(dir, "k.npy")
+		if _, err := db.Exec(ctx, fmt.Sprintf("COPY s (key) TO '%s'", kpath)); err != nil {
+			b.Fatal(err)
+		}
+		vpath := filepath.Join(dir, "v.npy")
+		if _, err := db.Exec(ctx, fmt.Sprintf("COPY s (value) TO '%s'", vpath)); err != nil {
+			b.Fatal(err)
+		}
+		sql := fmt.Sprintf("CREATE TABLE sf (key VECTOR(%d), value VECTOR(%d), f FLOAT, g FLOAT); COPY sf (key, value, f) FROM '%s', '%s', '%s'; UPDATE sf SET g = f WHERE rowid %% 10 != 0", d, d, kpath, vpath, path)
+		if _, err := db.Exec(ctx, sql); err != nil {
+			b.Fatal(err)
+		}
+		return db
+	})
+	q := randVec(rand.New(rand.NewPCG(2, 2)), d)
+	ctx := context.Background()
+	for _, c := range []struct{ name, item string }{{"vector", "value"}, {"float", "f"}, {"float-nulls", "g"}} {
+		b.Run(fmt.Sprintf("%s/n=1e5/d=%d", c.name, d), func(b *testing.B) {
+			st := prepare(b, db, fmt.Sprintf("SOFT SELECT %s FROM sf MATCH ? TEMPERATURE √d", c.item))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				rows, err := st.Query(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows.Close()
+			}
+		})
+	}
+}

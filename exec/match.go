@@ -21,6 +21,7 @@ type matchPlan struct {
 	mode    query.SelectMode
 	col     int // the match column
 	colName string
+	table   string // for errors
 	dim     int
 	metric  attention.Metric
 	temp    float64 // SOFT: T (0 = all weight on the best row)
@@ -43,6 +44,7 @@ type matchPlan struct {
 type blendItem struct {
 	e        expr
 	vecCol   int  // ≥ 0: a plain VECTOR column (the fused kernel path)
+	floatCol int  // ≥ 0: a plain FLOAT or INT column (fused too, in float64)
 	constant bool // names no table column: evaluated once per query
 	t        types.Type
 }
@@ -66,7 +68,7 @@ func planMatch(snap *storage.Snapshot, s *query.Select, sc *scope, params []type
 		}
 	}
 	c := schema.Columns[m.col]
-	m.colName, m.dim = c.Name, c.Type.Dim
+	m.colName, m.dim, m.table = c.Name, c.Type.Dim, schema.Name
 	m.metric = metricOf(s.Match.Metric)
 
 	// Temperature: a constant expression of numbers and d.
@@ -196,9 +198,13 @@ func (m *matchPlan) planBlend(s *query.Select, out *outputSpec, sc *scope) error
 		default:
 			return nil
 		}
-		b := blendItem{e: e, vecCol: -1, t: t}
-		if c, ok := e.(*colE); ok && c.slot < sc.ncols() && t.Kind == types.Vector {
-			b.vecCol = c.slot
+		b := blendItem{e: e, vecCol: -1, floatCol: -1, t: t}
+		if c, ok := e.(*colE); ok && c.slot < sc.ncols() {
+			if t.Kind == types.Vector {
+				b.vecCol = c.slot
+			} else {
+				b.floatCol = c.slot
+			}
 		}
 		b.constant = !mentionsTable(s.Items[i].Expr, sc.schema)
 		if t.Kind == types.Int && !b.constant {
@@ -475,7 +481,9 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 		return nil, err
 	}
 	if m.blend && m.fusable() {
-		return m.runFusedBlend(ctx, chunks, qs)
+		if res, err := m.runFusedBlend(ctx, chunks, qs); err != errNotFused {
+			return res, err
+		}
 	}
 	// Queries are ranked (HARD, TOP) or scored a block at a time, so that
 	// a batch reads the keys once per block rather than once per query.
@@ -590,7 +598,7 @@ func chunkOffsets(chunks []chunk) []int {
 // a NULL query).
 func (m *matchPlan) scoreBatch(ctx context.Context, chunks []chunk, qs []queryVec) ([][]float32, error) {
 	d := m.dim
-	live, qmat, qnorms := queryMatrix(qs, d)
+	live, qmat, qnorms := m.queryMatrix(qs)
 	offs := chunkOffsets(chunks)
 	total := offs[len(chunks)]
 	buf := make([]float32, len(live)*total)
@@ -601,7 +609,9 @@ func (m *matchPlan) scoreBatch(ctx context.Context, chunks []chunk, qs []queryVe
 		lo, hi := qb*queryBlock, min((qb+1)*queryBlock, len(live))
 		keys, _, release := m.chunkKeys(c)
 		defer release()
-		attention.ScoreBatch(buf[lo*total+offs[ci]:], total, m.metric, qmat[lo*d:hi*d], qnorms[lo:hi], keys, d)
+		// A score beyond float32's range is ±Inf; scoredRows fails on it
+		// if its row is a candidate.
+		_ = attention.ScoreBatch(buf[lo*total+offs[ci]:], total, m.metric, qmat[lo*d:hi*d], qnorms[lo:hi], keys, d)
 		return nil
 	})
 	if err != nil {
@@ -621,7 +631,7 @@ func (m *matchPlan) scoreBatch(ctx context.Context, chunks []chunk, qs []queryVe
 // each query's best rows (rowids, best first; nil for a NULL query).
 func (m *matchPlan) topBatch(ctx context.Context, chunks []chunk, qs []queryVec, k int) ([][]attention.Scored, error) {
 	d := m.dim
-	live, qmat, qnorms := queryMatrix(qs, d)
+	live, qmat, qnorms := m.queryMatrix(qs)
 	nblocks := (len(live) + queryBlock - 1) / queryBlock
 	partial := make([][]*attention.TopK, len(chunks))
 	for ci := range partial {
@@ -639,6 +649,11 @@ func (m *matchPlan) topBatch(ctx context.Context, chunks []chunk, qs []queryVec,
 		keys, mask, release := m.chunkKeys(c)
 		defer release()
 		attention.TopKBatch(tops, m.metric, qmat[lo*d:hi*d], qnorms[lo:hi], keys, d, c.cand, mask)
+		for _, t := range tops {
+			if err := t.Err(); err != nil {
+				return m.kernelErr(err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -657,131 +672,6 @@ func (m *matchPlan) topBatch(ctx context.Context, chunks []chunk, qs []queryVec,
 		out[i] = all.Sorted()
 	}
 	return out, nil
-}
-
-// fusable: every blended item is a plain VECTOR column (or a constant) and
-// the softmax runs over all candidates at T > 0, so one fused pass per
-// item computes the blend without materialising weights.
-func (m *matchPlan) fusable() bool {
-	if m.top > 0 || m.temp == 0 {
-		return false
-	}
-	for _, b := range m.blendItems {
-		if b.vecCol < 0 && !b.constant {
-			return false
-		}
-	}
-	return true
-}
-
-// runFusedBlend computes the blend of each VECTOR item with the fused
-// online-softmax kernel, chunks in parallel, partial states merged in chunk
-// order so the result does not depend on the number of threads.
-func (m *matchPlan) runFusedBlend(ctx context.Context, chunks []chunk, qs []queryVec) ([][]types.Value, error) {
-	// Live queries (NULL ones blend to NULL).
-	d := m.dim
-	live, qmat, qnorms := queryMatrix(qs, d)
-	invT := float32(1 / m.temp)
-	results := make([][]types.Value, len(qs))
-	for i := range results {
-		results[i] = make([]types.Value, len(m.blendItems))
-	}
-	for bi, b := range m.blendItems {
-		if b.constant {
-			for i, q := range qs {
-				v, err := b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
-				if err != nil {
-					return nil, err
-				}
-				results[i][bi] = v
-			}
-			continue
-		}
-		dv := b.t.Dim
-		// Work items are (chunk, block of queries): short enough that a
-		// cancelled context stops a big batch promptly, and many enough to
-		// keep every core busy.
-		nblocks := (len(live) + queryBlock - 1) / queryBlock
-		partial := make([][]*attention.State, len(chunks))
-		for ci := range partial {
-			partial[ci] = make([]*attention.State, len(live))
-		}
-		err := parallel(ctx, len(chunks)*nblocks, func(item int) error {
-			ci, qb := item/nblocks, item%nblocks
-			c := &chunks[ci]
-			mask := c.mask
-			if nulls := c.seg.Nulls(b.vecCol); nulls != nil {
-				mask = andNotNull(mask, nulls[c.start:c.end])
-			}
-			lo, hi := qb*queryBlock, min((qb+1)*queryBlock, len(live))
-			states := partial[ci][lo:hi]
-			for j := range states {
-				states[j] = attention.NewState(dv)
-			}
-			keys := c.seg.Vectors(m.col)[c.start*d : c.end*d]
-			vals := c.seg.Vectors(b.vecCol)[c.start*dv : c.end*dv]
-			if len(states) == 1 {
-				states[0].Accumulate(m.metric, qmat[lo*d:hi*d], qnorms[lo], keys, d, vals, dv, mask, invT)
-			} else {
-				attention.AccumulateBatch(states, m.metric, qmat[lo*d:hi*d], qnorms[lo:hi], keys, d, vals, dv, mask, invT)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		for j, i := range live {
-			total := attention.NewState(dv)
-			for ci := range chunks {
-				total.Merge(partial[ci][j])
-			}
-			out := make([]float32, dv)
-			if total.Result(out) {
-				results[i][bi] = types.VectorValue(out)
-			}
-		}
-	}
-	return results, nil
-}
-
-// queryMatrix lays the non-NULL queries of qs out for the batch kernels:
-// live[j] is the index in qs of row j of qmat (d floats each), qnorms[j]
-// its norm.
-func queryMatrix(qs []queryVec, d int) (live []int, qmat, qnorms []float32) {
-	for i, q := range qs {
-		if q.v != nil {
-			live = append(live, i)
-		}
-	}
-	qmat = make([]float32, len(live)*d)
-	qnorms = make([]float32, len(live))
-	for j, i := range live {
-		copy(qmat[j*d:], qs[i].v)
-		qnorms[j] = attention.Norm(qs[i].v)
-	}
-	return live, qmat, qnorms
-}
-
-// queryBlock is how many queries of a batch one work item takes: 256
-// queries × 16 Ki keys is ~10⁹ FLOP at d = 128, a few milliseconds.
-const queryBlock = 256
-
-// qrowEnv is the row on which constant blend items (which may name only
-// qrow) are evaluated.
-func qrowEnv(ncols int, qrow types.Value) []types.Value {
-	r := make([]types.Value, ncols+numPseudo)
-	r[ncols+pseudoQrow] = qrow
-	return r
-}
-
-func andNotNull(mask, nulls []byte) []byte {
-	out := make([]byte, len(mask))
-	for i := range out {
-		if nulls[i] == 0 {
-			out[i] = mask[i]
-		}
-	}
-	return out
 }
 
 // bestRows turns a query's ranked rows (topBatch) into source rows, best
@@ -824,7 +714,7 @@ func (m *matchPlan) scoredRows(ctx context.Context, chunks []chunk, q queryVec, 
 			}
 		}
 		parts[ci] = part
-		return nil
+		return m.checkScores(part)
 	})
 	if err != nil {
 		return nil, err
@@ -901,11 +791,11 @@ func (m *matchPlan) weigh(rows []srcRow) {
 		rows[best].weight = 1
 		return
 	}
-	invT := 1 / m.temp
-	max := float64(rows[best].score)
+	invT := 1 / m.temp // +Inf for a subnormal T: attention.Weight takes it
+	top := rows[best].score
 	sum := 0.0
 	for i := range rows {
-		w := math.Exp((float64(rows[i].score) - max) * invT)
+		w := attention.Weight(rows[i].score, top, invT)
 		rows[i].weight = w
 		sum += w
 	}
