@@ -286,7 +286,7 @@ func (m *matchPlan) queries(ctx context.Context, schema *storage.Schema) ([]quer
 	// rowid appended as an extra item.
 	o := *sub.out
 	o.items = append(append([]expr(nil), o.items...), &rowidE{})
-	vals, err := finish(&o, rows)
+	vals, err := finish(ctx, &o, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -432,9 +432,13 @@ func (m *matchPlan) chunks(ctx context.Context, t *storage.Table, where expr) ([
 		}
 		if where != nil {
 			r := srcRow{seg: c.seg, ncols: ncols}
+			cancel := newCanceller(ctx)
 			for i := range mask {
 				if mask[i] == 0 {
 					continue
+				}
+				if err := cancel.tick(); err != nil {
+					return err
 				}
 				r.i = c.start + i
 				r.rowid = c.seg.Base() + int64(r.i)
@@ -534,13 +538,13 @@ func (m *matchPlan) runOne(ctx context.Context, p *selectPlan, chunks []chunk, q
 		return nil, err
 	}
 	if m.blend {
-		r, err := m.blendRows(rows, q)
+		r, err := m.blendRows(ctx, rows, q)
 		if err != nil {
 			return nil, err
 		}
 		return [][]types.Value{r}, nil
 	}
-	return finish(p.out, rows)
+	return finish(ctx, p.out, rows)
 }
 
 // topK is how many best rows a query keeps: HARD's k, SOFT's TOP, or 0
@@ -916,7 +920,8 @@ func (m *matchPlan) weigh(rows []srcRow) {
 
 // blendRows computes the blend form from weighted candidates, renormalising
 // each item over its non-NULL values (SPEC §4).
-func (m *matchPlan) blendRows(rows []srcRow, q queryVec) ([]types.Value, error) {
+func (m *matchPlan) blendRows(ctx context.Context, rows []srcRow, q queryVec) ([]types.Value, error) {
+	cancel := newCanceller(ctx)
 	out := make([]types.Value, len(m.blendItems))
 	for bi, b := range m.blendItems {
 		if b.constant {
@@ -932,6 +937,9 @@ func (m *matchPlan) blendRows(rows []srcRow, q queryVec) ([]types.Value, error) 
 		var accF float64
 		seen := false
 		for i := range rows {
+			if err := cancel.tick(); err != nil {
+				return nil, err
+			}
 			r := &rows[i]
 			v, err := b.e.eval(r)
 			if err != nil {

@@ -283,7 +283,7 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 		return runMatch(ctx, p)
 	}
 	if p.table == nil {
-		return finish(p.out, []srcRow{{}})
+		return finish(ctx, p.out, []srcRow{{}})
 	}
 	if p.out.grouped {
 		// Aggregate as the scan goes: count(*) over a million rows holds
@@ -292,7 +292,7 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 		if err := scanEach(ctx, p.table, p.where, g.add); err != nil {
 			return nil, err
 		}
-		return finishGrouped(p.out, nil, g)
+		return finishGrouped(ctx, p.out, nil, g)
 	}
 	if err := p.checkMemory(p.memLimit, 1); err != nil {
 		return nil, err
@@ -301,7 +301,7 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return finish(p.out, rows)
+	return finish(ctx, p.out, rows)
 }
 
 // earlyStop is how many source rows suffice (-1: all).
@@ -363,17 +363,15 @@ var errStop = errors.New("stop")
 // order; fn must not keep its argument.
 func scanEach(ctx context.Context, t *storage.Table, where expr, fn func(*srcRow) error) error {
 	ncols := len(t.Schema().Columns)
-	n := 0
+	cancel := newCanceller(ctx)
 	for _, seg := range t.Segments() {
 		live := seg.Live()
 		for i := 0; i < seg.Len(); i++ {
 			if live[i] == 0 {
 				continue
 			}
-			if n++; n&4095 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
+			if err := cancel.tick(); err != nil {
+				return err
 			}
 			r := srcRow{seg: seg, i: i, ncols: ncols, rowid: seg.Base() + int64(i)}
 			if where != nil {
@@ -403,13 +401,13 @@ func passes(cond expr, env rowEnv) (bool, error) {
 }
 
 // finish runs the output pipeline over source rows.
-func finish(o *outputSpec, rows []srcRow) ([][]types.Value, error) {
-	return finishGrouped(o, rows, nil)
+func finish(ctx context.Context, o *outputSpec, rows []srcRow) ([][]types.Value, error) {
+	return finishGrouped(ctx, o, rows, nil)
 }
 
 // finishGrouped is finish; when pre is set, the rows were already grouped
 // into it as they were scanned.
-func finishGrouped(o *outputSpec, rows []srcRow, pre *grouper) ([][]types.Value, error) {
+func finishGrouped(ctx context.Context, o *outputSpec, rows []srcRow, pre *grouper) ([][]types.Value, error) {
 	type outRow struct {
 		vals []types.Value
 		keys []types.Value
@@ -418,7 +416,11 @@ func finishGrouped(o *outputSpec, rows []srcRow, pre *grouper) ([][]types.Value,
 		rows = rows[:stop] // rows come in output order: the rest is cut by LIMIT
 	}
 	var res []outRow
+	cancel := newCanceller(ctx)
 	emit := func(env rowEnv) error {
+		if err := cancel.tick(); err != nil {
+			return err
+		}
 		vals := make([]types.Value, len(o.items))
 		for i, it := range o.items {
 			v, err := it.eval(env)
@@ -456,6 +458,9 @@ func finishGrouped(o *outputSpec, rows []srcRow, pre *grouper) ([][]types.Value,
 		if g == nil {
 			g = newGrouper(o)
 			for i := range rows {
+				if err := cancel.tick(); err != nil {
+					return nil, err
+				}
 				if err := g.add(&rows[i]); err != nil {
 					return nil, err
 				}

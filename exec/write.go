@@ -222,7 +222,11 @@ func update(ctx context.Context, tx *storage.Tx, s *query.Update, params []types
 	}
 	ids := make([]int64, len(rows))
 	newRows := make([][]types.Value, len(rows))
+	cancel := newCanceller(ctx)
 	for ri := range rows {
+		if err := cancel.tick(); err != nil {
+			return 0, err
+		}
 		r := &rows[ri]
 		row := make([]types.Value, len(schema.Columns))
 		for c := range row {
