@@ -428,25 +428,38 @@ func arith(pos query.Pos, op string, l, r types.Value) (types.Value, error) {
 	if !ok1 || !ok2 {
 		return types.Value{}, errorf(ErrType, pos, "operator %s cannot be applied to %s and %s", op, kindName(l), kindName(r))
 	}
+	var f float64
 	switch op {
 	case "+":
-		return types.FloatValue(a + b), nil
+		f = a + b
 	case "-":
-		return types.FloatValue(a - b), nil
+		f = a - b
 	case "*":
-		return types.FloatValue(a * b), nil
-	case "/":
+		f = a * b
+	case "/", "%":
 		if b == 0 {
 			return types.Value{}, errorf(ErrValue, pos, "division by zero")
 		}
-		return types.FloatValue(a / b), nil
-	case "%":
-		if b == 0 {
-			return types.Value{}, errorf(ErrValue, pos, "division by zero")
+		if f = a / b; op == "%" {
+			f = math.Mod(a, b)
 		}
-		return types.FloatValue(math.Mod(a, b)), nil
+	default:
+		return types.Value{}, errorf(ErrUnsupported, pos, "unknown operator %s", op)
 	}
-	return types.Value{}, errorf(ErrUnsupported, pos, "unknown operator %s", op)
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return types.Value{}, errorf(ErrValue, pos, "value out of range: overflow in %s %s %s", types.FormatFloat(a), op, types.FormatFloat(b))
+	}
+	return types.FloatValue(f), nil
+}
+
+// finite returns the FLOAT value f, or an error naming what produced it
+// when f is NaN or infinite: a FLOAT is always finite, as in storage, so
+// that every value can be written out and read back.
+func finite(pos query.Pos, f float64, what string) (types.Value, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return types.Value{}, errorf(ErrValue, pos, "value out of range: %s is not a finite number", what)
+	}
+	return types.FloatValue(f), nil
 }
 
 // vectorArith: vector ± vector elementwise; vector * / number; number * vector.

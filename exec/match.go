@@ -987,7 +987,11 @@ func (m *matchPlan) blendRows(ctx context.Context, rows []srcRow, q queryVec) ([
 			}
 			out[bi] = types.VectorValue(vec)
 		} else {
-			out[bi] = types.FloatValue(accF / sumW)
+			f, err := finite(query.Pos{}, accF/sumW, "the blend")
+			if err != nil {
+				return nil, err
+			}
+			out[bi] = f
 		}
 	}
 	return out, nil
