@@ -26,7 +26,8 @@ type matchPlan struct {
 	temp    float64 // SOFT: T (0 = all weight on the best row)
 	tempSrc string  // TEMPERATURE as written, or "√d" by default
 	top     int     // SOFT TOP k; 0 = all rows
-	k       int     // HARD: rows returned (LIMIT, default 1)
+	k       int     // HARD: rows ranked (LIMIT + OFFSET; LIMIT defaults to 1)
+	skip    int     // HARD: of those, the first skip are not returned (OFFSET)
 
 	// The query: exactly one of vec, sub, single is set.
 	vec    []float32
@@ -474,6 +475,9 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	if err := p.checkMemory(p.memLimit, int64(len(qs))); err != nil {
 		return nil, err
 	}
+	if m.mode == query.Hard && m.k == m.skip { // LIMIT 0
+		return noMatch(ctx, p, qs)
+	}
 	chunks, err := m.chunks(ctx, p.table, p.where)
 	if err != nil {
 		return nil, err
@@ -536,6 +540,9 @@ func (m *matchPlan) runOne(ctx context.Context, p *selectPlan, chunks []chunk, q
 	rows, err = m.order(ctx, rows)
 	if err != nil {
 		return nil, err
+	}
+	if m.mode == query.Hard {
+		rows = rows[min(m.skip, len(rows)):] // OFFSET: a page of the ranking
 	}
 	if m.blend {
 		r, err := m.blendRows(ctx, rows, q)

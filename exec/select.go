@@ -121,6 +121,16 @@ func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (
 		if err != nil {
 			return nil, err
 		}
+		if m.mode == query.Hard && s.Offset != nil {
+			// HARD LIMIT k OFFSET o ranks the best k + o rows and returns
+			// the last k, so that pages concatenate into the ranking.
+			o, err := constInt(s.Offset, params, "OFFSET")
+			if err != nil {
+				return nil, err
+			}
+			m.skip = int(min(o, math.MaxInt32))
+			m.k = int(min(int64(m.k)+o, math.MaxInt32))
+		}
 		p.match = m
 	}
 	out, err := planOutput(s, sc, p.match)
@@ -246,7 +256,7 @@ func planOutput(s *query.Select, sc *scope, m *matchPlan) (*outputSpec, error) {
 		}
 		out.limit = n
 	}
-	if s.Offset != nil {
+	if s.Offset != nil && !(m != nil && m.mode == query.Hard) {
 		n, err := constInt(s.Offset, sc.params, "OFFSET")
 		if err != nil {
 			return nil, err
@@ -279,7 +289,12 @@ func constInt(e query.Expr, params []types.Value, what string) (int64, error) {
 // runSelect executes a plan; qrow order and per-query pipelines are handled
 // by the match code.
 func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
-	if p.match != nil {
+	if m := p.match; m != nil {
+		if m.blend && (p.out.limit == 0 || p.out.offset > 0) {
+			// The blend form is one row per query, which LIMIT 0 or an
+			// OFFSET drops, as from any one-row result.
+			return nil, nil
+		}
 		return runMatch(ctx, p)
 	}
 	if p.table == nil {
@@ -302,6 +317,21 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 		return nil, err
 	}
 	return finish(ctx, p.out, rows)
+}
+
+// noMatch is the result of a match that takes no rows (HARD … LIMIT 0):
+// per query, the output pipeline over no rows, so aggregates still make
+// their row.
+func noMatch(ctx context.Context, p *selectPlan, qs []queryVec) ([][]types.Value, error) {
+	var out [][]types.Value
+	for range qs {
+		rows, err := finish(ctx, p.out, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
 }
 
 // earlyStop is how many source rows suffice (-1: all).
