@@ -3,7 +3,6 @@ package exec
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -625,73 +624,4 @@ func (g *grouper) rows() ([]flatRow, error) {
 		out[i] = r
 	}
 	return out, nil
-}
-
-// srcRowBytes is the size of a srcRow plus its share of the result row, a
-// planning estimate.
-const srcRowBytes = 96
-
-// checkMemory refuses a plan whose working set would exceed limit bytes,
-// before it allocates much: a huge batch in row form, say. nq is the
-// number of queries (1 for a plain scan).
-func (p *selectPlan) checkMemory(limit int64, nq int64) error {
-	if p.table == nil {
-		return nil
-	}
-	rows := p.table.LiveRows()
-	need := rows * srcRowBytes // a plain scan materialises its rows
-	what := fmt.Sprintf("%d rows", rows)
-	if m := p.match; m != nil {
-		chunks := rows/chunkRows + 1
-		var cand, perQuery, states int64
-		switch {
-		case m.mode == query.Hard:
-			perQuery = int64(m.k) // the heaps are counted below
-		case m.blend && m.fusable():
-			perQuery = 1
-			for _, b := range m.blendItems {
-				states = max(states, chunks*nq*int64(b.t.Dim+2)*8) // one partial state per chunk and query
-			}
-		case m.blend:
-			cand, perQuery = rows*srcRowBytes, 1
-		default:
-			cand, perQuery = rows*srcRowBytes, rows
-			if p.out.limit >= 0 && !p.out.grouped {
-				perQuery = min(perQuery, p.out.limit+p.out.offset)
-			}
-		}
-		// Queries are ranked (per-chunk heaps) or scored a block at a
-		// time, within about 64 MiB (topBatchQueries, scoreBatchQueries).
-		if !(m.blend && m.fusable()) {
-			// A query's scores cover each chunk's candidates when they
-			// are gathered, else all its slots, deleted ones included
-			// (chunkOffsets): at most every slot of the table.
-			var slots int64
-			for _, seg := range p.table.Segments() {
-				slots += int64(seg.Len())
-			}
-			per := slots * 4
-			if k := m.topK(); k > 0 {
-				per = chunks * int64(k) * 16
-			}
-			cand += max(per, min(64<<20, nq*per)) // at least one query's
-		}
-		// Queries run one after another; their results accumulate.
-		need = cand + states + nq*perQuery*srcRowBytes
-		what = fmt.Sprintf("%d queries × %d rows", nq, rows)
-	}
-	if need > limit {
-		return errorf(ErrLimit, query.Pos{}, "this statement would need about %s of memory (%s), more than the limit of %s; add LIMIT, TOP or a WHERE, or raise the limit (Options.MaxStatementMemory)", bytesText(need), what, bytesText(limit))
-	}
-	return nil
-}
-
-func bytesText(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", (n+1023)/1024)
 }
