@@ -2,10 +2,8 @@ package exec
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"math"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -36,6 +34,7 @@ type matchPlan struct {
 
 	ncols      int  // columns of the table
 	rowsNeeded int  // row form: only the best rowsNeeded rows are used (-1: all)
+	unordered  bool // row form: the rows' order cannot matter (aggregates only)
 	blend      bool // SOFT blend form
 	blendItems []blendItem
 }
@@ -500,6 +499,9 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 			pre.best, err = m.topBatch(ctx, chunks, qs[lo:hi], k)
 		} else {
 			pre.scores, err = m.scoreBatch(ctx, chunks, qs[lo:hi])
+			if err == nil && m.rowsNeeded >= 0 {
+				pre.ranked, err = m.rankBlock(ctx, chunks, qs[lo:hi], pre.scores)
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -520,6 +522,7 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 type blockResult struct {
 	best   [][]attention.Scored
 	scores [][]float32
+	ranked [][]srcRow // row form with rowsNeeded: each query's rows (bestOfScores)
 }
 
 // runOne produces the result rows of query q, the bi-th of its block.
@@ -529,15 +532,16 @@ func (m *matchPlan) runOne(ctx context.Context, p *selectPlan, chunks []chunk, q
 	}
 	var rows []srcRow
 	var err error
-	if pre.best != nil {
-		rows = m.bestRows(chunks, q, pre.best[bi])
-	} else {
-		rows, err = m.scoredRows(ctx, chunks, q, pre.scores[bi])
+	switch {
+	case pre.best != nil:
+		rows, err = m.order(ctx, m.bestRows(chunks, q, pre.best[bi]))
+	case pre.ranked != nil:
+		rows = pre.ranked[bi]
+	default:
+		if rows, err = m.scoredRows(ctx, chunks, q, pre.scores[bi]); err == nil {
+			rows, err = m.order(ctx, rows)
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	rows, err = m.order(ctx, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -806,51 +810,6 @@ func (m *matchPlan) bestRows(chunks []chunk, q queryVec, best []attention.Scored
 	return rows
 }
 
-// scoredRows returns the candidate rows of every chunk with their scores
-// (a query's row of scoreBatch, laid out by chunkOffsets), in rowid order.
-func (m *matchPlan) scoredRows(ctx context.Context, chunks []chunk, q queryVec, scores []float32) ([]srcRow, error) {
-	if q.v == nil {
-		return nil, nil
-	}
-	parts := make([][]srcRow, len(chunks))
-	offs := chunkOffsets(chunks)
-	err := parallel(ctx, len(chunks), func(ci int) error {
-		c := &chunks[ci]
-		row := func(i int, s float32) srcRow {
-			return srcRow{seg: c.seg, i: c.start + i, ncols: m.ncols,
-				rowid: c.seg.Base() + int64(c.start+i), score: s, qrow: q.qrow}
-		}
-		var part []srcRow
-		sc := scores[offs[ci]:offs[ci+1]]
-		if c.cand != nil {
-			part = make([]srcRow, len(c.cand))
-			for j, i := range c.cand {
-				part[j] = row(int(i), sc[j])
-			}
-		} else {
-			for i, s := range sc {
-				if c.mask[i] != 0 {
-					part = append(part, row(i, s))
-				}
-			}
-		}
-		parts[ci] = part
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	rows := make([]srcRow, 0, n)
-	for _, p := range parts {
-		rows = append(rows, p...)
-	}
-	return rows, nil
-}
-
 // order sets the weights of a query's candidate rows and returns the rows
 // that take part, ordered by weight (HARD: by score) descending, then
 // rowid.
@@ -878,15 +837,9 @@ func (m *matchPlan) order(ctx context.Context, rows []srcRow) ([]srcRow, error) 
 		}
 		return kept, ctx.Err()
 	}
-	slices.SortFunc(rows, func(a, b srcRow) int {
-		switch {
-		case a.weight != b.weight:
-			return cmp.Compare(b.weight, a.weight)
-		case a.score != b.score:
-			return cmp.Compare(b.score, a.score)
-		}
-		return cmp.Compare(a.rowid, b.rowid)
-	})
+	if !m.unordered {
+		sortByWeight(rows)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -143,6 +143,9 @@ func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (
 		}
 		if !p.match.blend {
 			p.match.rowsNeeded = int(min(matchStop(out, p.match.ncols), math.MaxInt32))
+			// Aggregates without GROUP BY make one row whatever the
+			// order of the rows, so a batch need not sort each query's.
+			p.match.unordered = out.grouped && len(out.groupBy) == 0
 		}
 	}
 	return p, nil
