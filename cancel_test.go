@@ -82,8 +82,10 @@ func TestCancelExpensiveScan(t *testing.T) {
 			continue
 		}
 		t.Logf("%.60s…: returned %v after the deadline", sql, late.Round(time.Millisecond))
-		// 100 ms is the aim; a loaded machine gets some slack.
-		if late > 500*time.Millisecond {
+		// 100 ms is the aim (5-140 ms measured); a machine shared with
+		// other builds gets slack, as a scan that ignored the context
+		// would run on for seconds.
+		if late > time.Second {
 			t.Errorf("%.60s…: returned %v after the deadline", sql, late)
 		}
 	}
