@@ -49,3 +49,9 @@ func (o *Options) Validate() error {
 	}
 	return nil
 }
+
+// ParseMemorySize reads a memory size as SET max_statement_memory takes
+// it: a whole number of bytes, or a number with kB, MB, GB or TB (powers
+// of 1024, as in PostgreSQL), e.g. "16GB" or "512 MiB". It is what the
+// softdb command's --max-memory flag uses for Options.MaxStatementMemory.
+func ParseMemorySize(s string) (int64, error) { return exec.ParseMemorySize(s) }

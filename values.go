@@ -2,7 +2,9 @@ package softdb
 
 import (
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 
@@ -15,7 +17,11 @@ func toValues(args []any) ([]types.Value, error) {
 	for i, a := range args {
 		v, err := toValue(a)
 		if err != nil {
-			return nil, errorf(ErrType, "softdb: argument $%d: %v", i+1, err)
+			kind := ErrType
+			if errors.Is(err, errNonFinite) {
+				kind = ErrValue
+			}
+			return nil, errorf(kind, "softdb: argument $%d: %v", i+1, err)
 		}
 		out[i] = v
 	}
@@ -66,9 +72,9 @@ func toValue(a any) (types.Value, error) {
 		}
 		return types.IntValue(int64(x)), nil
 	case float32:
-		return types.FloatValue(float64(x)), nil
+		return floatArg(float64(x))
 	case float64:
-		return types.FloatValue(x), nil
+		return floatArg(x)
 	case string:
 		return types.TextValue(x), nil
 	case []byte:
@@ -118,6 +124,17 @@ func toValue(a any) (types.Value, error) {
 	}
 	return types.Value{}, fmt.Errorf("unsupported Go type %T (use nil, bool, an integer, a float, string, []byte, []float32 or []float64)", a)
 }
+
+// floatArg refuses NaN and ±Inf: a FLOAT is finite, as vector elements
+// are, so that every value can be stored and written out.
+func floatArg(x float64) (types.Value, error) {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return types.Value{}, fmt.Errorf("%v is not a FLOAT value (%w)", x, errNonFinite)
+	}
+	return types.FloatValue(x), nil
+}
+
+var errNonFinite = errors.New("NaN and infinite values are not allowed")
 
 func vectorArg(x []float32) (types.Value, error) {
 	if x == nil {

@@ -75,11 +75,16 @@ func (st *aggState) add(env rowEnv) error {
 		case types.Int:
 			if st.intOnly {
 				s := st.isum + v.I
-				if (s > st.isum) != (v.I > 0) {
+				switch {
+				case (s > st.isum) == (v.I > 0):
+					st.isum = s
+				case st.spec.name == "sum":
+					// PostgreSQL widens a bigint sum to numeric; softdb has
+					// no wider type, and a FLOAT would silently lose digits.
+					return errorf(ErrValue, query.Pos{}, "sum(): integer overflow (the sum leaves the range of INT)")
+				default: // avg is a FLOAT anyway
 					st.intOnly = false
 					st.fsum = float64(st.isum) + float64(v.I)
-				} else {
-					st.isum = s
 				}
 			} else {
 				st.fsum += float64(v.I)
@@ -90,6 +95,9 @@ func (st *aggState) add(env rowEnv) error {
 				st.intOnly = false
 			}
 			st.fsum += v.F
+			if math.IsInf(st.fsum, 0) {
+				return errorf(ErrValue, query.Pos{}, "%s(): value out of range: overflow", st.spec.name)
+			}
 		case types.Vector:
 			if st.vsum == nil {
 				st.vsum = make([]float64, len(v.V))
@@ -137,8 +145,11 @@ func (st *aggState) result() (types.Value, error) {
 		}
 		for i, s := range st.vsum {
 			out[i] = float32(s / div)
+			if math.IsInf(float64(out[i]), 0) {
+				return types.Value{}, errorf(ErrValue, query.Pos{}, "%s(): value out of range: element %d overflows float32", st.spec.name, i+1)
+			}
 		}
-		return checkVector(query.Pos{}, out)
+		return types.VectorValue(out), nil
 	}
 	if st.spec.name == "sum" {
 		if st.intOnly {

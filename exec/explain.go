@@ -137,7 +137,10 @@ func (m *matchPlan) tree(p *selectPlan) *planNode {
 	table := p.table.Schema().Name
 	var label string
 	if m.mode == query.Hard {
-		label = fmt.Sprintf("HardMatch %s ON %s USING %s LIMIT %d", table, m.colName, m.metric, m.k)
+		label = fmt.Sprintf("HardMatch %s ON %s USING %s LIMIT %d", table, m.colName, m.metric, m.k-m.skip)
+		if m.skip > 0 {
+			label += fmt.Sprintf(" OFFSET %d", m.skip)
+		}
 	} else {
 		label = fmt.Sprintf("SoftMatch %s ON %s USING %s TEMPERATURE %s = %s", table, m.colName, m.metric, m.tempSrc, types.FormatFloat(m.temp))
 		if m.top > 0 {

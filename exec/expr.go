@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/softdb/softdb/query"
 	"github.com/softdb/softdb/types"
@@ -308,42 +309,48 @@ func (e *likeE) eval(env rowEnv) (types.Value, error) {
 	return boolValue(likeMatch(v.S, p.S) != e.not), nil
 }
 
-// likeMatch implements SQL LIKE (case-sensitive, as in PostgreSQL): % any
-// run, _ one character.
+// likeMatch implements SQL LIKE (case-sensitive, as in PostgreSQL): %
+// any run, _ one character. It is the classic wildcard matcher: literals
+// and _ advance both sides, a % records where to resume, and a mismatch
+// resumes after the last % with one more character of s consumed by it.
+// Only the last % ever needs revisiting (whatever an earlier % could
+// absorb, the last one can absorb too), so the time is O(len(s)·len(p))
+// at worst and no input backtracks exponentially.
 func likeMatch(s, p string) bool {
-	sr, pr := []rune(s), []rune(p)
-	var match func(i, j int) bool
-	match = func(i, j int) bool {
-		for j < len(pr) {
-			switch pr[j] {
+	si, pi := 0, 0
+	star, resume := -1, 0 // pattern index after the last %, and where s resumes
+	for si < len(s) {
+		if pi < len(p) {
+			switch p[pi] {
 			case '%':
-				for j < len(pr) && pr[j] == '%' {
-					j++
-				}
-				if j == len(pr) {
-					return true
-				}
-				for k := i; k <= len(sr); k++ {
-					if match(k, j) {
-						return true
-					}
-				}
-				return false
+				pi++
+				star, resume = pi, si
+				continue
 			case '_':
-				if i >= len(sr) {
-					return false
-				}
+				_, n := utf8.DecodeRuneInString(s[si:])
+				si += n
+				pi++
+				continue
 			default:
-				if i >= len(sr) || sr[i] != pr[j] {
-					return false
+				_, n := utf8.DecodeRuneInString(p[pi:])
+				if strings.HasPrefix(s[si:], p[pi:pi+n]) {
+					si += n
+					pi += n
+					continue
 				}
 			}
-			i++
-			j++
 		}
-		return i == len(sr)
+		if star < 0 {
+			return false
+		}
+		_, n := utf8.DecodeRuneInString(s[resume:])
+		resume += n
+		si, pi = resume, star
 	}
-	return match(0, 0)
+	for pi < len(p) && p[pi] == '%' {
+		pi++
+	}
+	return pi == len(p)
 }
 
 // ---- value helpers ----
@@ -421,25 +428,38 @@ func arith(pos query.Pos, op string, l, r types.Value) (types.Value, error) {
 	if !ok1 || !ok2 {
 		return types.Value{}, errorf(ErrType, pos, "operator %s cannot be applied to %s and %s", op, kindName(l), kindName(r))
 	}
+	var f float64
 	switch op {
 	case "+":
-		return types.FloatValue(a + b), nil
+		f = a + b
 	case "-":
-		return types.FloatValue(a - b), nil
+		f = a - b
 	case "*":
-		return types.FloatValue(a * b), nil
-	case "/":
+		f = a * b
+	case "/", "%":
 		if b == 0 {
 			return types.Value{}, errorf(ErrValue, pos, "division by zero")
 		}
-		return types.FloatValue(a / b), nil
-	case "%":
-		if b == 0 {
-			return types.Value{}, errorf(ErrValue, pos, "division by zero")
+		if f = a / b; op == "%" {
+			f = math.Mod(a, b)
 		}
-		return types.FloatValue(math.Mod(a, b)), nil
+	default:
+		return types.Value{}, errorf(ErrUnsupported, pos, "unknown operator %s", op)
 	}
-	return types.Value{}, errorf(ErrUnsupported, pos, "unknown operator %s", op)
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return types.Value{}, errorf(ErrValue, pos, "value out of range: overflow in %s %s %s", types.FormatFloat(a), op, types.FormatFloat(b))
+	}
+	return types.FloatValue(f), nil
+}
+
+// finite returns the FLOAT value f, or an error naming what produced it
+// when f is NaN or infinite: a FLOAT is always finite, as in storage, so
+// that every value can be written out and read back.
+func finite(pos query.Pos, f float64, what string) (types.Value, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return types.Value{}, errorf(ErrValue, pos, "value out of range: %s is not a finite number", what)
+	}
+	return types.FloatValue(f), nil
 }
 
 // vectorArith: vector ± vector elementwise; vector * / number; number * vector.

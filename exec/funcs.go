@@ -2,6 +2,7 @@ package exec
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -37,7 +38,12 @@ func init() {
 			}
 			return math.Sqrt(x), ""
 		})},
-		"exp": {1, 1, floatResult, mathFunc(func(x float64) (float64, string) { return math.Exp(x), "" })},
+		"exp": {1, 1, floatResult, mathFunc(func(x float64) (float64, string) {
+			if y := math.Exp(x); !math.IsInf(y, 0) {
+				return y, ""
+			}
+			return 0, "value out of range: overflow in exp(" + types.FormatFloat(x) + ")"
+		})},
 		"ln": {1, 1, floatResult, mathFunc(func(x float64) (float64, string) {
 			if x <= 0 {
 				return 0, "logarithm of a non-positive number"
@@ -65,7 +71,7 @@ func init() {
 		"vector_norm":     {1, 1, floatResult, fnNorm},
 		"inner_product":   {2, 2, floatResult, vecPair(func(a, b []float32) float64 { return dot64(a, b) })},
 		"l2_distance":     {2, 2, floatResult, vecPair(func(a, b []float32) float64 { return math.Sqrt(l2sq64(a, b)) })},
-		"cosine_distance": {2, 2, floatResult, vecPair(cosineDistance)},
+		"cosine_distance": {2, 2, floatResult, fnCosineDistance},
 	}
 	scalarFuncs["pow"] = scalarFuncs["power"]
 	scalarFuncs["dim"] = scalarFuncs["vector_dims"]
@@ -117,7 +123,11 @@ func (e *callE) eval(env rowEnv) (types.Value, error) {
 		}
 		vals[i] = v
 	}
-	return e.f.fn(e.pos, vals)
+	v, err := e.f.fn(e.pos, vals)
+	if err == nil && v.K == types.Float && (math.IsInf(v.F, 0) || math.IsNaN(v.F)) {
+		return finite(e.pos, v.F, e.name+"()") // a function must not make what storage refuses
+	}
+	return v, err
 }
 
 func mathFunc(f func(float64) (float64, string)) func(query.Pos, []types.Value) (types.Value, error) {
@@ -171,8 +181,22 @@ func fnRound(pos query.Pos, a []types.Value) (types.Value, error) {
 		}
 		digits = a[1].I
 	}
-	p := math.Pow(10, float64(digits))
-	return types.FloatValue(math.Round(x*p) / p), nil
+	// A float64 has at most 17 significant digits and magnitudes within
+	// 10^±308: rounding beyond either leaves x as it is (or makes 0), and
+	// 10^digits itself would overflow into Inf/Inf = NaN.
+	switch {
+	case digits > 330:
+		return types.FloatValue(x), nil
+	case digits < -330:
+		return types.FloatValue(math.Copysign(0, x)), nil
+	}
+	p := math.Pow(10, float64(max(digits, 0)))
+	q := math.Pow(10, float64(max(-digits, 0)))
+	y := x * p / q
+	if math.IsInf(y, 0) || math.Abs(y) >= 1<<53 {
+		return types.FloatValue(x), nil // already integral at that scale
+	}
+	return finite(pos, math.Round(y)*q/p, "round("+types.FormatFloat(x)+", "+strconv.FormatInt(digits, 10)+")")
 }
 
 func fnPower(pos query.Pos, a []types.Value) (types.Value, error) {
@@ -181,7 +205,13 @@ func fnPower(pos query.Pos, a []types.Value) (types.Value, error) {
 	if !ok1 || !ok2 {
 		return types.Value{}, errorf(ErrType, pos, "power needs numbers")
 	}
-	return types.FloatValue(math.Pow(x, y)), nil
+	switch {
+	case x == 0 && y < 0:
+		return types.Value{}, errorf(ErrValue, pos, "zero raised to a negative power is undefined")
+	case x < 0 && y != math.Trunc(y):
+		return types.Value{}, errorf(ErrValue, pos, "a negative number raised to a non-integer power is undefined")
+	}
+	return finite(pos, math.Pow(x, y), "power("+types.FormatFloat(x)+", "+types.FormatFloat(y)+")")
 }
 
 func fnDims(pos query.Pos, a []types.Value) (types.Value, error) {
@@ -225,6 +255,16 @@ func l2sq64(a, b []float32) float64 {
 		s += d * d
 	}
 	return s
+}
+
+// fnCosineDistance is 1 − cos(a, b); pgvector returns NaN for a zero
+// vector, which softdb, whose FLOATs are finite, reports as an error.
+func fnCosineDistance(pos query.Pos, a []types.Value) (types.Value, error) {
+	v, err := vecPair(cosineDistance)(pos, a)
+	if err == nil && math.IsNaN(v.F) {
+		return v, errorf(ErrValue, pos, "cosine_distance is undefined for a zero vector")
+	}
+	return v, err
 }
 
 func cosineDistance(a, b []float32) float64 {

@@ -2,10 +2,8 @@ package exec
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"math"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -27,7 +25,8 @@ type matchPlan struct {
 	temp    float64 // SOFT: T (0 = all weight on the best row)
 	tempSrc string  // TEMPERATURE as written, or "√d" by default
 	top     int     // SOFT TOP k; 0 = all rows
-	k       int     // HARD: rows returned (LIMIT, default 1)
+	k       int     // HARD: rows ranked (LIMIT + OFFSET; LIMIT defaults to 1)
+	skip    int     // HARD: of those, the first skip are not returned (OFFSET)
 
 	// The query: exactly one of vec, sub, single is set.
 	vec    []float32
@@ -36,6 +35,7 @@ type matchPlan struct {
 
 	ncols      int  // columns of the table
 	rowsNeeded int  // row form: only the best rowsNeeded rows are used (-1: all)
+	unordered  bool // row form: the rows' order cannot matter (aggregates only)
 	blend      bool // SOFT blend form
 	blendItems []blendItem
 }
@@ -292,7 +292,7 @@ func (m *matchPlan) queries(ctx context.Context, schema *storage.Schema) ([]quer
 	// rowid appended as an extra item.
 	o := *sub.out
 	o.items = append(append([]expr(nil), o.items...), &rowidE{})
-	vals, err := finish(&o, rows)
+	vals, err := finish(ctx, &o, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -438,9 +438,13 @@ func (m *matchPlan) chunks(ctx context.Context, t *storage.Table, where expr) ([
 		}
 		if where != nil {
 			r := srcRow{seg: c.seg, ncols: ncols}
+			cancel := newCanceller(ctx)
 			for i := range mask {
 				if mask[i] == 0 {
 					continue
+				}
+				if err := cancel.tick(); err != nil {
+					return err
 				}
 				r.i = c.start + i
 				r.rowid = c.seg.Base() + int64(r.i)
@@ -476,6 +480,9 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	if err := p.checkMemory(p.memLimit, int64(len(qs))); err != nil {
 		return nil, err
 	}
+	if m.mode == query.Hard && m.k == m.skip { // LIMIT 0
+		return noMatch(ctx, p, qs)
+	}
 	chunks, err := m.chunks(ctx, p.table, p.where)
 	if err != nil {
 		return nil, err
@@ -500,6 +507,9 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 			pre.best, err = m.topBatch(ctx, chunks, qs[lo:hi], k)
 		} else {
 			pre.scores, err = m.scoreBatch(ctx, chunks, qs[lo:hi])
+			if err == nil && m.rowsNeeded >= 0 {
+				pre.ranked, err = m.rankBlock(ctx, chunks, qs[lo:hi], pre.scores)
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -520,6 +530,7 @@ func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 type blockResult struct {
 	best   [][]attention.Scored
 	scores [][]float32
+	ranked [][]srcRow // row form with rowsNeeded: each query's rows (bestOfScores)
 }
 
 // runOne produces the result rows of query q, the bi-th of its block.
@@ -529,26 +540,30 @@ func (m *matchPlan) runOne(ctx context.Context, p *selectPlan, chunks []chunk, q
 	}
 	var rows []srcRow
 	var err error
-	if pre.best != nil {
-		rows = m.bestRows(chunks, q, pre.best[bi])
-	} else {
-		rows, err = m.scoredRows(ctx, chunks, q, pre.scores[bi])
+	switch {
+	case pre.best != nil:
+		rows, err = m.order(ctx, m.bestRows(chunks, q, pre.best[bi]))
+	case pre.ranked != nil:
+		rows = pre.ranked[bi]
+	default:
+		if rows, err = m.scoredRows(ctx, chunks, q, pre.scores[bi]); err == nil {
+			rows, err = m.order(ctx, rows)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, err = m.order(ctx, rows)
-	if err != nil {
-		return nil, err
+	if m.mode == query.Hard {
+		rows = rows[min(m.skip, len(rows)):] // OFFSET: a page of the ranking
 	}
 	if m.blend {
-		r, err := m.blendRows(rows, q)
+		r, err := m.blendRows(ctx, rows, q)
 		if err != nil {
 			return nil, err
 		}
 		return [][]types.Value{r}, nil
 	}
-	return finish(p.out, rows)
+	return finish(ctx, p.out, rows)
 }
 
 // topK is how many best rows a query keeps: HARD's k, SOFT's TOP, or 0
@@ -685,51 +700,6 @@ func (m *matchPlan) bestRows(chunks []chunk, q queryVec, best []attention.Scored
 	return rows
 }
 
-// scoredRows returns the candidate rows of every chunk with their scores
-// (a query's row of scoreBatch, laid out by chunkOffsets), in rowid order.
-func (m *matchPlan) scoredRows(ctx context.Context, chunks []chunk, q queryVec, scores []float32) ([]srcRow, error) {
-	if q.v == nil {
-		return nil, nil
-	}
-	parts := make([][]srcRow, len(chunks))
-	offs := chunkOffsets(chunks)
-	err := parallel(ctx, len(chunks), func(ci int) error {
-		c := &chunks[ci]
-		row := func(i int, s float32) srcRow {
-			return srcRow{seg: c.seg, i: c.start + i, ncols: m.ncols,
-				rowid: c.seg.Base() + int64(c.start+i), score: s, qrow: q.qrow}
-		}
-		var part []srcRow
-		sc := scores[offs[ci]:offs[ci+1]]
-		if c.cand != nil {
-			part = make([]srcRow, len(c.cand))
-			for j, i := range c.cand {
-				part[j] = row(int(i), sc[j])
-			}
-		} else {
-			for i, s := range sc {
-				if c.mask[i] != 0 {
-					part = append(part, row(i, s))
-				}
-			}
-		}
-		parts[ci] = part
-		return m.checkScores(part)
-	})
-	if err != nil {
-		return nil, err
-	}
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	rows := make([]srcRow, 0, n)
-	for _, p := range parts {
-		rows = append(rows, p...)
-	}
-	return rows, nil
-}
-
 // order sets the weights of a query's candidate rows and returns the rows
 // that take part, ordered by weight (HARD: by score) descending, then
 // rowid.
@@ -757,15 +727,9 @@ func (m *matchPlan) order(ctx context.Context, rows []srcRow) ([]srcRow, error) 
 		}
 		return kept, ctx.Err()
 	}
-	slices.SortFunc(rows, func(a, b srcRow) int {
-		switch {
-		case a.weight != b.weight:
-			return cmp.Compare(b.weight, a.weight)
-		case a.score != b.score:
-			return cmp.Compare(b.score, a.score)
-		}
-		return cmp.Compare(a.rowid, b.rowid)
-	})
+	if !m.unordered {
+		sortByWeight(rows)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -806,7 +770,8 @@ func (m *matchPlan) weigh(rows []srcRow) {
 
 // blendRows computes the blend form from weighted candidates, renormalising
 // each item over its non-NULL values (SPEC §4).
-func (m *matchPlan) blendRows(rows []srcRow, q queryVec) ([]types.Value, error) {
+func (m *matchPlan) blendRows(ctx context.Context, rows []srcRow, q queryVec) ([]types.Value, error) {
+	cancel := newCanceller(ctx)
 	out := make([]types.Value, len(m.blendItems))
 	for bi, b := range m.blendItems {
 		if b.constant {
@@ -822,6 +787,9 @@ func (m *matchPlan) blendRows(rows []srcRow, q queryVec) ([]types.Value, error) 
 		var accF float64
 		seen := false
 		for i := range rows {
+			if err := cancel.tick(); err != nil {
+				return nil, err
+			}
 			r := &rows[i]
 			v, err := b.e.eval(r)
 			if err != nil {
@@ -869,7 +837,11 @@ func (m *matchPlan) blendRows(rows []srcRow, q queryVec) ([]types.Value, error) 
 			}
 			out[bi] = types.VectorValue(vec)
 		} else {
-			out[bi] = types.FloatValue(accF / sumW)
+			f, err := finite(query.Pos{}, accF/sumW, "the blend")
+			if err != nil {
+				return nil, err
+			}
+			out[bi] = f
 		}
 	}
 	return out, nil

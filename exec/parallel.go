@@ -62,3 +62,23 @@ func parallel(ctx context.Context, n int, f func(i int) error) error {
 	wg.Wait()
 	return firstErr
 }
+
+// canceller checks a context every 64 calls of tick, so that a loop over
+// rows stops promptly when the statement is cancelled, even when each row
+// costs microseconds (a long LIKE, a function of a wide vector), while a
+// cheap row pays for one counter increment. (ctx.Err is an atomic load.)
+type canceller struct {
+	ctx context.Context
+	n   uint32
+}
+
+func newCanceller(ctx context.Context) canceller { return canceller{ctx: ctx} }
+
+// tick returns the context's error once it is cancelled (checked on every
+// 64th call).
+func (c *canceller) tick() error {
+	if c.n++; c.n&63 != 0 {
+		return nil
+	}
+	return c.ctx.Err()
+}

@@ -3,7 +3,6 @@ package exec
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -121,6 +120,16 @@ func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (
 		if err != nil {
 			return nil, err
 		}
+		if m.mode == query.Hard && s.Offset != nil {
+			// HARD LIMIT k OFFSET o ranks the best k + o rows and returns
+			// the last k, so that pages concatenate into the ranking.
+			o, err := constInt(s.Offset, params, "OFFSET")
+			if err != nil {
+				return nil, err
+			}
+			m.skip = int(min(o, math.MaxInt32))
+			m.k = int(min(int64(m.k)+o, math.MaxInt32))
+		}
 		p.match = m
 	}
 	out, err := planOutput(s, sc, p.match)
@@ -134,6 +143,9 @@ func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (
 		}
 		if !p.match.blend {
 			p.match.rowsNeeded = int(min(matchStop(out, p.match.ncols), math.MaxInt32))
+			// Aggregates without GROUP BY make one row whatever the
+			// order of the rows, so a batch need not sort each query's.
+			p.match.unordered = out.grouped && len(out.groupBy) == 0
 		}
 	}
 	return p, nil
@@ -246,7 +258,7 @@ func planOutput(s *query.Select, sc *scope, m *matchPlan) (*outputSpec, error) {
 		}
 		out.limit = n
 	}
-	if s.Offset != nil {
+	if s.Offset != nil && !(m != nil && m.mode == query.Hard) {
 		n, err := constInt(s.Offset, sc.params, "OFFSET")
 		if err != nil {
 			return nil, err
@@ -279,11 +291,16 @@ func constInt(e query.Expr, params []types.Value, what string) (int64, error) {
 // runSelect executes a plan; qrow order and per-query pipelines are handled
 // by the match code.
 func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
-	if p.match != nil {
+	if m := p.match; m != nil {
+		if m.blend && (p.out.limit == 0 || p.out.offset > 0) {
+			// The blend form is one row per query, which LIMIT 0 or an
+			// OFFSET drops, as from any one-row result.
+			return nil, nil
+		}
 		return runMatch(ctx, p)
 	}
 	if p.table == nil {
-		return finish(p.out, []srcRow{{}})
+		return finish(ctx, p.out, []srcRow{{}})
 	}
 	if p.out.grouped {
 		// Aggregate as the scan goes: count(*) over a million rows holds
@@ -292,7 +309,7 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 		if err := scanEach(ctx, p.table, p.where, g.add); err != nil {
 			return nil, err
 		}
-		return finishGrouped(p.out, nil, g)
+		return finishGrouped(ctx, p.out, nil, g)
 	}
 	if err := p.checkMemory(p.memLimit, 1); err != nil {
 		return nil, err
@@ -301,7 +318,22 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return finish(p.out, rows)
+	return finish(ctx, p.out, rows)
+}
+
+// noMatch is the result of a match that takes no rows (HARD … LIMIT 0):
+// per query, the output pipeline over no rows, so aggregates still make
+// their row.
+func noMatch(ctx context.Context, p *selectPlan, qs []queryVec) ([][]types.Value, error) {
+	var out [][]types.Value
+	for range qs {
+		rows, err := finish(ctx, p.out, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
 }
 
 // earlyStop is how many source rows suffice (-1: all).
@@ -363,17 +395,15 @@ var errStop = errors.New("stop")
 // order; fn must not keep its argument.
 func scanEach(ctx context.Context, t *storage.Table, where expr, fn func(*srcRow) error) error {
 	ncols := len(t.Schema().Columns)
-	n := 0
+	cancel := newCanceller(ctx)
 	for _, seg := range t.Segments() {
 		live := seg.Live()
 		for i := 0; i < seg.Len(); i++ {
 			if live[i] == 0 {
 				continue
 			}
-			if n++; n&4095 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
+			if err := cancel.tick(); err != nil {
+				return err
 			}
 			r := srcRow{seg: seg, i: i, ncols: ncols, rowid: seg.Base() + int64(i)}
 			if where != nil {
@@ -403,13 +433,13 @@ func passes(cond expr, env rowEnv) (bool, error) {
 }
 
 // finish runs the output pipeline over source rows.
-func finish(o *outputSpec, rows []srcRow) ([][]types.Value, error) {
-	return finishGrouped(o, rows, nil)
+func finish(ctx context.Context, o *outputSpec, rows []srcRow) ([][]types.Value, error) {
+	return finishGrouped(ctx, o, rows, nil)
 }
 
 // finishGrouped is finish; when pre is set, the rows were already grouped
 // into it as they were scanned.
-func finishGrouped(o *outputSpec, rows []srcRow, pre *grouper) ([][]types.Value, error) {
+func finishGrouped(ctx context.Context, o *outputSpec, rows []srcRow, pre *grouper) ([][]types.Value, error) {
 	type outRow struct {
 		vals []types.Value
 		keys []types.Value
@@ -418,7 +448,11 @@ func finishGrouped(o *outputSpec, rows []srcRow, pre *grouper) ([][]types.Value,
 		rows = rows[:stop] // rows come in output order: the rest is cut by LIMIT
 	}
 	var res []outRow
+	cancel := newCanceller(ctx)
 	emit := func(env rowEnv) error {
+		if err := cancel.tick(); err != nil {
+			return err
+		}
 		vals := make([]types.Value, len(o.items))
 		for i, it := range o.items {
 			v, err := it.eval(env)
@@ -456,6 +490,9 @@ func finishGrouped(o *outputSpec, rows []srcRow, pre *grouper) ([][]types.Value,
 		if g == nil {
 			g = newGrouper(o)
 			for i := range rows {
+				if err := cancel.tick(); err != nil {
+					return nil, err
+				}
 				if err := g.add(&rows[i]); err != nil {
 					return nil, err
 				}
@@ -590,73 +627,4 @@ func (g *grouper) rows() ([]flatRow, error) {
 		out[i] = r
 	}
 	return out, nil
-}
-
-// srcRowBytes is the size of a srcRow plus its share of the result row, a
-// planning estimate.
-const srcRowBytes = 96
-
-// checkMemory refuses a plan whose working set would exceed limit bytes,
-// before it allocates much: a huge batch in row form, say. nq is the
-// number of queries (1 for a plain scan).
-func (p *selectPlan) checkMemory(limit int64, nq int64) error {
-	if p.table == nil {
-		return nil
-	}
-	rows := p.table.LiveRows()
-	need := rows * srcRowBytes // a plain scan materialises its rows
-	what := fmt.Sprintf("%d rows", rows)
-	if m := p.match; m != nil {
-		chunks := rows/chunkRows + 1
-		var cand, perQuery, states int64
-		switch {
-		case m.mode == query.Hard:
-			perQuery = int64(m.k) // the heaps are counted below
-		case m.blend && m.fusable():
-			perQuery = 1
-			for _, b := range m.blendItems {
-				states = max(states, chunks*nq*int64(b.t.Dim+2)*8) // one partial state per chunk and query
-			}
-		case m.blend:
-			cand, perQuery = rows*srcRowBytes, 1
-		default:
-			cand, perQuery = rows*srcRowBytes, rows
-			if p.out.limit >= 0 && !p.out.grouped {
-				perQuery = min(perQuery, p.out.limit+p.out.offset)
-			}
-		}
-		// Queries are ranked (per-chunk heaps) or scored a block at a
-		// time, within about 64 MiB (topBatchQueries, scoreBatchQueries).
-		if !(m.blend && m.fusable()) {
-			// A query's scores cover each chunk's candidates when they
-			// are gathered, else all its slots, deleted ones included
-			// (chunkOffsets): at most every slot of the table.
-			var slots int64
-			for _, seg := range p.table.Segments() {
-				slots += int64(seg.Len())
-			}
-			per := slots * 4
-			if k := m.topK(); k > 0 {
-				per = chunks * int64(k) * 16
-			}
-			cand += max(per, min(64<<20, nq*per)) // at least one query's
-		}
-		// Queries run one after another; their results accumulate.
-		need = cand + states + nq*perQuery*srcRowBytes
-		what = fmt.Sprintf("%d queries × %d rows", nq, rows)
-	}
-	if need > limit {
-		return errorf(ErrLimit, query.Pos{}, "this statement would need about %s of memory (%s), more than the limit of %s; add LIMIT, TOP or a WHERE, or raise the limit (Options.MaxStatementMemory)", bytesText(need), what, bytesText(limit))
-	}
-	return nil
-}
-
-func bytesText(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KiB", (n+1023)/1024)
 }

@@ -63,6 +63,37 @@ type Session struct {
 	pinned *storage.Snapshot
 	// progress, when set, receives COPY … FROM progress.
 	progress Progress
+	// memLimit, when > 0, replaces the engine's per-statement memory
+	// limit for this session (SET max_statement_memory).
+	memLimit int64
+}
+
+// MemoryLimit is the per-statement memory limit of the session's
+// statements, in bytes.
+func (s *Session) MemoryLimit() int64 {
+	if s.memLimit > 0 {
+		return s.memLimit
+	}
+	return s.eng.memLimit
+}
+
+// set runs SET name = value. The one setting is max_statement_memory: a
+// size ('16GB', '512MB', a number of bytes) or DEFAULT, the engine's
+// limit. It lasts for the session, and is not undone by ROLLBACK.
+func (s *Session) set(n *query.Set) error {
+	if !strings.EqualFold(n.Name.Name, "max_statement_memory") {
+		return errorf(ErrNotFound, n.Name.At, "unknown setting %q (the one setting is max_statement_memory)", n.Name.Name)
+	}
+	if strings.EqualFold(n.Value, "default") {
+		s.memLimit = 0
+		return nil
+	}
+	v, err := ParseMemorySize(n.Value)
+	if err != nil {
+		return errorf(ErrValue, n.ValueAt, "max_statement_memory: %v", err)
+	}
+	s.memLimit = v
+	return nil
 }
 
 // PinSnapshot makes the session read-only over the current committed state:
@@ -167,7 +198,7 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 		if err != nil {
 			return nil, err
 		}
-		p.memLimit = s.eng.memLimit
+		p.memLimit = s.MemoryLimit()
 		rows, err := runSelect(ctx, p)
 		if err != nil {
 			return nil, err
@@ -231,6 +262,8 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 		for _, l := range lines {
 			res.Rows = append(res.Rows, []types.Value{types.TextValue(l)})
 		}
+	case *query.Set:
+		err = s.set(n)
 	case *query.Begin:
 		err = s.Begin(ctx)
 	case *query.Commit:

@@ -128,6 +128,9 @@ func coerce(v types.Value, c storage.Column, table string, pos query.Pos) (types
 		return v, mismatch()
 	case types.Float:
 		if f, ok := v.AsFloat(); ok {
+			if math.IsInf(f, 0) || math.IsNaN(f) {
+				return v, errorf(ErrValue, pos, "column %s.%s: NaN and infinite values are not allowed in a FLOAT", table, c.Name)
+			}
 			return types.FloatValue(f), nil
 		}
 		return v, mismatch()
@@ -222,7 +225,11 @@ func update(ctx context.Context, tx *storage.Tx, s *query.Update, params []types
 	}
 	ids := make([]int64, len(rows))
 	newRows := make([][]types.Value, len(rows))
+	cancel := newCanceller(ctx)
 	for ri := range rows {
+		if err := cancel.tick(); err != nil {
+			return 0, err
+		}
 		r := &rows[ri]
 		row := make([]types.Value, len(schema.Columns))
 		for c := range row {

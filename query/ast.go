@@ -203,6 +203,16 @@ type CopyOption struct {
 // ShowTables is SHOW TABLES.
 type ShowTables struct{ At Pos }
 
+// Set is SET name = value (or TO value): a setting of the session. Name
+// is as written; Value is a string literal's contents, or a number or word
+// as written.
+type Set struct {
+	At      Pos
+	Name    Ident
+	Value   string
+	ValueAt Pos
+}
+
 // Describe is DESCRIBE t.
 type Describe struct {
 	At    Pos
@@ -355,6 +365,7 @@ func (n *Select) Position() Pos      { return n.At }
 func (n *Copy) Position() Pos        { return n.At }
 func (n *ShowTables) Position() Pos  { return n.At }
 func (n *Describe) Position() Pos    { return n.At }
+func (n *Set) Position() Pos         { return n.At }
 func (n *Explain) Position() Pos     { return n.At }
 func (n *Begin) Position() Pos       { return n.At }
 func (n *Commit) Position() Pos      { return n.At }
@@ -387,6 +398,7 @@ func (*Select) node()      {}
 func (*Copy) node()        {}
 func (*ShowTables) node()  {}
 func (*Describe) node()    {}
+func (*Set) node()         {}
 func (*Explain) node()     {}
 func (*Begin) node()       {}
 func (*Commit) node()      {}
@@ -418,6 +430,7 @@ func (*Select) stmt()      {}
 func (*Copy) stmt()        {}
 func (*ShowTables) stmt()  {}
 func (*Describe) stmt()    {}
+func (*Set) stmt()         {}
 func (*Explain) stmt()     {}
 func (*Begin) stmt()       {}
 func (*Commit) stmt()      {}

@@ -165,6 +165,11 @@ func formatStmt(b *strings.Builder, s Statement) {
 		}
 	case *ShowTables:
 		b.WriteString("SHOW TABLES")
+	case *Set:
+		b.WriteString("SET ")
+		b.WriteString(quoteIdent(s.Name.Name))
+		b.WriteString(" = ")
+		b.WriteString(quoteString(s.Value))
 	case *Describe:
 		b.WriteString("DESCRIBE ")
 		b.WriteString(quoteIdent(s.Table.Name))

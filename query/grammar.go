@@ -27,7 +27,8 @@ type statement struct {
 	Describe *describeStmt `parser:" | @@"`
 	Begin    *beginStmt    `parser:" | @@"`
 	Commit   *commitStmt   `parser:" | @@"`
-	Rollback *rollbackStmt `parser:" | @@ )"`
+	Rollback *rollbackStmt `parser:" | @@"`
+	Set      *setStmt      `parser:" | @@ )"`
 }
 
 type name struct {
@@ -169,6 +170,12 @@ type copyOption struct {
 type showTables struct {
 	Pos  lexer.Position
 	Show bool `parser:"@'SHOW' 'TABLES'"`
+}
+
+type setStmt struct {
+	Pos   lexer.Position
+	Name  *name       `parser:"'SET' @@ ( '=' | 'TO' )"`
+	Value lexer.Token `parser:"@( String | Int | Float | Ident | Keyword )"`
 }
 
 type describeStmt struct {

@@ -54,6 +54,12 @@ func (l *lowerer) statement(s *statement) Statement {
 		st = &Commit{At: pos(s.Commit.Pos)}
 	case s.Rollback != nil:
 		st = &Rollback{At: pos(s.Rollback.Pos)}
+	case s.Set != nil:
+		v := s.Set.Value.Value
+		if s.Set.Value.Type == tokString {
+			v = unquote(v)
+		}
+		st = &Set{At: pos(s.Set.Pos), Name: l.name(s.Set.Name), Value: v, ValueAt: pos(s.Set.Value.Pos)}
 	default:
 		l.fail(s.Pos, "empty statement")
 		return nil

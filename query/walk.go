@@ -77,6 +77,8 @@ func Walk(n Node, f func(Node) bool) {
 		}
 	case *Describe:
 		ident(&n.Table)
+	case *Set:
+		ident(&n.Name)
 	case *Explain:
 		if n.Stmt != nil {
 			Walk(n.Stmt, f)

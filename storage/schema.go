@@ -101,7 +101,7 @@ func (s *Schema) validate() (*Schema, error) {
 }
 
 // checkRow validates one full row against the schema: length, kinds,
-// NOT NULL, vector dimension and finiteness.
+// NOT NULL, vector dimension, and finiteness of FLOATs and vector elements.
 func (s *Schema) checkRow(row []types.Value) error {
 	if len(row) != len(s.Columns) {
 		return &ValueError{Table: s.Name, Msg: fmt.Sprintf("table %s has %d columns but %d values were supplied", s.Name, len(s.Columns), len(row))}
@@ -117,6 +117,9 @@ func (s *Schema) checkRow(row []types.Value) error {
 		}
 		if v.K != c.Type.Kind {
 			return &ValueError{Table: s.Name, Column: c.Name, Msg: fmt.Sprintf("type mismatch for %s.%s: expected %v, got %v", s.Name, c.Name, c.Type.Kind, v.K)}
+		}
+		if v.K == types.Float && v.F-v.F != 0 { // NaN or ±Inf
+			return &ValueError{Table: s.Name, Column: c.Name, Msg: fmt.Sprintf("invalid FLOAT for %s.%s: %v", s.Name, c.Name, v.F)}
 		}
 		if v.K == types.Vector {
 			if len(v.V) != c.Type.Dim {

@@ -40,6 +40,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	format := fs.String("format", "table", "output format: table, csv, json or jsonl")
 	demo := fs.Bool("demo", false, "load the demo tables (library, digits) first")
+	maxMemory := fs.String("max-memory", "", "memory one statement may plan for, e.g. 16GB (default 8GB; SET max_statement_memory changes it per session)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -59,11 +60,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Error: too many arguments (%d); quote the SQL as one argument\n", len(rest))
 		return 2
 	}
+	var err error
 	dir := softdb.Memory
 	if len(rest) >= 1 {
 		dir = rest[0]
 	}
-	db, err := softdb.Open(dir, nil)
+	opts := &softdb.Options{}
+	if *maxMemory != "" {
+		if opts.MaxStatementMemory, err = softdb.ParseMemorySize(*maxMemory); err != nil {
+			fmt.Fprintf(stderr, "Error: --max-memory: %v\n", err)
+			return 2
+		}
+	}
+	db, err := softdb.Open(dir, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
