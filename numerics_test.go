@@ -219,9 +219,11 @@ func TestTemperatureEdges(t *testing.T) {
 				}
 			}
 		}
-		// Row form: the weights, no NaN.
+		// Row form: the weights, no NaN; the LIMIT form keeps only the
+		// best rows but weighs them against all of them.
 		var sum float64
-		for _, r := range queryAll(t, db, fmt.Sprintf("SOFT SELECT weight FROM t MATCH [1] TEMPERATURE %s", c.T)) {
+		all := queryAll(t, db, fmt.Sprintf("SOFT SELECT weight FROM t MATCH [1] TEMPERATURE %s", c.T))
+		for _, r := range all {
 			w := r[0].(float64)
 			if math.IsNaN(w) {
 				t.Fatalf("T=%s: NaN weight", c.T)
@@ -230,6 +232,11 @@ func TestTemperatureEdges(t *testing.T) {
 		}
 		if math.Abs(sum-1) > 1e-9 {
 			t.Errorf("T=%s: weights sum to %v", c.T, sum)
+		}
+		for i, r := range queryAll(t, db, fmt.Sprintf("SOFT SELECT weight FROM t MATCH [1] TEMPERATURE %s LIMIT 2", c.T)) {
+			if w := r[0].(float64); w != all[i][0].(float64) {
+				t.Errorf("T=%s LIMIT 2: weight %d is %v, without LIMIT %v", c.T, i, w, all[i][0])
+			}
 		}
 	}
 }
