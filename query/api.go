@@ -22,9 +22,27 @@ const (
 // optional and empty statements are skipped. "?" parameters are numbered
 // from 1 in each statement. Every error is a *Error.
 func Parse(src string) ([]Statement, error) {
+	return ParseAt(src, Pos{Line: 1, Col: 1})
+}
+
+// ParseAt is Parse for text that starts at position at of a longer script:
+// the positions in the AST and in errors are the script's. A script runner
+// parses each statement as it is read and its errors still name the
+// script's line and column.
+func ParseAt(src string, at Pos) ([]Statement, error) {
 	toks, err := lex(src)
 	if err != nil {
+		var qe *Error
+		if errors.As(err, &qe) {
+			qe.Pos = shiftPos(qe.Pos, at)
+		}
 		return nil, err
+	}
+	shifted := at != Pos{Line: 1, Col: 1}
+	if shifted {
+		for i := range toks {
+			toks[i].Pos = shiftLexPos(toks[i].Pos, at)
+		}
 	}
 	var out []Statement
 	start := 0
@@ -37,6 +55,9 @@ func Parse(src string) ([]Statement, error) {
 			eof = lexer.Token{Type: tokEOF, Value: ";", Pos: toks[i].Pos}
 		} else {
 			eof = lexer.EOFToken(endPos(src))
+			if shifted {
+				eof.Pos = shiftLexPos(eof.Pos, at)
+			}
 		}
 		if i > start {
 			st, err := parseTokens(toks[start:i], eof)
@@ -48,6 +69,23 @@ func Parse(src string) ([]Statement, error) {
 		start = i + 1
 	}
 	return out, nil
+}
+
+// shiftPos moves p, a position in a text that starts at at, to the
+// position in the whole script.
+func shiftPos(p, at Pos) Pos {
+	if p.Line == 1 {
+		p.Col += at.Col - 1
+	}
+	p.Line += at.Line - 1
+	p.Offset += at.Offset
+	return p
+}
+
+func shiftLexPos(p lexer.Position, at Pos) lexer.Position {
+	q := shiftPos(Pos{Offset: p.Offset, Line: p.Line, Col: p.Column}, at)
+	p.Offset, p.Line, p.Column = q.Offset, q.Line, q.Col
+	return p
 }
 
 // ParseOne parses exactly one statement (a trailing ";" is allowed).
