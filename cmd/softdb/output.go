@@ -120,7 +120,7 @@ func (s *Shell) printTable(stmt query.Statement, st *softdb.Statement) error {
 	}
 	if bar >= 0 {
 		// The bar chart is an extra column right after the weights it draws.
-		header = insertAt(header, bar+1, "")
+		header = insertAt(header, bar+1, "bar")
 		align = insertAt(align, bar+1, tw.AlignLeft)
 		headerAlign = insertAt(headerAlign, bar+1, tw.AlignLeft)
 	}
