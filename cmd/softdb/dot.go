@@ -25,7 +25,7 @@ const helpText = `.demo              load example tables (library, digits) and s
 .mode [FORMAT]     output format: table, csv, json or jsonl
 .output [FILE]     send results to FILE; alone, back to the screen
 .quit              leave (also .exit or Ctrl-D)
-.read FILE         run the statements in FILE
+.read FILE         run the statements and dot commands in FILE
 .schema [TABLE]    the CREATE TABLE statement of TABLE, or of every table
 .tables            list the tables and their row counts
 .timer [on|off]    show how long each statement takes
