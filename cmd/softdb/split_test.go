@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/olekukonko/tablewriter/tw"
 	"github.com/softdb/softdb"
 	"github.com/softdb/softdb/query"
 )
@@ -15,7 +18,13 @@ import (
 // BenchmarkScript runs 10⁵ `SELECT 1;` lines through the script runner
 // (csv output to a discarded writer) and reports statements per second.
 func BenchmarkScript(b *testing.B) {
-	const n = 100_000
+	for _, format := range []string{"csv", "table"} {
+		b.Run("format="+format, func(b *testing.B) { benchmarkScript(b, format) })
+	}
+}
+
+func benchmarkScript(b *testing.B, format string) {
+	const n = 20_000
 	script := strings.Repeat("SELECT 1;\n", n)
 	db, err := softdb.Open(softdb.Memory, nil)
 	if err != nil {
@@ -25,7 +34,7 @@ func BenchmarkScript(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		sh := NewShell(db, io.Discard, io.Discard, "csv")
+		sh := NewShell(db, io.Discard, io.Discard, format)
 		if err := sh.RunScript(context.Background(), strings.NewReader(script)); err != nil {
 			b.Fatal(err)
 		}
@@ -159,7 +168,7 @@ func TestScriptWorkIsLinear(t *testing.T) {
 // into a long script, also after several statements on one line.
 func TestScriptErrorLineDeep(t *testing.T) {
 	// 100,000 lines: statements, comments and blank lines.
-	const n = 100_000
+	const n = 20_000
 	script := strings.Repeat("SELECT 1;\n-- a comment\n"+strings.Repeat("\n", 98), n/100) + "SELECT 2; SELECT 3;\n  SELECT nope;\n"
 	var out, errb strings.Builder
 	db, err := softdb.Open(softdb.Memory, nil)
@@ -176,5 +185,52 @@ func TestScriptErrorLineDeep(t *testing.T) {
 	err = sh.RunScript(context.Background(), strings.NewReader(script[:len(script)-len("  SELECT nope;\n")]+"SELECT 4;  SELECT 'open"))
 	if want := fmt.Sprintf("line %d:19: unterminated string literal", n+2); err == nil || err.Error() != want {
 		t.Errorf("error %v, want %s", err, want)
+	}
+}
+
+// TestPlainTableMatchesLibrary: the plain layout of ASCII tables is the
+// table library's, byte for byte, on random tables.
+func TestPlainTableMatchesLibrary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	words := []string{"", " ", "a", "label", "0.5447753996869446", "-1", "NULL", "x y", "[1, 2]", "north-east", "  lead", "trail  ", "|", "-+-"}
+	for round := range 3000 {
+		cols := 1 + rng.IntN(4)
+		header := make([]string, cols)
+		align := make([]tw.Align, cols)
+		headerAlign := make([]tw.Align, cols)
+		for i := range header {
+			header[i] = words[rng.IntN(len(words))]
+			align[i], headerAlign[i] = tw.AlignLeft, tw.AlignCenter
+			if rng.IntN(2) == 0 {
+				align[i] = tw.AlignRight
+			}
+			if rng.IntN(4) == 0 {
+				headerAlign[i] = tw.AlignLeft
+			}
+		}
+		body := make([][]string, rng.IntN(4))
+		for r := range body {
+			body[r] = make([]string, cols)
+			for i := range body[r] {
+				body[r][i] = words[rng.IntN(len(words))]
+			}
+		}
+		var plain, lib bytes.Buffer
+		pw, lw := bufio.NewWriter(&plain), bufio.NewWriter(&lib)
+		if !plainTable(pw, header, body, align, headerAlign) {
+			t.Fatalf("round %d: plainTable refused ASCII", round)
+		}
+		if err := libraryTable(lw, header, body, align, headerAlign); err != nil {
+			t.Fatal(err)
+		}
+		pw.Flush()
+		lw.Flush()
+		if plain.String() != lib.String() {
+			t.Fatalf("round %d: header %q rows %q align %v %v\nplain:\n%s\nlibrary:\n%s", round, header, body, align, headerAlign, plain.String(), lib.String())
+		}
+	}
+	var b bytes.Buffer
+	if plainTable(bufio.NewWriter(&b), []string{"a"}, [][]string{{"é"}}, []tw.Align{tw.AlignLeft}, []tw.Align{tw.AlignCenter}) || b.Len() != 0 {
+		t.Error("plainTable took a non-ASCII cell")
 	}
 }
