@@ -168,3 +168,28 @@ func TestCopyDigitsWide(t *testing.T) {
 		t.Errorf("nearest of row 5: %d (%v)", rowid, err)
 	}
 }
+
+// TestCopyFilesOfDifferentLengths: the error names the file that ended,
+// in whichever order the files are given.
+func TestCopyFilesOfDifferentLengths(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	dir := t.TempDir()
+	k3, v2 := filepath.Join(dir, "k3.npy"), filepath.Join(dir, "v2.npy")
+	sql := fmt.Sprintf(`CREATE TABLE a (key VECTOR(2));
+INSERT INTO a VALUES ([1, 2]), ([3, 4]), ([5, 6]);
+COPY a TO '%s';
+DELETE FROM a WHERE key = [5, 6];
+COPY a TO '%s';
+CREATE TABLE t (key VECTOR(2), value VECTOR(2))`, k3, v2)
+	if _, err := db.Exec(ctx, sql); err != nil {
+		t.Fatal(err)
+	}
+	for _, files := range [][2]string{{k3, v2}, {v2, k3}} {
+		_, err := db.Exec(ctx, fmt.Sprintf("COPY t (key, value) FROM '%s', '%s'", files[0], files[1]))
+		want := fmt.Sprintf("%s ended after 2 rows while %s goes on", v2, k3)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("COPY from %s: error %v, want one containing %q", files, err, want)
+		}
+	}
+}

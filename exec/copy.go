@@ -270,10 +270,15 @@ func (rd *copyReader) run() {
 // read reads the next row (the done+1st) into row.
 func (rd *copyReader) read(row []types.Value, bufs [][]types.Value, done int64) error {
 	eof := 0
+	var ended []bool // reader i has no more rows; nil until one has none
 	for i, r := range rd.readers {
 		err := r.Next(bufs[i])
 		if err == io.EOF {
+			if ended == nil {
+				ended = make([]bool, len(rd.readers))
+			}
 			eof++
+			ended[i] = true
 			continue
 		}
 		if err != nil {
@@ -288,14 +293,21 @@ func (rd *copyReader) read(row []types.Value, bufs [][]types.Value, done int64) 
 	}
 	if eof > 0 {
 		var short, long []string
-		for i, r := range rd.readers {
-			if r.Pos().Line == 0 && r.Pos().Record == 0 {
+		for i := range rd.readers {
+			if ended[i] {
 				short = append(short, rd.paths[i].Value)
 			} else {
 				long = append(long, rd.paths[i].Value)
 			}
 		}
-		return errorf(ErrValue, rd.at, "COPY files have different numbers of rows: %s ended at row %d while %s go on", strings.Join(short, ", "), done, strings.Join(long, ", "))
+		rows, goOn := "rows", "goes on"
+		if done == 1 {
+			rows = "row"
+		}
+		if len(long) > 1 {
+			goOn = "go on"
+		}
+		return errorf(ErrValue, rd.at, "COPY files have different numbers of rows: %s ended after %d %s while %s %s", strings.Join(short, ", "), done, rows, strings.Join(long, ", "), goOn)
 	}
 	for c, col := range rd.schema.Columns {
 		if row[c].IsNull() && col.NotNull {

@@ -21,10 +21,18 @@ import (
 // Each statement is measured before it is lexed (see MaxStatementLen), and
 // lexed and parsed on its own, so the work is linear in the text.
 func Parse(src string) ([]Statement, error) {
+	return ParseAt(src, Pos{Line: 1, Col: 1})
+}
+
+// ParseAt is Parse for text that starts at position at of a longer script:
+// the positions in the AST and in errors are the script's. A script runner
+// parses each statement as it is read and its errors still name the
+// script's line and column.
+func ParseAt(src string, at Pos) ([]Statement, error) {
 	var out []Statement
-	s := scanner{src: src, line: 1}
+	s := scanner{src: src, line: at.Line, lineStart: -(at.Col - 1), base: at.Offset}
 	if strings.HasPrefix(src, "\uFEFF") { // a byte order mark from an editor
-		s.off, s.lineStart = 3, 3
+		s.off, s.lineStart = 3, 3-(at.Col-1)
 	}
 	for {
 		sp := nextSpan(src, s.off, MaxStatementLen)

@@ -183,6 +183,42 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestParseAt: every error of a text parsed at a position in a script —
+// lexing, parsing, lowering, the end of input — names the script's line and
+// column, as the whole script parsed at once does.
+func TestParseAt(t *testing.T) {
+	prefix := "SELECT 1;\n-- two\n\n  SELECT 2; "
+	at := Pos{Offset: len(prefix), Line: 4, Col: 13}
+	for _, src := range []string{
+		"SOFT SELECT v FORM t",
+		"SELECT [1, 2, 3, 4e38]",
+		"SELECT [1,\n 4e38]",
+		"SELECT a FROM t\n  MATCH [1]",
+		"SELECT 'oops",
+		"SELECT 1 /* open",
+		"SELECT #",
+		"SELECT\n",
+		"SELECT 1 +",
+	} {
+		_, want := Parse(prefix + src)
+		_, got := ParseAt(src, at)
+		if want == nil || got == nil || got.Error() != want.Error() {
+			t.Errorf("ParseAt(%q): %v, want %v", src, got, want)
+		}
+	}
+	stmts, err := ParseAt("SELECT x,\n  y FROM t;", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := stmts[0].(*Select)
+	if p := sel.Position(); p != at {
+		t.Errorf("statement at %+v, want %+v", p, at)
+	}
+	if p := sel.Items[1].Expr.Position(); p != (Pos{Offset: at.Offset + 12, Line: 5, Col: 3}) {
+		t.Errorf("second item at %+v", p)
+	}
+}
+
 func TestParseOne(t *testing.T) {
 	if _, err := ParseOne("SELECT 1;"); err != nil {
 		t.Error(err)

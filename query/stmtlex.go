@@ -143,7 +143,7 @@ func (x *stmtLexer) list(inList func(kw string) bool) error {
 		}
 	}
 	if start >= 0 {
-		x.queue = append(x.queue, lexer.Token{Type: tokList, Value: x.s.src[start:end], Pos: first})
+		x.queue = append(x.queue, lexer.Token{Type: tokList, Value: x.text(start, end), Pos: first})
 	}
 	return nil
 }
@@ -232,7 +232,7 @@ func (x *stmtLexer) chain(op lexer.Token) (lexer.Token, error) {
 		x.queue = x.queue[1:]
 		return t, nil
 	}
-	return lexer.Token{Type: tokRun, Value: x.s.src[op.Pos.Offset:end], Pos: op.Pos}, nil
+	return lexer.Token{Type: tokRun, Value: x.text(op.Pos.Offset, end), Pos: op.Pos}, nil
 }
 
 // operand scans the operand after op. ok: it is whole, and end is the
@@ -286,7 +286,12 @@ func (x *stmtLexer) operand(op lexer.Token) (end int, ok bool, scanned []lexer.T
 	return 0, false, append(scanned, t), nil
 }
 
+// tokenEnd is the offset just past t. Offsets are the script's (the
+// scanner's base added), so text slices the statement by them.
 func tokenEnd(t *lexer.Token) int { return t.Pos.Offset + len(t.Value) }
+
+// text is the statement's text between two of the script's offsets.
+func (x *stmtLexer) text(from, to int) string { return x.s.src[from-x.s.base : to-x.s.base] }
 
 // group scans past the ")" that closes open, just read, or to the end of
 // the statement, and returns the offset past the last token.
@@ -377,10 +382,10 @@ func (x *stmtLexer) values() error {
 		if start < 0 {
 			start, first = t.Pos.Offset, t.Pos
 		}
-		tokEnd = x.s.off
+		tokEnd = tokenEnd(&t)
 	}
 	if start >= 0 {
-		x.queue = append(x.queue, lexer.Token{Type: tokValues, Value: x.s.src[start:tokEnd], Pos: first})
+		x.queue = append(x.queue, lexer.Token{Type: tokValues, Value: x.text(start, tokEnd), Pos: first})
 	}
 	return nil
 }

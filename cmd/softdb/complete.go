@@ -51,15 +51,16 @@ func (c *completer) Do(line []rune, pos int) ([][]rune, int) {
 		start--
 	}
 	word := before[start:]
-	if word == "" {
+	afterTable := tableContext[strings.ToUpper(previousWord(before[:start]))]
+	if word == "" && !afterTable {
 		return nil, 0
 	}
 	// Keywords and tables are followed by another word: Tab adds a space
 	// after them; columns and functions are often followed by "," or "(".
 	var words, names []string
 	tables, columns := c.names()
-	if tableContext[strings.ToUpper(previousWord(before[:start]))] {
-		words = tables
+	if afterTable {
+		words = tables // all of them after "FROM "
 	} else {
 		words = append(words, tables...)
 		names = append(names, columns...)

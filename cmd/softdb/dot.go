@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -24,7 +25,7 @@ const helpText = `.demo              load example tables (library, digits) and s
 .mode [FORMAT]     output format: table, csv, json or jsonl
 .output [FILE]     send results to FILE; alone, back to the screen
 .quit              leave (also .exit or Ctrl-D)
-.read FILE         run the statements in FILE
+.read FILE         run the statements and dot commands in FILE
 .schema [TABLE]    the CREATE TABLE statement of TABLE, or of every table
 .tables            list the tables and their row counts
 .timer [on|off]    show how long each statement takes
@@ -34,30 +35,27 @@ table and column names; Up and Down recall earlier statements; Ctrl-C stops
 a running statement or clears the one being typed.
 `
 
-// dot runs a dot command; it reports false when the shell should end.
-func (s *Shell) dot(ctx context.Context, line string) bool {
+// dot runs a dot command; it reports false when the shell (or the script
+// it is in) should end.
+func (s *Shell) dot(ctx context.Context, line string) (more bool, err error) {
 	args, err := splitArgs(line)
 	if err != nil {
-		s.reportError("", err)
-		return true
+		return true, err
 	}
 	name, args := args[0], args[1:]
-	usage := func(u string) { s.reportError("", fmt.Errorf("usage: %s", u)) }
+	usage := func(u string) error { return fmt.Errorf("usage: %s", u) }
 	switch name {
 	case ".quit", ".exit":
-		return false
+		return false, nil
 	case ".help":
 		s.note("%s\nQueries to try on the demo tables (.demo loads them):\n%s", helpText, tryQueries)
 	case ".tables":
-		s.runStatement(ctx, "SHOW TABLES;")
+		return true, s.ExecText(ctx, "SHOW TABLES;", query.Pos{Line: 1, Col: 1})
 	case ".schema":
 		if len(args) > 1 {
-			usage(".schema [TABLE]")
-			break
+			return true, usage(".schema [TABLE]")
 		}
-		if err := s.schema(ctx, args); err != nil {
-			s.reportError("", err)
-		}
+		return true, s.schema(ctx, args)
 	case ".mode":
 		switch {
 		case len(args) == 0:
@@ -65,7 +63,7 @@ func (s *Shell) dot(ctx context.Context, line string) bool {
 		case len(args) == 1 && validFormat(args[0]):
 			s.Format = args[0]
 		default:
-			usage(".mode table|csv|json|jsonl")
+			return true, usage(".mode table|csv|json|jsonl")
 		}
 	case ".timer":
 		switch {
@@ -76,42 +74,36 @@ func (s *Shell) dot(ctx context.Context, line string) bool {
 		case len(args) == 1 && (args[0] == "on" || args[0] == "off"):
 			s.Timer = args[0] == "on"
 		default:
-			usage(".timer on|off")
+			return true, usage(".timer on|off")
 		}
 	case ".import":
 		if len(args) != 2 {
-			usage(".import FILE TABLE")
-			break
+			return true, usage(".import FILE TABLE")
 		}
-		s.importFile(ctx, args[0], args[1])
+		return true, s.importFile(ctx, args[0], args[1])
 	case ".read":
 		if len(args) != 1 {
-			usage(".read FILE")
-			break
+			return true, usage(".read FILE")
 		}
-		s.readFile(ctx, args[0])
+		return true, s.readFile(ctx, args[0])
 	case ".output":
 		if len(args) > 1 {
-			usage(".output [FILE]")
-			break
+			return true, usage(".output [FILE]")
 		}
 		file := ""
 		if len(args) == 1 {
 			file = args[0]
 		}
-		if err := s.setOutput(file); err != nil {
-			s.reportError("", err)
-		}
+		return true, s.setOutput(file)
 	case ".demo":
 		if err := s.loadDemo(ctx); err != nil {
-			s.reportError("", err)
-			break
+			return true, err
 		}
 		s.note("%s%s", demoText, tryText)
 	default:
-		s.reportError("", fmt.Errorf("unknown command %s (try .help)", name))
+		return true, fmt.Errorf("unknown command %s (try .help)", name)
 	}
-	return true
+	return true, nil
 }
 
 // splitArgs splits a dot command line at blanks; '…' and "…" quote an
@@ -268,15 +260,19 @@ func stringSQL(s string) string {
 
 // importFile loads file into table with COPY, so it reads every format
 // COPY does, atomically.
-func (s *Shell) importFile(ctx context.Context, file, table string) {
+func (s *Shell) importFile(ctx context.Context, file, table string) error {
 	defer s.timed()()
 	sql := "COPY " + identSQL(table) + " FROM " + stringSQL(file)
 	res, err := s.query(ctx, sql)
 	if err != nil {
-		s.reportError("", err) // its position is in SQL the user did not type
-		return
+		var qe *query.Error
+		if errors.As(err, &qe) { // its position is in SQL the user did not type
+			err = errors.New(qe.Msg)
+		}
+		return err
 	}
 	s.note("Imported %s into %s.\n", rowCount(int(res.Result.RowsAffected)), table)
+	return nil
 }
 
 // rowCount says "1 row", "12,345 rows".
@@ -287,47 +283,55 @@ func rowCount(n int) string {
 	return thousands(n) + " rows"
 }
 
-// readFile runs the statements of a file as a script: it stops at the
-// file's first error.
-func (s *Shell) readFile(ctx context.Context, file string) {
+// maxReadDepth bounds .read inside .read: a file that reads itself ends
+// with an error, not a stack overflow.
+const maxReadDepth = 16
+
+// readFile runs the statements and dot commands of a file as a script: it
+// stops at the file's first error, or at its .quit.
+func (s *Shell) readFile(ctx context.Context, file string) error {
+	if s.readDepth >= maxReadDepth {
+		return fmt.Errorf("%s: .read is nested more than %d deep (does a file read itself?)", file, maxReadDepth)
+	}
 	f, err := os.Open(file)
 	if err != nil {
-		s.reportError("", err)
-		return
+		return err
 	}
 	defer f.Close()
 	defer s.timed()()
-	if err := s.RunScript(ctx, f); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		} else {
-			err = fmt.Errorf("%s: %s", file, err) // "q.sql: line 2:8: …"
-		}
-		s.reportError("", err)
+	s.readDepth++
+	defer func() { s.readDepth-- }()
+	err = s.RunScript(ctx, f)
+	switch {
+	case err == nil || errors.Is(err, errQuit):
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
 	}
+	return fmt.Errorf("%s: %s", file, err) // "q.sql: line 2:8: …"
 }
 
-// setOutput sends results to file ("" for standard output again).
+// setOutput sends results to file ("" for standard output again). The
+// screen is the output again whatever fails.
 func (s *Shell) setOutput(file string) error {
-	if err := s.Out.Flush(); err != nil {
-		return err
-	}
-	var err error
+	err := s.flush()
 	if s.outFile != nil {
-		err = s.outFile.Close()
+		if cerr := s.outFile.Close(); err == nil {
+			err = cerr
+		}
 		s.outFile = nil
 	}
 	s.Out = s.stdout
-	if file == "" {
+	if file == "" || err != nil {
 		return err
 	}
-	f, ferr := os.Create(file)
-	if ferr != nil {
-		return ferr
+	f, err := os.Create(file)
+	if err != nil {
+		return err
 	}
 	s.outFile = f
 	s.Out = bufio.NewWriter(f)
-	return err
+	return nil
 }
 
 // onScreen reports whether results go to a person's terminal.

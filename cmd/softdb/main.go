@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -102,15 +103,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case len(rest) == 2:
-		err = sh.ExecText(ctx, rest[1], 1)
+		err = sh.RunScript(ctx, strings.NewReader(rest[1]))
 	case !interactive:
 		err = sh.RunScript(ctx, stdin)
 	default:
 		stop() // the REPL handles Ctrl-C itself
 		return runREPL(sh, stdout, stderr, banner(db, *demo))
 	}
-	sh.Out.Flush()
-	if err != nil {
+	if ferr := sh.flush(); err == nil {
+		err = ferr
+	}
+	if err != nil && !errors.Is(err, errQuit) {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
 	}

@@ -138,6 +138,48 @@ func TestPipeAnswersEachStatement(t *testing.T) {
 	cmd.Wait()
 }
 
+// TestPipeAnswersWithoutNewline: a statement written to the pipe without a
+// newline is answered at its ";" (SPEC §6); a program that writes it and
+// waits for the answer must not deadlock. So is a statement cut across
+// writes, and one after a "-" that could have started a comment.
+func TestPipeAnswersWithoutNewline(t *testing.T) {
+	bin := buildSoftdb(t)
+	cmd := exec.Command(bin, "--format", "csv")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	r := bufio.NewReader(stdout)
+	for i, writes := range [][]string{
+		{"SELECT 5 AS e;"},
+		{"SELECT 6 ", "AS e", ";"},
+		{"  SELECT 7 - 0 AS e;"},
+		{"SELECT 8 AS e; SEL", "ECT 9 AS e;"},
+	} {
+		for _, w := range writes {
+			io.WriteString(stdin, w)
+			time.Sleep(10 * time.Millisecond)
+		}
+		for j := 0; j < strings.Count(strings.Join(writes, ""), ";"); j++ {
+			for _, want := range []string{"e", fmt.Sprint(5 + i + j)} {
+				line, err := readLineTimeout(r, 10*time.Second)
+				if err != nil {
+					t.Fatalf("%q: no answer: %v", writes, err)
+				}
+				if strings.TrimSpace(line) != want {
+					t.Fatalf("%q: got %q, want %q", writes, line, want)
+				}
+			}
+		}
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+}
+
 func readLineTimeout(r *bufio.Reader, d time.Duration) (string, error) {
 	type res struct {
 		s   string

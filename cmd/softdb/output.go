@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"fmt"
@@ -120,11 +121,43 @@ func (s *Shell) printTable(stmt query.Statement, st *softdb.Statement) error {
 	}
 	if bar >= 0 {
 		// The bar chart is an extra column right after the weights it draws.
-		header = insertAt(header, bar+1, "")
+		header = insertAt(header, bar+1, "bar")
 		align = insertAt(align, bar+1, tw.AlignLeft)
 		headerAlign = insertAt(headerAlign, bar+1, tw.AlignLeft)
 	}
 
+	body := make([][]string, len(rows))
+	for r, row := range rows {
+		cells := make([]string, len(row))
+		for i, v := range row {
+			cells[i] = s.screenCell(v, screen)
+		}
+		if bar >= 0 {
+			cells = insertAt(cells, bar+1, weightBar(row[bar]))
+		}
+		body[r] = cells
+	}
+	if !plainTable(s.Out, header, body, align, headerAlign) {
+		if err := libraryTable(s.Out, header, body, align, headerAlign); err != nil {
+			return err
+		}
+	}
+	switch {
+	case more > 0:
+		noun := "rows"
+		if more == 1 {
+			noun = "row"
+		}
+		fmt.Fprintf(s.Out, "… %s more %s (use LIMIT or .mode csv)\n", thousands(more), noun)
+	case screen && len(rows) == 0:
+		s.Out.WriteString("(0 rows)\n")
+	}
+	return nil
+}
+
+// libraryTable lays a table out with the table library: psql's look,
+// display widths of any text, cells of several lines.
+func libraryTable(out *bufio.Writer, header []string, body [][]string, align, headerAlign []tw.Align) error {
 	var buf bytes.Buffer
 	t := tablewriter.NewTable(&buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
@@ -144,14 +177,7 @@ func (s *Shell) printTable(stmt query.Statement, st *softdb.Statement) error {
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
 	)
 	t.Header(header)
-	for _, row := range rows {
-		cells := make([]string, len(row))
-		for i, v := range row {
-			cells[i] = s.screenCell(v, screen)
-		}
-		if bar >= 0 {
-			cells = insertAt(cells, bar+1, weightBar(row[bar]))
-		}
+	for _, cells := range body {
 		if err := t.Append(cells); err != nil {
 			return err
 		}
@@ -165,20 +191,88 @@ func (s *Shell) printTable(stmt query.Statement, st *softdb.Statement) error {
 		if line == "" {
 			continue
 		}
-		s.Out.WriteString(strings.TrimRight(line, " \n"))
-		s.Out.WriteByte('\n')
-	}
-	switch {
-	case more > 0:
-		noun := "rows"
-		if more == 1 {
-			noun = "row"
-		}
-		fmt.Fprintf(s.Out, "… %s more %s (use LIMIT or .mode csv)\n", thousands(more), noun)
-	case screen && len(rows) == 0:
-		s.Out.WriteString("(0 rows)\n")
+		out.WriteString(strings.TrimRight(line, " \n"))
+		out.WriteByte('\n')
 	}
 	return nil
+}
+
+// plainTable lays a table out as libraryTable does when every header and
+// cell is printable ASCII (one byte, one column, one line), and reports
+// false, writing nothing, otherwise. The library allocates some 0.5 MB to
+// set up each table, which made a script of short SELECTs ten times
+// slower in the table format than in csv.
+func plainTable(out *bufio.Writer, header []string, body [][]string, align, headerAlign []tw.Align) bool {
+	width := make([]int, len(header))
+	measure := func(cells []string) bool {
+		for i, c := range cells {
+			for j := 0; j < len(c); j++ {
+				if c[j] < 0x20 || c[j] > 0x7e {
+					return false
+				}
+			}
+			width[i] = max(width[i], len(c))
+		}
+		return true
+	}
+	if !measure(header) {
+		return false
+	}
+	for _, cells := range body {
+		if len(cells) != len(header) || !measure(cells) {
+			return false
+		}
+	}
+	var line []byte
+	emit := func(cells []string, pad func(i int, c string) (left, right int)) {
+		line = line[:0]
+		for i, c := range cells {
+			if i > 0 {
+				line = append(line, '|')
+			}
+			left, right := pad(i, c)
+			line = appendBlanks(line, 1+left)
+			line = append(line, c...)
+			line = appendBlanks(line, right+1)
+		}
+		out.Write(bytes.TrimRight(line, " "))
+		out.WriteByte('\n')
+	}
+	emit(header, func(i int, c string) (int, int) {
+		extra := width[i] - len(c)
+		if headerAlign[i] == tw.AlignLeft {
+			return 0, extra
+		}
+		return extra / 2, extra - extra/2
+	})
+	if len(body) == 0 {
+		return true // the library draws no line under a header alone
+	}
+	line = line[:0]
+	for i, w := range width {
+		if i > 0 {
+			line = append(line, '+')
+		}
+		line = append(line, strings.Repeat("-", w+2)...)
+	}
+	out.Write(line)
+	out.WriteByte('\n')
+	for _, cells := range body {
+		emit(cells, func(i int, c string) (int, int) {
+			if align[i] == tw.AlignRight {
+				return width[i] - len(c), 0
+			}
+			return 0, width[i] - len(c)
+		})
+	}
+	return true
+}
+
+func appendBlanks(b []byte, n int) []byte {
+	for ; n > 0; n-- {
+		b = append(b, ' ')
+	}
+	return b
 }
 
 // insertAt returns a copy of list with v inserted before index i.

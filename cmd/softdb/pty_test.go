@@ -126,14 +126,14 @@ func TestTerminal(t *testing.T) {
 	term.type_("CREATE TABLE memory (key VECTOR(2),\r")
 	term.expect("   ...> ")
 	term.type_("  value VECTOR(2), label TEXT);\r")
-	term.expect("softdb> ")
+	term.expect("CREATE TABLE\n", "softdb> ")
 	term.type_("INSERT INTO memory VALUES ([1, 0], [10, 0], 'east'), ([0, 1], [0, 10], 'north'),\r")
 	term.expect("   ...> ")
 	term.type_("  ([1, 1], [5, 5], 'north-east');\r")
-	term.expect("softdb> ")
+	term.expect("INSERT 3\n", "softdb> ")
 
 	term.type_("SOFT SELECT label, weight FROM memory MATCH [0.9, 0.2] TEMPERATURE 0.5;\r")
-	term.expect("label", "weight",
+	term.expect("label", "weight", "bar",
 		"north-east | ", "0.5447753996869446 | ██████████▉",
 		"east", "0.3651738361715439 | ███████▎",
 		"north", "0.09005076414151163 | █▊", "softdb> ")
@@ -183,6 +183,11 @@ func TestTerminal(t *testing.T) {
 	term.expect("Imported 30,000 rows into big.", "softdb> ")
 	term.type_(".import q.csv q\r")
 	term.expect("Imported 2,000 rows into q.", "softdb> ")
+	// Tab after FROM lists the tables.
+	term.type_("SELECT count(*) AS n FROM \t")
+	term.expect("big", "memory", "q")
+	term.type_("q;\r")
+	term.expect("2000", "softdb> ")
 	// 2,000 queries, each summing 30,000 weights: minutes of work.
 	term.type_("SOFT SELECT SUM(weight) AS p FROM big MATCH (SELECT key FROM q);\r")
 	// Ctrl-C reaches the statement only once the terminal has left raw

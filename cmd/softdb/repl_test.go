@@ -160,7 +160,7 @@ func TestWeightBars(t *testing.T) {
 	sh.mustFeed(t, `CREATE TABLE memory (key VECTOR(2), value VECTOR(2), label TEXT);
 INSERT INTO memory VALUES ([1, 0], [10, 0], 'east'), ([0, 1], [0, 10], 'north'), ([1, 1], [5, 5], 'north-east');`)
 	out := sh.mustFeed(t, "SOFT SELECT label, weight FROM memory MATCH [0.9, 0.2] TEMPERATURE 0.5;")
-	want := `   label    |       weight        |
+	want := `   label    |       weight        | bar
 ------------+---------------------+-------------
  north-east |  0.5447753996869446 | ██████████▉
  east       |  0.3651738361715439 | ███████▎
@@ -443,6 +443,13 @@ func TestCompletion(t *testing.T) {
 		{".schema li", []string{"brary "}},
 		{".import x.csv di", []string{"gits "}},
 		{"SELECT 1 ", nil},
+		// After a word that only a table can follow, Tab lists the tables.
+		{"SELECT * FROM ", []string{"digits", "library"}},
+		{"INSERT INTO ", []string{"digits", "library"}},
+		{"DROP TABLE ", []string{"digits", "library"}},
+		{"update ", []string{"digits", "library"}},
+		{"DESCRIBE ", []string{"digits", "library"}},
+		{"SELECT * FROM digits ", nil},
 	} {
 		got, n := c.Do([]rune(tc.line), len([]rune(tc.line)))
 		var gs []string
@@ -531,5 +538,148 @@ func TestCopyProgress(t *testing.T) {
 	}
 	if p.bar != nil || !p.start.IsZero() {
 		t.Error("finish did not reset the bar")
+	}
+}
+
+// TestOutputFailureGoesBackToScreen: when the .output file fails (a full
+// disk), the error says so once and results go to the screen again; the
+// commands after it work.
+func TestOutputFailureGoesBackToScreen(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	sh := newTestShell(t, true)
+	sh.mustFeed(t, ".output /dev/full")
+	out, errs := sh.feed(t, "SELECT 1 AS one;")
+	if !strings.Contains(errs, "no space left on device") || !strings.Contains(errs, "screen again") || out != "" {
+		t.Errorf("writing to /dev/full: out %q, errors %q", out, errs)
+	}
+	if out := sh.mustFeed(t, "SELECT 2 AS two;"); !strings.Contains(out, "two") {
+		t.Errorf("after the failure: %q", out)
+	}
+	// .output back to the screen works whether or not the file failed.
+	sh.mustFeed(t, ".output /dev/full")
+	sh.mustFeed(t, ".output")
+	if out := sh.mustFeed(t, "SELECT 3 AS three;"); !strings.Contains(out, "three") {
+		t.Errorf("after .output: %q", out)
+	}
+	sh.mustFeed(t, ".output /dev/full")
+	sh.feed(t, ".tables")
+	if out := sh.mustFeed(t, ".tables"); !strings.Contains(out, "name") {
+		t.Errorf(".tables after the failure: %q", out)
+	}
+	// In a script, the failure stops it.
+	_, errOut, code := runCLI(t, ".output /dev/full\nSELECT 1;\nSELECT 2;\n")
+	if code != 1 || !strings.Contains(errOut, "no space left on device") {
+		t.Errorf("script: exit %d, %q", code, errOut)
+	}
+}
+
+// failOnce is a writer whose first write fails.
+type failOnce struct {
+	failed bool
+	bytes.Buffer
+}
+
+func (w *failOnce) Write(p []byte) (int, error) {
+	if !w.failed {
+		w.failed = true
+		return 0, fmt.Errorf("broken for a moment")
+	}
+	return w.Buffer.Write(p)
+}
+
+// TestStdoutFailureIsNotSticky: a failed write to standard output fails
+// its statement, not every statement after it.
+func TestStdoutFailureIsNotSticky(t *testing.T) {
+	db, err := softdb.Open(softdb.Memory, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var w failOnce
+	var errb bytes.Buffer
+	sh := NewShell(db, &w, &errb, "csv")
+	defer sh.Close()
+	sh.Feed(context.Background(), "SELECT 1 AS one;\nSELECT 2 AS two;\n")
+	if !strings.Contains(errb.String(), "broken for a moment") || w.String() != "two\n2\n" {
+		t.Errorf("out %q, errors %q", w.String(), errb.String())
+	}
+}
+
+// TestDotCommandsInScripts: dot commands run from standard input, from
+// .read files and in the SQL argument, as sqlite3 runs them; a failing
+// one stops the script, .quit ends it.
+func TestDotCommandsInScripts(t *testing.T) {
+	dir := t.TempDir()
+	script := "CREATE TABLE t (a INT);\n  .mode csv\nINSERT INTO t VALUES (1), (2);\n-- a comment\n.tables\nSELECT a FROM t; .no -- a statement, not at a line start\n"
+	out, errOut, code := runCLI(t, script)
+	if code != 1 || out != "name,rows\nt,2\na\n1\n2\n" || !strings.Contains(errOut, `line 6:`) {
+		t.Errorf("stdin: exit %d, out %q, errors %q", code, out, errOut)
+	}
+	out, errOut, code = runCLI(t, ".mode jsonl\nSELECT 1 AS one;\n.quit\nSELECT 2 AS two;\n")
+	if code != 0 || out != "{\"one\":1}\n" || errOut != "" {
+		t.Errorf(".quit: exit %d, out %q, errors %q", code, out, errOut)
+	}
+	out, errOut, code = runCLI(t, "SELECT 1 AS one;\n.mode xml\nSELECT 2 AS two;\n")
+	if code != 1 || strings.Contains(out, "two") || errOut != "Error: near line 2: usage: .mode table|csv|json|jsonl\n" {
+		t.Errorf("a failing dot command: exit %d, out %q, errors %q", code, out, errOut)
+	}
+	out, errOut, code = runCLI(t, "", dir, "CREATE TABLE t (a INT);\n.schema t")
+	if code != 0 || out != "CREATE TABLE t (a INT); -- 0 rows\n" {
+		t.Errorf("SQL argument: exit %d, out %q, errors %q", code, out, errOut)
+	}
+	out, errOut, code = runCLI(t, "", dir, ".mode csv")
+	if code != 0 || out != "" || errOut != "" {
+		t.Errorf("SQL argument .mode: exit %d, out %q, errors %q", code, out, errOut)
+	}
+
+	// .read files hold dot commands too, and nest.
+	inner := filepath.Join(dir, "inner.sql")
+	outer := filepath.Join(dir, "outer.sql")
+	os.WriteFile(inner, []byte(".mode csv\nSELECT 2 AS two;\n"), 0o644)
+	os.WriteFile(outer, []byte("SELECT 1 AS one;\n.read "+inner+"\n.mode jsonl\nSELECT 3 AS three;\n"), 0o644)
+	sh := newTestShell(t, true)
+	if out := sh.mustFeed(t, ".read "+outer); !strings.Contains(out, "one\n-----\n   1\n") || !strings.Contains(out, "two\n2\n{\"three\":3}\n") {
+		t.Errorf(".read with dot commands:\n%s", out)
+	}
+	out, errOut, code = runCLI(t, ".read "+outer+"\n")
+	if code != 0 || !strings.HasSuffix(out, "two\n2\n{\"three\":3}\n") {
+		t.Errorf(".read from stdin: exit %d, out %q, errors %q", code, out, errOut)
+	}
+	// A file that reads itself ends with an error.
+	self := filepath.Join(dir, "self.sql")
+	os.WriteFile(self, []byte("SELECT 1;\n.read "+self+"\n"), 0o644)
+	_, errOut, code = runCLI(t, ".read "+self+"\n")
+	if code != 1 || !strings.Contains(errOut, "nested more than") {
+		t.Errorf("recursive .read: exit %d, errors %q", code, errOut)
+	}
+}
+
+// TestCommandTags: on a screen, statements without rows say what they did,
+// as psql's command tags; scripts and files print nothing for them.
+func TestCommandTags(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "t.csv")
+	os.WriteFile(csv, []byte("a\n5\n6\n7\n"), 0o644)
+	sh := newTestShell(t, true)
+	for _, tc := range []struct{ sql, want string }{
+		{"CREATE TABLE t (a INT);", "CREATE TABLE\n"},
+		{"INSERT INTO t VALUES (1), (2);", "INSERT 2\n"},
+		{"UPDATE t SET a = 3 WHERE a = 1;", "UPDATE 1\n"},
+		{"DELETE FROM t WHERE a > 10;", "DELETE 0\n"},
+		{"COPY t FROM '" + csv + "';", "COPY 3\n"},
+		{"BEGIN; DELETE FROM t; ROLLBACK;", "BEGIN\nDELETE 5\nROLLBACK\n"},
+		{"DROP TABLE t;", "DROP TABLE\n"},
+	} {
+		if out := sh.mustFeed(t, tc.sql); out != tc.want {
+			t.Errorf("%s printed %q, want %q", tc.sql, out, tc.want)
+		}
+	}
+	if out := newTestShell(t, false).mustFeed(t, "CREATE TABLE t (a INT); INSERT INTO t VALUES (1);"); out != "" {
+		t.Errorf("off the screen: %q", out)
+	}
+	if out, _, _ := runCLI(t, "CREATE TABLE t (a INT); INSERT INTO t VALUES (1);"); out != "" {
+		t.Errorf("script: %q", out)
 	}
 }

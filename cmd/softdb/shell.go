@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,9 +34,11 @@ type Shell struct {
 	Color  bool // dim NULL with ANSI escapes (on a Screen only)
 	Timer  bool // print each statement's run time
 
-	stdout  *bufio.Writer   // Out when no .output file is set
-	outFile *os.File        // the .output file, if any
-	pending strings.Builder // a statement typed so far, short of its ";"
+	stdout    *bufio.Writer // Out when no .output file is set
+	stdoutW   io.Writer     // what stdout writes to
+	outFile   *os.File      // the .output file, if any
+	split     *splitter     // the statement typed so far, short of its ";"
+	readDepth int           // .read files being read, one inside another
 
 	progress *copyProgress // COPY progress bar when stderr is a terminal
 }
@@ -44,7 +47,8 @@ type Shell struct {
 // to errOut.
 func NewShell(db *softdb.DB, out, errOut io.Writer, format string) *Shell {
 	w := bufio.NewWriter(out)
-	return &Shell{DB: db, Conn: db.Conn(), Out: w, Err: errOut, Msg: errOut, Format: format, stdout: w}
+	return &Shell{DB: db, Conn: db.Conn(), Out: w, Err: errOut, Msg: errOut, Format: format,
+		stdout: w, stdoutW: out, split: newSplitter()}
 }
 
 // Close flushes the output and closes an .output file and the connection
@@ -57,15 +61,13 @@ func (s *Shell) Close() error {
 	return err
 }
 
-// ExecText runs the statements of text, which starts at line `line` of its
-// script, printing each result as soon as it is ready. It stops at the first
-// error and returns it, prefixed with the line it occurred near.
-func (s *Shell) ExecText(ctx context.Context, text string, line int) error {
-	// Pad so that positions in errors are those of the whole script.
-	padded := strings.Repeat("\n", line-1) + text
-	stmts, err := query.Parse(padded)
+// ExecText runs the statements of text, which starts at position at of
+// its script, printing each result as soon as it is ready. It stops at the
+// first error and returns it, prefixed with the line it occurred near.
+func (s *Shell) ExecText(ctx context.Context, text string, at query.Pos) error {
+	stmts, err := query.ParseAt(text, at)
 	if err != nil {
-		return lineError(line, err)
+		return lineError(at.Line, err)
 	}
 	for _, st := range stmts {
 		res, err := s.Conn.Run(ctx, st)
@@ -80,27 +82,63 @@ func (s *Shell) ExecText(ctx context.Context, text string, line int) error {
 				return err
 			}
 		}
-		if err := s.Out.Flush(); err != nil {
+		if err := s.flush(); err != nil {
 			return err
+		}
+		if res.Columns == nil && s.Screen {
+			if tag := commandTag(st, res); tag != "" {
+				s.note("%s\n", tag)
+			}
 		}
 	}
 	return nil
 }
 
-// tooLong refuses the statement being read, text (from script line line
-// on), once it is longer than query.MaxStatementLen: the rest of it is
-// never read.
-func tooLong(text string, line int) error {
-	if len(text) <= query.MaxStatementLen {
+// commandTag is what the REPL prints after a statement without rows, as
+// psql does: INSERT 2, UPDATE 1, DELETE 0, COPY 1000, CREATE TABLE.
+func commandTag(st query.Statement, res *softdb.Statement) string {
+	n := strconv.FormatInt(res.Result.RowsAffected, 10)
+	switch st.(type) {
+	case *query.Insert:
+		return "INSERT " + n
+	case *query.Update:
+		return "UPDATE " + n
+	case *query.Delete:
+		return "DELETE " + n
+	case *query.Copy:
+		return "COPY " + n
+	case *query.CreateTable:
+		return "CREATE TABLE"
+	case *query.DropTable:
+		return "DROP TABLE"
+	case *query.Begin:
+		return "BEGIN"
+	case *query.Commit:
+		return "COMMIT"
+	case *query.Rollback:
+		return "ROLLBACK"
+	}
+	return ""
+}
+
+// flush writes the buffered results out. When the .output file fails (a
+// full disk, /dev/full), results go back to the screen and the error says
+// so; when standard output fails, what it could not take is dropped. Either
+// way the next command starts afresh instead of failing with the same
+// error.
+func (s *Shell) flush() error {
+	err := s.Out.Flush()
+	if err == nil {
 		return nil
 	}
-	err := query.CheckStatementLen(text)
-	var qe *query.Error
-	if !errors.As(err, &qe) {
-		return nil
+	if s.outFile != nil {
+		s.outFile.Close()
+		s.outFile = nil
+		s.Out = s.stdout
+		return fmt.Errorf("%w (results go to the screen again)", err)
 	}
-	qe.Pos.Line += line - 1
-	return lineError(line, qe)
+	s.stdout.Reset(s.stdoutW)
+	return err
 }
 
 // lineError_ is an error of the statement near a script line.
@@ -129,48 +167,59 @@ func lineError(line int, err error) error {
 	return &lineError_{line, err}
 }
 
-// RunScript reads statements from r and runs each as soon as its
-// terminating semicolon has been read (SPEC §6: a driver on a pipe sees each
-// answer before sending the next statement). It stops at the first error.
+// errQuit is returned by a script that ran .quit or .exit.
+var errQuit = errors.New("quit")
+
+// RunScript reads statements and dot commands from r and runs each as soon
+// as its terminating semicolon (a dot command: its newline) has been read,
+// without waiting for more input (SPEC §6: a driver on a pipe sees each
+// answer before sending the next statement). It stops at the first error,
+// or with errQuit at .quit.
 func (s *Shell) RunScript(ctx context.Context, r io.Reader) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var buf strings.Builder
-	line := 1 // script line where buf starts
+	sp := newSplitter()
+	chunk := make([]byte, 64<<10)
 	for {
-		// A line is read at most a buffer at a time, so that an overlong
-		// statement is refused before it is all in memory (tooLong below).
-		chunk, readErr := br.ReadSlice('\n')
-		if readErr == bufio.ErrBufferFull {
-			readErr = nil
-		}
-		buf.Write(chunk)
-		for {
-			text := buf.String()
-			end := query.StatementEnd(text)
-			if end < 0 {
-				break
-			}
-			stmt := text[:end]
-			rest := text[end:]
-			if err := s.ExecText(ctx, stmt, line); err != nil {
-				return err
-			}
-			line += strings.Count(stmt, "\n")
-			buf.Reset()
-			buf.WriteString(rest)
-		}
-		if err := tooLong(buf.String(), line); err != nil {
-			return err
-		}
-		if readErr == io.EOF {
-			break
-		}
-		if readErr != nil {
+		n, readErr := r.Read(chunk)
+		sp.write(chunk[:n])
+		eof := readErr == io.EOF
+		if readErr != nil && !eof {
 			return readErr
 		}
+		for {
+			p, ok := sp.next(eof)
+			if !ok {
+				break
+			}
+			if err := s.runPiece(ctx, p); err != nil {
+				return err
+			}
+		}
+		if p, ok := sp.overlong(); ok {
+			if err := s.runPiece(ctx, p); err != nil {
+				return err
+			}
+			return lineError(p.at.Line, errors.New("statement is too long"))
+		}
+		if eof {
+			return nil
+		}
 	}
-	if rest := buf.String(); strings.TrimSpace(rest) != "" {
-		return s.ExecText(ctx, rest, line)
+}
+
+// runPiece runs one statement or dot command of a script.
+func (s *Shell) runPiece(ctx context.Context, p piece) error {
+	if s.Timer {
+		defer s.timed()()
+	}
+	if !p.dot {
+		return s.ExecText(ctx, p.text, p.at)
+	}
+	more, err := s.dot(ctx, strings.TrimSpace(p.text))
+	if err != nil {
+		return lineError(p.at.Line, err)
+	}
+	if !more {
+		return errQuit
 	}
 	return nil
 }
@@ -182,28 +231,35 @@ func (s *Shell) RunScript(ctx context.Context, r io.Reader) error {
 // the running statement and drops the rest of the typed text. Line reports
 // false when the line asks to leave (.quit, .exit).
 func (s *Shell) Line(ctx context.Context, line string) bool {
-	if s.pending.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), ".") {
-		more := s.dot(ctx, strings.TrimSpace(line))
-		s.Out.Flush()
-		return more
-	}
-	s.pending.WriteString(line)
-	s.pending.WriteByte('\n')
+	s.split.write([]byte(line))
+	s.split.write([]byte{'\n'})
 	for {
-		text := s.pending.String()
-		end := query.StatementEnd(text)
-		if end < 0 {
+		p, ok := s.split.next(false)
+		if !ok {
 			break
 		}
-		s.pending.Reset()
-		s.pending.WriteString(strings.TrimLeft(text[end:], " \t\r\n"))
-		if ctx.Err() != nil || !s.runStatement(ctx, text[:end]) {
-			s.pending.Reset()
+		if p.dot {
+			more, err := s.dot(ctx, strings.TrimSpace(p.text))
+			if err != nil {
+				s.reportError("", err)
+			}
+			if err := s.flush(); err != nil {
+				s.reportError("", err)
+			}
+			if !more {
+				return false
+			}
+			continue
+		}
+		// Positions count from the statement's first line, which the
+		// error excerpt shows.
+		if ctx.Err() != nil || !s.runStatement(ctx, p.text) {
+			s.split.reset()
 			break
 		}
 	}
-	if onlyComments(s.pending.String()) {
-		s.pending.Reset() // nothing to continue: back to the main prompt
+	if p, ok := s.split.overlong(); ok {
+		s.runStatement(ctx, p.text) // the parser refuses it as too long
 	}
 	return true
 }
@@ -224,16 +280,16 @@ func (s *Shell) Feed(ctx context.Context, text string) bool {
 
 // Pending reports whether a statement is partly typed (the REPL then shows
 // its continuation prompt).
-func (s *Shell) Pending() bool { return s.pending.Len() > 0 }
+func (s *Shell) Pending() bool { return s.split.pending() }
 
 // ClearPending drops the partly typed statement (Ctrl-C at the prompt).
-func (s *Shell) ClearPending() { s.pending.Reset() }
+func (s *Shell) ClearPending() { s.split.reset() }
 
 // runStatement runs one statement typed at the prompt and prints its
 // result or its error. It reports false when the statement was cancelled.
 func (s *Shell) runStatement(ctx context.Context, text string) bool {
 	defer s.timed()()
-	err := s.ExecText(ctx, text, 1)
+	err := s.ExecText(ctx, text, query.Pos{Line: 1, Col: 1})
 	if err != nil {
 		s.reportError(text, err)
 	}
@@ -254,7 +310,9 @@ func (s *Shell) timed() func() {
 // note writes a message for the person at the prompt, after the results
 // printed so far.
 func (s *Shell) note(format string, args ...any) {
-	s.Out.Flush()
+	if err := s.flush(); err != nil {
+		fmt.Fprintf(s.Err, "Error: %v\n", err)
+	}
 	fmt.Fprintf(s.Msg, format, args...)
 }
 
@@ -262,7 +320,9 @@ func (s *Shell) note(format string, args ...any) {
 // error has a position in src, the line at fault is shown with a caret
 // under the spot, as psql does; src "" shows the message only.
 func (s *Shell) reportError(src string, err error) {
-	s.Out.Flush()
+	if ferr := s.flush(); ferr != nil {
+		fmt.Fprintf(s.Err, "Error: %v\n", ferr)
+	}
 	if errors.Is(err, context.Canceled) {
 		if s.Screen {
 			fmt.Fprintln(s.Err) // end the line the terminal echoed ^C on
@@ -314,32 +374,6 @@ func caretExcerpt(n int, text string, col int) string {
 	}
 	prefix := fmt.Sprintf("LINE %d: ", n)
 	return prefix + excerpt + "\n" + strings.Repeat(" ", len(prefix)+caret) + "^"
-}
-
-// onlyComments reports whether src holds nothing but blanks and complete
-// comments.
-func onlyComments(src string) bool {
-	for i := 0; i < len(src); {
-		switch {
-		case strings.ContainsRune(" \t\r\n", rune(src[i])):
-			i++
-		case strings.HasPrefix(src[i:], "--"):
-			k := strings.IndexByte(src[i:], '\n')
-			if k < 0 {
-				return true // a comment to the end of src
-			}
-			i += k + 1
-		case strings.HasPrefix(src[i:], "/*"):
-			k := strings.Index(src[i+2:], "*/")
-			if k < 0 {
-				return false
-			}
-			i += 2 + k + 2
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // formatDuration prints a run time to the millisecond, as psql's \timing.
