@@ -402,10 +402,22 @@ func parseVectorText(a *arena, b []byte, dim int) ([]float32, string) {
 	if len(trimSpace(body)) == 0 {
 		return nil, "vector must have at least 1 dimension"
 	}
-	if n := bytes.Count(body, []byte{','}) + 1; n != dim {
-		return nil, fmt.Sprintf("vector has %d dimensions, expected %d", n, dim)
-	}
 	v := a.alloc(dim)
+	if textVectorFast(v, t) {
+		return v, ""
+	}
+	if msg := textVectorElems(v, body); msg != "" {
+		return nil, msg
+	}
+	return v, ""
+}
+
+// textVectorElems reads body, the text between a vector's brackets,
+// element by element into v, naming what is wrong with it.
+func textVectorElems(v []float32, body []byte) string {
+	if n := bytes.Count(body, []byte{','}) + 1; n != len(v) {
+		return fmt.Sprintf("vector has %d dimensions, expected %d", n, len(v))
+	}
 	for k := range v {
 		el := body
 		if j := bytes.IndexByte(body, ','); j >= 0 {
@@ -413,11 +425,11 @@ func parseVectorText(a *arena, b []byte, dim int) ([]float32, string) {
 		}
 		x, err := parseF32(trimSpace(el))
 		if err != nil {
-			return nil, elemErr(k, err)
+			return elemErr(k, err)
 		}
 		v[k] = x
 	}
-	return v, ""
+	return ""
 }
 
 // csvWriter writes a header line (unless HEADER false) and one line per

@@ -279,6 +279,17 @@ func (r *jsonlReader) vector(col Column) (types.Value, error) {
 	dim := col.Type.Dim
 	r.i++ // '['
 	v := r.arena.alloc(dim)
+	if end, ok := jsonArrayFast(v, r.b, r.i); ok {
+		r.i = end
+		return types.VectorValue(v), nil
+	}
+	return r.vectorElems(col, v)
+}
+
+// vectorElems reads the array after its '[' element by element into v,
+// naming what is wrong with it.
+func (r *jsonlReader) vectorElems(col Column, v []float32) (types.Value, error) {
+	dim := col.Type.Dim
 	n := 0
 	r.ws()
 	if r.i < len(r.b) && r.b[r.i] == ']' {
