@@ -168,6 +168,9 @@ func (c *csvReader) record() ([]byte, int64, error) {
 
 func (c *csvReader) finish(rec []byte, multi bool) ([]byte, int64, error) {
 	line := c.line
+	if len(rec) >= maxRecord { // in a block of the parallel reader
+		return nil, line, tooLong(c.t.path, line)
+	}
 	c.line++
 	if multi {
 		c.line += int64(bytes.Count(rec, []byte{'\n'}))
@@ -260,6 +263,18 @@ func (c *csvReader) unquotedHint() (col, hint string) {
 		}
 	}
 	return "", ""
+}
+
+// worker returns a reader of blocks of the same file for a worker of
+// the parallel reader: it shares c's columns, which must be known.
+func (c *csvReader) worker() blockParser {
+	return &csvReader{t: &textSource{path: c.t.path}, cols: c.cols, delim: c.delim, header: c.header,
+		plan: c.plan, wide: c.wide, srcName: c.srcName, nfields: c.nfields}
+}
+
+func (c *csvReader) resetBlock(data []byte, line int64) {
+	c.t.resetBlock(data)
+	c.line = line
 }
 
 func (c *csvReader) Rows() int64 { return -1 }
