@@ -16,7 +16,8 @@ import (
 )
 
 // kvInputEnv, when set, is a directory where copyKVInput keeps its files
-// (kv.csv, kv.jsonl, k.npy, v.npy) for a peer to read after the run;
+// (kv_N_D.csv, kv_N_D.jsonl, kv_N_D_k.npy, kv_N_D_v.npy) for a peer to
+// read after the run, and later runs reuse them;
 // bench/copy_text.sh uses it to time DuckDB on the same CSV.
 const kvInputEnv = "SOFTDB_BENCH_KV_DIR"
 
@@ -25,10 +26,21 @@ const kvInputEnv = "SOFTDB_BENCH_KV_DIR"
 // two (keys, values) for npy. They are written on first use.
 func copyKVInput(b *testing.B, ext string, n, d int) []string {
 	return once(b, fmt.Sprintf("copy kv %s/%d/%d", ext, n, d), func(dir string) []string {
+		base := fmt.Sprintf("kv_%d_%d", n, d)
 		if keep := os.Getenv(kvInputEnv); keep != "" {
+			// Kept files are written once and reused by later runs.
 			dir = keep
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				b.Fatal(err)
+			}
+			var paths []string
+			if ext == "npy" {
+				paths = []string{filepath.Join(dir, base+"_k.npy"), filepath.Join(dir, base+"_v.npy")}
+			} else {
+				paths = []string{filepath.Join(dir, base+"."+ext)}
+			}
+			if _, err := os.Stat(paths[len(paths)-1]); err == nil {
+				return paths
 			}
 		}
 		vt := types.Type{Kind: types.Vector, Dim: d}
@@ -36,7 +48,7 @@ func copyKVInput(b *testing.B, ext string, n, d int) []string {
 		var ws []formats.Writer
 		if ext == "npy" {
 			for _, name := range []string{"key", "value"} {
-				p := filepath.Join(dir, name[:1]+".npy")
+				p := filepath.Join(dir, base+"_"+name[:1]+".npy")
 				w, err := formats.CreateWriter(p, []formats.Column{{Name: name, Type: vt}}, formats.Options{})
 				if err != nil {
 					b.Fatal(err)
@@ -44,7 +56,7 @@ func copyKVInput(b *testing.B, ext string, n, d int) []string {
 				paths, ws = append(paths, p), append(ws, w)
 			}
 		} else {
-			p := filepath.Join(dir, "kv."+ext)
+			p := filepath.Join(dir, base+"."+ext)
 			w, err := formats.CreateWriter(p, []formats.Column{{Name: "key", Type: vt}, {Name: "value", Type: vt}}, formats.Options{})
 			if err != nil {
 				b.Fatal(err)
