@@ -88,11 +88,10 @@ func textVectorFast(v []float32, t []byte) bool {
 		for i < end && (b[i] == ' ' || b[i] == '\t') {
 			i++
 		}
-		neg := false
-		if i < end && (b[i] == '-' || b[i] == '+') {
-			neg = b[i] == '-'
-			i++
-		}
+		// t[end] is the ']', so t[i] is there; no branch on the sign.
+		c := t[i]
+		neg := c == '-'
+		i += int(b2u((c-'+')&^2 == 0)) // '+' or '-'
 		j := i
 		var d uint64
 		var ok bool
@@ -159,10 +158,11 @@ func jsonArrayFast(v []float32, b []byte, i int) (int, bool) {
 			i++
 		}
 		start := i
-		neg := i < len(b) && b[i] == '-'
-		if neg {
-			i++
+		if i == len(b) {
+			return i, false
 		}
+		neg := b[i] == '-'
+		i += int(b2u(neg))
 		var d uint64
 		ok := true
 		switch {
