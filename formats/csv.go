@@ -203,7 +203,9 @@ func (c *csvReader) split(rec []byte, line int64) error {
 				if q < 0 {
 					return c.fieldErr(line, len(c.fields), "unterminated quoted field (a '\"' is never closed)")
 				}
-				copy(rec[out:], rec[k:k+q])
+				if out != k { // only after a "" escape
+					copy(rec[out:], rec[k:k+q])
+				}
 				out += q
 				k += q + 1
 				if k < len(rec) && rec[k] == '"' {
