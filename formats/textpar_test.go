@@ -251,6 +251,7 @@ func TestParallelFIFO(t *testing.T) {
 		if err := syscall.Mkfifo(p, 0o600); err != nil {
 			t.Skipf("mkfifo: %v", err)
 		}
+		wrng := rand.New(rand.NewPCG(5, 5))
 		go func() {
 			w, err := os.OpenFile(p, os.O_WRONLY, 0)
 			if err != nil {
@@ -258,7 +259,7 @@ func TestParallelFIFO(t *testing.T) {
 			}
 			defer w.Close()
 			for b := data; len(b) > 0; {
-				n := min(len(b), 1+rng.IntN(100_000))
+				n := min(len(b), 1+wrng.IntN(100_000))
 				if _, err := w.Write(b[:n]); err != nil {
 					return
 				}
