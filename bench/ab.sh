@@ -10,6 +10,7 @@
 set -e
 [ $# -ge 2 ] || { sed -n 2,9p "$0"; exit 2; }
 a=$1 b=$2 rounds=${3:-8} re=${4:-'SoftSelect/n=2e5|HardTop10$'}
+bt=${AB_BENCHTIME:-40x} # per round; e.g. AB_BENCHTIME=1x for COPY
 repo=$(git rev-parse --show-toplevel)
 tmp=$(mktemp -d)
 trap 'git -C "$repo" worktree remove --force "$tmp/a" 2>/dev/null; git -C "$repo" worktree remove --force "$tmp/b" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -18,10 +19,10 @@ for v in a b; do
 	git -C "$repo" worktree add --detach -q "$tmp/$v" "$rev"
 	(cd "$tmp/$v" && go test -c -o "$tmp/$v.test" ./bench)
 done
-echo "# A = $a, B = $b, $rounds rounds of -bench='$re' -benchtime=40x"
+echo "# A = $a, B = $b, $rounds rounds of -bench='$re' -benchtime=$bt"
 for i in $(seq "$rounds"); do
 	for v in a b; do
-		(cd "$repo/bench" && "$tmp/$v.test" -test.run=NONE -test.bench="$re" -test.benchtime=40x) |
+		(cd "$repo/bench" && "$tmp/$v.test" -test.run=NONE -test.bench="$re" -test.benchtime="$bt") |
 			grep '^Benchmark' | sed "s/^/$v /" >>"$tmp/out"
 	done
 done

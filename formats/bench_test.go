@@ -128,3 +128,89 @@ func BenchmarkWrite(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReadKV reads csv and jsonl files of 2e5 rows of two VECTOR(128)
+// columns (key, value), the shape of COPY's text benchmark in bench/.
+// MB/s is of the file; vec-MB/s is of the float32 data (n·2d·4 bytes).
+//
+//	go test -run=NONE -bench=ReadKV -count=5 ./formats
+func BenchmarkReadKV(b *testing.B) {
+	const n, d = 200_000, 128
+	cols := []Column{col("key", vec(d)), col("value", vec(d))}
+	for _, format := range []string{"csv", "jsonl"} {
+		b.Run(fmt.Sprintf("%s/n=2e5/d=128+128", format), func(b *testing.B) {
+			p := benchKVFile(b, format, n, d)
+			st, _ := os.Stat(p)
+			row := make([]types.Value, len(cols))
+			b.SetBytes(st.Size())
+			b.ReportAllocs()
+			b.ResetTimer()
+			start, cpu0 := time.Now(), cpuTime()
+			for range b.N {
+				r, err := OpenReader(p, cols, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows := 0
+				for {
+					err := r.Next(row)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					rows++
+				}
+				r.Close()
+				if rows != n {
+					b.Fatalf("%d rows", rows)
+				}
+			}
+			b.ReportMetric(float64(n*2*d*4)*float64(b.N)/time.Since(start).Seconds()/1e6, "vec-MB/s")
+			b.ReportMetric(float64(st.Size())*float64(b.N)/(cpuTime()-cpu0).Seconds()/1e6, "cpu-MB/s")
+		})
+	}
+}
+
+// benchKVFile writes (once) n rows of key and value VECTOR(d), N(0, 1)
+// elements as in bench/'s COPY inputs.
+func benchKVFile(b *testing.B, format string, n, d int) string {
+	benchOnce.Do(func() {
+		var err error
+		if benchDir, err = os.MkdirTemp("", "formats-bench-"); err != nil {
+			b.Fatal(err)
+		}
+	})
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	key := fmt.Sprintf("kv %s/%d/%d", format, n, d)
+	if p, ok := benchFiles[key]; ok {
+		return p
+	}
+	p := filepath.Join(benchDir, fmt.Sprintf("kv-n%d-d%d.%s", n, d, format))
+	cols := []Column{col("key", vec(d)), col("value", vec(d))}
+	w, err := CreateWriter(p, cols, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 13))
+	row := make([]types.Value, 2)
+	for range n {
+		for j := range row {
+			v := make([]float32, d)
+			for k := range v {
+				v[k] = float32(rng.NormFloat64())
+			}
+			row[j] = types.VectorValue(v)
+		}
+		if err := w.Write(row); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	benchFiles[key] = p
+	return p
+}

@@ -124,12 +124,12 @@ func finishF32(d uint64, q int, neg bool) (float32, bool) {
 	if f < 0x1p-126 || f >= 0x1p127 || bits&(1<<29-1) == 1<<28 {
 		return 0, false
 	}
-	x := float32(f)
-	if neg {
-		x = -x
-	}
-	return x, true
+	// The sign of data is a coin toss: set it without a branch.
+	return math.Float32frombits(math.Float32bits(float32(f)) | uint32(b2u(neg))<<31), true
 }
+
+// b2u is 1 for true, 0 for false, without a branch.
+func b2u(b bool) uint8 { return *(*uint8)(unsafe.Pointer(&b)) }
 
 // digitRun appends the decimal digits at b[i:] to d, eight at a time where
 // it can. It stops early (leaving d > 1e18) when d would overflow.

@@ -168,6 +168,9 @@ func (c *csvReader) record() ([]byte, int64, error) {
 
 func (c *csvReader) finish(rec []byte, multi bool) ([]byte, int64, error) {
 	line := c.line
+	if len(rec) >= maxRecord { // in a block of the parallel reader
+		return nil, line, tooLong(c.t.path, line)
+	}
 	c.line++
 	if multi {
 		c.line += int64(bytes.Count(rec, []byte{'\n'}))
@@ -200,7 +203,9 @@ func (c *csvReader) split(rec []byte, line int64) error {
 				if q < 0 {
 					return c.fieldErr(line, len(c.fields), "unterminated quoted field (a '\"' is never closed)")
 				}
-				copy(rec[out:], rec[k:k+q])
+				if out != k { // only after a "" escape
+					copy(rec[out:], rec[k:k+q])
+				}
 				out += q
 				k += q + 1
 				if k < len(rec) && rec[k] == '"' {
@@ -260,6 +265,18 @@ func (c *csvReader) unquotedHint() (col, hint string) {
 		}
 	}
 	return "", ""
+}
+
+// worker returns a reader of blocks of the same file for a worker of
+// the parallel reader: it shares c's columns, which must be known.
+func (c *csvReader) worker() blockParser {
+	return &csvReader{t: &textSource{path: c.t.path}, cols: c.cols, delim: c.delim, header: c.header,
+		plan: c.plan, wide: c.wide, srcName: c.srcName, nfields: c.nfields}
+}
+
+func (c *csvReader) resetBlock(data []byte, line int64) {
+	c.t.resetBlock(data)
+	c.line = line
 }
 
 func (c *csvReader) Rows() int64 { return -1 }
@@ -402,10 +419,22 @@ func parseVectorText(a *arena, b []byte, dim int) ([]float32, string) {
 	if len(trimSpace(body)) == 0 {
 		return nil, "vector must have at least 1 dimension"
 	}
-	if n := bytes.Count(body, []byte{','}) + 1; n != dim {
-		return nil, fmt.Sprintf("vector has %d dimensions, expected %d", n, dim)
-	}
 	v := a.alloc(dim)
+	if textVectorFast(v, t) {
+		return v, ""
+	}
+	if msg := textVectorElems(v, body); msg != "" {
+		return nil, msg
+	}
+	return v, ""
+}
+
+// textVectorElems reads body, the text between a vector's brackets,
+// element by element into v, naming what is wrong with it.
+func textVectorElems(v []float32, body []byte) string {
+	if n := bytes.Count(body, []byte{','}) + 1; n != len(v) {
+		return fmt.Sprintf("vector has %d dimensions, expected %d", n, len(v))
+	}
 	for k := range v {
 		el := body
 		if j := bytes.IndexByte(body, ','); j >= 0 {
@@ -413,11 +442,11 @@ func parseVectorText(a *arena, b []byte, dim int) ([]float32, string) {
 		}
 		x, err := parseF32(trimSpace(el))
 		if err != nil {
-			return nil, elemErr(k, err)
+			return elemErr(k, err)
 		}
 		v[k] = x
 	}
-	return v, ""
+	return ""
 }
 
 // csvWriter writes a header line (unless HEADER false) and one line per

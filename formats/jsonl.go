@@ -50,9 +50,7 @@ func (r *jsonlReader) nextLine() ([]byte, int64, error) {
 		if i := bytes.IndexByte(t.buf[scan:t.w], '\n'); i >= 0 {
 			rec := t.buf[t.r : scan+i]
 			t.r = scan + i + 1
-			line := r.line
-			r.line++
-			return rec, line, nil
+			return r.finish(rec)
 		}
 		scan = t.w
 		if t.eof {
@@ -61,9 +59,7 @@ func (r *jsonlReader) nextLine() ([]byte, int64, error) {
 			}
 			rec := t.buf[t.r:t.w]
 			t.r = t.w
-			line := r.line
-			r.line++
-			return rec, line, nil
+			return r.finish(rec)
 		}
 		shift, err := t.more(r.line)
 		if err != nil {
@@ -71,6 +67,26 @@ func (r *jsonlReader) nextLine() ([]byte, int64, error) {
 		}
 		scan -= shift
 	}
+}
+
+func (r *jsonlReader) finish(rec []byte) ([]byte, int64, error) {
+	line := r.line
+	r.line++
+	if len(rec) >= maxRecord { // in a block of the parallel reader
+		return nil, line, tooLong(r.t.path, line)
+	}
+	return rec, line, nil
+}
+
+// worker returns a reader of blocks of the same file for a worker of
+// the parallel reader.
+func (r *jsonlReader) worker() blockParser {
+	return &jsonlReader{t: &textSource{path: r.t.path}, cols: r.cols, names: r.names, seen: make([]bool, len(r.cols))}
+}
+
+func (r *jsonlReader) resetBlock(data []byte, line int64) {
+	r.t.resetBlock(data)
+	r.line = line
 }
 
 func (r *jsonlReader) Next(dst []types.Value) error {
@@ -279,6 +295,17 @@ func (r *jsonlReader) vector(col Column) (types.Value, error) {
 	dim := col.Type.Dim
 	r.i++ // '['
 	v := r.arena.alloc(dim)
+	if end, ok := jsonArrayFast(v, r.b, r.i); ok {
+		r.i = end
+		return types.VectorValue(v), nil
+	}
+	return r.vectorElems(col, v)
+}
+
+// vectorElems reads the array after its '[' element by element into v,
+// naming what is wrong with it.
+func (r *jsonlReader) vectorElems(col Column, v []float32) (types.Value, error) {
+	dim := col.Type.Dim
 	n := 0
 	r.ws()
 	if r.i < len(r.b) && r.b[r.i] == ']' {

@@ -52,9 +52,21 @@ func OpenReader(path string, cols []Column, o Options) (Reader, error) {
 	var r Reader
 	switch f {
 	case CSV:
-		r, err = newCSVReader(file, size, path, cols, o)
+		var c *csvReader
+		if c, err = newCSVReader(file, size, path, cols, o); err == nil {
+			r = c
+			if useParallel(size) {
+				r = parallelCSV(c, parWorkers(), parBlockSize)
+			}
+		}
 	case JSONL:
-		r, err = newJSONLReader(file, size, path, cols)
+		var j *jsonlReader
+		if j, err = newJSONLReader(file, size, path, cols); err == nil {
+			r = j
+			if useParallel(size) {
+				r = parallelJSONL(j, parWorkers(), parBlockSize)
+			}
+		}
 	case NPY:
 		r, err = newNPYReader(file, size, path, cols[0])
 	case Fvecs, Ivecs, Bvecs:

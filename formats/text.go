@@ -44,7 +44,7 @@ func (t *textSource) more(line int64) (shift int, err error) {
 	}
 	if t.w == len(t.buf) {
 		if len(t.buf) >= maxRecord {
-			return shift, &Error{Pos: Pos{Path: t.path, Line: line}, Msg: fmt.Sprintf("record is longer than %d MiB", maxRecord>>20)}
+			return shift, tooLong(t.path, line)
 		}
 		nb := make([]byte, 2*len(t.buf))
 		copy(nb, t.buf[:t.w])
@@ -73,4 +73,14 @@ func (t *textSource) close() error {
 	err := t.closer.Close()
 	t.closer = nil
 	return err
+}
+
+// tooLong is the error of a record of maxRecord bytes or more.
+func tooLong(path string, line int64) error {
+	return &Error{Pos: Pos{Path: path, Line: line}, Msg: fmt.Sprintf("record is longer than %d MiB", maxRecord>>20)}
+}
+
+// resetBlock points t at data, a block of whole records: all there is.
+func (t *textSource) resetBlock(data []byte) {
+	t.buf, t.r, t.w, t.eof = data, 0, len(data), true
 }
