@@ -26,20 +26,20 @@ var maxTxBytes = 3 << 30
 // epoch lasts; anything older is shared with snapshots and is copied first.
 // Handing out a snapshot (Snapshot, Commit) starts a new epoch.
 type Tx struct {
-	db        *DB
-	base      *Snapshot
-	batch     *pebble.Batch
-	root      tableTree // the Tx's tables; a persistent tree, shared with views
-	epoch     uint64
-	snap      *Snapshot // cached Snapshot(); nil after a change
-	changed   bool
-	exposed   bool            // Snapshot handed out a view with uncommitted rows
-	dirty     map[string]bool // tables whose catalog entry Commit writes
-	keyUndo   []keyUndo
-	rowUndo   []rowsUndo // PK keys of bulk-loaded rows, interleaved with keyUndo
-	tblUndo   []tableUndo
-	bulk      *bulkFiles // sstables of a bulk load, ingested by Commit
-	done      bool
+	db      *DB
+	base    *Snapshot
+	batch   *pebble.Batch
+	root    tableTree // the Tx's tables; a persistent tree, shared with views
+	epoch   uint64
+	snap    *Snapshot // cached Snapshot(); nil after a change
+	changed bool
+	exposed bool            // Snapshot handed out a view with uncommitted rows
+	dirty   map[string]bool // tables whose catalog entry Commit writes
+	keyUndo []keyUndo
+	rowUndo []rowsUndo // PK keys of bulk-loaded rows, interleaved with keyUndo
+	tblUndo []tableUndo
+	bulk    *bulkFiles // sstables of a bulk load, ingested by Commit
+	done    bool
 }
 
 func (db *DB) newTx() *Tx {
