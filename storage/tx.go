@@ -43,7 +43,10 @@ type Tx struct {
 }
 
 func (db *DB) newTx() *Tx {
-	base := db.snap.Load()
+	base := db.head
+	if base == nil {
+		base = db.snap.Load()
+	}
 	return &Tx{
 		db:    db,
 		base:  base,
@@ -496,27 +499,66 @@ func (tx *Tx) Commit() error {
 		return nil
 	}
 	var err error
+	var batch *pebble.Batch // applied, waiting for its log sync
 	if tx.bulk != nil {
 		err = tx.bulk.commit(tx.catalogEntries())
 	} else {
 		for low, val := range tx.catalogEntries() {
 			_ = tx.reserve(256).Set(catalogKey(low), val, nil)
 		}
-		err = commitBatch(tx.batch)
+		if err = applyBatch(db.pdb, tx.batch); err == nil {
+			batch, tx.batch = tx.batch, nil
+		}
 	}
 	if err != nil {
 		tx.abandon()
 		if _, fatal := err.(fatalError); fatal {
-			db.failed = fmt.Errorf("%w (%v)", ErrFailed, err)
+			db.fail(err)
 		}
 		tx.end()
 		return fmt.Errorf("commit failed: %w", err)
 	}
-	db.snap.Store(&Snapshot{tables: tx.root})
+	db.commitSeq++
+	snap := &Snapshot{tables: tx.root, seq: db.commitSeq}
+	db.head = snap
 	db.nextEpoch()
 	tx.keyUndo, tx.rowUndo, tx.tblUndo = nil, nil, nil
+	if batch == nil {
+		db.publish(snap)
+		tx.end()
+		return nil
+	}
+	// Group commit: the write lock goes to the next writer while this
+	// commit waits for its log sync, so that commits from several
+	// goroutines share one sync (pebble syncs the log for all the batches
+	// written before it). The next Tx starts from head, which readers see
+	// only once it is durable.
+	db.syncing.Add(1)
+	defer db.syncing.Done()
 	tx.end()
+	err = syncWait(batch)
+	_ = batch.Close()
+	if err == nil {
+		err = db.failure() // a commit before this one failed its sync
+	}
+	if err != nil {
+		db.fail(err)
+		return fmt.Errorf("commit failed: %w", err)
+	}
+	db.publish(snap)
 	return nil
+}
+
+// publish makes snap the committed state readers see, unless a later
+// commit's state already is: commits may finish their log syncs out of
+// order, and a later commit's state includes the earlier ones'.
+func (db *DB) publish(snap *Snapshot) {
+	for {
+		cur := db.snap.Load()
+		if cur != nil && cur.seq >= snap.seq || db.snap.CompareAndSwap(cur, snap) {
+			return
+		}
+	}
 }
 
 // catalogEntries returns the catalog values Commit writes, by lower-case
@@ -531,9 +573,16 @@ func (tx *Tx) catalogEntries() map[string][]byte {
 	return m
 }
 
-func commitBatch(b *pebble.Batch) (err error) {
+// applyBatch writes b to pebble's log and memtable; syncWait then waits
+// for the log sync.
+func applyBatch(p *pebble.DB, b *pebble.Batch) (err error) {
 	defer recoverFatal(&err)
-	return b.Commit(pebble.Sync)
+	return p.ApplyNoSyncWait(b, pebble.Sync)
+}
+
+func syncWait(b *pebble.Batch) (err error) {
+	defer recoverFatal(&err)
+	return b.SyncWait()
 }
 
 // Rollback discards the transaction. It is idempotent and does nothing
