@@ -16,8 +16,7 @@ const writeDim = 128
 
 // BenchmarkInsertPrepared: one-row INSERTs through a prepared statement
 // inside one transaction (the commit is timed too, once per b.N rows), on
-// disk. The peer is SQLite's prepared-insert loop in one transaction on
-// the same rows (bench/write_peer.py).
+// disk.
 //
 //	go test -run=NONE -bench='InsertPrepared|UpdatePrepared|Autocommit' -count=5 ./bench
 func BenchmarkInsertPrepared(b *testing.B) {
