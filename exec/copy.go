@@ -84,7 +84,7 @@ func copyOptions(n *query.Copy) (formats.Options, error) {
 // row by row; all must have the same number of rows). A refused row is
 // reported at its position in the file that holds the column at fault.
 func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progress, inTx bool) (int64, error) {
-	t, err := tableOf(tx.Snapshot(), n.Table)
+	t, err := tableOf(tx.View(), n.Table)
 	if err != nil {
 		return 0, err
 	}

@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/softdb/softdb/query"
@@ -11,7 +12,7 @@ import (
 )
 
 func createTable(tx *storage.Tx, s *query.CreateTable) error {
-	if s.IfNotExists && tx.Snapshot().Table(s.Name.Name) != nil {
+	if s.IfNotExists && tx.View().Table(s.Name.Name) != nil {
 		return nil
 	}
 	schema := storage.Schema{Name: s.Name.Name}
@@ -24,7 +25,7 @@ func createTable(tx *storage.Tx, s *query.CreateTable) error {
 }
 
 func dropTable(tx *storage.Tx, s *query.DropTable) error {
-	if tx.Snapshot().Table(s.Name.Name) == nil {
+	if tx.View().Table(s.Name.Name) == nil {
 		if s.IfExists {
 			return nil
 		}
@@ -42,7 +43,7 @@ func tableOf(snap *storage.Snapshot, id query.Ident) (*storage.Table, error) {
 }
 
 func insert(tx *storage.Tx, s *query.Insert, params []types.Value) (n, lastID int64, err error) {
-	t, err := tableOf(tx.Snapshot(), s.Table)
+	t, err := tableOf(tx.View(), s.Table)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -185,12 +186,63 @@ func matchingRows(ctx context.Context, t *storage.Table, where query.Expr, param
 			return nil, err
 		}
 		cond = c
+		if rowid, ok := rowidPoint(cond, len(t.Schema().Columns)); ok {
+			return pointRow(t, cond, rowid)
+		}
 	}
 	return scanRows(ctx, t, cond, -1)
 }
 
+// rowidPoint reports whether only the row with one rowid can satisfy
+// cond: cond is, or has as a conjunct of top-level ANDs, rowid = c with c
+// an INT literal or parameter.
+func rowidPoint(cond expr, ncols int) (int64, bool) {
+	b, ok := cond.(*binaryE)
+	if !ok {
+		return 0, false
+	}
+	switch b.op {
+	case "AND":
+		if r, ok := rowidPoint(b.l, ncols); ok {
+			return r, true
+		}
+		return rowidPoint(b.r, ncols)
+	case "=":
+		l, r := b.l, b.r
+		if _, isCol := l.(*colE); !isCol {
+			l, r = r, l
+		}
+		c, ok1 := l.(*colE)
+		k, ok2 := r.(*constE)
+		if ok1 && ok2 && c.slot == ncols+pseudoRowID && k.v.K == types.Int {
+			return k.v.I, true
+		}
+	}
+	return 0, false
+}
+
+// pointRow returns the live row rowid of t if it satisfies cond: a
+// search among the segments instead of a scan of the table.
+func pointRow(t *storage.Table, cond expr, rowid int64) ([]srcRow, error) {
+	segs := t.Segments()
+	k := sort.Search(len(segs), func(i int) bool { return segs[i].Base()+int64(segs[i].Len()) > rowid })
+	if k == len(segs) || segs[k].Base() > rowid {
+		return nil, nil
+	}
+	seg := segs[k]
+	i := int(rowid - seg.Base())
+	if seg.Live()[i] == 0 {
+		return nil, nil
+	}
+	r := srcRow{seg: seg, i: i, ncols: len(t.Schema().Columns), rowid: rowid}
+	if ok, err := passes(cond, &r); err != nil || !ok {
+		return nil, err
+	}
+	return []srcRow{r}, nil
+}
+
 func update(ctx context.Context, tx *storage.Tx, s *query.Update, params []types.Value) (int64, error) {
-	t, err := tableOf(tx.Snapshot(), s.Table)
+	t, err := tableOf(tx.View(), s.Table)
 	if err != nil {
 		return 0, err
 	}
@@ -256,7 +308,7 @@ func update(ctx context.Context, tx *storage.Tx, s *query.Update, params []types
 }
 
 func deleteRows(ctx context.Context, tx *storage.Tx, s *query.Delete, params []types.Value) (int64, error) {
-	t, err := tableOf(tx.Snapshot(), s.Table)
+	t, err := tableOf(tx.View(), s.Table)
 	if err != nil {
 		return 0, err
 	}

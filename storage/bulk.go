@@ -131,23 +131,22 @@ func (tx *Tx) InsertBulk(table string, opts BulkOptions, next func(row []types.V
 
 // savepoint is the state InsertBulk returns the Tx to when it fails.
 type savepoint struct {
-	root      map[string]*Table
-	rootEpoch uint64
-	changed   bool
-	nkey      int
-	nrow      int
+	root    tableTree
+	changed bool
+	nkey    int
+	nrow    int
 }
 
 // savepoint records the Tx's state. It starts a new epoch, so everything
 // reachable from the recorded root stays as it is (copy-on-write).
 func (tx *Tx) savepoint() savepoint {
 	tx.epoch = tx.db.nextEpoch()
-	return savepoint{root: tx.root, rootEpoch: tx.rootEpoch, changed: tx.changed, nkey: len(tx.keyUndo), nrow: len(tx.rowUndo)}
+	return savepoint{root: tx.root, changed: tx.changed, nkey: len(tx.keyUndo), nrow: len(tx.rowUndo)}
 }
 
 func (tx *Tx) restore(sp savepoint) {
 	tx.revertKeys(sp.nkey, sp.nrow)
-	tx.root, tx.rootEpoch, tx.changed, tx.snap = sp.root, sp.rootEpoch, sp.changed, nil
+	tx.root, tx.changed, tx.snap = sp.root, sp.changed, nil
 	if tx.exposed {
 		// A view may have shown rows past the published Len of arrays
 		// that the restored headers share (see abandon).

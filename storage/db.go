@@ -84,11 +84,38 @@ type DB struct {
 	epoch       uint64
 	nextTableID uint64
 	pk          map[uint64]*pkIndex // by table id
-	failed      error               // set when a commit failed fatally
+	failed      error               // set when a commit failed fatally (see fail)
 	// appendFloor: arrays of an older epoch may have been seen, past
 	// their published Len, through a view of a rolled-back Tx, so
 	// appends must copy them first.
 	appendFloor uint64
+	// head is the state of the last commit handed to pebble, which may be
+	// still waiting for its log sync (so not yet published): the next Tx
+	// starts from it. nil until the first commit: snap is the head.
+	head      *Snapshot
+	commitSeq uint64 // Snapshot.seq of head
+	// failMu guards failed: a commit that fails in its log sync sets it
+	// after giving up the write lock.
+	failMu sync.Mutex
+	// syncing counts commits waiting for their log sync; Close waits for
+	// them.
+	syncing sync.WaitGroup
+}
+
+// failure returns the error that ended writing, if any.
+func (db *DB) failure() error {
+	db.failMu.Lock()
+	defer db.failMu.Unlock()
+	return db.failed
+}
+
+// fail records that a commit failed fatally: later writes are refused.
+func (db *DB) fail(err error) {
+	db.failMu.Lock()
+	defer db.failMu.Unlock()
+	if db.failed == nil {
+		db.failed = fmt.Errorf("%w (%v)", ErrFailed, err)
+	}
 }
 
 // openDirs makes a second Open of one directory in this process fail
@@ -231,6 +258,7 @@ func (db *DB) Close() error {
 	}
 	db.sem <- struct{}{}
 	defer func() { <-db.sem }()
+	db.syncing.Wait()
 	err := closePebble(db.pdb)
 	db.release()
 	return err
@@ -259,8 +287,7 @@ func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 		<-db.sem
 		return nil, ErrClosed
 	}
-	if db.failed != nil {
-		err := db.failed
+	if err := db.failure(); err != nil {
 		<-db.sem
 		return nil, err
 	}

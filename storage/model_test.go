@@ -199,7 +199,13 @@ func TestModel(t *testing.T) {
 	segRows := 1 << r.rng.Intn(4)
 	opts := Options{Dir: dir, SegmentRows: segRows}
 	db := mustOpen(t, opts)
-	defer func() { db.Close() }()
+	var tx *Tx
+	defer func() {
+		if tx != nil {
+			tx.Rollback() // after a failure: Close waits for the writer
+		}
+		db.Close()
+	}()
 	committed := model{}
 	var oldSnap *Snapshot
 	var oldDump map[string]tableDump
@@ -217,15 +223,25 @@ func TestModel(t *testing.T) {
 		if oldSnap == nil || r.rng.Intn(10) == 0 {
 			oldSnap, oldDump = db.Snapshot(), committed.dump()
 		}
-		tx, err := db.Begin(context.Background())
-		if err != nil {
+		var err error
+		if tx, err = db.Begin(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		m := committed.clone()
 		nops := 1 + r.rng.Intn(5)
+		// Snapshots taken inside the Tx must not change with its later
+		// writes; Views (read until the next write) let those writes
+		// go in place.
+		var midSnaps []*Snapshot
+		var midDumps []map[string]tableDump
 		for op := 0; op < nops; op++ {
 			r.op(step, tx, m)
-			if d := equalDumps(m.dump(), dump(t, tx.Snapshot())); d != "" {
+			view := tx.View()
+			if r.rng.Intn(3) == 0 {
+				view = tx.Snapshot()
+				midSnaps, midDumps = append(midSnaps, view), append(midDumps, m.dump())
+			}
+			if d := equalDumps(m.dump(), dump(t, view)); d != "" {
 				t.Fatalf("step %d: tx view: %s", step, d)
 			}
 		}
@@ -247,6 +263,11 @@ func TestModel(t *testing.T) {
 		}
 		if d := equalDumps(oldDump, dump(t, oldSnap)); d != "" {
 			t.Fatalf("step %d: an old snapshot changed: %s", step, d)
+		}
+		for i, s := range midSnaps {
+			if d := equalDumps(midDumps[i], dump(t, s)); d != "" {
+				t.Fatalf("step %d: a snapshot taken inside the transaction changed: %s", step, d)
+			}
 		}
 	}
 	db.Close()
@@ -329,7 +350,20 @@ func (r *modelRun) op(step int, tx *Tx, m model) {
 				seen[key] = true
 			}
 		}
-		err := tx.Update(name, ids, rows)
+		given := rows
+		if !bad && len(ids) > 1 && r.rng.Intn(3) == 0 {
+			// Rotate the rows: each gets the next one's values, read
+			// through the Tx's View, so the new vectors share memory with
+			// slots the update overwrites.
+			view := tx.View().Table(name)
+			given, rows = make([][]types.Value, len(ids)), make([][]types.Value, len(ids))
+			for i := range ids {
+				src := ids[(i+1)%len(ids)]
+				k, slot, _ := view.locate(src)
+				given[i], rows[i] = view.segs[k].Row(slot), mt.rows[src]
+			}
+		}
+		err := tx.Update(name, ids, given)
 		expect("update", bad, err)
 		if err == nil {
 			for i, id := range ids {

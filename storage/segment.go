@@ -2,6 +2,7 @@ package storage
 
 import (
 	"math"
+	"sync/atomic"
 
 	"github.com/softdb/softdb/internal/hugepage"
 	"github.com/softdb/softdb/types"
@@ -39,7 +40,34 @@ type colData struct {
 	vecs      []float32
 	valEpoch  uint64
 	nullEpoch uint64
+	// patch, when set, holds the slots whose values differ from the
+	// arrays above: an update of a shared array records the new value
+	// here instead of copying the array (see update).
+	patch *colPatch
 }
+
+// colPatch is the set of updated slots of a column whose arrays are
+// shared with published snapshots. An update in the epoch that made it
+// writes it in place; a later epoch copies it (it is small: maxPatch). A
+// reader that wants the column's arrays gets them merged (merged), built
+// once per patch by the first reader that asks.
+type colPatch struct {
+	vals   map[int]types.Value // by slot; K Null for NULL
+	hasNul bool                // some value in vals is NULL
+	epoch  uint64
+	merged atomic.Pointer[mergedCol]
+}
+
+// mergedCol is a column's arrays with a patch applied, for slots < n.
+type mergedCol struct {
+	n int
+	c colData
+}
+
+// maxPatch is the number of patched slots past which an update copies the
+// column instead: the copy then costs at most 1/256 of the column per
+// updated row, and a patch copy (once per write epoch) a few µs.
+func maxPatch(slots int) int { return max(8, slots/256) }
 
 // Base returns the rowid of slot 0.
 func (g *Segment) Base() int64 { return g.base }
@@ -53,10 +81,68 @@ func (g *Segment) LiveCount() int { return g.nlive }
 // Live returns one byte per slot: 1 for a live row, 0 for a deleted one.
 func (g *Segment) Live() []byte { return g.live[:g.n:g.n] }
 
+// col returns column i as readers see it: with its patch, if any, merged
+// into arrays of its own.
+func (g *Segment) col(i int) *colData {
+	c := &g.cols[i]
+	if c.patch == nil {
+		return c
+	}
+	return c.patch.merge(c, g.n)
+}
+
+// merge returns c's arrays with the patch applied for the first n slots,
+// building them on first use. Concurrent first readers each build one and
+// never wait for each other; the copy that lands is shared from then on.
+// A newer header with the same patch and more slots (rows appended since)
+// builds anew.
+func (p *colPatch) merge(c *colData, n int) *colData {
+	if m := p.merged.Load(); m != nil && m.n >= n {
+		return &m.c
+	}
+	m := &mergedCol{n: n, c: colData{kind: c.kind, dim: c.dim}}
+	m.c.alloc(n)
+	copy(m.c.ints, c.ints[:min(n, len(c.ints))])
+	copy(m.c.floats, c.floats[:min(n, len(c.floats))])
+	copy(m.c.texts, c.texts[:min(n, len(c.texts))])
+	copy(m.c.vecs, c.vecs[:min(n*c.dim, len(c.vecs))])
+	if c.nulls != nil || p.hasNul {
+		m.c.nulls = make([]byte, n)
+		if c.nulls != nil {
+			copy(m.c.nulls, c.nulls[:n])
+		}
+	}
+	for i, v := range p.vals {
+		if i < n {
+			m.c.setNull(i, v.K == types.Null)
+			m.c.set(i, &v)
+		}
+	}
+	for {
+		old := p.merged.Load()
+		if old != nil && old.n >= n {
+			return &old.c
+		}
+		if p.merged.CompareAndSwap(old, m) {
+			return &m.c
+		}
+	}
+}
+
+// setNull sets slot i's NULL flag, where c.nulls exists or v is NULL.
+func (c *colData) setNull(i int, null bool) {
+	if c.nulls != nil {
+		c.nulls[i] = 0
+		if null {
+			c.nulls[i] = 1
+		}
+	}
+}
+
 // Nulls returns one byte per slot, 1 where column col is NULL. It returns
 // nil when no slot of the column is NULL.
 func (g *Segment) Nulls(col int) []byte {
-	c := &g.cols[col]
+	c := g.col(col)
 	if c.nulls == nil {
 		return nil
 	}
@@ -67,7 +153,7 @@ func (g *Segment) Nulls(col int) []byte {
 // values, row after row; NULL rows hold zeros. It returns nil for a
 // column of another kind.
 func (g *Segment) Vectors(col int) []float32 {
-	c := &g.cols[col]
+	c := g.col(col)
 	if c.kind != types.Vector {
 		return nil
 	}
@@ -80,7 +166,7 @@ func (g *Segment) Dim(col int) int { return g.cols[col].dim }
 
 // Ints returns the INT column col (NULL rows hold 0), nil for another kind.
 func (g *Segment) Ints(col int) []int64 {
-	c := &g.cols[col]
+	c := g.col(col)
 	if c.kind != types.Int {
 		return nil
 	}
@@ -90,7 +176,7 @@ func (g *Segment) Ints(col int) []int64 {
 // Floats returns the FLOAT column col (NULL rows hold 0), nil for another
 // kind.
 func (g *Segment) Floats(col int) []float64 {
-	c := &g.cols[col]
+	c := g.col(col)
 	if c.kind != types.Float {
 		return nil
 	}
@@ -100,7 +186,7 @@ func (g *Segment) Floats(col int) []float64 {
 // Texts returns the TEXT column col (NULL rows hold ""), nil for another
 // kind.
 func (g *Segment) Texts(col int) []string {
-	c := &g.cols[col]
+	c := g.col(col)
 	if c.kind != types.Text {
 		return nil
 	}
@@ -114,6 +200,14 @@ func (g *Segment) Value(col, i int) types.Value {
 		panic("storage: slot out of range")
 	}
 	c := &g.cols[col]
+	if c.patch != nil {
+		if v, ok := c.patch.vals[i]; ok {
+			if v.K == types.Vector { // the patch's own memory: cap it
+				v.V = v.V[:len(v.V):len(v.V)]
+			}
+			return v
+		}
+	}
 	if c.nulls != nil && c.nulls[i] != 0 {
 		return types.Value{}
 	}
@@ -209,11 +303,27 @@ func (g *Segment) grow(slots int, epoch uint64) {
 	g.live, g.liveEpoch = live, epoch
 	for i := range g.cols {
 		c := &g.cols[i]
-		if c.nulls != nil {
+		if c.nulls != nil || c.patch != nil && c.patch.hasNul {
 			c.cloneNulls(g.n, slots, epoch)
 		}
 		c.cloneVals(g.n, slots, epoch)
+		c.applyPatch(g.n)
 	}
+}
+
+// applyPatch writes the patch of c, whose arrays are owned, into them and
+// drops it.
+func (c *colData) applyPatch(n int) {
+	if c.patch == nil {
+		return
+	}
+	for i, v := range c.patch.vals {
+		if i < n {
+			c.setNull(i, v.K == types.Null)
+			c.set(i, &v)
+		}
+	}
+	c.patch = nil
 }
 
 // oldestEpoch returns the oldest epoch of g's arrays.
@@ -248,19 +358,40 @@ func (g *Segment) put(i int, row []types.Value, epoch uint64) {
 }
 
 // update replaces slot i (< g.n) of the (owned) header g with row,
-// cloning only the arrays of columns whose value changes.
+// changing only the columns whose value changes. A column whose arrays
+// the epoch owns is written in place. One whose arrays are shared records
+// the value in its patch, O(1), until the patch holds maxPatch slots;
+// then the arrays are copied (with the patch applied) and owned.
+// row's vectors must not be changed afterwards (Update copies them).
 func (g *Segment) update(i int, row []types.Value, epoch uint64) {
 	for ci := range g.cols {
 		c := &g.cols[ci]
 		v := &row[ci]
+		if c.patch != nil {
+			if old, ok := c.patch.vals[i]; ok {
+				if old.K == types.Null && v.K == types.Null || old.K != types.Null && v.K != types.Null && sameValue(&old, v) {
+					continue
+				}
+			} else if c.unchanged(i, v) {
+				continue
+			}
+		} else if c.unchanged(i, v) {
+			continue
+		}
+		if c.patch != nil || c.valEpoch != epoch {
+			if c.patch == nil || len(c.patch.vals) < maxPatch(len(g.live)) {
+				c.patchSlot(i, *v, epoch)
+				continue
+			}
+			// The patch is full: copy the arrays and own them.
+			if c.nulls != nil || c.patch.hasNul {
+				c.cloneNulls(g.n, len(g.live), epoch)
+			}
+			c.cloneVals(g.n, len(g.live), epoch)
+			c.applyPatch(g.n)
+		}
 		wasNull := c.nulls != nil && c.nulls[i] != 0
 		isNull := v.K == types.Null
-		if isNull && wasNull {
-			continue
-		}
-		if !isNull && !wasNull && c.equal(i, v) {
-			continue
-		}
 		if isNull != wasNull {
 			if c.nulls == nil || c.nullEpoch != epoch {
 				c.cloneNulls(g.n, len(g.live), epoch)
@@ -276,6 +407,55 @@ func (g *Segment) update(i int, row []types.Value, epoch uint64) {
 		}
 		c.set(i, v)
 	}
+}
+
+// unchanged reports whether slot i of the arrays (not the patch) holds
+// exactly v.
+func (c *colData) unchanged(i int, v *types.Value) bool {
+	wasNull := c.nulls != nil && c.nulls[i] != 0
+	isNull := v.K == types.Null
+	return isNull && wasNull || !isNull && !wasNull && c.equal(i, v)
+}
+
+// patchSlot records v as slot i's value in c's patch, copying the patch
+// first when an older epoch made it (a snapshot may hold it).
+func (c *colData) patchSlot(i int, v types.Value, epoch uint64) {
+	p := c.patch
+	if p == nil || p.epoch != epoch {
+		np := &colPatch{epoch: epoch, vals: make(map[int]types.Value, 8)}
+		if p != nil {
+			np.vals = make(map[int]types.Value, len(p.vals)+1)
+			for k, x := range p.vals {
+				np.vals[k] = x
+			}
+			np.hasNul = p.hasNul
+		}
+		p, c.patch = np, np
+	}
+	p.vals[i] = v
+	p.hasNul = p.hasNul || v.K == types.Null
+	p.merged.Store(nil) // a View may have merged the patch as it was
+}
+
+// sameValue reports whether two non-NULL values of one column are
+// bitwise equal.
+func sameValue(a, b *types.Value) bool {
+	switch a.K {
+	case types.Int:
+		return a.I == b.I
+	case types.Float:
+		return math.Float64bits(a.F) == math.Float64bits(b.F)
+	case types.Text:
+		return a.S == b.S
+	case types.Vector:
+		for j, x := range a.V {
+			if math.Float32bits(b.V[j]) != math.Float32bits(x) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // equal reports whether non-NULL slot i holds exactly v.

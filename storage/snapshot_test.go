@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"fmt"
 	"math/rand"
 	"sync"
 	"sync/atomic"
@@ -99,9 +100,17 @@ func TestSnapshotIsolation(t *testing.T) {
 
 // TestConcurrentReaders runs readers that check an invariant on every
 // snapshot while one writer keeps changing the table: x sums to zero
-// and every row's vector is [x, -x]. Run it with -race.
+// and every row's vector is [x, -x]. Run it with -race. With 1024-row
+// segments, updates go to patches (16 slots a column) that readers merge
+// while the writer goes on; with 8-row segments they mostly copy.
 func TestConcurrentReaders(t *testing.T) {
-	db := mustOpen(t, Options{Dir: t.TempDir(), SegmentRows: 8})
+	for _, segRows := range []int{8, 1024} {
+		t.Run(fmt.Sprintf("segrows=%d", segRows), func(t *testing.T) { concurrentReaders(t, segRows) })
+	}
+}
+
+func concurrentReaders(t *testing.T, segRows int) {
+	db := mustOpen(t, Options{Dir: t.TempDir(), SegmentRows: segRows})
 	defer db.Close()
 	run(t, db, func(tx *Tx) error {
 		return tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "x", Type: intT}, {Name: "v", Type: vecT2}, {Name: "s", Type: txtT}}})

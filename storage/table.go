@@ -3,6 +3,7 @@ package storage
 import (
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Table is one table in a Snapshot. It is immutable once published: its
@@ -56,23 +57,32 @@ func (t *Table) segFor(rowid int64) int {
 // concurrent use and stays valid (and unchanged) for as long as it is held,
 // even after the DB is closed.
 type Snapshot struct {
-	tables map[string]*Table // by lower-case name
-	sorted []*Table
+	tables tableTree
+	seq    uint64 // commits before it: a later commit's snapshot has a higher seq
+	// sorted is Tables(), built on first use: a commit costs O(log n) in
+	// the number of tables, and only a reader that lists them pays O(n).
+	sorted atomic.Pointer[[]*Table]
 }
 
+// newSnapshot returns a snapshot of the tables of a map by lower-case name.
 func newSnapshot(tables map[string]*Table) *Snapshot {
-	s := &Snapshot{tables: tables, sorted: make([]*Table, 0, len(tables))}
-	for _, t := range tables {
-		s.sorted = append(s.sorted, t)
-	}
-	sort.Slice(s.sorted, func(i, j int) bool {
-		return strings.ToLower(s.sorted[i].schema.Name) < strings.ToLower(s.sorted[j].schema.Name)
-	})
-	return s
+	return &Snapshot{tables: buildTree(tables)}
 }
 
 // Table returns the named table (case-insensitive), or nil.
-func (s *Snapshot) Table(name string) *Table { return s.tables[strings.ToLower(name)] }
+func (s *Snapshot) Table(name string) *Table { return s.tables.get(strings.ToLower(name)) }
 
-// Tables returns all tables sorted by name. The slice must not be modified.
-func (s *Snapshot) Tables() []*Table { return s.sorted }
+// Tables returns all tables sorted by name. The slice must not be
+// modified. The first call on a snapshot builds it; concurrent first calls
+// each build one, and never wait for each other.
+func (s *Snapshot) Tables() []*Table {
+	if p := s.sorted.Load(); p != nil {
+		return *p
+	}
+	list := s.tables.appendSorted(make([]*Table, 0, s.tables.n))
+	s.sorted.CompareAndSwap(nil, &list)
+	return *s.sorted.Load()
+}
+
+// NumTables returns the number of tables.
+func (s *Snapshot) NumTables() int { return s.tables.n }

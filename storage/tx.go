@@ -26,25 +26,27 @@ var maxTxBytes = 3 << 30
 // epoch lasts; anything older is shared with snapshots and is copied first.
 // Handing out a snapshot (Snapshot, Commit) starts a new epoch.
 type Tx struct {
-	db        *DB
-	base      *Snapshot
-	batch     *pebble.Batch
-	root      map[string]*Table
-	rootEpoch uint64
-	epoch     uint64
-	snap      *Snapshot // cached Snapshot(); nil after a change
-	changed   bool
-	exposed   bool            // Snapshot handed out a view with uncommitted rows
-	dirty     map[string]bool // tables whose catalog entry Commit writes
-	keyUndo   []keyUndo
-	rowUndo   []rowsUndo // PK keys of bulk-loaded rows, interleaved with keyUndo
-	tblUndo   []tableUndo
-	bulk      *bulkFiles // sstables of a bulk load, ingested by Commit
-	done      bool
+	db      *DB
+	base    *Snapshot
+	batch   *pebble.Batch
+	root    tableTree // the Tx's tables; a persistent tree, shared with views
+	epoch   uint64
+	snap    *Snapshot // cached Snapshot(); nil after a change
+	changed bool
+	exposed bool            // Snapshot handed out a view with uncommitted rows
+	dirty   map[string]bool // tables whose catalog entry Commit writes
+	keyUndo []keyUndo
+	rowUndo []rowsUndo // PK keys of bulk-loaded rows, interleaved with keyUndo
+	tblUndo []tableUndo
+	bulk    *bulkFiles // sstables of a bulk load, ingested by Commit
+	done    bool
 }
 
 func (db *DB) newTx() *Tx {
-	base := db.snap.Load()
+	base := db.head
+	if base == nil {
+		base = db.snap.Load()
+	}
 	return &Tx{
 		db:    db,
 		base:  base,
@@ -65,11 +67,29 @@ func (tx *Tx) Snapshot() *Snapshot {
 		return tx.base
 	}
 	if tx.snap == nil {
-		tx.snap = newSnapshot(tx.root)
+		tx.snap = &Snapshot{tables: tx.root}
 		tx.epoch = tx.db.nextEpoch() // freeze what the view references
 		tx.exposed = true
 	}
 	return tx.snap
+}
+
+// View returns the transaction's current state, like Snapshot, for
+// reading only until the Tx's next write: unlike a Snapshot, what it
+// shows may then change in place. A write statement uses it to find the
+// rows it changes, so that the statements of one transaction copy a
+// shared array once, not once per statement. Anything that may outlive
+// the next write (a result handed to the caller) must use Snapshot.
+func (tx *Tx) View() *Snapshot {
+	switch {
+	case tx.done:
+		return tx.db.Snapshot()
+	case !tx.changed:
+		return tx.base
+	case tx.snap != nil:
+		return tx.snap
+	}
+	return &Snapshot{tables: tx.root}
 }
 
 func (tx *Tx) touch() {
@@ -77,23 +97,12 @@ func (tx *Tx) touch() {
 	tx.snap = nil
 }
 
-func (tx *Tx) ownRoot() {
-	if tx.rootEpoch != tx.epoch {
-		m := make(map[string]*Table, len(tx.root)+1)
-		for k, v := range tx.root {
-			m[k] = v
-		}
-		tx.root, tx.rootEpoch = m, tx.epoch
-	}
-}
-
 func (tx *Tx) ownTable(t *Table) *Table {
 	if t.epoch == tx.epoch {
 		return t
 	}
 	t = t.clone(tx.epoch)
-	tx.ownRoot()
-	tx.root[strings.ToLower(t.schema.Name)] = t
+	tx.root = tx.root.put(strings.ToLower(t.schema.Name), t)
 	return t
 }
 
@@ -122,7 +131,7 @@ func (tx *Tx) table(name string) (*Table, error) {
 	if err := tx.writable(); err != nil {
 		return nil, err
 	}
-	t := tx.root[strings.ToLower(name)]
+	t := tx.root.get(strings.ToLower(name))
 	if t == nil {
 		return nil, &TableError{Table: name, Err: ErrNoTable}
 	}
@@ -170,7 +179,7 @@ func (tx *Tx) CreateTable(s Schema) error {
 		return err
 	}
 	low := strings.ToLower(vs.Name)
-	if tx.root[low] != nil {
+	if tx.root.get(low) != nil {
 		return &TableError{Table: vs.Name, Err: ErrTableExists}
 	}
 	db := tx.db
@@ -178,8 +187,7 @@ func (tx *Tx) CreateTable(s Schema) error {
 	db.nextTableID++
 	_ = tx.reserve(64).Set(keyNextTable, binary.BigEndian.AppendUint64(nil, db.nextTableID), nil)
 	tx.touch()
-	tx.ownRoot()
-	tx.root[low] = &Table{schema: vs, id: id, nextRowID: 1, epoch: tx.epoch}
+	tx.root = tx.root.put(low, &Table{schema: vs, id: id, nextRowID: 1, epoch: tx.epoch})
 	tx.dirty[low] = true
 	if idx := newPKIndex(vs); idx != nil {
 		tx.tblUndo = append(tx.tblUndo, tableUndo{tableID: id, prev: db.pk[id]})
@@ -199,8 +207,7 @@ func (tx *Tx) DropTable(name string) error {
 	_ = tx.reserve(64).DeleteRange(lo, hi, nil)
 	_ = tx.batch.Delete(catalogKey(low), nil)
 	tx.touch()
-	tx.ownRoot()
-	delete(tx.root, low)
+	tx.root = tx.root.del(low)
 	delete(tx.dirty, low)
 	if idx := tx.db.pk[t.id]; idx != nil {
 		tx.tblUndo = append(tx.tblUndo, tableUndo{tableID: t.id, prev: idx})
@@ -394,6 +401,11 @@ func (tx *Tx) Update(table string, rowids []int64, rows [][]types.Value) error {
 		return nil
 	}
 
+	// Arrays the Tx already owns are written in place, and a new value
+	// may share memory with a slot of one of them (a vector read through
+	// View): copy the vectors first, so that no write changes a value
+	// still to be written.
+	rows = detachVectors(rows)
 	tx.touch()
 	tx.reserve(size)
 	t = tx.ownTable(t)
@@ -487,27 +499,66 @@ func (tx *Tx) Commit() error {
 		return nil
 	}
 	var err error
+	var batch *pebble.Batch // applied, waiting for its log sync
 	if tx.bulk != nil {
 		err = tx.bulk.commit(tx.catalogEntries())
 	} else {
 		for low, val := range tx.catalogEntries() {
 			_ = tx.reserve(256).Set(catalogKey(low), val, nil)
 		}
-		err = commitBatch(tx.batch)
+		if err = applyBatch(db.pdb, tx.batch); err == nil {
+			batch, tx.batch = tx.batch, nil
+		}
 	}
 	if err != nil {
 		tx.abandon()
 		if _, fatal := err.(fatalError); fatal {
-			db.failed = fmt.Errorf("%w (%v)", ErrFailed, err)
+			db.fail(err)
 		}
 		tx.end()
 		return fmt.Errorf("commit failed: %w", err)
 	}
-	db.snap.Store(newSnapshot(tx.root))
+	db.commitSeq++
+	snap := &Snapshot{tables: tx.root, seq: db.commitSeq}
+	db.head = snap
 	db.nextEpoch()
 	tx.keyUndo, tx.rowUndo, tx.tblUndo = nil, nil, nil
+	if batch == nil {
+		db.publish(snap)
+		tx.end()
+		return nil
+	}
+	// Group commit: the write lock goes to the next writer while this
+	// commit waits for its log sync, so that commits from several
+	// goroutines share one sync (pebble syncs the log for all the batches
+	// written before it). The next Tx starts from head, which readers see
+	// only once it is durable.
+	db.syncing.Add(1)
+	defer db.syncing.Done()
 	tx.end()
+	err = syncWait(batch)
+	_ = batch.Close()
+	if err == nil {
+		err = db.failure() // a commit before this one failed its sync
+	}
+	if err != nil {
+		db.fail(err)
+		return fmt.Errorf("commit failed: %w", err)
+	}
+	db.publish(snap)
 	return nil
+}
+
+// publish makes snap the committed state readers see, unless a later
+// commit's state already is: commits may finish their log syncs out of
+// order, and a later commit's state includes the earlier ones'.
+func (db *DB) publish(snap *Snapshot) {
+	for {
+		cur := db.snap.Load()
+		if cur != nil && cur.seq >= snap.seq || db.snap.CompareAndSwap(cur, snap) {
+			return
+		}
+	}
 }
 
 // catalogEntries returns the catalog values Commit writes, by lower-case
@@ -515,16 +566,23 @@ func (tx *Tx) Commit() error {
 func (tx *Tx) catalogEntries() map[string][]byte {
 	m := make(map[string][]byte, len(tx.dirty))
 	for low := range tx.dirty {
-		if t := tx.root[low]; t != nil {
+		if t := tx.root.get(low); t != nil {
 			m[low] = encodeCatalog(t)
 		}
 	}
 	return m
 }
 
-func commitBatch(b *pebble.Batch) (err error) {
+// applyBatch writes b to pebble's log and memtable; syncWait then waits
+// for the log sync.
+func applyBatch(p *pebble.DB, b *pebble.Batch) (err error) {
 	defer recoverFatal(&err)
-	return b.Commit(pebble.Sync)
+	return p.ApplyNoSyncWait(b, pebble.Sync)
+}
+
+func syncWait(b *pebble.Batch) (err error) {
+	defer recoverFatal(&err)
+	return b.SyncWait()
 }
 
 // Rollback discards the transaction. It is idempotent and does nothing
@@ -591,10 +649,39 @@ func (tx *Tx) end() {
 		tx.bulk.abort()
 		tx.bulk = nil
 	}
-	tx.root, tx.snap = nil, nil
+	tx.root, tx.snap = tableTree{}, nil
 	if tx.batch != nil {
 		_ = tx.batch.Close()
 		tx.batch = nil
 	}
 	<-tx.db.sem
+}
+
+// detachVectors returns rows with every vector value copied into one
+// fresh array; rows without vectors are returned as they are.
+func detachVectors(rows [][]types.Value) [][]types.Value {
+	n := 0
+	for _, row := range rows {
+		for i := range row {
+			if row[i].K == types.Vector {
+				n += len(row[i].V)
+			}
+		}
+	}
+	if n == 0 {
+		return rows
+	}
+	flat := make([]float32, 0, n)
+	out := make([][]types.Value, len(rows))
+	for r, row := range rows {
+		out[r] = append([]types.Value(nil), row...)
+		for i := range out[r] {
+			if v := &out[r][i]; v.K == types.Vector {
+				at := len(flat)
+				flat = append(flat, v.V...)
+				v.V = flat[at:len(flat):len(flat)]
+			}
+		}
+	}
+	return out
 }
