@@ -439,6 +439,7 @@ func (tx *Tx) Delete(table string, rowids []int64) error {
 	tx.touch()
 	tx.reserve(len(rowids) * (rowKeyLen + 16))
 	t = tx.ownTable(t)
+	tx.dirty[strings.ToLower(t.schema.Name)] = true // its live row count
 	idx := tx.db.pk[t.id]
 	key := make([]byte, rowKeyLen)
 	emptied := false
