@@ -10,9 +10,9 @@ import (
 
 // catalogEntry is the JSON value of a catalog key.
 type catalogEntry struct {
-	Name      string          `json:"name"`
-	ID        uint64          `json:"id"`
-	NextRowID int64           `json:"next_rowid"`
+	Name      string `json:"name"`
+	ID        uint64 `json:"id"`
+	NextRowID int64  `json:"next_rowid"`
 	// Rows is the number of live rows, checked at Open against the rows
 	// found. Entries written before it existed have none (nil): no check.
 	Rows    *int64          `json:"rows,omitempty"`

@@ -98,7 +98,7 @@ type DB struct {
 	readOnly    bool
 	recover     bool
 	faults      *faults
-	failed      error               // set when a commit failed fatally
+	failed      error // set when a commit failed fatally
 	// appendFloor: arrays of an older epoch may have been seen, past
 	// their published Len, through a view of a rolled-back Tx, so
 	// appends must copy them first.
@@ -208,6 +208,9 @@ func Open(opts Options) (db *DB, err error) {
 	db.pdb, err = openPebble(dir, popts)
 	if err != nil {
 		db.release()
+		if !errors.Is(err, ErrCorrupt) && isContentError(err) {
+			err = &CorruptionError{Offset: -1, File: corruptPath(err), Msg: firstLine(err), Err: err}
+		}
 		return nil, fmt.Errorf("cannot open database %s: %w", opts.Dir, classify(err))
 	}
 	db.fs, db.dir = fsys, dir
@@ -364,4 +367,3 @@ func (db *DB) nextEpoch() uint64 {
 	db.epoch++
 	return db.epoch
 }
-

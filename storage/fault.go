@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -145,7 +146,7 @@ func (f *faults) eventListener() *pebble.EventListener {
 			f.backoff()
 		},
 		DataCorruption: func(info pebble.DataCorruptionInfo) {
-			err := corruptFile(info.Path, -1, fmt.Sprint(info.Details), info.Details)
+			err := corruptFile(info.Path, -1, firstLine(info.Details), info.Details)
 			f.logf("%v", err)
 			f.setFatal(err)
 		},
@@ -239,21 +240,45 @@ func classify(err error) error {
 		return nil
 	case errors.Is(err, ErrCorrupt):
 		return err
-	case pebble.IsCorruptionError(err):
-		return &CorruptionError{Offset: -1, File: corruptPath(err), Msg: err.Error(), Err: err}
+	case pebble.IsCorruptionError(err), isContentError(err):
+		return &CorruptionError{Offset: -1, File: corruptPath(err), Msg: firstLine(err), Err: err}
 	case errors.Is(err, syscall.ENOSPC):
 		return noSpaceError(err)
 	}
 	return err
 }
 
+var fileNumRE = regexp.MustCompile(`(?:file|table|wal|log) "?(\d{6})\b`)
+
 // corruptPath picks the file named in pebble's corruption message, if any.
 func corruptPath(err error) string {
-	for _, w := range strings.Fields(err.Error()) {
+	msg := err.Error()
+	for _, w := range strings.Fields(msg) {
 		w = strings.Trim(w, `"():,`)
 		if strings.HasSuffix(w, ".sst") || strings.HasSuffix(w, ".log") || strings.Contains(w, "MANIFEST-") || strings.Contains(w, "OPTIONS-") {
 			return w
 		}
 	}
+	if m := fileNumRE.FindStringSubmatch(msg); m != nil {
+		return m[1] + ".sst"
+	}
 	return "(a file of the store)"
+}
+
+// firstLine is an error message without the detail lines pebble's errors
+// may add.
+func firstLine(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
+}
+
+// isContentError reports whether an error of pebble's Open is about what
+// the files hold rather than the system: no errno other than "no such
+// file" (a file the MANIFEST lists is missing) in its chain.
+func isContentError(err error) bool {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno == syscall.ENOENT
+	}
+	return !errors.Is(err, ErrLocked) && !errors.Is(err, ErrReadOnly)
 }

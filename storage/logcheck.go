@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/record"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -177,8 +178,10 @@ func checkLogs(fs vfs.FS, dir string, repair bool) error {
 		return corruptFile(fs.PathBase(dir), -1, "cannot read the store's markers: "+err.Error(), err)
 	}
 	var manifest string
+	var minLog uint64
 	if desc.Exists {
 		manifest = fs.PathBase(desc.ManifestFilename)
+		minLog = minUnflushedLog(fs, desc.ManifestFilename)
 	}
 	for _, name := range names {
 		var lognum uint64
@@ -187,8 +190,8 @@ func checkLogs(fs vfs.FS, dir string, repair bool) error {
 		case strings.HasSuffix(name, ".log"):
 			num, _, _ := strings.Cut(strings.TrimSuffix(name, ".log"), "-")
 			n, err := strconv.ParseUint(num, 10, 64)
-			if err != nil {
-				continue
+			if err != nil || n < minLog {
+				continue // not a log, or one already flushed (kept for reuse)
 			}
 			lognum, wal = n, true
 		case name == manifest:
@@ -266,4 +269,49 @@ func cutFile(fs vfs.FS, path string, n int64) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// minUnflushedLog reads the MANIFEST at path for the number of the oldest
+// write-ahead log pebble will replay: logs below it were flushed, and
+// pebble keeps one around to reuse its space. Each version edit starts
+// with the comparer name (tag 1, first edit only) and then this number
+// (tag 2) when it changes. 0 when none is found: every log is checked.
+func minUnflushedLog(fs vfs.FS, path string) uint64 {
+	f, err := fs.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	rr := record.NewReader(f, 0)
+	var min uint64
+	for {
+		r, err := rr.Next()
+		if err != nil {
+			return min
+		}
+		head := make([]byte, 512)
+		n, _ := io.ReadFull(r, head)
+		head = head[:n]
+		tag, k := binary.Uvarint(head)
+		if k <= 0 {
+			continue
+		}
+		head = head[k:]
+		if tag == 1 {
+			l, k := binary.Uvarint(head)
+			if k <= 0 || uint64(len(head)-k) < l {
+				continue
+			}
+			head = head[k+int(l):]
+			if tag, k = binary.Uvarint(head); k <= 0 {
+				continue
+			}
+			head = head[k:]
+		}
+		if tag == 2 {
+			if v, k := binary.Uvarint(head); k > 0 && v > min {
+				min = v
+			}
+		}
+	}
 }
