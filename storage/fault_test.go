@@ -278,9 +278,9 @@ func TestCorruptionTrials(t *testing.T) {
 				return
 			case err != nil:
 				counts[kind]["refused (ErrCorrupt)"]++
-			if strings.Contains(err.Error(), filepath.Base(rel)) {
-				counts[kind]["… naming the file"]++
-			}
+				if strings.Contains(err.Error(), filepath.Base(rel)) {
+					counts[kind]["… naming the file"]++
+				}
 				// Recover must not panic either; whatever it opens is consistent.
 				if db, err := Open(Options{Dir: dir, Recover: true}); err == nil {
 					dump(t, db.Snapshot())
