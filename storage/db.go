@@ -352,7 +352,7 @@ func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 	}
 	if db.readOnly {
 		<-db.sem
-		return nil, ErrReadOnly
+		return nil, fmt.Errorf("%w: it was opened read-only (ReadOnly); writes need a read-write Open", ErrReadOnly)
 	}
 	if err := db.faults.fatalErr(); err != nil {
 		<-db.sem

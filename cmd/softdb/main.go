@@ -40,6 +40,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	format := fs.String("format", "table", "output format: table, csv, json or jsonl")
 	demo := fs.Bool("demo", false, "load the demo tables (library, digits) first")
+	readonly := fs.Bool("readonly", false, "open the database without writing to its directory; statements that write fail")
+	recover := fs.Bool("recover", false, "open a database whose write-ahead log or MANIFEST is damaged, keeping what is readable\n(what follows the damage is lost; copy the directory first)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -63,7 +65,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(rest) >= 1 {
 		dir = rest[0]
 	}
-	db, err := softdb.Open(dir, nil)
+	db, err := softdb.Open(dir, &softdb.Options{ReadOnly: *readonly, Recover: *recover})
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 		return 1
