@@ -63,6 +63,11 @@ type Session struct {
 	pinned *storage.Snapshot
 	// progress, when set, receives COPY … FROM progress.
 	progress Progress
+	// aborted is set when a statement inside BEGIN … COMMIT failed with an
+	// internal error (a recovered panic): the transaction was rolled back,
+	// and every statement but ROLLBACK fails with aborted until the
+	// session ends it (ROLLBACK, or COMMIT, which reports it).
+	aborted error
 }
 
 // PinSnapshot makes the session read-only over the current committed state:
@@ -72,15 +77,33 @@ func (s *Session) PinSnapshot() { s.pinned = s.eng.db.Snapshot() }
 // NewSession starts a session on the engine.
 func (e *Engine) NewSession() *Session { return &Session{eng: e} }
 
-// InTx reports whether an explicit transaction is open.
-func (s *Session) InTx() bool { return s.tx != nil }
+// InTx reports whether an explicit transaction is open (or aborted and
+// waiting for ROLLBACK).
+func (s *Session) InTx() bool { return s.tx != nil || s.aborted != nil }
 
 // Close rolls back an open transaction.
 func (s *Session) Close() {
+	s.aborted = nil
 	if s.tx != nil {
 		s.tx.Rollback()
 		s.tx = nil
 	}
+}
+
+// abort ends the explicit transaction after an internal error in one of
+// its statements: its writes may be half applied, so it is rolled back
+// and the session refuses statements until ROLLBACK.
+func (s *Session) abort(cause error) {
+	if s.tx == nil {
+		return
+	}
+	tx := s.tx
+	s.tx = nil
+	s.aborted = errorf(ErrTx, query.Pos{}, "the transaction was rolled back after an internal error (%v); end it with ROLLBACK", cause)
+	func() {
+		defer func() { _ = recover() }() // the rollback undoes in-memory state only
+		tx.Rollback()
+	}()
 }
 
 // Begin opens an explicit transaction.
@@ -158,9 +181,25 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 		// A bug must not take the process down with it: report it as an error.
 		if r := recover(); r != nil {
 			res, err = nil, fmt.Errorf("internal error in %s: %v", stmtName(stmt), r)
+			s.abort(err)
 		}
 	}()
+	if s.aborted != nil {
+		switch stmt.(type) {
+		case *query.Rollback:
+			s.aborted = nil
+			return &Result{}, nil
+		case *query.Commit:
+			err := s.aborted
+			s.aborted = nil
+			return nil, err
+		}
+		return nil, s.aborted
+	}
 	res = &Result{}
+	if stmtHook != nil {
+		stmtHook(s, stmt)
+	}
 	switch n := stmt.(type) {
 	case *query.Select:
 		p, err := planSelect(s.snapshot(), n, params)
@@ -245,6 +284,9 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 	}
 	return res, nil
 }
+
+// stmtHook, set by tests, runs before each statement (to inject a panic).
+var stmtHook func(*Session, query.Statement)
 
 func stmtName(stmt query.Statement) string {
 	t := fmt.Sprintf("%T", stmt)
