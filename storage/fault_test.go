@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -310,5 +311,35 @@ func TestCorruptionTrials(t *testing.T) {
 	}
 	for _, k := range names {
 		t.Logf("%-10s %v in %v", k, counts[k], spent[k].Round(time.Millisecond))
+	}
+}
+
+// TestOpenThroughBindMount: the same directory reached through a bind
+// mount is the same database; the second Open fails with ErrLocked
+// (pebble's lock does not conflict within a process, and the paths
+// differ). Needs root to mount.
+func TestOpenThroughBindMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to bind-mount")
+	}
+	src, dst := t.TempDir(), t.TempDir()
+	if err := syscall.Mount(src, dst, "", syscall.MS_BIND, ""); err != nil {
+		t.Skipf("bind mount: %v", err)
+	}
+	defer syscall.Unmount(dst, syscall.MNT_DETACH)
+	db := mustOpen(t, Options{Dir: src})
+	defer db.Close()
+	if db2, err := Open(Options{Dir: dst}); !errors.Is(err, ErrLocked) {
+		if err == nil {
+			db2.Close()
+		}
+		t.Fatalf("Open through a bind mount of an open directory: %v, want ErrLocked", err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(src, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(Options{Dir: link}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Open through a symlink: %v, want ErrLocked", err)
 	}
 }
