@@ -123,13 +123,17 @@ func (s *Session) Begin(ctx context.Context) error {
 }
 
 // Commit commits the explicit transaction.
-func (s *Session) Commit() error {
+func (s *Session) Commit() error { return s.CommitContext(context.Background()) }
+
+// CommitContext commits the explicit transaction, waiting for the disk
+// no longer than ctx allows (see storage.Tx.CommitContext).
+func (s *Session) CommitContext(ctx context.Context) error {
 	if s.tx == nil {
 		return errorf(ErrTx, query.Pos{}, "COMMIT without an open transaction (BEGIN)")
 	}
 	tx := s.tx
 	s.tx = nil
-	return tx.Commit()
+	return tx.CommitContext(ctx)
 }
 
 // Rollback discards the explicit transaction.
@@ -172,7 +176,7 @@ func (s *Session) write(ctx context.Context, f func(tx *storage.Tx) error) error
 	if err := f(tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return tx.CommitContext(ctx)
 }
 
 // Exec runs one parsed statement with the given parameter values.
@@ -273,7 +277,7 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 	case *query.Begin:
 		err = s.Begin(ctx)
 	case *query.Commit:
-		err = s.Commit()
+		err = s.CommitContext(ctx)
 	case *query.Rollback:
 		err = s.Rollback()
 	default:

@@ -43,6 +43,8 @@ type Options struct {
 	// others are deleted), and rows up to each table's next rowid. What
 	// followed the damage is lost for good.
 	Recover bool
+
+	memTableSize uint64 // pebble's, when set: tests make flushes frequent
 }
 
 // DefaultSegmentRows is the default Options.SegmentRows.
@@ -98,7 +100,8 @@ type DB struct {
 	readOnly    bool
 	recover     bool
 	faults      *faults
-	failed      error // set when a commit failed fatally
+	pending     pendingCommits // commits finishing in the background (InDoubtError)
+	failed      error          // set when a commit failed fatally
 	// appendFloor: arrays of an older epoch may have been seen, past
 	// their published Len, through a view of a rolled-back Tx, so
 	// appends must copy them first.
@@ -196,6 +199,7 @@ func Open(opts Options) (db *DB, err error) {
 		EventListener:      db.faults.eventListener(),
 		FormatMajorVersion: pebble.FormatNewest,
 		ReadOnly:           opts.ReadOnly,
+		MemTableSize:       opts.memTableSize,
 	}
 	// Big blocks: the only reads are the full scans at Open, where each
 	// block costs a read call and a cache allocation (the cache is small
@@ -292,11 +296,27 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
-	db.sem <- struct{}{}
+	select {
+	case db.sem <- struct{}{}:
+	case <-db.stuckCommit():
+		spaceErr, _ := db.faults.spaceErr()
+		err := fmt.Errorf("close: a commit is still waiting for the disk (%v); the database stays open until it ends — free space and call Close again", spaceErr)
+		db.closed.Store(false)
+		return err
+	}
 	defer func() { <-db.sem }()
 	err := db.closePebble()
 	db.release()
 	return err
+}
+
+// stuckCommit returns a channel that fires when a commit finishing in the
+// background has not ended after closeWait; nil (never) otherwise.
+func (db *DB) stuckCommit() <-chan time.Time {
+	if db.pending.Load() == 0 {
+		return nil
+	}
+	return time.After(closeWait)
 }
 
 // closePebble closes the pebble instance. After a fatal error on one of
@@ -335,6 +355,13 @@ func (db *DB) Snapshot() *Snapshot { return db.snap.Load() }
 func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
+	}
+	if db.pending.Load() > 0 {
+		// The writer is a commit waiting for the disk: say so rather
+		// than wait out ctx.
+		if err, _ := db.faults.spaceErr(); err != nil {
+			return nil, err
+		}
 	}
 	select {
 	case db.sem <- struct{}{}:

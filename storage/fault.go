@@ -182,7 +182,13 @@ func (l logger) Errorf(format string, args ...any) { l.f.logf(format, args...) }
 // the host program: the error is recorded (the DB then refuses writes and
 // Close does not wait for pebble) and that goroutine ends.
 func (l logger) Fatalf(format string, args ...any) {
-	err := fmt.Errorf(format, args...)
+	var err error = &causedError{fmt.Sprintf(format, args...), nil}
+	for _, a := range args {
+		if e, ok := a.(error); ok {
+			err.(*causedError).cause = e
+			break
+		}
+	}
 	if onOurStack() {
 		panic(fatalError{err})
 	}
@@ -207,6 +213,16 @@ func onOurStack() bool {
 		}
 	}
 }
+
+// causedError is pebble's message with the error it names, so that
+// errors.Is sees through it (a write's ENOSPC, say).
+type causedError struct {
+	msg   string
+	cause error
+}
+
+func (e *causedError) Error() string { return e.msg }
+func (e *causedError) Unwrap() error { return e.cause }
 
 // fatalError is an error pebble could not handle in place; after it the
 // pebble instance must not take more writes.

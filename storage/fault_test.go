@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,10 +11,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/softdb/softdb/types"
 )
 
@@ -341,5 +345,160 @@ func TestOpenThroughBindMount(t *testing.T) {
 	}
 	if _, err := Open(Options{Dir: link}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("Open through a symlink: %v, want ErrLocked", err)
+	}
+}
+
+// errWriteOn returns an errorfs injector failing writes and creations of
+// files with suffix with errno while on is set.
+func errWriteOn(on *atomic.Bool, suffix string, errno syscall.Errno) errorfs.Injector {
+	return errorfs.InjectorFunc(func(o errorfs.Op) error {
+		if on.Load() && strings.HasSuffix(o.Path, suffix) &&
+			(o.Kind == errorfs.OpFileWrite || o.Kind == errorfs.OpCreate || o.Kind == errorfs.OpFileWriteAt) {
+			return &os.PathError{Op: "write", Path: o.Path, Err: errno}
+		}
+		return nil
+	})
+}
+
+// TestFlushNoSpace: flushes and compactions fail with ENOSPC while the
+// log still takes writes. Every commit must return within its deadline
+// — acknowledged, refused with ENOSPC, or in doubt — acknowledged rows
+// survive, and writes succeed again, without a reopen, once the disk
+// takes writes again. With EIO instead, nothing refuses the commits up
+// front: they stall in pebble until their deadline.
+func TestFlushNoSpace(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EIO} {
+		t.Run(errno.Error(), func(t *testing.T) { testFlushFailure(t, errno) })
+	}
+}
+
+func testFlushFailure(t *testing.T, errno syscall.Errno) {
+	mem := vfs.NewMem()
+	var on atomic.Bool
+	fs := errorfs.Wrap(mem, errWriteOn(&on, ".sst", errno))
+	log.SetOutput(io.Discard)
+	defer log.SetOutput(os.Stderr)
+	db := mustOpen(t, Options{FS: fs, Dir: "db", memTableSize: 256 << 10})
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(faultSchema) })
+	next := int64(1)
+	acked := map[int64]bool{}
+	insert := func() (error, time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			return err, time.Since(start)
+		}
+		batch := make([][]types.Value, 500)
+		first := next
+		for i := range batch {
+			batch[i] = row(iv(next), vv(float32(next), -1))
+			next++
+		}
+		if _, err := tx.Insert("t", batch); err != nil {
+			tx.Rollback()
+			return err, time.Since(start)
+		}
+		err = tx.CommitContext(ctx)
+		if err == nil {
+			for n := first; n < next; n++ {
+				acked[n] = true
+			}
+		} else {
+			next = first // the rowids are not used up by a failed insert
+			var doubt *InDoubtError
+			if errors.As(err, &doubt) {
+				next = first + int64(len(batch)) // may still be applied
+			}
+		}
+		return err, time.Since(start)
+	}
+	for range 10 {
+		if err, _ := insert(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	on.Store(true)
+	failures := 0
+	for i := range 8 {
+		err, d := insert()
+		if d > 1500*time.Millisecond {
+			t.Fatalf("insert %d took %v with a 500 ms deadline: %v", i, d, err)
+		}
+		if err != nil {
+			var doubt *InDoubtError
+			if !errors.Is(err, errno) && !errors.As(err, &doubt) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("insert %d while flushes fail: %v, want %v, a deadline or an InDoubtError", i, err, errno)
+			}
+			if failures == 0 {
+				t.Logf("first failure after %d acknowledged rows: %v", len(acked), err)
+			}
+			failures++
+		}
+	}
+	if failures == 0 {
+		t.Fatal("no write failed while flushes could not write")
+	}
+	on.Store(false)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err, _ := insert()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writes still fail 15 s after the disk recovered: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("%d failed inserts; writes succeed again; %d rows acknowledged", failures, len(acked))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpen(t, Options{FS: mem, Dir: "db"})
+	defer db.Close()
+	tb := db.Snapshot().Table("t")
+	for n := range acked {
+		if _, _, ok := tb.locate(n); !ok {
+			t.Fatalf("acknowledged row %d lost", n)
+		}
+	}
+}
+
+// TestLogNoSpace: a write to the log failing with ENOSPC is fatal to
+// pebble's commit pipeline. The commit fails at once with an error
+// matching ErrFailed and ENOSPC (the store must be reopened), and every
+// acknowledged row is there after the reopen. (On a real disk the space
+// check refuses commits before the log can run out: TestFullDisk.)
+func TestLogNoSpace(t *testing.T) {
+	mem := vfs.NewMem()
+	var on atomic.Bool
+	fs := errorfs.Wrap(mem, errWriteOn(&on, ".log", syscall.ENOSPC))
+	log.SetOutput(io.Discard)
+	defer log.SetOutput(os.Stderr)
+	db := mustOpen(t, Options{FS: fs, Dir: "db"})
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(faultSchema) })
+	run(t, db, func(tx *Tx) error { _, err := tx.Insert("t", [][]types.Value{row(iv(1), vv(1, -1))}); return err })
+	on.Store(true)
+	tx := mustBegin(t, db)
+	if _, err := tx.Insert("t", [][]types.Value{row(iv(2), vv(2, -1))}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	err := tx.CommitContext(ctx)
+	if !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("commit with the log out of space: %v, want ENOSPC", err)
+	}
+	if _, err := db.Begin(ctx); !errors.Is(err, ErrFailed) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Begin after the failed log write: %v, want ErrFailed and ENOSPC", err)
+	}
+	on.Store(false)
+	t.Logf("Close: %v", db.Close())
+	db = mustOpen(t, Options{FS: mem, Dir: "db"})
+	defer db.Close()
+	if tb := db.Snapshot().Table("t"); tb == nil || tb.LiveRows() < 1 {
+		t.Fatal("the acknowledged row is lost")
 	}
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -478,7 +479,16 @@ func (tx *Tx) Delete(table string, rowids []int64) error {
 // bulk load through sstables: one ingestion of them, see InsertBulk) and
 // then publishes its state. On error nothing is published and the Tx is over.
 // Committing a Tx that changed nothing writes nothing.
-func (tx *Tx) Commit() error {
+func (tx *Tx) Commit() error { return tx.CommitContext(context.Background()) }
+
+// CommitContext is Commit that stops waiting when ctx ends or the disk
+// turns out to be full while pebble cannot make room for the write. The
+// error then says the outcome is unknown (an *InDoubtError): the write
+// goes on in the background and is published if it completes, and the
+// next writers wait for it (Begin fails with the out-of-space error
+// meanwhile). A commit is refused before it writes anything, with
+// ErrNoSpace, when the disk lacks room for it and for pebble's flushes.
+func (tx *Tx) CommitContext(ctx context.Context) error {
 	if tx.done {
 		return ErrTxDone
 	}
@@ -487,22 +497,35 @@ func (tx *Tx) Commit() error {
 		tx.end()
 		return nil
 	}
-	var err error
+	if err := db.checkSpace(tx.batchLen()); err != nil {
+		tx.abandon()
+		tx.end()
+		return fmt.Errorf("commit failed: %w", err)
+	}
+	var commit func() error
 	if tx.bulk != nil {
-		err = tx.bulk.commit(tx.catalogEntries())
+		catalog := tx.catalogEntries()
+		commit = func() error { return tx.bulk.commit(catalog) }
 	} else {
 		for low, val := range tx.catalogEntries() {
 			_ = tx.reserve(256).Set(catalogKey(low), val, nil)
 		}
-		err = commitBatch(tx.batch)
+		commit = func() error { return commitBatch(tx.batch) }
 	}
+	return db.waitCommit(ctx, commit, tx.finishCommit, func() { tx.done = true })
+}
+
+// finishCommit publishes the transaction once pebble's commit returned
+// err, or undoes it.
+func (tx *Tx) finishCommit(err error) error {
+	db := tx.db
 	if err != nil {
 		tx.abandon()
 		if _, fatal := err.(fatalError); fatal {
-			db.failed = fmt.Errorf("%w (%v)", ErrFailed, err)
+			db.failed = fmt.Errorf("%w (%w)", ErrFailed, classify(err))
 		}
 		tx.end()
-		return fmt.Errorf("commit failed: %w", err)
+		return fmt.Errorf("commit failed: %w", classify(err))
 	}
 	db.snap.Store(newSnapshot(tx.root))
 	db.nextEpoch()
@@ -587,7 +610,9 @@ func (tx *Tx) revertKeys(nkey, nrow int) {
 }
 
 func (tx *Tx) end() {
-	tx.done = true
+	if !tx.done { // already set when a commit finishes in the background
+		tx.done = true
+	}
 	if tx.bulk != nil {
 		tx.bulk.abort()
 		tx.bulk = nil
