@@ -197,3 +197,68 @@ func copyFile(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// TestCopyFromFIFO: COPY from a FIFO honours its context while no writer
+// has opened it and while a writer sends nothing, and commits nothing;
+// with a writer that sends rows it loads them.
+func TestCopyFromFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "rows.csv")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	db := mustOpen(t, softdb.Memory)
+	defer db.Close()
+	mustExec(t, db, "CREATE TABLE t (id INT, v VECTOR(2))")
+	copyFIFO := func(timeout time.Duration) (time.Duration, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		start := time.Now()
+		_, err := db.Exec(ctx, fmt.Sprintf("COPY t FROM '%s' WITH (FORMAT csv)", fifo))
+		return time.Since(start), err
+	}
+	// No writer at all.
+	d, err := copyFIFO(200 * time.Millisecond)
+	if !errors.Is(err, context.DeadlineExceeded) || d > 2*time.Second {
+		t.Fatalf("COPY from a FIFO without a writer: %v after %v, want the deadline", err, d)
+	}
+	t.Logf("no writer: %v after %v", err, d.Round(time.Millisecond))
+	// A writer that sends the header and then nothing.
+	w := make(chan *os.File, 1)
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+		}
+		f.WriteString("id,v\n1,\"[1,2]\"\n")
+		w <- f
+	}()
+	d, err = copyFIFO(300 * time.Millisecond)
+	if !errors.Is(err, context.DeadlineExceeded) || d > 2*time.Second {
+		t.Fatalf("COPY from a silent writer: %v after %v, want the deadline", err, d)
+	}
+	t.Logf("silent writer: %v after %v", err, d.Round(time.Millisecond))
+	f := <-w
+	f.WriteString("2,\"[3,4]\"\n")
+	f.Close()
+	var n int
+	if err := db.QueryRow(context.Background(), "SELECT count(*) FROM t").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after the cancelled COPYs: %d rows, %v; want 0", n, err)
+	}
+	// A writer that sends rows and closes.
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		f.WriteString("id,v\n1,\"[1,2]\"\n2,\"[3,4]\"\n")
+		f.Close()
+	}()
+	if _, err := copyFIFO(10 * time.Second); err != nil {
+		t.Fatalf("COPY from a writer: %v", err)
+	}
+	if err := db.QueryRow(context.Background(), "SELECT count(*) FROM t").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("after COPY: %d rows, %v; want 2", n, err)
+	}
+}
