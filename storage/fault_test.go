@@ -502,3 +502,47 @@ func TestLogNoSpace(t *testing.T) {
 		t.Fatal("the acknowledged row is lost")
 	}
 }
+
+// TestReadOnlyWritesNothing: a ReadOnly Open of a database with unflushed
+// rows reads them all, refuses writes with ErrReadOnly, and leaves every
+// file of the directory as it was (no flush, no new log, no OPTIONS). A
+// read-write Open of the directory meanwhile in this process is refused.
+func TestReadOnlyWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	n := fillFaultDB(t, dir, 5, 100, Options{})
+	before := dirState(t, dir)
+	db := mustOpen(t, Options{Dir: dir, ReadOnly: true})
+	checkAllRows(t, db, n)
+	if _, err := db.Begin(context.Background()); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("Begin on a read-only DB: %v, want ErrReadOnly", err)
+	}
+	if _, err := Open(Options{Dir: dir}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("read-write Open while open read-only: %v, want ErrLocked", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := dirState(t, dir); after != before {
+		t.Fatalf("a read-only open changed the directory:\nbefore %s\nafter  %s", before, after)
+	}
+	if _, err := Open(Options{Dir: filepath.Join(dir, "missing"), ReadOnly: true}); err == nil {
+		t.Fatal("ReadOnly Open of a directory without a database succeeded")
+	}
+}
+
+// dirState lists the files of dir with their sizes and modification times.
+func dirState(t *testing.T, dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range ents {
+		i, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s:%d:%d ", e.Name(), i.Size(), i.ModTime().UnixNano())
+	}
+	return b.String()
+}
