@@ -24,8 +24,9 @@ type faults struct {
 	// (Logger.Fatalf, data corruption) outside a call of ours: the DB
 	// takes no more writes and Close does not wait for pebble.
 	fatal atomic.Pointer[error]
-	// noSpace is set while the last flush failed for lack of space;
-	// changed, when set, is closed when it is cleared or set again.
+	// noSpace is set while the last flush failed (for lack of space, or
+	// another write error): writers are refused with it rather than
+	// stall; changed is closed when it is cleared or set again.
 	mu       sync.Mutex
 	noSpace  error
 	changed  chan struct{}
@@ -90,8 +91,10 @@ func (f *faults) setNoSpace(err error) {
 	if err == nil && f.noSpace == nil {
 		return
 	}
-	if err != nil {
+	if err != nil && errors.Is(err, syscall.ENOSPC) {
 		err = noSpaceError(err)
+	} else if err != nil {
+		err = fmt.Errorf("the storage engine cannot flush its memtables to disk, writes are refused until it can: %w", err)
 	}
 	f.noSpace = err
 	close(f.changed)
@@ -153,7 +156,7 @@ func (f *faults) eventListener() *pebble.EventListener {
 		FlushEnd: func(info pebble.FlushInfo) {
 			if info.Err == nil {
 				f.succeeded()
-			} else if errors.Is(info.Err, syscall.ENOSPC) {
+			} else {
 				f.setNoSpace(info.Err)
 			}
 		},

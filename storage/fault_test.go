@@ -546,3 +546,44 @@ func dirState(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// TestCommitInDoubt: a commit that pebble does not finish before the
+// context's deadline returns an InDoubtError at the deadline; the next
+// writer waits (here: until its own deadline), and the commit is
+// published when pebble finishes it.
+func TestCommitInDoubt(t *testing.T) {
+	db := mustOpen(t, Options{})
+	defer db.Close()
+	run(t, db, func(tx *Tx) error { return tx.CreateTable(faultSchema) })
+	release := make(chan struct{})
+	stallCommit = func() { <-release }
+	defer func() { stallCommit = nil }()
+	tx := mustBegin(t, db)
+	if _, err := tx.Insert("t", [][]types.Value{row(iv(1), vv(1, -1))}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := tx.CommitContext(ctx)
+	var doubt *InDoubtError
+	if !errors.As(err, &doubt) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stalled commit: %v, want an InDoubtError at the deadline", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("stalled commit returned after %v with a 200 ms deadline", d)
+	}
+	tx.Rollback() // a no-op: the commit goes on
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	if _, err := db.Begin(ctx2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Begin while a commit is in doubt: %v", err)
+	}
+	stallCommit = nil
+	close(release)
+	tx = mustBegin(t, db) // waits for the commit to end
+	tx.Rollback()
+	if db.Snapshot().Table("t").LiveRows() != 1 {
+		t.Fatal("the in-doubt commit was not published when it finished")
+	}
+}

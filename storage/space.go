@@ -16,7 +16,8 @@ import (
 const spaceReserve = 5 << 20
 
 // checkSpace refuses a commit of n bytes when the disk cannot take it and
-// the reserve, or while pebble's last flush failed for lack of space.
+// the reserve, or while pebble's last flush failed (ErrNoSpace for lack
+// of space, else the flush's error): the commit would only stall.
 func (db *DB) checkSpace(n int) error {
 	if err, _ := db.faults.spaceErr(); err != nil {
 		return err
@@ -49,7 +50,13 @@ func (e *InDoubtError) Unwrap() error { return e.Err }
 // write lock until then.
 func (db *DB) waitCommit(ctx context.Context, commit func() error, finish func(error) error, detach func()) error {
 	done := make(chan error, 1)
-	go func() { done <- commit() }()
+	stall := stallCommit
+	go func() {
+		if stall != nil {
+			stall()
+		}
+		done <- commit()
+	}()
 	spaceErr, changed := db.faults.spaceErr()
 	var grace <-chan time.Time
 	if spaceErr != nil {
@@ -82,8 +89,10 @@ func (db *DB) waitCommit(ctx context.Context, commit func() error, finish func(e
 	return &InDoubtError{Err: cause}
 }
 
-// noSpaceGrace is how long a commit waits while pebble's flushes fail
-// for lack of space: a commit stalls only once the memtables it may
+// stallCommit, set by tests, runs before pebble's commit: a stalled write.
+var stallCommit func()
+
+// noSpaceGrace is how long a commit waits while pebble's flushes fail: a commit stalls only once the memtables it may
 // fill are all waiting for a flush.
 const noSpaceGrace = 2 * time.Second
 
