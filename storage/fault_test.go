@@ -587,3 +587,66 @@ func TestCommitInDoubt(t *testing.T) {
 		t.Fatal("the in-doubt commit was not published when it finished")
 	}
 }
+
+// TestDamagedManifest: a bit flipped at byte 64 of the MANIFEST of a
+// database with flushed sstables: pebble would stop reading it there and
+// drop the sstables recorded after; Open refuses, or opens with every row.
+func TestDamagedManifest(t *testing.T) {
+	for _, at := range []int64{64, -1} {
+		dir := t.TempDir()
+		n := fillFaultDB(t, dir, 40, 1000, Options{memTableSize: 256 << 10})
+		ms := filesOf(t, dir, "MANIFEST-*")
+		if len(filesOf(t, dir, "*.sst")) == 0 || len(ms) == 0 {
+			t.Fatal("no sstable or MANIFEST")
+		}
+		m := ms[len(ms)-1]
+		st, _ := os.Stat(m)
+		off := at
+		if off < 0 || off >= st.Size() {
+			off = st.Size() / 2
+		}
+		flipBit(t, m, off, 2)
+		db, err := Open(Options{Dir: dir})
+		if err == nil {
+			checkAllRows(t, db, n)
+			db.Close()
+			t.Logf("bit flip at %d of %s (%d bytes): opened with all %d rows", off, filepath.Base(m), st.Size(), n)
+			continue
+		}
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("Open: %v, want ErrCorrupt", err)
+		}
+		t.Logf("bit flip at %d of %s (%d bytes): %v", off, filepath.Base(m), st.Size(), err)
+	}
+}
+
+// TestCatalogCrossCheck: rows lost behind the catalog's back (a dropped
+// sstable or log record), a row beyond the next rowid and rows of a
+// table the catalog does not list are corruption at Open; Recover opens
+// with the rows found.
+func TestCatalogCrossCheck(t *testing.T) {
+	for name, damage := range map[string]func(db *DB) error{
+		"row lost": func(db *DB) error { return db.pdb.Delete(rowKey(1, 5), nil) },
+		"row beyond": func(db *DB) error {
+			return db.pdb.Set(rowKey(1, 1000), []byte{recordVersion, 1, 0xd0, 0x0f, 4, 2, 0, 0, 0, 0, 0, 0, 0, 0}, nil)
+		},
+		"table not listed": func(db *DB) error { return db.pdb.Set(rowKey(7, 1), []byte{recordVersion}, nil) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			fillFaultDB(t, dir, 2, 10, Options{})
+			db := mustOpen(t, Options{Dir: dir})
+			if err := damage(db); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			_, err := Open(Options{Dir: dir})
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open: %v, want ErrCorrupt", err)
+			}
+			t.Log(err)
+			db = mustOpen(t, Options{Dir: dir, Recover: true})
+			db.Close()
+		})
+	}
+}
