@@ -215,6 +215,13 @@ func Open(opts Options) (db *DB, err error) {
 		if !errors.Is(err, ErrCorrupt) && isContentError(err) {
 			err = &CorruptionError{Offset: -1, File: corruptPath(err), Msg: firstLine(err), Err: err}
 		}
+		var ce *CorruptionError
+		if errors.As(err, &ce) && ce.File == unknownFile && (strings.Contains(strings.ToLower(ce.Msg), "options") || strings.Contains(ce.Msg, "key=value")) {
+			// The OPTIONS file does not parse, or disagrees with the options.
+			if desc, perr := pebble.Peek(dir, fsys); perr == nil && desc.OptionsFilename != "" {
+				ce.File = desc.OptionsFilename
+			}
+		}
 		return nil, fmt.Errorf("cannot open database %s: %w", opts.Dir, classify(err))
 	}
 	db.fs, db.dir = fsys, dir

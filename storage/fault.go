@@ -283,8 +283,10 @@ func corruptPath(err error) string {
 	if m := fileNumRE.FindStringSubmatch(msg); m != nil {
 		return m[1] + ".sst"
 	}
-	return "(a file of the store)"
+	return unknownFile
 }
+
+const unknownFile = "(a file of the store)"
 
 // firstLine is an error message without the detail lines pebble's errors
 // may add.
