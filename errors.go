@@ -19,6 +19,12 @@ var (
 	ErrLocked = errors.New("softdb: database is locked") // the directory is open in another process, or in another DB of this one
 	ErrClosed = errors.New("softdb: database is closed")
 
+	// Errors of the files and the disk, from Open or from a statement.
+	ErrCorrupt  = errors.New("softdb: database file is corrupt")   // a damaged file: the message names it; see Options.Recover
+	ErrReadOnly = errors.New("softdb: database is read-only")      // a write with Options.ReadOnly, or Open of a directory the process may not write
+	ErrNoSpace  = errors.New("softdb: no space left on device")    // the disk is full; the error also matches syscall.ENOSPC
+	ErrFailed   = errors.New("softdb: database failed; reopen it") // a write error left the storage engine unusable
+
 	// Errors of parsing a statement.
 	ErrSyntax = errors.New("softdb: syntax error")
 
@@ -93,6 +99,14 @@ func wrapErr(err error) error {
 		return &classified{ErrValue, err}
 	case errors.Is(err, storage.ErrLocked):
 		return &classified{ErrLocked, err}
+	case errors.Is(err, storage.ErrCorrupt):
+		return &classified{ErrCorrupt, err}
+	case errors.Is(err, storage.ErrReadOnly):
+		return &classified{ErrReadOnly, err}
+	case errors.Is(err, storage.ErrNoSpace):
+		return &classified{ErrNoSpace, err}
+	case errors.Is(err, storage.ErrFailed):
+		return &classified{ErrFailed, err}
 	case errors.Is(err, storage.ErrClosed):
 		return &classified{ErrClosed, err}
 	case errors.Is(err, storage.ErrTxTooLarge):

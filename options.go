@@ -20,6 +20,19 @@ type Options struct {
 	// SELECT over a huge batch, say) fails with ErrLimit before it
 	// allocates. Default 8 GiB.
 	MaxStatementMemory int64
+	// ReadOnly opens an existing database without writing anything to its
+	// directory (for a directory the process may not write, a read-only
+	// mount, or inspection while keeping other writers out): statements
+	// that write fail with ErrReadOnly. Without it, Open of a directory
+	// the process may not write fails at once with ErrReadOnly.
+	ReadOnly bool
+	// Recover opens a database whose write-ahead log or MANIFEST is
+	// damaged, which Open otherwise refuses with ErrCorrupt, keeping what
+	// is readable: the log up to the damage (the original is kept beside
+	// it as NAME.corrupt), the data files the MANIFEST lists up to it, and
+	// every row found even where the catalog lost track of it. What
+	// followed the damage is lost; take a copy of the directory first.
+	Recover bool
 }
 
 // EnsureDefaults fills unset fields with their defaults.

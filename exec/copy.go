@@ -120,7 +120,7 @@ func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progr
 		} else {
 			rc, f = cols[i:i+1], []int{i}
 		}
-		r, err := formats.OpenReader(p.Value, rc, opts)
+		r, err := formats.OpenReaderContext(ctx, p.Value, rc, opts)
 		if err != nil {
 			return 0, err
 		}

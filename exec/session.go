@@ -66,6 +66,11 @@ type Session struct {
 	// memLimit, when > 0, replaces the engine's per-statement memory
 	// limit for this session (SET max_statement_memory).
 	memLimit int64
+	// aborted is set when a statement inside BEGIN … COMMIT failed with an
+	// internal error (a recovered panic): the transaction was rolled back,
+	// and every statement but ROLLBACK fails with aborted until the
+	// session ends it (ROLLBACK, or COMMIT, which reports it).
+	aborted error
 }
 
 // MemoryLimit is the per-statement memory limit of the session's
@@ -103,15 +108,33 @@ func (s *Session) PinSnapshot() { s.pinned = s.eng.db.Snapshot() }
 // NewSession starts a session on the engine.
 func (e *Engine) NewSession() *Session { return &Session{eng: e} }
 
-// InTx reports whether an explicit transaction is open.
-func (s *Session) InTx() bool { return s.tx != nil }
+// InTx reports whether an explicit transaction is open (or aborted and
+// waiting for ROLLBACK).
+func (s *Session) InTx() bool { return s.tx != nil || s.aborted != nil }
 
 // Close rolls back an open transaction.
 func (s *Session) Close() {
+	s.aborted = nil
 	if s.tx != nil {
 		s.tx.Rollback()
 		s.tx = nil
 	}
+}
+
+// abort ends the explicit transaction after an internal error in one of
+// its statements: its writes may be half applied, so it is rolled back
+// and the session refuses statements until ROLLBACK.
+func (s *Session) abort(cause error) {
+	if s.tx == nil {
+		return
+	}
+	tx := s.tx
+	s.tx = nil
+	s.aborted = errorf(ErrTx, query.Pos{}, "the transaction was rolled back after an internal error (%v); end it with ROLLBACK", cause)
+	func() {
+		defer func() { _ = recover() }() // the rollback undoes in-memory state only
+		tx.Rollback()
+	}()
 }
 
 // Begin opens an explicit transaction.
@@ -131,13 +154,17 @@ func (s *Session) Begin(ctx context.Context) error {
 }
 
 // Commit commits the explicit transaction.
-func (s *Session) Commit() error {
+func (s *Session) Commit() error { return s.CommitContext(context.Background()) }
+
+// CommitContext commits the explicit transaction, waiting for the disk
+// no longer than ctx allows (see storage.Tx.CommitContext).
+func (s *Session) CommitContext(ctx context.Context) error {
 	if s.tx == nil {
 		return errorf(ErrTx, query.Pos{}, "COMMIT without an open transaction (BEGIN)")
 	}
 	tx := s.tx
 	s.tx = nil
-	return tx.Commit()
+	return tx.CommitContext(ctx)
 }
 
 // Rollback discards the explicit transaction.
@@ -180,7 +207,7 @@ func (s *Session) write(ctx context.Context, f func(tx *storage.Tx) error) error
 	if err := f(tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return tx.CommitContext(ctx)
 }
 
 // Exec runs one parsed statement with the given parameter values.
@@ -189,9 +216,25 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 		// A bug must not take the process down with it: report it as an error.
 		if r := recover(); r != nil {
 			res, err = nil, fmt.Errorf("internal error in %s: %v", stmtName(stmt), r)
+			s.abort(err)
 		}
 	}()
+	if s.aborted != nil {
+		switch stmt.(type) {
+		case *query.Rollback:
+			s.aborted = nil
+			return &Result{}, nil
+		case *query.Commit:
+			err := s.aborted
+			s.aborted = nil
+			return nil, err
+		}
+		return nil, s.aborted
+	}
 	res = &Result{}
+	if stmtHook != nil {
+		stmtHook(s, stmt)
+	}
 	switch n := stmt.(type) {
 	case *query.Select:
 		p, err := planSelect(s.snapshot(), n, params)
@@ -267,7 +310,7 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 	case *query.Begin:
 		err = s.Begin(ctx)
 	case *query.Commit:
-		err = s.Commit()
+		err = s.CommitContext(ctx)
 	case *query.Rollback:
 		err = s.Rollback()
 	default:
@@ -278,6 +321,9 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 	}
 	return res, nil
 }
+
+// stmtHook, set by tests, runs before each statement (to inject a panic).
+var stmtHook func(*Session, query.Statement)
 
 func stmtName(stmt query.Statement) string {
 	t := fmt.Sprintf("%T", stmt)

@@ -1,9 +1,12 @@
 package formats
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"syscall"
+	"time"
 
 	"github.com/softdb/softdb/types"
 )
@@ -35,6 +38,13 @@ type Reader interface {
 // column, a dimension mismatch, a bad npy header) are reported here, before
 // any row is read.
 func OpenReader(path string, cols []Column, o Options) (Reader, error) {
+	return OpenReaderContext(context.Background(), path, cols, o)
+}
+
+// OpenReaderContext is OpenReader for a file that may never deliver (a
+// FIFO without a writer, a device): opening it and each later read end
+// with ctx's error when ctx ends first.
+func OpenReaderContext(ctx context.Context, path string, cols []Column, o Options) (Reader, error) {
 	f, err := o.resolve(path)
 	if err != nil {
 		return nil, withPath(err, path)
@@ -45,15 +55,19 @@ func OpenReader(path string, cols []Column, o Options) (Reader, error) {
 	if err := checkColumns(path, f, cols); err != nil {
 		return nil, err
 	}
-	file, size, err := openFile(path)
+	file, size, err := openFileContext(ctx, path)
 	if err != nil {
 		return nil, err
+	}
+	var src io.ReadCloser = file
+	if size < 0 {
+		src = newCtxFile(ctx, file)
 	}
 	var r Reader
 	switch f {
 	case CSV:
 		var c *csvReader
-		if c, err = newCSVReader(file, size, path, cols, o); err == nil {
+		if c, err = newCSVReader(src, size, path, cols, o); err == nil {
 			r = c
 			if useParallel(size) {
 				r = parallelCSV(c, parWorkers(), parBlockSize)
@@ -61,26 +75,85 @@ func OpenReader(path string, cols []Column, o Options) (Reader, error) {
 		}
 	case JSONL:
 		var j *jsonlReader
-		if j, err = newJSONLReader(file, size, path, cols); err == nil {
+		if j, err = newJSONLReader(src, size, path, cols); err == nil {
 			r = j
 			if useParallel(size) {
 				r = parallelJSONL(j, parWorkers(), parBlockSize)
 			}
 		}
 	case NPY:
-		r, err = newNPYReader(file, size, path, cols[0])
+		r, err = newNPYReader(src, size, path, cols[0])
 	case Fvecs, Ivecs, Bvecs:
-		r, err = newVecsReader(file, size, path, f, cols[0])
+		r, err = newVecsReader(src, size, path, f, cols[0])
 	case Parquet:
 		r, err = newParquetReader(file, size, path, cols)
 	default:
 		err = fmt.Errorf("unreachable format %q", f)
 	}
 	if err != nil {
-		file.Close()
+		src.Close()
 		return nil, err
 	}
 	return r, nil
+}
+
+// openFileContext is openFile that gives up when ctx ends: opening a FIFO
+// for reading waits for a writer, so it is opened on another goroutine,
+// which a moment's writer of our own releases if ctx ends first.
+func openFileContext(ctx context.Context, path string) (*os.File, int64, error) {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode()&os.ModeNamedPipe == 0 || ctx.Done() == nil {
+		return openFile(path)
+	}
+	type opened struct {
+		f    *os.File
+		size int64
+		err  error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		f, size, err := openFile(path)
+		ch <- opened{f, size, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.f, o.size, o.err
+	case <-ctx.Done():
+		if w, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			w.Close()
+		}
+		go func() {
+			if o := <-ch; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, 0, ioError(path, "cannot open", ctx.Err())
+	}
+}
+
+// ctxFile is a pipe or device whose blocked reads end when ctx ends:
+// such files are in Go's poller, so a read deadline interrupts them.
+type ctxFile struct {
+	*os.File
+	ctx  context.Context
+	stop func() bool
+}
+
+func newCtxFile(ctx context.Context, f *os.File) *ctxFile {
+	return &ctxFile{File: f, ctx: ctx, stop: context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Now()) })}
+}
+
+func (f *ctxFile) Read(p []byte) (int, error) {
+	n, err := f.File.Read(p)
+	if err != nil && f.ctx.Err() != nil {
+		err = f.ctx.Err()
+	}
+	return n, err
+}
+
+func (f *ctxFile) Close() error {
+	f.stop()
+	return f.File.Close()
 }
 
 // withPath fills in the path of a position-less *Error.

@@ -10,10 +10,13 @@ import (
 
 // catalogEntry is the JSON value of a catalog key.
 type catalogEntry struct {
-	Name      string          `json:"name"`
-	ID        uint64          `json:"id"`
-	NextRowID int64           `json:"next_rowid"`
-	Columns   []catalogColumn `json:"columns"`
+	Name      string `json:"name"`
+	ID        uint64 `json:"id"`
+	NextRowID int64  `json:"next_rowid"`
+	// Rows is the number of live rows, checked at Open against the rows
+	// found. Entries written before it existed have none (nil): no check.
+	Rows    *int64          `json:"rows,omitempty"`
+	Columns []catalogColumn `json:"columns"`
 }
 
 type catalogColumn struct {
@@ -25,7 +28,8 @@ type catalogColumn struct {
 }
 
 func encodeCatalog(t *Table) []byte {
-	e := catalogEntry{Name: t.schema.Name, ID: t.id, NextRowID: t.nextRowID}
+	live := t.live
+	e := catalogEntry{Name: t.schema.Name, ID: t.id, NextRowID: t.nextRowID, Rows: &live}
 	for _, c := range t.schema.Columns {
 		e.Columns = append(e.Columns, catalogColumn{
 			Name: c.Name, Type: c.Type.Kind.String(), Dim: c.Type.Dim,

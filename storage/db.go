@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
@@ -32,6 +30,21 @@ type Options struct {
 	// FS replaces the file system, for tests only (crash simulation, fault
 	// injection). With FS set, Dir is a path inside it.
 	FS vfs.FS
+	// ReadOnly opens an existing database without writing to its
+	// directory: no recovery writes, no lock file created (a shared lock
+	// on the existing one keeps writers of other processes out), and
+	// every Begin fails with ErrReadOnly. Open of a directory the process
+	// may not write fails with ErrReadOnly unless ReadOnly is set.
+	ReadOnly bool
+	// Recover opens a database whose write-ahead log or MANIFEST is
+	// damaged in the middle — which Open otherwise refuses with a
+	// *CorruptionError naming the file — keeping what can be read: the
+	// log up to the damage, the sstables the MANIFEST lists up to it (the
+	// others are deleted), and rows up to each table's next rowid. What
+	// followed the damage is lost for good.
+	Recover bool
+
+	memTableSize uint64 // pebble's, when set: tests make flushes frequent
 }
 
 // DefaultSegmentRows is the default Options.SegmentRows.
@@ -84,7 +97,11 @@ type DB struct {
 	epoch       uint64
 	nextTableID uint64
 	pk          map[uint64]*pkIndex // by table id
-	failed      error               // set when a commit failed fatally (see fail)
+	readOnly    bool
+	recover     bool
+	faults      *faults
+	pending     pendingCommits // commits finishing in the background (InDoubtError)
+	failed      error          // set when a commit failed fatally (see fail)
 	// appendFloor: arrays of an older epoch may have been seen, past
 	// their published Len, through a view of a rolled-back Tx, so
 	// appends must copy them first.
@@ -114,7 +131,7 @@ func (db *DB) fail(err error) {
 	db.failMu.Lock()
 	defer db.failMu.Unlock()
 	if db.failed == nil {
-		db.failed = fmt.Errorf("%w (%v)", ErrFailed, err)
+		db.failed = fmt.Errorf("%w (%w)", ErrFailed, err)
 	}
 }
 
@@ -128,7 +145,7 @@ var openDirs struct {
 
 // Open opens (creating if needed) the database in opts.Dir and loads every
 // table into memory.
-func Open(opts Options) (*DB, error) {
+func Open(opts Options) (db *DB, err error) {
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -139,21 +156,33 @@ func Open(opts Options) (*DB, error) {
 		if fsys == nil {
 			fsys = vfs.NewMem()
 		}
+		opts.ReadOnly = false
 	}
 	if fsys == nil {
 		fsys = vfs.Default
 	}
-	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+	if opts.ReadOnly {
+		if _, err := fsys.Stat(fsys.PathJoin(dir, "LOCK")); err != nil {
+			return nil, fmt.Errorf("cannot open database %s read-only: %w", opts.Dir, err)
+		}
+	} else if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			return nil, readOnlyDirError(opts.Dir, err)
+		}
 		return nil, fmt.Errorf("cannot create database directory %s: %w", opts.Dir, err)
 	}
-	db := &DB{segRows: opts.SegmentRows, sem: make(chan struct{}, 1), pk: map[uint64]*pkIndex{}}
+	db = &DB{segRows: opts.SegmentRows, sem: make(chan struct{}, 1), pk: map[uint64]*pkIndex{},
+		readOnly: opts.ReadOnly, recover: opts.Recover, faults: newFaults(opts.Dir)}
 	if opts.FS == nil && !opts.InMemory() {
-		key, err := filepath.Abs(dir)
-		if err != nil {
-			return nil, err
+		if !opts.ReadOnly {
+			// Fail fast: pebble would retry its writes forever.
+			if err := writable(dir); err != nil {
+				return nil, readOnlyDirError(opts.Dir, err)
+			}
 		}
-		if r, err := filepath.EvalSymlinks(key); err == nil {
-			key = r
+		key, ok := dirIdentity(dir)
+		if !ok {
+			return nil, fmt.Errorf("cannot open database directory %s", opts.Dir)
 		}
 		openDirs.Lock()
 		if openDirs.m == nil {
@@ -169,21 +198,35 @@ func Open(opts Options) (*DB, error) {
 		}
 		db.regKey = key
 	}
-	lock, err := pebble.LockDirectory(dir, fsys)
+	lockFS := fsys
+	if opts.ReadOnly && opts.FS == nil {
+		lockFS = readLockFS{fsys}
+	}
+	lock, err := pebble.LockDirectory(dir, lockFS)
 	if err != nil {
 		db.unregister()
 		if isLockError(err) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, opts.Dir)
 		}
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			return nil, readOnlyDirError(opts.Dir, err)
+		}
 		return nil, fmt.Errorf("cannot lock database directory: %w", err)
 	}
 	db.lock = lock
+	if err := checkLogs(fsys, dir, opts.Recover && !opts.ReadOnly); err != nil {
+		db.release()
+		return nil, fmt.Errorf("cannot open database %s: %w (Recover, softdb --recover, opens it without what follows the damage)", opts.Dir, err)
+	}
 	popts := &pebble.Options{
 		FS:                 fsys,
 		Lock:               lock,
 		CacheSize:          opts.CacheSize,
-		Logger:             logger{},
+		Logger:             logger{db.faults},
+		EventListener:      db.faults.eventListener(),
 		FormatMajorVersion: pebble.FormatNewest,
+		ReadOnly:           opts.ReadOnly,
+		MemTableSize:       opts.memTableSize,
 	}
 	// Big blocks: the only reads are the full scans at Open, where each
 	// block costs a read call and a cache allocation (the cache is small
@@ -196,23 +239,54 @@ func Open(opts Options) (*DB, error) {
 	db.pdb, err = openPebble(dir, popts)
 	if err != nil {
 		db.release()
-		return nil, fmt.Errorf("cannot open database %s: %w", opts.Dir, err)
+		if !errors.Is(err, ErrCorrupt) && isContentError(err) {
+			err = &CorruptionError{Offset: -1, File: corruptPath(err), Msg: firstLine(err), Err: err}
+		}
+		var ce *CorruptionError
+		if errors.As(err, &ce) && ce.File == unknownFile && (strings.Contains(strings.ToLower(ce.Msg), "options") || strings.Contains(ce.Msg, "key=value")) {
+			// The OPTIONS file does not parse, or disagrees with the options.
+			if desc, perr := pebble.Peek(dir, fsys); perr == nil && desc.OptionsFilename != "" {
+				ce.File = desc.OptionsFilename
+			}
+		}
+		return nil, fmt.Errorf("cannot open database %s: %w", opts.Dir, classify(err))
 	}
 	db.fs, db.dir = fsys, dir
 	db.wopts = bulkWriterOptions(popts, db.pdb.TableFormat())
-	// Sstables of a bulk load that never reached Commit (a crash) were
-	// never ingested: nothing references them.
-	if err := fsys.RemoveAll(fsys.PathJoin(dir, bulkDir)); err != nil {
-		_ = db.pdb.Close()
+	fail := func(err error) (*DB, error) {
+		_ = db.closePebble()
 		db.release()
-		return nil, fmt.Errorf("cannot open database %s: %w", opts.Dir, err)
-	}
-	if err := db.load(); err != nil {
-		_ = db.pdb.Close()
-		db.release()
+		if errors.Is(err, ErrCorrupt) && !strings.Contains(err.Error(), opts.Dir) {
+			return nil, fmt.Errorf("cannot open database %s: %w", opts.Dir, err)
+		}
 		return nil, err
 	}
+	if !opts.ReadOnly {
+		// Sstables of a bulk load that never reached Commit (a crash) were
+		// never ingested: nothing references them.
+		if err := fsys.RemoveAll(fsys.PathJoin(dir, bulkDir)); err != nil {
+			return fail(fmt.Errorf("cannot open database %s: %w", opts.Dir, err))
+		}
+	}
+	if err := db.loadGuarded(); err != nil {
+		return fail(classify(err))
+	}
+	if err := db.faults.fatalErr(); err != nil {
+		return fail(classify(err))
+	}
 	return db, nil
+}
+
+func readOnlyDirError(dir string, err error) error {
+	return fmt.Errorf("%w: cannot write to database directory %s (%v); open it read-only (Options.ReadOnly, softdb --readonly) or fix its permissions", ErrReadOnly, dir, err)
+}
+
+func fmtIdentity(dev, ino uint64) string { return fmt.Sprintf("%d:%d", dev, ino) }
+
+// loadGuarded is load with pebble's fatal errors returned.
+func (db *DB) loadGuarded() (err error) {
+	defer recoverFatal(&err)
+	return db.load()
 }
 
 // openPebble turns pebble's fatal errors during Open into an error.
@@ -256,18 +330,57 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
-	db.sem <- struct{}{}
+	select {
+	case db.sem <- struct{}{}:
+	case <-db.stuckCommit():
+		spaceErr, _ := db.faults.spaceErr()
+		err := fmt.Errorf("close: a commit is still waiting for the disk (%v); the database stays open until it ends — free space and call Close again", spaceErr)
+		db.closed.Store(false)
+		return err
+	}
 	defer func() { <-db.sem }()
 	db.syncing.Wait()
-	err := closePebble(db.pdb)
+	err := db.closePebble()
 	db.release()
 	return err
 }
 
-func closePebble(p *pebble.DB) (err error) {
-	defer recoverFatal(&err)
-	return p.Close()
+// stuckCommit returns a channel that fires when a commit finishing in the
+// background has not ended after closeWait; nil (never) otherwise.
+func (db *DB) stuckCommit() <-chan time.Time {
+	if db.pending.Load() == 0 {
+		return nil
+	}
+	return time.After(closeWait)
 }
+
+// closePebble closes the pebble instance. After a fatal error on one of
+// pebble's goroutines, pebble may wait forever for work that will not
+// finish: Close then gives it closeWait and lets go.
+func (db *DB) closePebble() error {
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		defer func() { done <- err }()
+		defer recoverFatal(&err)
+		err = db.pdb.Close()
+	}()
+	if db.faults.fatalErr() == nil {
+		err := <-done
+		if ferr := db.faults.fatalErr(); ferr != nil && err == nil {
+			err = ferr
+		}
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(closeWait):
+		return fmt.Errorf("storage did not close after a fatal error: %w", db.faults.fatalErr())
+	}
+}
+
+const closeWait = 5 * time.Second
 
 // Snapshot returns the current committed state. It never blocks.
 func (db *DB) Snapshot() *Snapshot { return db.snap.Load() }
@@ -277,6 +390,13 @@ func (db *DB) Snapshot() *Snapshot { return db.snap.Load() }
 func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
+	}
+	if db.pending.Load() > 0 {
+		// The writer is a commit waiting for the disk: say so rather
+		// than wait out ctx.
+		if err, _ := db.faults.spaceErr(); err != nil {
+			return nil, err
+		}
 	}
 	select {
 	case db.sem <- struct{}{}:
@@ -291,6 +411,14 @@ func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 		<-db.sem
 		return nil, err
 	}
+	if db.readOnly {
+		<-db.sem
+		return nil, fmt.Errorf("%w: it was opened read-only (ReadOnly); writes need a read-write Open", ErrReadOnly)
+	}
+	if err := db.faults.fatalErr(); err != nil {
+		<-db.sem
+		return nil, fmt.Errorf("%w (%v)", ErrFailed, classify(err))
+	}
 	return db.newTx(), nil
 }
 
@@ -299,40 +427,4 @@ func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 func (db *DB) nextEpoch() uint64 {
 	db.epoch++
 	return db.epoch
-}
-
-// logger silences pebble's informational messages and turns its fatal
-// errors into panics that the caller of a pebble operation recovers.
-type logger struct{}
-
-func (logger) Infof(string, ...any) {}
-func (logger) Errorf(format string, args ...any) {
-	log.Printf("softdb storage: "+format, args...)
-}
-func (logger) Fatalf(format string, args ...any) {
-	panic(fatalError{fmt.Errorf(format, args...)})
-}
-
-// fatalError is an error pebble could not handle in place; after it the
-// pebble instance must not take more writes.
-type fatalError struct{ err error }
-
-func (e fatalError) Error() string { return e.err.Error() }
-func (e fatalError) Unwrap() error { return e.err }
-
-// recoverFatal converts a panic from pebble (a Fatalf, or an I/O error it
-// panics with) into *err.
-func recoverFatal(err *error) {
-	if r := recover(); r != nil {
-		switch r := r.(type) {
-		case runtime.Error:
-			panic(r)
-		case fatalError:
-			*err = r
-		case error:
-			*err = fatalError{r}
-		default:
-			panic(r)
-		}
-	}
 }

@@ -27,6 +27,16 @@ var (
 	// log in an unknown state; the DB accepts no more writes and must be
 	// reopened.
 	ErrFailed = errors.New("database failed after a write error; reopen it")
+	// ErrCorrupt: a file of the database is damaged. Every error about
+	// damaged data matches it (a *CorruptionError says which file or key).
+	ErrCorrupt = errors.New("database file is corrupt")
+	// ErrReadOnly: a write to a database opened with Options.ReadOnly, or
+	// Open of a directory the process may not write without ReadOnly.
+	ErrReadOnly = errors.New("database is read-only")
+	// ErrNoSpace: a write failed because the disk is full. The error also
+	// matches syscall.ENOSPC. Nothing of the failed write is stored;
+	// writes succeed again once space is freed.
+	ErrNoSpace = errors.New("no space left on device")
 )
 
 // TableError reports an error about a whole table, e.g.
@@ -97,12 +107,30 @@ type SchemaError struct {
 
 func (e *SchemaError) Error() string { return e.Msg }
 
-// CorruptionError reports on-disk data that cannot be decoded.
+// CorruptionError reports on-disk data that cannot be decoded: a record
+// or catalog entry (Key), or a whole file (File, and Offset when known).
+// It matches ErrCorrupt.
 type CorruptionError struct {
-	Key []byte
-	Msg string
+	Key    []byte
+	File   string
+	Offset int64 // in File; -1 when unknown
+	Msg    string
+	Err    error // the underlying error, if any
 }
 
 func (e *CorruptionError) Error() string {
+	switch {
+	case e.File != "" && e.Offset >= 0:
+		return fmt.Sprintf("storage corruption in %s at offset %d: %s", e.File, e.Offset, e.Msg)
+	case e.File != "":
+		return fmt.Sprintf("storage corruption in %s: %s", e.File, e.Msg)
+	}
 	return fmt.Sprintf("storage corruption at key %x: %s", e.Key, e.Msg)
+}
+
+func (e *CorruptionError) Is(target error) bool { return target == ErrCorrupt }
+func (e *CorruptionError) Unwrap() error        { return e.Err }
+
+func corruptFile(file string, off int64, msg string, err error) *CorruptionError {
+	return &CorruptionError{File: file, Offset: off, Msg: msg, Err: err}
 }

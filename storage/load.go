@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -19,6 +21,9 @@ func (db *DB) load() error {
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
 		// A new database, or one this code has never written to.
+		if db.readOnly {
+			break
+		}
 		if err := db.pdb.Set(keyFormat, binary.AppendUvarint(nil, formatVersion), pebble.Sync); err != nil {
 			return err
 		}
@@ -47,6 +52,7 @@ func (db *DB) load() error {
 		return err
 	}
 	tables := map[string]*Table{}
+	wantRows := map[*Table]int64{}
 	for it.First(); it.Valid(); it.Next() {
 		e, s, err := decodeCatalog(it.Key(), it.Value())
 		if err != nil {
@@ -54,6 +60,9 @@ func (db *DB) load() error {
 			return err
 		}
 		t := &Table{schema: s, id: e.ID, nextRowID: e.NextRowID, epoch: epoch}
+		if e.Rows != nil {
+			wantRows[t] = *e.Rows
+		}
 		tables[strings.ToLower(s.Name)] = t
 		if e.ID >= db.nextTableID {
 			db.nextTableID = e.ID + 1
@@ -62,13 +71,69 @@ func (db *DB) load() error {
 	if err := it.Close(); err != nil {
 		return err
 	}
+	if err := db.checkRowRanges(tables); err != nil {
+		return err
+	}
 	for _, t := range tables {
 		if err := db.loadTable(t, epoch); err != nil {
 			return err
 		}
+		if want, ok := wantRows[t]; ok && want != t.live && !db.recover {
+			return &CorruptionError{Key: catalogKey(strings.ToLower(t.schema.Name)), Msg: fmt.Sprintf(
+				"table %q has %d rows but its catalog entry says %d: rows were lost (Recover opens with the rows found)",
+				t.schema.Name, t.live, want)}
+		}
 	}
 	db.snap.Store(newSnapshot(tables))
 	return nil
+}
+
+// checkRowRanges cross-checks the catalog against the rows: every row
+// key must belong to a table of the catalog and lie below its next rowid.
+// Rows outside are the trace of a lost catalog update — a damaged
+// MANIFEST or log can drop the sstable or batch that held it — and
+// loading without them would silently drop acknowledged rows. With
+// Recover, a table's next rowid is raised to cover its rows instead, and
+// rows of unknown tables are left alone.
+func (db *DB) checkRowRanges(tables map[string]*Table) error {
+	byID := map[uint64]*Table{}
+	for _, t := range tables {
+		byID[t.id] = t
+	}
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixRow}, UpperBound: []byte{prefixRow + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; {
+		key := it.Key()
+		if len(key) != rowKeyLen {
+			return &CorruptionError{Key: slices.Clone(key), Msg: "bad row key"}
+		}
+		id := binary.BigEndian.Uint64(key[1:9])
+		t := byID[id]
+		if t == nil {
+			if !db.recover {
+				return &CorruptionError{Key: slices.Clone(key), Msg: fmt.Sprintf(
+					"rows of table id %d, which the catalog does not list: the catalog lost an update (Recover opens without them)", id)}
+			}
+		} else if it.SeekLT(rowKey(id+1, 0)) {
+			last := int64(binary.BigEndian.Uint64(it.Key()[9:]))
+			if last >= t.nextRowID {
+				if !db.recover {
+					return &CorruptionError{Key: slices.Clone(it.Key()), Msg: fmt.Sprintf(
+						"table %q has a row with rowid %d but its catalog entry says the next rowid is %d: the catalog lost an update (Recover opens with every row)",
+						t.schema.Name, last, t.nextRowID)}
+				}
+				t.nextRowID = last + 1
+			}
+		}
+		if id == math.MaxUint64 {
+			break
+		}
+		ok = it.SeekGE(rowKey(id+1, 0))
+	}
+	return it.Error()
 }
 
 // loadTable decodes t's rows straight into freshly allocated segments,
@@ -90,6 +155,7 @@ func (db *DB) loadTable(t *Table, epoch uint64) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer recoverFatal(&errs[w])
 			errs[w] = db.loadSegments(t, segs[lo:hi], int64(lo)*S+1, epoch)
 		}()
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -29,7 +30,8 @@ type Tx struct {
 	db      *DB
 	base    *Snapshot
 	batch   *pebble.Batch
-	root    tableTree // the Tx's tables; a persistent tree, shared with views
+	synced  *pebble.Batch // applied by Commit, waiting for its log sync
+	root    tableTree     // the Tx's tables; a persistent tree, shared with views
 	epoch   uint64
 	snap    *Snapshot // cached Snapshot(); nil after a change
 	changed bool
@@ -451,6 +453,7 @@ func (tx *Tx) Delete(table string, rowids []int64) error {
 	tx.touch()
 	tx.reserve(len(rowids) * (rowKeyLen + 16))
 	t = tx.ownTable(t)
+	tx.dirty[strings.ToLower(t.schema.Name)] = true // its live row count
 	idx := tx.db.pk[t.id]
 	key := make([]byte, rowKeyLen)
 	emptied := false
@@ -489,7 +492,16 @@ func (tx *Tx) Delete(table string, rowids []int64) error {
 // bulk load through sstables: one ingestion of them, see InsertBulk) and
 // then publishes its state. On error nothing is published and the Tx is over.
 // Committing a Tx that changed nothing writes nothing.
-func (tx *Tx) Commit() error {
+func (tx *Tx) Commit() error { return tx.CommitContext(context.Background()) }
+
+// CommitContext is Commit that stops waiting when ctx ends or the disk
+// turns out to be full while pebble cannot make room for the write. The
+// error then says the outcome is unknown (an *InDoubtError): the write
+// goes on in the background and is published if it completes, and the
+// next writers wait for it (Begin fails with the out-of-space error
+// meanwhile). A commit is refused before it writes anything, with
+// ErrNoSpace, when the disk lacks room for it and for pebble's flushes.
+func (tx *Tx) CommitContext(ctx context.Context) error {
 	if tx.done {
 		return ErrTxDone
 	}
@@ -498,26 +510,44 @@ func (tx *Tx) Commit() error {
 		tx.end()
 		return nil
 	}
-	var err error
-	var batch *pebble.Batch // applied, waiting for its log sync
+	if err := db.checkSpace(tx.batchLen()); err != nil {
+		tx.abandon()
+		tx.end()
+		return fmt.Errorf("commit failed: %w", err)
+	}
+	var commit func() error
 	if tx.bulk != nil {
-		err = tx.bulk.commit(tx.catalogEntries())
+		catalog := tx.catalogEntries()
+		commit = func() error { return tx.bulk.commit(catalog) }
 	} else {
 		for low, val := range tx.catalogEntries() {
 			_ = tx.reserve(256).Set(catalogKey(low), val, nil)
 		}
-		if err = applyBatch(db.pdb, tx.batch); err == nil {
-			batch, tx.batch = tx.batch, nil
+		commit = func() error {
+			err := applyBatch(db.pdb, tx.batch)
+			if err == nil {
+				tx.synced, tx.batch = tx.batch, nil
+			}
+			return err
 		}
 	}
+	return db.waitCommit(ctx, commit, tx.finishCommit, func() { tx.done = true })
+}
+
+// finishCommit publishes the transaction once pebble's commit returned
+// err, or undoes it.
+func (tx *Tx) finishCommit(err error) error {
+	db := tx.db
 	if err != nil {
 		tx.abandon()
 		if _, fatal := err.(fatalError); fatal {
-			db.fail(err)
+			db.fail(classify(err))
 		}
 		tx.end()
-		return fmt.Errorf("commit failed: %w", err)
+		return fmt.Errorf("commit failed: %w", classify(err))
 	}
+	batch := tx.synced // applied, waiting for its log sync
+	tx.synced = nil
 	db.commitSeq++
 	snap := &Snapshot{tables: tx.root, seq: db.commitSeq}
 	db.head = snap
@@ -542,6 +572,7 @@ func (tx *Tx) Commit() error {
 		err = db.failure() // a commit before this one failed its sync
 	}
 	if err != nil {
+		err = classify(err)
 		db.fail(err)
 		return fmt.Errorf("commit failed: %w", err)
 	}
@@ -644,7 +675,9 @@ func (tx *Tx) revertKeys(nkey, nrow int) {
 }
 
 func (tx *Tx) end() {
-	tx.done = true
+	if !tx.done { // already set when a commit finishes in the background
+		tx.done = true
+	}
 	if tx.bulk != nil {
 		tx.bulk.abort()
 		tx.bulk = nil

@@ -42,6 +42,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	format := fs.String("format", "table", "output format: table, csv, json or jsonl")
 	demo := fs.Bool("demo", false, "load the demo tables (library, digits) first")
 	maxMemory := fs.String("max-memory", "", "memory one statement may plan for, e.g. 16GB (default 8GB; SET max_statement_memory changes it per session)")
+	readonly := fs.Bool("readonly", false, "open the database without writing to its directory; statements that write fail")
+	recover := fs.Bool("recover", false, "open a database whose write-ahead log or MANIFEST is damaged, keeping what is readable\n(what follows the damage is lost; copy the directory first)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -66,7 +68,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(rest) >= 1 {
 		dir = rest[0]
 	}
-	opts := &softdb.Options{}
+	opts := &softdb.Options{ReadOnly: *readonly, Recover: *recover}
 	if *maxMemory != "" {
 		if opts.MaxStatementMemory, err = softdb.ParseMemorySize(*maxMemory); err != nil {
 			fmt.Fprintf(stderr, "Error: --max-memory: %v\n", err)
