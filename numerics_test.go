@@ -29,7 +29,7 @@ func queryAll(t *testing.T, db *softdb.DB, sql string, args ...any) [][]any {
 // TestL2BatchFarFromOrigin: keys far from the origin and 0.01 apart. The
 // GEMM form 2q·k − ‖k‖² rounds relative to ‖k‖² ≈ 2e6, so all 20 keys
 // rank alike in float32; the batch must still find the exact nearest
-// neighbour (rowid 20, distance 0), as one query does (issue 13, item 1).
+// neighbour (rowid 20, distance 0), as one query does.
 func TestL2BatchFarFromOrigin(t *testing.T) {
 	db := openTemp(t)
 	mustExec(t, db, "CREATE TABLE t (key VECTOR(2), value VECTOR(1))")
@@ -73,7 +73,7 @@ func TestL2BatchFarFromOrigin(t *testing.T) {
 	}
 }
 
-// TestScoreRange: inputs at the ends of float32's range (issue 13, item 2).
+// TestScoreRange: inputs at the ends of float32's range.
 // COSINE is scale-invariant and never overflows; DOT and L2 scores beyond
 // float32's range fail with an error that names the column.
 func TestScoreRange(t *testing.T) {
@@ -146,7 +146,7 @@ func TestScoreRange(t *testing.T) {
 }
 
 // TestBlendNearMaxFloat32: a blend of finite values with weights summing
-// to 1 is finite, in the fused kernel as in the float64 path (item 3).
+// to 1 is finite, in the fused kernel as in the float64 path.
 func TestBlendNearMaxFloat32(t *testing.T) {
 	db := openTemp(t)
 	mustExec(t, db, "CREATE TABLE t (key VECTOR(1), value VECTOR(2))")
@@ -168,7 +168,7 @@ func TestBlendNearMaxFloat32(t *testing.T) {
 }
 
 // TestTemperatureEdges: any finite T ≥ 0 works, and the fused, row-form,
-// batch and TOP paths agree (item 4).
+// batch and TOP paths agree.
 func TestTemperatureEdges(t *testing.T) {
 	db := openTemp(t)
 	mustExec(t, db, "CREATE TABLE t (key VECTOR(1), value VECTOR(1), f FLOAT)")

@@ -349,7 +349,7 @@ func BenchmarkHardL2Batch(b *testing.B) {
 }
 
 // BenchmarkSoftScalar: one SOFT SELECT blending a FLOAT column, against a
-// VECTOR column of the same table (issue 13, item 21). s has n rows of
+// VECTOR column of the same table. s has n rows of
 // key VECTOR(d), value VECTOR(d), f FLOAT (random), g FLOAT (f, NULL on
 // every tenth row: its blend renormalises over the others).
 func BenchmarkSoftScalar(b *testing.B) {
