@@ -728,6 +728,31 @@ func (p *exprParser) listEnd() error {
 	return nil
 }
 
+// parseList reads item ("," item)* into out, by hand from a tokList or
+// token by token from participle's lexer, for a Parseable list whose
+// errors go to acc.
+func parseList[T any](lex *lexer.PeekingLexer, acc *expr, out *[]T, item func(p *exprParser) (T, error)) error {
+	p := getExprParser()
+	defer p.release()
+	p.out = acc
+	p.listSource(lex)
+	var items gather[T]
+	defer func() { *out = items.slice() }()
+	for {
+		it, err := item(p)
+		if err != nil {
+			return err
+		}
+		items.add(it)
+		if !isOp(p.peek(), ",") {
+			break
+		}
+		p.lex.Next()
+	}
+	acc.err = p.low.err
+	return p.listEnd()
+}
+
 // selectItems is the list after SELECT.
 type selectItems struct {
 	Items []SelectItem
@@ -736,41 +761,29 @@ type selectItems struct {
 
 // Parse implements participle.Parseable: SelectItem ("," SelectItem)*.
 func (v *selectItems) Parse(lex *lexer.PeekingLexer) error {
-	p := getExprParser()
-	defer p.release()
-	p.out = &v.acc
-	p.listSource(lex)
-	var items gather[SelectItem]
-	defer func() { v.Items = items.slice() }()
-	for {
+	return parseList(lex, &v.acc, &v.Items, func(p *exprParser) (SelectItem, error) {
 		t := p.peek()
 		it := SelectItem{At: pos(t.Pos)}
 		if isOp(t, "*") {
 			p.lex.Next()
 			it.Star = true
-		} else {
-			x, err := p.topExpr()
-			if err != nil {
-				return err
-			}
-			it.Expr = x
-			if isKeyword(p.peek(), "AS") {
-				p.lex.Next()
-				n := p.peek()
-				if n.Type != tokIdent && n.Type != tokQIdent {
-					return p.fail("a name")
-				}
-				it.Alias = identText(*p.lex.Next())
-			}
+			return it, nil
 		}
-		items.add(it)
-		if !isOp(p.peek(), ",") {
-			break
+		x, err := p.topExpr()
+		if err != nil {
+			return it, err
 		}
-		p.lex.Next()
-	}
-	v.acc.err = p.low.err
-	return p.listEnd()
+		it.Expr = x
+		if isKeyword(p.peek(), "AS") {
+			p.lex.Next()
+			n := p.peek()
+			if n.Type != tokIdent && n.Type != tokQIdent {
+				return it, p.fail("a name")
+			}
+			it.Alias = identText(*p.lex.Next())
+		}
+		return it, nil
+	})
 }
 
 // exprList is the list after GROUP BY.
@@ -781,25 +794,7 @@ type exprList struct {
 
 // Parse implements participle.Parseable: Expr ("," Expr)*.
 func (v *exprList) Parse(lex *lexer.PeekingLexer) error {
-	p := getExprParser()
-	defer p.release()
-	p.out = &v.acc
-	p.listSource(lex)
-	var items gather[Expr]
-	defer func() { v.Items = items.slice() }()
-	for {
-		x, err := p.topExpr()
-		if err != nil {
-			return err
-		}
-		items.add(x)
-		if !isOp(p.peek(), ",") {
-			break
-		}
-		p.lex.Next()
-	}
-	v.acc.err = p.low.err
-	return p.listEnd()
+	return parseList(lex, &v.acc, &v.Items, (*exprParser).topExpr)
 }
 
 // orderItems is the list after ORDER BY.
@@ -810,16 +805,10 @@ type orderItems struct {
 
 // Parse implements participle.Parseable: OrderItem ("," OrderItem)*.
 func (v *orderItems) Parse(lex *lexer.PeekingLexer) error {
-	p := getExprParser()
-	defer p.release()
-	p.out = &v.acc
-	p.listSource(lex)
-	var items gather[OrderItem]
-	defer func() { v.Items = items.slice() }()
-	for {
+	return parseList(lex, &v.acc, &v.Items, func(p *exprParser) (OrderItem, error) {
 		x, err := p.topExpr()
 		if err != nil {
-			return err
+			return OrderItem{}, err
 		}
 		it := OrderItem{Expr: x}
 		if t := p.peek(); isKeyword(t, "DESC") {
@@ -828,14 +817,8 @@ func (v *orderItems) Parse(lex *lexer.PeekingLexer) error {
 		} else if isKeyword(t, "ASC") {
 			p.lex.Next()
 		}
-		items.add(it)
-		if !isOp(p.peek(), ",") {
-			break
-		}
-		p.lex.Next()
-	}
-	v.acc.err = p.low.err
-	return p.listEnd()
+		return it, nil
+	})
 }
 
 // gather collects a list in chunks and copies it once into a slice of its
