@@ -265,10 +265,18 @@ func (c *colData) alloc(slots int) {
 }
 
 // cloneVals replaces c's value arrays with copies holding the first n
-// slots, sized for slots rows.
+// slots, sized for slots rows. It runs inside a write statement (a
+// segment growing, an update copying a shared column), so a vector array
+// is advised for huge pages without the synchronous collapse (see
+// hugepage.MakeLazy).
 func (c *colData) cloneVals(n, slots int, epoch uint64) {
 	old := *c
-	c.alloc(slots)
+	if c.kind == types.Vector {
+		c.ints, c.floats, c.texts = nil, nil, nil
+		c.vecs = hugepage.MakeLazy(slots * c.dim)
+	} else {
+		c.alloc(slots)
+	}
 	copy(c.ints, old.ints[:min(n, len(old.ints))])
 	copy(c.floats, old.floats[:min(n, len(old.floats))])
 	copy(c.texts, old.texts[:min(n, len(old.texts))])
