@@ -42,6 +42,20 @@ func tableOf(snap *storage.Snapshot, id query.Ident) (*storage.Table, error) {
 	return t, nil
 }
 
+// value evaluates the VALUES expression e. A placeholder in range is
+// its parameter, without binding a node for it (what bind would return,
+// a constant, evaluates to the same value).
+func (s *scope) value(e query.Expr) (types.Value, error) {
+	if p, ok := e.(*query.Param); ok && p.Index >= 1 && p.Index <= len(s.params) {
+		return s.params[p.Index-1], nil
+	}
+	b, err := s.bind(e)
+	if err != nil {
+		return types.Value{}, err
+	}
+	return b.eval(flatRow(nil))
+}
+
 func insert(tx *storage.Tx, s *query.Insert, params []types.Value) (n, lastID int64, err error) {
 	t, err := tableOf(tx.View(), s.Table)
 	if err != nil {
@@ -80,11 +94,7 @@ func insert(tx *storage.Tx, s *query.Insert, params []types.Value) (n, lastID in
 		}
 		row := make([]types.Value, len(schema.Columns))
 		for j, e := range exprs {
-			b, err := sc.bind(e)
-			if err != nil {
-				return 0, 0, err
-			}
-			v, err := b.eval(flatRow(nil))
+			v, err := sc.value(e)
 			if err != nil {
 				return 0, 0, err
 			}

@@ -66,8 +66,12 @@ type mergedCol struct {
 
 // maxPatch is the number of patched slots past which an update copies the
 // column instead: the copy then costs at most 1/256 of the column per
-// updated row, and a patch copy (once per write epoch) a few µs.
-func maxPatch(slots int) int { return max(8, slots/256) }
+// updated row, and a patch copy (once per write epoch) a few µs. A vector
+// column's slots are wider, so its patch may hold up to 8 times more
+// (one slot per 256 bytes of a row's vector): the column copy, 128 MiB
+// for 65,536 rows of VECTOR(512), then costs 64 KB per updated row rather
+// than 512 KB, and the patch copy stays a map of at most slots/32 values.
+func maxPatch(slots, dim int) int { return max(8, slots/256*min(8, max(1, dim/64))) }
 
 // Base returns the rowid of slot 0.
 func (g *Segment) Base() int64 { return g.base }
@@ -265,10 +269,18 @@ func (c *colData) alloc(slots int) {
 }
 
 // cloneVals replaces c's value arrays with copies holding the first n
-// slots, sized for slots rows.
+// slots, sized for slots rows. It runs inside a write statement (a
+// segment growing, an update copying a shared column), so a vector array
+// is advised for huge pages without the synchronous collapse (see
+// hugepage.MakeLazy).
 func (c *colData) cloneVals(n, slots int, epoch uint64) {
 	old := *c
-	c.alloc(slots)
+	if c.kind == types.Vector {
+		c.ints, c.floats, c.texts = nil, nil, nil
+		c.vecs = hugepage.MakeLazy(slots * c.dim)
+	} else {
+		c.alloc(slots)
+	}
 	copy(c.ints, old.ints[:min(n, len(old.ints))])
 	copy(c.floats, old.floats[:min(n, len(old.floats))])
 	copy(c.texts, old.texts[:min(n, len(old.texts))])
@@ -379,7 +391,7 @@ func (g *Segment) update(i int, row []types.Value, epoch uint64) {
 			continue
 		}
 		if c.patch != nil || c.valEpoch != epoch {
-			if c.patch == nil || len(c.patch.vals) < maxPatch(len(g.live)) {
+			if c.patch == nil || len(c.patch.vals) < maxPatch(len(g.live), c.dim) {
 				c.patchSlot(i, *v, epoch)
 				continue
 			}

@@ -21,7 +21,18 @@ import (
 // then rebuilds the range as huge pages at once. The advice covers the
 // array's whole 2 MiB pages and is only a hint: errors (older kernels, THP
 // off, no free huge pages) are ignored.
-func Make(n int) []float32 {
+func Make(n int) []float32 { return alloc(n, true) }
+
+// MakeLazy is Make without MADV_COLLAPSE, for an array that is allocated
+// in the middle of a write statement (a copy-on-write copy of a column):
+// collapsing makes the kernel find, compact and fill every huge page of
+// the range at once, which measured ~450 ms for a 128 MiB column against
+// ~50 ms for the allocation and copy without it. The range is still
+// advised, so pages faulted in later are huge and khugepaged collapses
+// the rest in the background.
+func MakeLazy(n int) []float32 { return alloc(n, false) }
+
+func alloc(n int, collapse bool) []float32 {
 	if n*4 < minBytes || off {
 		return make([]float32, n)
 	}
@@ -31,7 +42,7 @@ func Make(n int) []float32 {
 	skip := int(((start+huge-1)&^(huge-1) - start) / 4)
 	v := raw[skip : skip+n : skip+n]
 	whole := unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), (n*4)&^(huge-1))
-	if unix.Madvise(whole, unix.MADV_HUGEPAGE) == nil {
+	if unix.Madvise(whole, unix.MADV_HUGEPAGE) == nil && collapse {
 		_ = unix.Madvise(whole, unix.MADV_COLLAPSE)
 	}
 	return v

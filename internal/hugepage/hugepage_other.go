@@ -8,5 +8,8 @@ func Floats(n int) []float32 { return make([]float32, n) }
 // Make returns n zeroed floats.
 func Make(n int) []float32 { return make([]float32, n) }
 
+// MakeLazy returns n zeroed floats.
+func MakeLazy(n int) []float32 { return make([]float32, n) }
+
 // off: there is no advice to give.
 const off = true
