@@ -69,41 +69,48 @@ func BenchmarkRead(b *testing.B) {
 	const n, d = 100_000, 128
 	for _, format := range []string{"npy", "fvecs", "csv", "jsonl", "parquet"} {
 		b.Run(fmt.Sprintf("%s/n=1e5/d=%d", format, d), func(b *testing.B) {
-			p := benchFile(b, format, n, d)
-			st, _ := os.Stat(p)
-			cols := []Column{col("key", vec(d))}
-			row := make([]types.Value, 1)
-			b.SetBytes(st.Size())
-			b.ReportAllocs()
-			b.ResetTimer()
-			start, cpu0 := time.Now(), cpuTime()
-			for range b.N {
-				r, err := OpenReader(p, cols, Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				rows := 0
-				for {
-					err := r.Next(row)
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					rows++
-				}
-				r.Close()
-				if rows != n {
-					b.Fatalf("%d rows", rows)
-				}
-			}
-			b.ReportMetric(float64(n*d*4)*float64(b.N)/time.Since(start).Seconds()/1e6, "vec-MB/s")
-			// On a shared machine wall time depends on the neighbours; the
-			// rate per CPU-second of this process does much less.
-			b.ReportMetric(float64(st.Size())*float64(b.N)/(cpuTime()-cpu0).Seconds()/1e6, "cpu-MB/s")
+			readWhole(b, benchFile(b, format, n, d), []Column{col("key", vec(d))}, n, n*d*4)
 		})
 	}
+}
+
+// readWhole reads the file at p, of n rows of cols, b.N times. MB/s is of
+// the file; vec-MB/s is of its vecBytes of float32 data.
+func readWhole(b *testing.B, p string, cols []Column, n, vecBytes int) {
+	st, err := os.Stat(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	row := make([]types.Value, len(cols))
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	for range b.N {
+		r, err := OpenReader(p, cols, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows := 0
+		for {
+			err := r.Next(row)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows++
+		}
+		r.Close()
+		if rows != n {
+			b.Fatalf("%d rows", rows)
+		}
+	}
+	b.ReportMetric(float64(vecBytes)*float64(b.N)/time.Since(start).Seconds()/1e6, "vec-MB/s")
+	// On a shared machine wall time depends on the neighbours; the rate
+	// per CPU-second of this process does much less.
+	b.ReportMetric(float64(st.Size())*float64(b.N)/(cpuTime()-cpu0).Seconds()/1e6, "cpu-MB/s")
 }
 
 // cpuTime is the user and system CPU time of this process so far.
@@ -139,36 +146,7 @@ func BenchmarkReadKV(b *testing.B) {
 	cols := []Column{col("key", vec(d)), col("value", vec(d))}
 	for _, format := range []string{"csv", "jsonl"} {
 		b.Run(fmt.Sprintf("%s/n=2e5/d=128+128", format), func(b *testing.B) {
-			p := benchKVFile(b, format, n, d)
-			st, _ := os.Stat(p)
-			row := make([]types.Value, len(cols))
-			b.SetBytes(st.Size())
-			b.ReportAllocs()
-			b.ResetTimer()
-			start, cpu0 := time.Now(), cpuTime()
-			for range b.N {
-				r, err := OpenReader(p, cols, Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				rows := 0
-				for {
-					err := r.Next(row)
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					rows++
-				}
-				r.Close()
-				if rows != n {
-					b.Fatalf("%d rows", rows)
-				}
-			}
-			b.ReportMetric(float64(n*2*d*4)*float64(b.N)/time.Since(start).Seconds()/1e6, "vec-MB/s")
-			b.ReportMetric(float64(st.Size())*float64(b.N)/(cpuTime()-cpu0).Seconds()/1e6, "cpu-MB/s")
+			readWhole(b, benchKVFile(b, format, n, d), cols, n, n*2*d*4)
 		})
 	}
 }
