@@ -109,6 +109,8 @@ func TestScoreRange(t *testing.T) {
 		"SOFT SELECT value FROM big MATCH [3e38,3e38] USING L2",
 		"HARD SELECT rowid FROM big MATCH [1,1] USING DOT",
 		"SOFT SELECT rowid, weight FROM big MATCH [1,1] USING DOT",
+		"SOFT SELECT rowid, weight FROM big MATCH [1,1] USING DOT LIMIT 1", // the best rows only
+		"SOFT SELECT rowid FROM big MATCH [1,1] USING DOT ORDER BY rowid",  // every row, sorted
 		"SOFT SELECT value FROM big MATCH (SELECT key FROM big) USING L2",
 		"HARD SELECT rowid FROM big MATCH (SELECT key FROM big) USING L2",
 	} {

@@ -42,3 +42,24 @@ func TestScriptStatementTooLong(t *testing.T) {
 		t.Errorf("read %d bytes of an endless statement", in.read)
 	}
 }
+
+// TestPromptStatementTooLong: a statement typed or pasted at the prompt is
+// refused once it passes query.MaxStatementLen, instead of being held
+// whole, and the prompt goes on with an empty statement.
+func TestPromptStatementTooLong(t *testing.T) {
+	ts := newTestShell(t, true)
+	line := "SELECT 1" + strings.Repeat(" + 1", 1<<14)
+	var errs string
+	for i := 0; errs == "" && i*len(line) <= query.MaxStatementLen+len(line); i++ {
+		_, errs = ts.feed(t, line+"\n")
+	}
+	if !strings.Contains(errs, "statement is too long") {
+		t.Fatalf("after %d bytes typed: %q, want the length error", query.MaxStatementLen+len(line), errs)
+	}
+	if ts.Pending() {
+		t.Error("the overlong statement is still pending")
+	}
+	if out, errs := ts.feed(t, "SELECT 7 AS x;\n"); !strings.Contains(out, "7") || errs != "" {
+		t.Errorf("next statement: %q %q", out, errs)
+	}
+}
