@@ -270,14 +270,20 @@ func (s *State) accumulateScores(scores []float32, values []float32, dv int, mas
 	var sc [chunk]float32
 	for start := 0; start < len(scores); start += chunk {
 		end := min(start+chunk, len(scores))
-		p := sc[:end-start]
-		copy(p, scores[start:end])
-		mk := sub(mask, start, end)
-		if !kern.allFinite(p) && overflowAt(p, mk) {
-			s.overflow = true
-		}
+		p, mk := s.scoreChunk(sc[:end-start], scores[start:end], sub(mask, start, end))
 		s.fold(p, values[start*dv:end*dv], dv, mk, invT, wide)
 	}
+}
+
+// scoreChunk copies a chunk of caller's scores into buf (the fold may
+// change them) and notes a score beyond float32's range among the rows
+// mask keeps.
+func (s *State) scoreChunk(buf, scores []float32, mask []byte) ([]float32, []byte) {
+	copy(buf, scores)
+	if !kern.allFinite(buf) && overflowAt(buf, mask) {
+		s.overflow = true
+	}
+	return buf, mask
 }
 
 // AccumulateFloats is AccumulateScores for one scalar value per row, in
@@ -295,12 +301,7 @@ func (s *State) AccumulateFloats(scores []float32, values []float64, mask []byte
 	var sc [chunk]float32
 	for start := 0; start < len(scores); start += chunk {
 		end := min(start+chunk, len(scores))
-		p := sc[:end-start]
-		copy(p, scores[start:end])
-		mk := sub(mask, start, end)
-		if !kern.allFinite(p) && overflowAt(p, mk) {
-			s.overflow = true
-		}
+		p, mk := s.scoreChunk(sc[:end-start], scores[start:end], sub(mask, start, end))
 		ref, sum, ok := s.weights(p, mk, invT)
 		if !ok {
 			continue
