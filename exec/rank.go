@@ -156,15 +156,7 @@ func (m *matchPlan) rankBlock(ctx context.Context, chunks []chunk, qs []queryVec
 // to sort descending, then the row's index), not as 100-byte structs.
 func sortByWeight(rows []srcRow) {
 	if len(rows) > math.MaxUint32 {
-		slices.SortStableFunc(rows, func(a, b srcRow) int {
-			switch {
-			case a.score > b.score:
-				return -1
-			case a.score < b.score:
-				return 1
-			}
-			return 0
-		})
+		slices.SortStableFunc(rows, byScoreDesc)
 		return
 	}
 	keys := make([]uint64, len(rows))
@@ -177,6 +169,18 @@ func sortByWeight(rows []srcRow) {
 		sorted[j] = rows[uint32(k)]
 	}
 	copy(rows, sorted)
+}
+
+// byScoreDesc orders rows by score, highest first (a stable sort keeps
+// rowid order among equals).
+func byScoreDesc(a, b srcRow) int {
+	switch {
+	case a.score > b.score:
+		return -1
+	case a.score < b.score:
+		return 1
+	}
+	return 0
 }
 
 // descendingBits maps a float32 to a uint32 whose ascending order is the
