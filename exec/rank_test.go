@@ -16,15 +16,7 @@ func TestSortByWeight(t *testing.T) {
 		rows[i] = srcRow{rowid: int64(i + 1), score: s}
 	}
 	want := slices.Clone(rows)
-	slices.SortStableFunc(want, func(a, b srcRow) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(want, byScoreDesc)
 	sortByWeight(rows)
 	for i := range rows {
 		if rows[i].rowid != want[i].rowid {
