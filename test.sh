@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Runs softdb's test suite on a fresh machine: installs the independent
-# oracles (numpy; FAISS for the peer benchmarks) when they are missing and
-# this user may install them, then vets and tests everything under -race.
+# oracles and peers listed in .ci/packages when they are missing and this
+# user may install them, then vets and tests everything under -race.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+# The independent oracles and peers the tests use are Debian packages listed
+# in .ci/packages (one per line, with why). Missing ones are installed when
+# this user may; a test whose oracle is still missing skips and says why.
+missing=()
+while read -r pkg _; do
+  case $pkg in ''|'#'*) continue ;; esac
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done < .ci/packages
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing python3-numpy (the numpy oracle of the tests)…"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-numpy libopenblas0-pthread >/dev/null) \
-      || echo "could not install python3-numpy: the numpy cross-checks will skip"
+    echo "installing the test oracles and peers: ${missing[*]}…"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+      || echo "could not install ${missing[*]}: the tests that need them will skip"
   else
-    echo "python3-numpy is missing: the numpy cross-checks will skip"
+    echo "missing ${missing[*]} (not root): the tests that need them will skip"
   fi
 fi
 
