@@ -173,6 +173,15 @@ type Match struct {
 	Metric      Metric
 	Temperature Expr // nil: default √d
 	Top         Expr // nil: all rows (SOFT only)
+	Heads       Expr      // nil: one head (SOFT only)
+	Backward    *Backward // nil: no gradients (SOFT only)
+}
+
+// Backward is BACKWARD col = g: the gradients of L = ⟨g, blend(col)⟩.
+type Backward struct {
+	At     Pos
+	Column Ident
+	Grad   Expr
 }
 
 // OrderItem is one ORDER BY term.

@@ -244,6 +244,16 @@ func formatSelect(b *strings.Builder, s *Select) {
 			b.WriteString(" TOP ")
 			formatExpr(b, m.Top, 0)
 		}
+		if m.Heads != nil {
+			b.WriteString(" HEADS ")
+			formatExpr(b, m.Heads, 0)
+		}
+		if g := m.Backward; g != nil {
+			b.WriteString(" BACKWARD ")
+			b.WriteString(quoteIdent(g.Column.Name))
+			b.WriteString(" = ")
+			formatExpr(b, g.Grad, 0)
+		}
 	}
 	writeWhere(b, s.Where)
 	if len(s.GroupBy) > 0 {

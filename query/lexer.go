@@ -63,8 +63,8 @@ var reservedList = []string{
 
 // nonReserved are grammar words lexed as Ident.
 var nonReserved = []string{
-	"BIGINT", "COSINE", "DOT", "DOUBLE", "FLOAT", "INT", "INTEGER", "KEY",
-	"L2", "PRECISION", "REAL", "TABLES", "TEMPERATURE", "TEXT", "TOP",
+	"BACKWARD", "BIGINT", "COSINE", "DOT", "DOUBLE", "FLOAT", "HEADS", "INT",
+	"INTEGER", "KEY", "L2", "PRECISION", "REAL", "TABLES", "TEMPERATURE", "TEXT", "TOP",
 	"TRANSACTION", "VARCHAR", "VECTOR",
 }
 

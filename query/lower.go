@@ -251,7 +251,7 @@ func (l *lowerer) selectStmt(s *selectStmt) *Select {
 	return l.selectBody(p.Pos, Plain, p.Items, from, p.Clauses, p.Tail)
 }
 
-var clauseNames = [...]string{"MATCH", "ON", "USING", "TEMPERATURE", "TOP", "WHERE"}
+var clauseNames = [...]string{"MATCH", "ON", "USING", "TEMPERATURE", "TOP", "WHERE", "HEADS", "BACKWARD"}
 
 func (l *lowerer) selectBody(at lexer.Position, mode SelectMode, items *selectItems, from *Ident, clauses []*clause, tail *selectTail) *Select {
 	sel := &Select{At: pos(at), Mode: mode, From: from}
@@ -272,6 +272,10 @@ func (l *lowerer) selectBody(at lexer.Position, mode SelectMode, items *selectIt
 			k = 3
 		case c.Top != nil:
 			k = 4
+		case c.Heads != nil:
+			k = 6
+		case c.Backward != nil:
+			k = 7
 		}
 		if first := seen[k]; first != nil {
 			l.fail(c.Pos, "duplicate %s clause (first at %d:%d)", clauseNames[k], first.Line, first.Column)
@@ -309,6 +313,8 @@ func (l *lowerer) selectBody(at lexer.Position, mode SelectMode, items *selectIt
 			m.Top = l.expr(c.Top)
 		case 5:
 			sel.Where = l.expr(c.Where)
+		default:
+			l.learnedClause(&m, mode, c)
 		}
 	}
 	if mode != Plain {

@@ -58,6 +58,11 @@ func Walk(n Node, f func(Node) bool) {
 			ident(m.On)
 			expr(m.Temperature)
 			expr(m.Top)
+			expr(m.Heads)
+			if g := m.Backward; g != nil {
+				ident(&g.Column)
+				expr(g.Grad)
+			}
 		}
 		expr(n.Where)
 		exprs(n.GroupBy)
