@@ -2,7 +2,7 @@ package attention
 
 import (
 	"math"
-		"testing"
+	"testing"
 )
 
 // score64f is the score of float64 vectors (the finite-difference oracle
@@ -71,7 +71,7 @@ func rowsOf(m []float32, d int) [][]float64 {
 }
 
 // centralDiff is (f(x+h) − f(x−h))/2h with h = 1e-6·max(1, |x|): the
-// truncation error is O(h²·f''') ≈ 1e-12 and the rounding error
+// truncation error is O(h²·f”') ≈ 1e-12 and the rounding error
 // ε·|f|/h ≈ 1e-10 for the float64 losses here (|f| ≲ 10).
 func centralDiff(x *float64, f func() float64) float64 {
 	h := 1e-6 * max(1, math.Abs(*x))
