@@ -15,18 +15,24 @@ const (
 	pseudoScore
 	pseudoWeight
 	pseudoQrow
+	pseudoGradQuery // BACKWARD's pseudo-columns (backward.go)
+	pseudoGradTemp
+	pseudoGradKey
+	pseudoGradValue
 	numPseudo
 )
 
 // scope resolves names while binding an expression.
 type scope struct {
-	schema  *storage.Schema // nil: no FROM
-	match   bool            // score, weight, qrow are available
-	noScore string          // non-empty: score/weight are rejected with this reason
-	params  []types.Value
-	dimVar  int       // > 0: the name d is this constant (TEMPERATURE)
-	group   *groupCtx // non-nil: binding over groups (aggregates allowed)
-	aggErr  string    // why aggregates are not allowed here
+	schema   *storage.Schema // nil: no FROM
+	match    bool            // score, weight, qrow are available
+	noScore  string          // non-empty: score/weight are rejected with this reason
+	params   []types.Value
+	dimVar   int        // > 0: the name d is this constant (TEMPERATURE)
+	group    *groupCtx  // non-nil: binding over groups (aggregates allowed)
+	aggErr   string     // why aggregates are not allowed here
+	learn    *learnPlan // HEADS, BACKWARD of the match (backward.go)
+	matchCol int        // the match column, with learn
 }
 
 func (s *scope) ncols() int {
@@ -201,6 +207,8 @@ func (s *scope) bindColumn(n *query.ColumnRef) (expr, error) {
 			return &colE{slot: nc + pseudoScore, name: "score", t: types.Type{Kind: types.Float}}, nil
 		}
 		return &colE{slot: nc + pseudoWeight, name: "weight", t: types.Type{Kind: types.Float}}, nil
+	case "grad_query", "grad_temperature", "grad_key", "grad_value":
+		return s.bindGrad(n, name)
 	}
 	return nil, errorf(ErrNotFound, n.At, "column %q does not exist in table %q", n.Name, s.schema.Name)
 }

@@ -56,6 +56,9 @@ func (m *matchPlan) fusable() bool {
 // scores (attention.Accumulate); FLOAT and INT items share one scoring
 // pass per chunk and fold their float64 values (AccumulateFloats).
 func (m *matchPlan) runFusedBlend(ctx context.Context, chunks []chunk, qs []queryVec) ([][]types.Value, error) {
+	if m.learn != nil {
+		return m.learn.runFused(ctx, m, chunks, qs) // HEADS, BACKWARD
+	}
 	// Live queries (NULL ones blend to NULL).
 	d := m.dim
 	live, qmat, qnorms := m.queryMatrix(qs)

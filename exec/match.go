@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"sort"
 	"strings"
 	"sync"
 
@@ -38,6 +37,7 @@ type matchPlan struct {
 	unordered  bool // row form: the rows' order cannot matter (aggregates only)
 	blend      bool // SOFT blend form
 	blendItems []blendItem
+	learn      *learnPlan // HEADS, BACKWARD (backward.go)
 }
 
 // blendItem is one selected item of the blend form.
@@ -156,7 +156,9 @@ func planMatch(snap *storage.Snapshot, s *query.Select, sc *scope, params []type
 		}
 		m.single = e
 	}
-	return m, nil
+	lp, err := planLearned(s, m, schema, params)
+	m.learn, sc.learn, sc.matchCol = lp, lp, m.col
+	return m, err
 }
 
 func dimError(pos query.Pos, got int, table string, c storage.Column) error {
@@ -216,18 +218,6 @@ func (m *matchPlan) planBlend(s *query.Select, out *outputSpec, sc *scope) error
 	m.blend = true
 	m.blendItems = items
 	return nil
-}
-
-// mentionsTable reports whether e names a column of the table (not a
-// pseudo-column).
-func mentionsTable(e query.Expr, s *storage.Schema) bool {
-	found := false
-	walk(e, func(x query.Expr) {
-		if c, ok := x.(*query.ColumnRef); ok && s.ColumnIndex(c.Name) >= 0 {
-			found = true
-		}
-	})
-	return found
 }
 
 // queryVec is one query of a (possibly batched) match.
@@ -556,6 +546,9 @@ func (m *matchPlan) runOne(ctx context.Context, p *selectPlan, chunks []chunk, q
 	if m.mode == query.Hard {
 		rows = rows[min(m.skip, len(rows)):] // OFFSET: a page of the ranking
 	}
+	if m.learn != nil {
+		return m.learn.finishRows(ctx, m, p, rows, q)
+	}
 	if m.blend {
 		r, err := m.blendRows(ctx, rows, q)
 		if err != nil {
@@ -845,13 +838,4 @@ func (m *matchPlan) blendRows(ctx context.Context, rows []srcRow, q queryVec) ([
 		}
 	}
 	return out, nil
-}
-
-// locate finds the segment slot of a rowid among the chunks.
-func locate(chunks []chunk, rowid int64) (*storage.Segment, int) {
-	i := sort.Search(len(chunks), func(i int) bool {
-		return chunks[i].seg.Base()+int64(chunks[i].end) > rowid
-	})
-	c := chunks[i]
-	return c.seg, int(rowid - c.seg.Base())
 }

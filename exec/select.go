@@ -55,6 +55,7 @@ type srcRow struct {
 	score  float32
 	weight float64
 	qrow   types.Value
+	grad   *rowGrad // BACKWARD's row form (backward.go)
 }
 
 func (r *srcRow) get(slot int) types.Value {
@@ -71,7 +72,7 @@ func (r *srcRow) get(slot int) types.Value {
 	case pseudoQrow:
 		return r.qrow
 	}
-	return types.Value{}
+	return r.gradValue(slot - r.ncols)
 }
 
 // float32AsFloat64 widens a float32 score to the float64 whose shortest
@@ -146,6 +147,11 @@ func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (
 			// Aggregates without GROUP BY make one row whatever the
 			// order of the rows, so a batch need not sort each query's.
 			p.match.unordered = out.grouped && len(out.groupBy) == 0
+		}
+		if lp := p.match.learn; lp != nil {
+			if err := lp.check(p.match, s); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return p, nil
