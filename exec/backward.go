@@ -26,8 +26,7 @@ const (
 	itemPlain   = iota // computed by the plain blend paths
 	itemHead           // a VECTOR column blended head by head (HEADS h > 1)
 	itemGradCol        // the BACKWARD column itself, blended with its gradient pass
-	itemGradQuery
-	itemGradTemp
+	itemGrad // an item of grad_query, grad_temperature and constants
 )
 
 // gradSpec is BACKWARD col = g.
@@ -78,11 +77,11 @@ func planLearned(s *query.Select, m *matchPlan, schema *storage.Schema, params [
 		if m.temp == 0 || math.IsInf(1/m.temp, 0) {
 			return nil, errorf(ErrValue, b.At, "BACKWARD needs TEMPERATURE > 0 (and above 1e-308): at T = 0 the blend is a step function of the scores, with no useful gradient")
 		}
-		if lp.heads > 1 && g.dv%lp.heads != 0 {
-			return nil, errorf(ErrDimension, b.At, "HEADS %d does not divide the dimension %d of BACKWARD column %s.%s", lp.heads, g.dv, schema.Name, g.name)
-		}
 		if lp.heads > 1 && g.t.Kind != types.Vector {
 			return nil, errorf(ErrType, b.At, "HEADS %d: BACKWARD column %s.%s is %s; heads blend VECTOR columns", lp.heads, schema.Name, g.name, g.t)
+		}
+		if lp.heads > 1 && g.dv%lp.heads != 0 {
+			return nil, errorf(ErrDimension, b.At, "HEADS %d does not divide the dimension %d of BACKWARD column %s.%s", lp.heads, g.dv, schema.Name, g.name)
 		}
 		lp.grad = g
 	}
@@ -198,17 +197,14 @@ func (lp *learnPlan) check(m *matchPlan, s *query.Select) error {
 			return errorf(ErrValue, it.At, "%s is one value per row: it exists in the row form only, and this SOFT SELECT is in the blend form; select rowid, score or weight too to get the rows", n)
 		}
 		b := m.blendItems[i]
-		c, isCol := b.e.(*colE)
 		if n := mentionsName(it.Expr, "grad_query", "grad_temperature"); n != "" {
-			if !isCol {
-				return errorf(ErrUnsupported, it.At, "%s must be selected as an item of its own, not inside an expression", n)
+			if !b.constant {
+				return errorf(ErrUnsupported, it.At, "%s is one value per query and cannot be combined with the rows' columns in one item", n)
 			}
-			lp.kinds[i] = itemGradQuery
-			if c.slot == m.ncols+pseudoGradTemp {
-				lp.kinds[i] = itemGradTemp
-			}
+			lp.kinds[i] = itemGrad
 			continue
 		}
+		c, _ := b.e.(*colE)
 		switch {
 		case lp.heads > 1 && b.vecCol >= 0:
 			if b.t.Dim%lp.heads != 0 {
@@ -296,16 +292,35 @@ func (lp *learnPlan) finishRows(ctx context.Context, m *matchPlan, p *selectPlan
 	if err != nil {
 		return nil, err
 	}
-	for i, k := range lp.kinds {
-		switch {
-		case !ok:
-		case k == itemGradQuery:
-			res[i] = types.VectorValue(narrow(gq))
-		case k == itemGradTemp:
-			res[i] = types.FloatValue(gT)
-		}
+	if !ok {
+		gq = nil
+	}
+	if err := lp.gradItems(m, res, q.qrow, gq, gT); err != nil {
+		return nil, err
 	}
 	return [][]types.Value{res}, nil
+}
+
+// gradItems evaluates the blend items that name grad_query or
+// grad_temperature into res, for a query whose ∂L/∂q is gq (nil: no row
+// took part, both are NULL) and ∂L/∂T is gT.
+func (lp *learnPlan) gradItems(m *matchPlan, res []types.Value, qrow types.Value, gq []float64, gT float64) error {
+	env := flatRow(qrowEnv(m.ncols, qrow))
+	if gq != nil {
+		env[m.ncols+pseudoGradQuery] = types.VectorValue(narrow(gq))
+		env[m.ncols+pseudoGradTemp] = types.FloatValue(gT)
+	}
+	for i, k := range lp.kinds {
+		if k != itemGrad {
+			continue
+		}
+		v, err := m.blendItems[i].e.eval(env)
+		if err != nil {
+			return err
+		}
+		res[i] = v
+	}
+	return nil
 }
 
 // rowGrads computes, in float64 from the rows' weights and float32

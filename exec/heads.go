@@ -86,17 +86,9 @@ func (lp *learnPlan) runFused(ctx context.Context, m *matchPlan, chunks []chunk,
 	if err != nil {
 		return nil, err
 	}
-	for i, k := range lp.kinds {
-		for j, qi := range hs.live {
-			if gq[j] == nil {
-				continue
-			}
-			switch k {
-			case itemGradQuery:
-				results[qi][i] = types.VectorValue(narrow(gq[j]))
-			case itemGradTemp:
-				results[qi][i] = types.FloatValue(gT[j])
-			}
+	for j, qi := range hs.live {
+		if err := lp.gradItems(m, results[qi], qs[qi].qrow, gq[j], gT[j]); err != nil {
+			return nil, err
 		}
 	}
 	return results, nil
