@@ -26,7 +26,7 @@ const (
 	itemPlain   = iota // computed by the plain blend paths
 	itemHead           // a VECTOR column blended head by head (HEADS h > 1)
 	itemGradCol        // the BACKWARD column itself, blended with its gradient pass
-	itemGrad // an item of grad_query, grad_temperature and constants
+	itemGrad           // an item of grad_query, grad_temperature and constants
 )
 
 // gradSpec is BACKWARD col = g.
