@@ -65,7 +65,7 @@ func planLearned(s *query.Select, m *matchPlan, schema *storage.Schema, params [
 			m.temp = math.Sqrt(float64(m.dim) / float64(n))
 			m.tempSrc = "√(d/h)"
 		}
-		if m.top > 0 {
+		if m.top > 0 && n > 1 {
 			return nil, errorf(ErrUnsupported, h.Position(), "HEADS with TOP is not supported: each head would rank its own best rows")
 		}
 	}
