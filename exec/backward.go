@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 
@@ -221,6 +222,21 @@ func (lp *learnPlan) check(m *matchPlan, s *query.Select) error {
 		return errorf(ErrUnsupported, s.Match.Heads.Position(), "HEADS needs TEMPERATURE > 0")
 	}
 	return nil
+}
+
+// explain is the EXPLAIN text of HEADS and BACKWARD ("" for nil).
+func (lp *learnPlan) explain() string {
+	if lp == nil {
+		return ""
+	}
+	s := ""
+	if lp.heads > 1 {
+		s = fmt.Sprintf(" HEADS %d", lp.heads)
+	}
+	if lp.grad != nil {
+		s += fmt.Sprintf(" BACKWARD %s (L = ⟨g, blend⟩)", lp.grad.name)
+	}
+	return s
 }
 
 // rowFormReason says why a SOFT SELECT is in the row form.

@@ -146,6 +146,7 @@ func (m *matchPlan) tree(p *selectPlan) *planNode {
 		if m.top > 0 {
 			label += fmt.Sprintf(" TOP %d", m.top)
 		}
+		label += m.learn.explain()
 		if m.blend {
 			var items []string
 			for i := range m.blendItems {
