@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -260,12 +261,36 @@ func (l *lane) passes(batch []*member, stats *scanShare) {
 			stats.shared.Add(int64(len(batch)))
 		}
 		runPass(batch)
+		if len(batch) > 1 {
+			l.regroup(len(batch))
+		}
 		lanes.Lock()
 		batch = l.take()
 		if batch == nil {
 			l.retire()
 		}
 		lanes.Unlock()
+	}
+}
+
+// regroup gives the members of a pass of n, just answered and runnable,
+// the chance to queue their next statements before the next pass starts:
+// under steady concurrency a pass would otherwise take the one or two
+// that came back first, and the rest would wait for the pass after,
+// halving the batches. It yields the processor (runtime.Gosched: the
+// runnable goroutines run first) while the queue grows, at most a few
+// times, and never waits on a timer; a lone statement never gets here.
+func (l *lane) regroup(n int) {
+	prev := -1
+	for i := 0; i < 8; i++ {
+		lanes.Lock()
+		q := len(l.queue)
+		lanes.Unlock()
+		if q >= n || q == prev {
+			return
+		}
+		prev = q
+		runtime.Gosched()
 	}
 }
 
