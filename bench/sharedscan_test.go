@@ -130,3 +130,43 @@ func BenchmarkSharedScanLone(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSharedScanLonePaired: the same comparison, paired: each
+// iteration runs the lone SOFT SELECT once with shared scans on and once
+// off (in alternating order), so both see the same moment of a noisy
+// host. Reported: the median latency of each and the median of the
+// per-pair ratios on/off (1 = no cost).
+//
+//	go test -run=NONE -bench=SharedScanLonePaired -benchtime=200x ./bench
+func BenchmarkSharedScanLonePaired(b *testing.B) {
+	const n, d = 200_000, 128
+	db := softTable(b, n, d)
+	defer db.SetSharedScans(true)
+	st := prepare(b, db, sharedSQL)
+	q := randVec(rand.New(rand.NewPCG(2, 2)), d)
+	ctx := context.Background()
+	var out []float32
+	timed := func(on bool) float64 {
+		db.SetSharedScans(on)
+		t0 := time.Now()
+		if err := st.QueryRow(ctx, q).Scan(&out); err != nil {
+			b.Fatal(err)
+		}
+		return float64(time.Since(t0).Microseconds()) / 1000
+	}
+	var on, off, ratio []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var a, c float64
+		if i%2 == 0 {
+			a, c = timed(true), timed(false)
+		} else {
+			c, a = timed(false), timed(true)
+		}
+		on, off, ratio = append(on, a), append(off, c), append(ratio, a/c)
+	}
+	b.StopTimer()
+	b.ReportMetric(median(on), "ms-on")
+	b.ReportMetric(median(off), "ms-off")
+	b.ReportMetric(median(ratio), "on/off")
+}
