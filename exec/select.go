@@ -21,6 +21,7 @@ type selectPlan struct {
 	memLimit int64          // per-statement memory limit (bytes)
 	where    expr           // plain SELECT: filter; HARD/SOFT: the mask
 	match    *matchPlan     // nil: plain SELECT
+	scans    *scanShare     // shared scans of the engine (nil: run alone)
 	out      *outputSpec
 }
 
@@ -303,7 +304,7 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 			// OFFSET drops, as from any one-row result.
 			return nil, nil
 		}
-		return runMatch(ctx, p)
+		return runShared(ctx, p)
 	}
 	if p.table == nil {
 		return finish(ctx, p.out, []srcRow{{}})

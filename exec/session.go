@@ -22,6 +22,7 @@ type Engine struct {
 	// memLimit bounds the memory one statement's plan may need (bytes);
 	// a plan that would need more fails with ErrLimit before it runs.
 	memLimit int64
+	scans    scanShare // see sharedscan.go
 }
 
 // DefaultMemoryLimit is the per-statement memory limit unless one is set.
@@ -241,7 +242,7 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 		if err != nil {
 			return nil, err
 		}
-		p.memLimit = s.MemoryLimit()
+		p.memLimit, p.scans = s.MemoryLimit(), &s.eng.scans
 		rows, err := runSelect(ctx, p)
 		if err != nil {
 			return nil, err

@@ -1,0 +1,421 @@
+package exec
+
+import (
+	"context"
+	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/softdb/softdb/query"
+	"github.com/softdb/softdb/storage"
+	"github.com/softdb/softdb/types"
+)
+
+// Shared scans. A HARD or SOFT SELECT of one query vector reads every key
+// of its table once: it is bound by memory bandwidth, and concurrent
+// statements on the same table each read the same keys. The batch kernels
+// (attention.ScoreBatch, TopKBatch, AccumulateBatch) score a block of
+// queries per read of a key, so statements that arrive while another one
+// over the same keys is running are queued and then run together, as one
+// batch, each getting its own answer.
+//
+// Scheduling is leader/follower, per lane (see lane): the first statement
+// of an idle lane runs at once, alone, through runMatch, exactly as it
+// would without sharing; statements that arrive while the lane is busy
+// queue, and when the running scan ends, every queued statement (up to
+// passLimit) runs in the next pass. A lone statement never waits for a
+// timer; a statement waits at most for the scan in progress.
+//
+// A pass computes what its members have in common (the candidate masks,
+// then each query's best rows or scores, or the fused blend) on a
+// goroutine of its own, under a context cancelled only when every member
+// has gone, so cancelling one member does not cancel the others. Each
+// member then finishes its own answer (weights, ordering, output) on its
+// own goroutine, under its own context. When the common part fails (a
+// score beyond float32's range, a WHERE that fails on some row, a
+// panic), every member runs alone instead, so its error is exactly the
+// one it would get alone.
+//
+// Members of a pass read the same *storage.Table: a published table never
+// changes, so they read the same rows, those of the snapshot each planned
+// against. A statement that starts after a commit plans against the new
+// table and joins only a pass over it.
+
+// scanShare is an Engine's shared-scan switch and counters.
+type scanShare struct {
+	off    atomic.Bool  // every statement runs alone
+	passes atomic.Int64 // passes of two or more statements
+	shared atomic.Int64 // statements run in such passes
+}
+
+// SetSharedScans turns shared scans on (the default) or off; off, every
+// HARD/SOFT SELECT scans alone, as a baseline for comparison.
+func (e *Engine) SetSharedScans(on bool) { e.scans.off.Store(!on) }
+
+// SharedScanStats returns how many passes have served two or more
+// statements since the engine started, and how many statements they
+// served.
+func (e *Engine) SharedScanStats() (passes, statements int64) {
+	return e.scans.passes.Load(), e.scans.shared.Load()
+}
+
+// passLimit bounds the statements of one pass: a pass of 64 queries at
+// d = 128 is compute-bound (each key row is reused 64 times), and a
+// longer one would only make the statements queued behind it wait.
+const passLimit = 64
+
+// laneKey is what statements must share to be run together.
+type laneKey struct {
+	table *storage.Table // the table version (pointer identity: same rows)
+	col   int            // the match column
+	fused bool           // the fused blend (see shapeOf)
+}
+
+// A lane is the queue of one kind of compatible statement.
+type lane struct {
+	key     laneKey
+	shape   matchPlan // shapeOf its statements' plans
+	where   expr
+	running bool      // a statement or pass is running
+	queue   []*member // waiting for the next pass
+}
+
+// member is one statement in a lane.
+type member struct {
+	ctx  context.Context
+	p    *selectPlan
+	q    queryVec
+	done chan struct{} // closed when the outcome below is set
+
+	rows     [][]types.Value // final rows (with err)
+	err      error
+	final    bool        // rows and err are the answer
+	alone    bool        // run alone: the pass's common part failed
+	panicked any         // a panic in the pass, raised again in the member
+	chunks   []chunk     // to finish: the pass's chunks
+	pre      blockResult // and the member's best rows or scores (index 0)
+}
+
+// leadHook, set by tests, runs before a lone statement scans; passHook
+// at the start of each pass.
+var (
+	leadHook func()
+	passHook func(batch []*member)
+)
+
+var lanes struct {
+	sync.Mutex
+	m map[laneKey][]*lane
+}
+
+// runShared runs a HARD/SOFT SELECT, in a shared pass when it can be.
+func runShared(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
+	m := p.match
+	if p.scans == nil || p.scans.off.Load() || m.vec == nil && m.single == nil ||
+		m.mode == query.Hard && m.k == m.skip {
+		return runMatch(ctx, p)
+	}
+	qs, err := m.queries(ctx, p.table.Schema())
+	if err != nil {
+		return nil, err
+	}
+	if qs[0].v == nil { // a NULL query matches no row: nothing to share
+		return runMatch(ctx, p)
+	}
+	if err := p.checkMemory(p.memLimit, 1); err != nil {
+		return nil, err
+	}
+	key := laneKey{table: p.table, col: m.col, fused: m.blend && m.fusable()}
+	shape := shapeOf(m, key.fused)
+	lanes.Lock()
+	l := findLane(key, &shape, p.where)
+	if !l.running {
+		// The lane is idle: run now, alone, as without sharing.
+		l.running = true
+		lanes.Unlock()
+		defer l.next(p.scans)
+		if leadHook != nil {
+			leadHook()
+		}
+		return runMatch(ctx, p)
+	}
+	mb := &member{ctx: ctx, p: p, q: qs[0], done: make(chan struct{})}
+	l.queue = append(l.queue, mb)
+	lanes.Unlock()
+	return mb.wait()
+}
+
+// shapeOf is m without what may differ between the statements of a pass:
+// the query always; for the unfused paths also everything applied after
+// the common ranking or scoring (mode, OFFSET, temperature, the row form's
+// needs, the blend items), which each member applies itself. Fields not
+// named here must be equal, so a plan field added later is shared only
+// when equal.
+func shapeOf(m *matchPlan, fused bool) matchPlan {
+	s := *m
+	s.vec, s.single, s.sub = nil, nil, nil
+	if !fused {
+		top := m.topK() // the common ranking depends on k only
+		s.mode, s.k, s.skip, s.top = 0, top, 0, 0
+		s.temp, s.tempSrc = 0, ""
+		s.rowsNeeded, s.unordered, s.blend, s.blendItems = 0, false, false, nil
+	}
+	return s
+}
+
+// findLane returns the lane of key whose statements have shape and where,
+// creating it. Called with lanes held. Plans are compared with
+// reflect.DeepEqual: bound expressions are plain data (a parameter is
+// bound as its value), and one holding a function value never compares
+// equal, so it is only ever run alone.
+func findLane(key laneKey, shape *matchPlan, where expr) *lane {
+	for _, l := range lanes.m[key] {
+		if reflect.DeepEqual(&l.shape, shape) && reflect.DeepEqual(l.where, where) {
+			return l
+		}
+	}
+	if lanes.m == nil {
+		lanes.m = map[laneKey][]*lane{}
+	}
+	l := &lane{key: key, shape: *shape, where: where}
+	lanes.m[key] = append(lanes.m[key], l)
+	return l
+}
+
+// next starts the next pass of l's queue on a goroutine of its own, or
+// retires l when nobody waits.
+func (l *lane) next(stats *scanShare) {
+	lanes.Lock()
+	batch := l.take()
+	if batch == nil {
+		l.retire()
+		lanes.Unlock()
+		return
+	}
+	lanes.Unlock()
+	go l.passes(batch, stats)
+}
+
+// take removes the next pass's members from the queue: those still
+// waiting, up to the pass's limit. Called with lanes held.
+func (l *lane) take() []*member {
+	var batch []*member
+	limit := passLimit
+	i := 0
+	for ; i < len(l.queue) && len(batch) < limit; i++ {
+		mb := l.queue[i]
+		if mb.ctx.Err() != nil {
+			continue // gone: it returned its context's error
+		}
+		if batch == nil {
+			limit = min(passLimit, passSize(mb.p))
+		}
+		batch = append(batch, mb)
+	}
+	l.queue = append(l.queue[:0], l.queue[i:]...)
+	return batch
+}
+
+// passSize is how many single-query statements like p's one pass takes:
+// within the budgets of runMatch's blocks of queries.
+func passSize(p *selectPlan) int {
+	m := p.match
+	if m.blend && m.fusable() {
+		return queryBlock
+	}
+	var slots, chunks int
+	for _, seg := range p.table.Segments() {
+		slots += seg.Len()
+		chunks += (seg.Len() + chunkRows - 1) / chunkRows
+	}
+	if k := m.topK(); k > 0 {
+		return topBatchQueries(chunks, k)
+	}
+	return scoreBatchQueries(slots)
+}
+
+// retire removes the idle lane l. Called with lanes held.
+func (l *lane) retire() {
+	l.running = false
+	ls := lanes.m[l.key]
+	for i, x := range ls {
+		if x == l {
+			ls = append(ls[:i], ls[i+1:]...)
+			break
+		}
+	}
+	if len(ls) == 0 {
+		delete(lanes.m, l.key)
+	} else {
+		lanes.m[l.key] = ls
+	}
+}
+
+// passes runs batch, then every batch queued meanwhile, until the queue is
+// empty.
+func (l *lane) passes(batch []*member, stats *scanShare) {
+	for batch != nil {
+		if len(batch) > 1 {
+			stats.passes.Add(1)
+			stats.shared.Add(int64(len(batch)))
+		}
+		runPass(batch)
+		if len(batch) > 1 {
+			l.regroup(len(batch))
+		}
+		lanes.Lock()
+		batch = l.take()
+		if batch == nil {
+			l.retire()
+		}
+		lanes.Unlock()
+	}
+}
+
+// regroup gives the members of a pass of n, just answered and runnable,
+// the chance to queue their next statements before the next pass starts:
+// under steady concurrency a pass would otherwise take the one or two
+// that came back first, and the rest would wait for the pass after,
+// halving the batches. It yields the processor (runtime.Gosched: the
+// runnable goroutines run first) while the queue grows, at most a few
+// times, and never waits on a timer; a lone statement never gets here.
+func (l *lane) regroup(n int) {
+	prev := -1
+	for i := 0; i < 8; i++ {
+		lanes.Lock()
+		q := len(l.queue)
+		lanes.Unlock()
+		if q >= n || q == prev {
+			return
+		}
+		prev = q
+		runtime.Gosched()
+	}
+}
+
+// runPass computes the common part of batch's statements and hands each
+// member its share.
+func runPass(batch []*member) {
+	if passHook != nil {
+		passHook(batch)
+	}
+	ctx, stop := passContext(batch)
+	defer stop()
+	defer func() {
+		if r := recover(); r != nil {
+			for _, mb := range batch {
+				if len(batch) == 1 {
+					mb.panicked = r
+				} else {
+					mb.alone = true // each meets its own fate alone
+				}
+				close(mb.done)
+			}
+		}
+	}()
+	lead := batch[0]
+	if len(batch) == 1 {
+		// One statement: run it as alone, on the pass's context (which
+		// ends with the member's).
+		lead.rows, lead.err = runMatch(ctx, lead.p)
+		lead.final = true
+		close(lead.done)
+		return
+	}
+	m, p := lead.p.match, lead.p
+	qs := make([]queryVec, len(batch))
+	for i, mb := range batch {
+		qs[i] = mb.q
+	}
+	deliver := func(f func(i int, mb *member)) {
+		for i, mb := range batch {
+			f(i, mb)
+			close(mb.done)
+		}
+	}
+	fail := func() { deliver(func(_ int, mb *member) { mb.alone = true }) }
+	chunks, err := m.chunks(ctx, p.table, p.where)
+	if err != nil {
+		fail()
+		return
+	}
+	if m.blend && m.fusable() {
+		res, err := m.runFusedBlend(ctx, chunks, qs)
+		if err != nil {
+			fail()
+			return
+		}
+		deliver(func(i int, mb *member) {
+			mb.rows, mb.final = res[i:i+1], true
+		})
+		return
+	}
+	var pre blockResult
+	if k := m.topK(); k > 0 {
+		pre.best, err = m.topBatch(ctx, chunks, qs, k)
+	} else {
+		pre.scores, err = m.scoreBatch(ctx, chunks, qs)
+	}
+	if err != nil {
+		fail()
+		return
+	}
+	deliver(func(i int, mb *member) {
+		mb.chunks = chunks
+		if pre.best != nil {
+			mb.pre.best = pre.best[i : i+1]
+		} else {
+			mb.pre.scores = pre.scores[i : i+1]
+		}
+	})
+}
+
+// passContext is a context for the common part of batch: cancelled once
+// every member's context is done.
+func passContext(batch []*member) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
+	left := atomic.Int64{}
+	left.Store(int64(len(batch)))
+	stops := make([]func() bool, len(batch))
+	for i, mb := range batch {
+		stops[i] = context.AfterFunc(mb.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, s := range stops {
+			s()
+		}
+		cancel()
+	}
+}
+
+// wait waits for mb's pass and finishes its answer.
+func (mb *member) wait() ([][]types.Value, error) {
+	select {
+	case <-mb.done:
+	case <-mb.ctx.Done():
+		// The pass goes on for the others; take skips mb if it has not
+		// started.
+		return nil, mb.ctx.Err()
+	}
+	switch {
+	case mb.panicked != nil:
+		panic(mb.panicked)
+	case mb.final:
+		return mb.rows, mb.err
+	case mb.alone:
+		return runMatch(mb.ctx, mb.p)
+	}
+	m, ctx := mb.p.match, mb.ctx
+	if mb.pre.scores != nil && m.rowsNeeded >= 0 {
+		var err error
+		if mb.pre.ranked, err = m.rankBlock(ctx, mb.chunks, []queryVec{mb.q}, mb.pre.scores); err != nil {
+			return nil, err
+		}
+	}
+	return m.runOne(ctx, mb.p, mb.chunks, mb.q, mb.pre, 0)
+}
