@@ -253,13 +253,7 @@ func ScoreGrad(dst []float64, m Metric, c float64, x, y []float32) {
 			dst[j] += c * 2 * (float64(v) - float64(x[j]))
 		}
 	case Cosine:
-		var xy, xx, yy float64
-		for j, v := range x {
-			w := float64(y[j])
-			xy += float64(v) * w
-			xx += float64(v) * float64(v)
-			yy += w * w
-		}
+		xy, xx, yy := dotNorms64(x, y)
 		if xx == 0 || yy == 0 {
 			return
 		}

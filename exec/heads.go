@@ -138,6 +138,16 @@ func (hs *headSet) query(i, hd int) []float32 {
 	return hs.qs[i].v[hd*hs.dh : (hd+1)*hs.dh]
 }
 
+// workItem is work item number item of a pass over the chunks: chunk
+// ci (c, n rows, its keys) × the live queries [lo, hi) of one block.
+func (hs *headSet) workItem(chunks []chunk, item, nblocks int) (ci int, c *chunk, n, lo, hi int, keys []float32) {
+	ci, qb := item/nblocks, item%nblocks
+	c = &chunks[ci]
+	d := hs.m.dim
+	lo, hi = qb*queryBlock, min((qb+1)*queryBlock, len(hs.live))
+	return ci, c, c.end - c.start, lo, hi, c.seg.Vectors(hs.m.col)[c.start*d : c.end*d]
+}
+
 // headRows returns head hd of h of the n rows of a (n×w, row-major):
 // a itself for one head, else the rows' slices gathered into buf.
 func headRows(buf *[]float32, a []float32, n, w, h, hd int) []float32 {
@@ -195,12 +205,8 @@ func (hs *headSet) forward(ctx context.Context, chunks []chunk, streams []int, s
 		}
 	}
 	err := parallel(ctx, len(chunks)*nblocks, func(item int) error {
-		ci, qb := item/nblocks, item%nblocks
-		c := &chunks[ci]
-		n := c.end - c.start
-		lo, hi := qb*queryBlock, min((qb+1)*queryBlock, nlive)
+		ci, c, n, lo, hi, keys := hs.workItem(chunks, item, nblocks)
 		var kbuf, vbuf []float32
-		keys := c.seg.Vectors(m.col)[c.start*m.dim : c.end*m.dim]
 		for hd := 0; hd < h; hd++ {
 			kh := headRows(&kbuf, keys, n, m.dim, h, hd)
 			qm := hs.qmat[hd][lo*dh : hi*dh]
@@ -272,12 +278,8 @@ func (hs *headSet) backward(ctx context.Context, chunks []chunk, gs *gradSpec, f
 		partial[ci] = make([]*attention.Grad, nlive*h)
 	}
 	err = parallel(ctx, len(chunks)*nblocks, func(item int) error {
-		ci, qb := item/nblocks, item%nblocks
-		c := &chunks[ci]
-		n := c.end - c.start
-		lo, hi := qb*queryBlock, min((qb+1)*queryBlock, nlive)
+		ci, c, n, lo, hi, keys := hs.workItem(chunks, item, nblocks)
 		var kbuf, vbuf []float32
-		keys := c.seg.Vectors(m.col)[c.start*m.dim : c.end*m.dim]
 		vals, dv, mask := streamRows(c, gs.col, gs.t)
 		cancel := newCanceller(ctx)
 		for hd := 0; hd < h; hd++ {
