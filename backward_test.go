@@ -540,3 +540,36 @@ func TestBackwardTorch(t *testing.T) {
 		}
 	}
 }
+
+// TestBackwardManyChunks: 40,000 rows, three chunks of the executor's
+// parallel scan and many of the kernels', so the partial gradients of
+// chunks are merged; grad_query and grad_temperature against finite
+// differences, with one head and two, for every metric.
+func TestBackwardManyChunks(t *testing.T) {
+	r := newOracleRand(t)
+	gt := newGradTable(r, 40_000, 4, 2, 1)
+	db := openTemp(t)
+	gt.load(t, db)
+	g := []float32{1, -2}
+	q := gt.queries[0]
+	for _, metric := range []string{"DOT", "COSINE", "L2"} {
+		for _, heads := range []int{1, 2} {
+			const T = 0.7
+			ref := &gradRef{metric: metric, heads: heads, vals: gt.column("value"), g: wide64(g), T: T, q: wide64(q)}
+			for _, k := range gt.keys {
+				ref.keys = append(ref.keys, wide64(k))
+			}
+			sq, sT, _, _ := ref.scales()
+			got := queryAll(t, db, fmt.Sprintf("SOFT SELECT grad_query, grad_temperature FROM t MATCH ? USING %s TEMPERATURE %g HEADS %d BACKWARD value = ?", metric, T, heads), q, g)
+			gq, gT := got[0][0].([]float32), got[0][1].(float64)
+			for j := range ref.q {
+				if fd := ref.fd(&ref.q[j]); math.Abs(float64(gq[j])-fd) > 2e-5*sq+1e-12 {
+					t.Errorf("%s heads=%d: grad_query[%d] = %.8g, finite difference %.8g (tolerance %.2g)", metric, heads, j, gq[j], fd, 2e-5*sq)
+				}
+			}
+			if fd := ref.fd(&ref.T); math.Abs(gT-fd) > 2e-5*sT+1e-12 {
+				t.Errorf("%s heads=%d: grad_temperature = %.8g, finite difference %.8g", metric, heads, gT, fd)
+			}
+		}
+	}
+}
