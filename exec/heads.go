@@ -138,6 +138,11 @@ func (hs *headSet) query(i, hd int) []float32 {
 	return hs.qs[i].v[hd*hs.dh : (hd+1)*hs.dh]
 }
 
+// backwardTile is how many rows a batch's gradient pass takes at a time:
+// 512 rows of 128-float keys and values are 512 KiB, which stay in a
+// core's L2 cache while every query of the block passes over them.
+const backwardTile = 512
+
 // workItem is work item number item of a pass over the chunks: chunk
 // ci (c, n rows, its keys) × the live queries [lo, hi) of one block.
 func (hs *headSet) workItem(chunks []chunk, item, nblocks int) (ci int, c *chunk, n, lo, hi int, keys []float32) {
@@ -287,13 +292,29 @@ func (hs *headSet) backward(ctx context.Context, chunks []chunk, gs *gradSpec, f
 			vh := headRows(&vbuf, vals, n, dv, h, hd)
 			g := gs.g[hd*dvh : (hd+1)*dvh]
 			for j := lo; j < hi; j++ {
-				if err := cancel.tick(); err != nil {
-					return err
+				partial[ci][j*h+hd] = attention.NewGrad(dh)
+			}
+			// Several queries take the rows a tile at a time, so that each
+			// tile's keys and values are read from memory once for all of
+			// them (Grads over disjoint rows add); one query streams the
+			// chunk in one call.
+			step := n
+			if hi-lo > 1 {
+				step = backwardTile
+			}
+			for r0 := 0; r0 < n; r0 += step {
+				r1 := min(r0+step, n)
+				var mk []byte
+				if mask != nil {
+					mk = mask[r0:r1]
 				}
-				x := j*h + hd
-				gr := attention.NewGrad(dh)
-				fwd[x].Backward(gr, m.metric, hs.qmat[hd][j*dh:(j+1)*dh], hs.qnorms[hd][j], kh, dh, vh, dvh, mask, g, gb[x])
-				partial[ci][x] = gr
+				for j := lo; j < hi; j++ {
+					if err := cancel.tick(); err != nil {
+						return err
+					}
+					x := j*h + hd
+					fwd[x].Backward(partial[ci][x], m.metric, hs.qmat[hd][j*dh:(j+1)*dh], hs.qnorms[hd][j], kh[r0*dh:r1*dh], dh, vh[r0*dvh:r1*dvh], dvh, mk, g, gb[x])
+				}
 			}
 		}
 		return nil
