@@ -186,6 +186,38 @@ func (r *gradRef) loss() float64 {
 	return L
 }
 
+// blend is the multi-head blend of the column in float64 (head h blends
+// components [h·dv/heads, (h+1)·dv/heads) with its own weights).
+func (r *gradRef) blend() []float64 {
+	d, dv := len(r.q), len(r.g)
+	dh, dvh := d/r.heads, dv/r.heads
+	out := make([]float64, dv)
+	for h := 0; h < r.heads; h++ {
+		qh := r.q[h*dh : (h+1)*dh]
+		mx := math.Inf(-1)
+		for i, k := range r.keys {
+			if r.vals[i] != nil {
+				mx = max(mx, score64(r.metric, qh, k[h*dh:(h+1)*dh])/r.T)
+			}
+		}
+		var sum float64
+		for i, k := range r.keys {
+			if r.vals[i] == nil {
+				continue
+			}
+			w := math.Exp(score64(r.metric, qh, k[h*dh:(h+1)*dh])/r.T - mx)
+			sum += w
+			for j := h * dvh; j < (h+1)*dvh; j++ {
+				out[j] += w * r.vals[i][j]
+			}
+		}
+		for j := h * dvh; j < (h+1)*dvh; j++ {
+			out[j] /= sum
+		}
+	}
+	return out
+}
+
 // scales returns the tolerances' scales: Σ|cᵢ|·max|∂sᵢ/∂q| (∂L/∂q),
 // Σ|cᵢsᵢ|/T (∂L/∂T), max |cᵢ|·max|∂sᵢ/∂kᵢ| (∂L/∂k), max wᵢ·max|g| (∂L/∂v),
 // the largest over the heads.
@@ -315,8 +347,22 @@ func TestBackwardFiniteDifferencesSQL(t *testing.T) {
 							t.Errorf("%s %s q%d: grad_temperature = %.8g, finite difference %.8g (tolerance %.2g)", name, path, qi, gT, fd, 2e-5*sT)
 						}
 					}
-					got := queryAll(t, db, "SOFT SELECT grad_query, grad_temperature FROM t MATCH ? "+clause, q, gArg)
+					got := queryAll(t, db, "SOFT SELECT grad_query, grad_temperature, "+col+" FROM t MATCH ? "+clause, q, gArg)
 					check("fused", got[0][0].([]float32), got[0][1].(float64))
+					// The (multi-head) blend itself, within SPEC §4's 1e-5·max|v|
+					// (|v| ≲ 4 here).
+					var blend []float64
+					switch v := got[0][2].(type) {
+					case []float32:
+						blend = wide64(v)
+					case float64:
+						blend = []float64{v}
+					}
+					for j, want := range ref.blend() {
+						if math.Abs(blend[j]-want) > 4e-5 {
+							t.Errorf("%s q%d: blend[%d] = %.8g, float64 %.8g", name, qi, j, blend[j], want)
+						}
+					}
 					if heads == 1 {
 						got = queryAll(t, db, "SOFT SELECT grad_query, grad_temperature FROM t MATCH ? TOP 1000 "+clause, q, gArg)
 						check("rows", got[0][0].([]float32), got[0][1].(float64))
@@ -536,6 +582,39 @@ func TestBackwardTorch(t *testing.T) {
 				if math.Abs(float64(gg.gv[i][j])-w.V[i][j]) > 1e-5*sv+1e-12 {
 					t.Errorf("%s: row %d grad_value[%d] = %.8g, torch %.8g", name, i+1, j, gg.gv[i][j], w.V[i][j])
 				}
+			}
+		}
+	}
+}
+
+// TestBackwardManyChunks: 40,000 rows, three chunks of the executor's
+// parallel scan and many of the kernels', so the partial gradients of
+// chunks are merged; grad_query and grad_temperature against finite
+// differences, with one head and two, for every metric.
+func TestBackwardManyChunks(t *testing.T) {
+	r := newOracleRand(t)
+	gt := newGradTable(r, 40_000, 4, 2, 1)
+	db := openTemp(t)
+	gt.load(t, db)
+	g := []float32{1, -2}
+	q := gt.queries[0]
+	for _, metric := range []string{"DOT", "COSINE", "L2"} {
+		for _, heads := range []int{1, 2} {
+			const T = 0.7
+			ref := &gradRef{metric: metric, heads: heads, vals: gt.column("value"), g: wide64(g), T: T, q: wide64(q)}
+			for _, k := range gt.keys {
+				ref.keys = append(ref.keys, wide64(k))
+			}
+			sq, sT, _, _ := ref.scales()
+			got := queryAll(t, db, fmt.Sprintf("SOFT SELECT grad_query, grad_temperature FROM t MATCH ? USING %s TEMPERATURE %g HEADS %d BACKWARD value = ?", metric, T, heads), q, g)
+			gq, gT := got[0][0].([]float32), got[0][1].(float64)
+			for j := range ref.q {
+				if fd := ref.fd(&ref.q[j]); math.Abs(float64(gq[j])-fd) > 2e-5*sq+1e-12 {
+					t.Errorf("%s heads=%d: grad_query[%d] = %.8g, finite difference %.8g (tolerance %.2g)", metric, heads, j, gq[j], fd, 2e-5*sq)
+				}
+			}
+			if fd := ref.fd(&ref.T); math.Abs(gT-fd) > 2e-5*sT+1e-12 {
+				t.Errorf("%s heads=%d: grad_temperature = %.8g, finite difference %.8g", metric, heads, gT, fd)
 			}
 		}
 	}

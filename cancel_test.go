@@ -62,6 +62,8 @@ func TestCancelExpensiveScan(t *testing.T) {
 		"UPDATE t SET s = 'x' WHERE " + pred,
 		"SOFT SELECT key FROM t MATCH [1, 0] WHERE " + pred,
 		"HARD SELECT s FROM t MATCH [1, 0] WHERE " + pred,
+		// Self-attention with gradients: 2·10⁵ queries, about 10¹¹ rows.
+		"SOFT SELECT grad_query FROM t MATCH (SELECT key FROM t) BACKWARD key = [1, 1]",
 	} {
 		const limit = 200 * time.Millisecond
 		cctx, cancel := context.WithTimeout(ctx, limit)

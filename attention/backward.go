@@ -105,12 +105,25 @@ func (gr *Grad) Query(dst []float64, m Metric, q []float32) {
 // Temperature returns ∂L/∂T = −Σ cᵢsᵢ / T for the forward's invT = 1/T.
 func (gr *Grad) Temperature(invT float64) float64 { return -gr.CS * invT }
 
+// AccumulateKeep is Accumulate that also writes each row's score into
+// scores (n entries; a masked row's too), for Backward to reuse.
+func (s *State) AccumulateKeep(m Metric, q []float32, qnorm float32, keys []float32, d int, values []float32, dv int, mask []byte, invT float64, scores []float32) {
+	if len(scores) != rows(keys, d) {
+		panic("attention: AccumulateKeep: scores must hold one entry per row")
+	}
+	s.keep = scores
+	defer func() { s.keep = nil }()
+	s.Accumulate(m, q, qnorm, keys, d, values, dv, mask, invT)
+}
+
 // Backward runs the backward pass of the blend of s, the forward State
 // over all the rows (merged; not empty), over one block of them: keys
 // (n×d), values (n×dv) and mask exactly as they were passed to
 // Accumulate, with the same query, qnorm and metric. g is the upstream
 // gradient (dv components) and gb = ⟨g, b⟩ for the blend b of s. The sums
-// are added to gr (dimension d).
+// are added to gr (dimension d). scores is nil, or the rows' scores as
+// AccumulateKeep wrote them: DOT and L2 then skip scoring the keys again
+// (COSINE needs the keys' norms and scores them anyway).
 //
 // Rows are taken 64 at a time: scored with the forward's kernels,
 // weighted by e^((sᵢ − max)·invT)/Sum with the forward's maximum score and
@@ -118,12 +131,15 @@ func (gr *Grad) Temperature(invT float64) float64 { return -gr.CS * invT }
 // kernel over the keys (still in cache), in float32 within a chunk and
 // float64 across chunks, as in Accumulate. A chunk whose float32 sums
 // overflow (values or keys near float32's limit) is redone in float64.
-func (s *State) Backward(gr *Grad, m Metric, q []float32, qnorm float32, keys []float32, d int, values []float32, dv int, mask []byte, g []float32, gb float64) {
+func (s *State) Backward(gr *Grad, m Metric, q []float32, qnorm float32, keys []float32, d int, values []float32, dv int, mask []byte, g []float32, gb float64, scores []float32) {
 	m.check()
 	checkQuery(q, d)
 	n := rows(keys, d)
-	if len(values) != n*dv || len(g) != dv || mask != nil && len(mask) != n {
-		panic("attention: Backward: values, g or mask do not match the block")
+	if len(values) != n*dv || len(g) != dv || mask != nil && len(mask) != n || scores != nil && len(scores) != n {
+		panic("attention: Backward: values, g, mask or scores do not match the block")
+	}
+	if m == Cosine {
+		scores = nil
 	}
 	if len(gr.Q) != d {
 		panic("attention: Backward: Grad dimension differs from the keys'")
@@ -140,7 +156,11 @@ func (s *State) Backward(gr *Grad, m Metric, q []float32, qnorm float32, keys []
 		vc := values[start*dv : end*dv]
 		mk := sub(mask, start, end)
 		p := sc[:cn]
-		scoreChunk(p, kk[:], m, q, qnorm, kc, d)
+		if scores != nil {
+			p = scores[start:end]
+		} else {
+			scoreChunk(p, kk[:], m, q, qnorm, kc, d)
+		}
 		wt := w[:cn]
 		copy(wt, p)
 		for i := range wt {
@@ -253,13 +273,7 @@ func ScoreGrad(dst []float64, m Metric, c float64, x, y []float32) {
 			dst[j] += c * 2 * (float64(v) - float64(x[j]))
 		}
 	case Cosine:
-		var xy, xx, yy float64
-		for j, v := range x {
-			w := float64(y[j])
-			xy += float64(v) * w
-			xx += float64(v) * float64(v)
-			yy += w * w
-		}
+		xy, xx, yy := dotNorms64(x, y)
 		if xx == 0 || yy == 0 {
 			return
 		}

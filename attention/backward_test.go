@@ -137,8 +137,8 @@ func checkBackward(t *testing.T, m Metric, T float64, q, keys []float32, d int, 
 		gb += float64(g[j]) * float64(blend[j])
 	}
 	g1, g2 := NewGrad(d), NewGrad(d)
-	a.Backward(g1, m, q, qn, keys[:half*d], d, values[:half*dv], dv, mask[:half], g, gb)
-	a.Backward(g2, m, q, qn, keys[half*d:], d, values[half*dv:], dv, mask[half:], g, gb)
+	a.Backward(g1, m, q, qn, keys[:half*d], d, values[:half*dv], dv, mask[:half], g, gb, nil)
+	a.Backward(g2, m, q, qn, keys[half*d:], d, values[half*dv:], dv, mask[half:], g, gb, nil)
 	g1.Merge(g2)
 	gq := make([]float64, d)
 	g1.Query(gq, m, q)
@@ -241,7 +241,7 @@ func TestBackwardHugeScores(t *testing.T) {
 			b := make([]float32, dv)
 			s.Result(b)
 			gr := NewGrad(d)
-			s.Backward(gr, m, q, Norm(q), keys, d, values, dv, nil, g, 0)
+			s.Backward(gr, m, q, Norm(q), keys, d, values, dv, nil, g, 0, nil)
 			out := make([]float64, d)
 			gr.Query(out, m, q)
 			for j, x := range out {
@@ -251,6 +251,53 @@ func TestBackwardHugeScores(t *testing.T) {
 			}
 			if x := gr.Temperature(1); math.IsNaN(x) || math.IsInf(x, 0) {
 				t.Fatalf("%s: ∂L/∂T = %g", m, x)
+			}
+		}
+	})
+}
+
+// TestBackwardKeptScores: the scores AccumulateKeep writes are the ones
+// Backward computes, so Backward over them gives the same bits, and
+// AccumulateKeep's forward state is Accumulate's.
+func TestBackwardKeptScores(t *testing.T) {
+	forEachKernel(t, func(t *testing.T) {
+		r := newRand(t)
+		const n, d, dv = 1000, 16, 3
+		q := randVec(r, d, 1)
+		keys := randVec(r, n*d, 1)
+		values := randVec(r, n*dv, 1)
+		g := randVec(r, dv, 1)
+		mask := make([]byte, n)
+		for i := range mask {
+			mask[i] = byte(r.IntN(4) % 3)
+		}
+		for _, m := range []Metric{Dot, Cosine, L2} {
+			a, b := NewState(dv), NewState(dv)
+			scores := make([]float32, n)
+			a.Accumulate(m, q, Norm(q), keys, d, values, dv, mask, 0.5)
+			b.AccumulateKeep(m, q, Norm(q), keys, d, values, dv, mask, 0.5, scores)
+			if a.Max != b.Max || a.Sum != b.Sum || a.Acc[0] != b.Acc[0] {
+				t.Fatalf("%s: AccumulateKeep's state differs from Accumulate's", m)
+			}
+			want := make([]float32, n)
+			if err := ScoreRows(want, m, q, keys, d); err != nil {
+				t.Fatal(err)
+			}
+			for i := range want {
+				if scores[i] != want[i] {
+					t.Fatalf("%s: kept score %d = %g, ScoreRows %g", m, i, scores[i], want[i])
+				}
+			}
+			g1, g2 := NewGrad(d), NewGrad(d)
+			a.Backward(g1, m, q, Norm(q), keys, d, values, dv, mask, g, 0.3, nil)
+			a.Backward(g2, m, q, Norm(q), keys, d, values, dv, mask, g, 0.3, scores)
+			if g1.C != g2.C || g1.CS != g2.CS {
+				t.Fatalf("%s: Backward over kept scores differs: %v %v, %v %v", m, g1.C, g1.CS, g2.C, g2.CS)
+			}
+			for j := range g1.Q {
+				if g1.Q[j] != g2.Q[j] {
+					t.Fatalf("%s: Q[%d] %v != %v", m, j, g1.Q[j], g2.Q[j])
+				}
 			}
 		}
 	})

@@ -140,13 +140,7 @@ func score64(m Metric, q, k []float32) float64 {
 		}
 		return s
 	case Cosine:
-		var s, qq, kk float64
-		for j, x := range q {
-			y := float64(k[j])
-			s += float64(x) * y
-			qq += float64(x) * float64(x)
-			kk += y * y
-		}
+		s, qq, kk := dotNorms64(q, k)
 		if qq == 0 || kk == 0 {
 			return 0
 		}
@@ -159,6 +153,17 @@ func score64(m Metric, q, k []float32) float64 {
 		}
 		return -s
 	}
+}
+
+// dotNorms64 returns q·k, ‖q‖² and ‖k‖² accumulated in float64.
+func dotNorms64(q, k []float32) (s, qq, kk float64) {
+	for j, x := range q {
+		y := float64(k[j])
+		s += float64(x) * y
+		qq += float64(x) * float64(x)
+		kk += y * y
+	}
+	return s, qq, kk
 }
 
 func checkQuery(q []float32, d int) {

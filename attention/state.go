@@ -32,6 +32,8 @@ type State struct {
 	savedMax, savedSum float64 // see save
 	savedRef           float32
 	savedInvT          float64
+
+	keep []float32 // AccumulateKeep's scores, nil otherwise
 }
 
 // NewState returns an empty State for value rows of dv components (dv may be
@@ -197,6 +199,9 @@ func (s *State) accumulate(m Metric, q []float32, qnorm float32, keys []float32,
 		p := sc[:end-start]
 		if scoreChunk(p, kk[:], m, q, qnorm, keys[start*d:end*d], d) && overflowAt(p, sub(mask, start, end)) {
 			s.overflow = true
+		}
+		if s.keep != nil {
+			copy(s.keep[start:end], p) // AccumulateKeep
 		}
 		// Chunks before the last are whole multiples of 8 rows, so the
 		// kernels' scratch writes past len(p[c:e]) (see expShift) stay

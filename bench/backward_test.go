@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/softdb/softdb"
 )
 
 // BenchmarkBackward: SOFT SELECT … BACKWARD value = g (the blend, its
@@ -49,4 +51,49 @@ func BenchmarkBackward(b *testing.B) {
 			b.ReportMetric(mb/mf, "x-forward")
 		})
 	}
+}
+
+// BenchmarkBackwardBatch: a batch of 64 queries with BACKWARD against the
+// same batch's forward blend, alternately in one loop, as BenchmarkBackward.
+// The forward runs in register tiles of 3 queries (AccumulateBatch); the
+// gradient pass takes 512 rows at a time for all queries of a block.
+func BenchmarkBackwardBatch(b *testing.B) {
+	const m, n, d = 64, 200_000, 128
+	b.Run("m=64/n=2e5/d=128", func(b *testing.B) {
+		db := softTable(b, n, d)
+		queryTable(b, db, m, d)
+		ctx := context.Background()
+		fwd := prepare(b, db, "SOFT SELECT qrow, value FROM t MATCH (SELECT key FROM q64) TEMPERATURE √d")
+		bwd := prepare(b, db, "SOFT SELECT qrow, value, grad_query FROM t MATCH (SELECT key FROM q64) TEMPERATURE √d BACKWARD value = ?")
+		g := randVec(rand.New(rand.NewPCG(2, 2)), d)
+		var tf, tb []float64
+		run := func(st interface {
+			Query(context.Context, ...any) (*softdb.Rows, error)
+		}, args ...any) float64 {
+			start := time.Now()
+			rows, err := st.Query(ctx, args...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got := 0
+			for rows.Next() {
+				got++
+			}
+			if err := rows.Err(); err != nil || got != m {
+				b.Fatalf("%d rows, %v", got, err)
+			}
+			rows.Close()
+			return time.Since(start).Seconds()
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			tf = append(tf, run(fwd))
+			tb = append(tb, run(bwd, g))
+		}
+		b.StopTimer()
+		mf, mb := median(tf), median(tb)
+		b.ReportMetric(mf*1e3, "fwd-ms")
+		b.ReportMetric(mb*1e3, "bwd-ms")
+		b.ReportMetric(mb/mf, "x-forward")
+	})
 }

@@ -17,6 +17,7 @@ import (
 type learnPlan struct {
 	heads int // 1: the plain blend
 	grad  *gradSpec
+	dim   int // the match column's dimension
 
 	// kinds[i] says what blend item i is (blend form only).
 	kinds []int
@@ -48,7 +49,7 @@ func planLearned(s *query.Select, m *matchPlan, schema *storage.Schema, params [
 	if s.Match.Heads == nil && s.Match.Backward == nil {
 		return nil, nil
 	}
-	lp := &learnPlan{heads: 1}
+	lp := &learnPlan{heads: 1, dim: m.dim}
 	if h := s.Match.Heads; h != nil {
 		n, err := constInt(h, params, "HEADS")
 		if err != nil {
@@ -158,8 +159,7 @@ func (s *scope) bindGrad(n *query.ColumnRef, name string) (expr, error) {
 		return nil, errorf(ErrValue, n.At, "%s needs BACKWARD col = g in the same SOFT SELECT (the gradient of L = ⟨g, blend(col)⟩)", name)
 	}
 	nc := len(s.schema.Columns)
-	d := s.schema.Columns[s.matchCol].Type.Dim
-	vec := types.Type{Kind: types.Vector, Dim: d}
+	vec := types.Type{Kind: types.Vector, Dim: lp.dim}
 	switch name {
 	case "grad_query":
 		return &colE{slot: nc + pseudoGradQuery, name: name, t: vec}, nil

@@ -24,15 +24,15 @@ const (
 
 // scope resolves names while binding an expression.
 type scope struct {
-	schema   *storage.Schema // nil: no FROM
-	match    bool            // score, weight, qrow are available
-	noScore  string          // non-empty: score/weight are rejected with this reason
-	params   []types.Value
-	dimVar   int        // > 0: the name d is this constant (TEMPERATURE)
-	group    *groupCtx  // non-nil: binding over groups (aggregates allowed)
-	aggErr   string     // why aggregates are not allowed here
-	learn    *learnPlan // HEADS, BACKWARD of the match (backward.go)
-	matchCol int        // the match column, with learn
+	schema  *storage.Schema // nil: no FROM
+	match   bool            // score, weight, qrow are available
+	noScore string          // non-empty: score/weight are rejected with this reason
+	params  []types.Value
+	dimVar  int       // > 0: the name d is this constant (TEMPERATURE)
+	group   *groupCtx // non-nil: binding over groups (aggregates allowed)
+	aggErr  string    // why aggregates are not allowed here
+
+	learn *learnPlan // HEADS, BACKWARD of the match (backward.go)
 }
 
 func (s *scope) ncols() int {

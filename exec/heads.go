@@ -57,7 +57,11 @@ func (lp *learnPlan) runFused(ctx context.Context, m *matchPlan, chunks []chunk,
 		return nil, err
 	}
 	hs := newHeadSet(m, lp.heads, qs)
-	fwd, err := hs.forward(ctx, chunks, streams, stypes)
+	keepStream := -1
+	if len(hs.live) == 1 && lp.grad != nil {
+		keepStream = gradStream // one query: the gradient pass reuses its scores
+	}
+	fwd, kept, err := hs.forward(ctx, chunks, streams, stypes, keepStream)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +86,7 @@ func (lp *learnPlan) runFused(ctx context.Context, m *matchPlan, chunks []chunk,
 	if lp.grad == nil {
 		return results, nil
 	}
-	gq, gT, err := hs.backward(ctx, chunks, lp.grad, fwd[gradStream])
+	gq, gT, err := hs.backward(ctx, chunks, lp.grad, fwd[gradStream], kept)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +142,21 @@ func (hs *headSet) query(i, hd int) []float32 {
 	return hs.qs[i].v[hd*hs.dh : (hd+1)*hs.dh]
 }
 
+// backwardTile is how many rows a batch's gradient pass takes at a time:
+// 512 rows of 128-float keys and values are 512 KiB, which stay in a
+// core's L2 cache while every query of the block passes over them.
+const backwardTile = 512
+
+// workItem is work item number item of a pass over the chunks: chunk
+// ci (c, n rows, its keys) × the live queries [lo, hi) of one block.
+func (hs *headSet) workItem(chunks []chunk, item, nblocks int) (ci int, c *chunk, n, lo, hi int, keys []float32) {
+	ci, qb := item/nblocks, item%nblocks
+	c = &chunks[ci]
+	d := hs.m.dim
+	lo, hi = qb*queryBlock, min((qb+1)*queryBlock, len(hs.live))
+	return ci, c, c.end - c.start, lo, hi, c.seg.Vectors(hs.m.col)[c.start*d : c.end*d]
+}
+
 // headRows returns head hd of h of the n rows of a (n×w, row-major):
 // a itself for one head, else the rows' slices gathered into buf.
 func headRows(buf *[]float32, a []float32, n, w, h, hd int) []float32 {
@@ -182,25 +201,28 @@ func streamRows(c *chunk, col int, t types.Type) (vals []float32, dv int, mask [
 
 // forward blends each stream head by head: the result [si][j*h+hd] is
 // the state of stream si, live query j, head hd, merged over the chunks
-// in chunk order.
-func (hs *headSet) forward(ctx context.Context, chunks []chunk, streams []int, stypes []types.Type) ([][]*attention.State, error) {
+// in chunk order. For one query, the scores of stream keep (≥ 0) are
+// kept too, kept[ci][hd] for chunk ci and head hd (attention.AccumulateKeep).
+func (hs *headSet) forward(ctx context.Context, chunks []chunk, streams []int, stypes []types.Type, keep int) (total [][]*attention.State, kept [][][]float32, err error) {
 	m, h, dh := hs.m, hs.h, hs.dh
 	nlive := len(hs.live)
 	nblocks := (nlive + queryBlock - 1) / queryBlock
 	partial := make([][][]*attention.State, len(chunks)) // [ci][si][j*h+hd]
+	if keep >= 0 {
+		kept = make([][][]float32, len(chunks))
+	}
 	for ci := range partial {
 		partial[ci] = make([][]*attention.State, len(streams))
 		for si := range streams {
 			partial[ci][si] = make([]*attention.State, nlive*h)
 		}
 	}
-	err := parallel(ctx, len(chunks)*nblocks, func(item int) error {
-		ci, qb := item/nblocks, item%nblocks
-		c := &chunks[ci]
-		n := c.end - c.start
-		lo, hi := qb*queryBlock, min((qb+1)*queryBlock, nlive)
+	err = parallel(ctx, len(chunks)*nblocks, func(item int) error {
+		ci, c, n, lo, hi, keys := hs.workItem(chunks, item, nblocks)
 		var kbuf, vbuf []float32
-		keys := c.seg.Vectors(m.col)[c.start*m.dim : c.end*m.dim]
+		if kept != nil {
+			kept[ci] = make([][]float32, h)
+		}
 		for hd := 0; hd < h; hd++ {
 			kh := headRows(&kbuf, keys, n, m.dim, h, hd)
 			qm := hs.qmat[hd][lo*dh : hi*dh]
@@ -213,9 +235,13 @@ func (hs *headSet) forward(ctx context.Context, chunks []chunk, streams []int, s
 					states[j] = attention.NewState(dvh)
 					partial[ci][si][(lo+j)*h+hd] = states[j]
 				}
-				if len(states) == 1 {
+				switch {
+				case si == keep:
+					kept[ci][hd] = make([]float32, n)
+					states[0].AccumulateKeep(m.metric, qm, hs.qnorms[hd][lo], kh, dh, vh, dvh, mask, hs.invT, kept[ci][hd])
+				case len(states) == 1:
 					states[0].Accumulate(m.metric, qm, hs.qnorms[hd][lo], kh, dh, vh, dvh, mask, hs.invT)
-				} else {
+				default:
 					attention.AccumulateBatch(states, m.metric, qm, hs.qnorms[hd][lo:hi], kh, dh, vh, dvh, mask, hs.invT)
 				}
 			}
@@ -223,9 +249,9 @@ func (hs *headSet) forward(ctx context.Context, chunks []chunk, streams []int, s
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	total := make([][]*attention.State, len(streams))
+	total = make([][]*attention.State, len(streams))
 	for si := range streams {
 		dvh := 1
 		if t := stypes[si]; t.Kind == types.Vector {
@@ -238,20 +264,20 @@ func (hs *headSet) forward(ctx context.Context, chunks []chunk, streams []int, s
 				t.Merge(partial[ci][si][x])
 			}
 			if err := t.Err(); err != nil {
-				return nil, m.kernelErr(err)
+				return nil, nil, m.kernelErr(err)
 			}
 			total[si][x] = t
 		}
 	}
-	return total, nil
+	return total, kept, nil
 }
 
 // backward runs the gradient's second pass over the chunks: each head's
 // rows against its merged forward state fwd[j*h+hd] (stream gs.col), with
-// g's slice of that head. It returns, per live query, ∂L/∂q (the heads'
+// g's slice of that head, over the forward's scores when it kept them. It returns, per live query, ∂L/∂q (the heads'
 // slices side by side; nil when no row took part) and ∂L/∂T (the sum
 // over heads, which share T).
-func (hs *headSet) backward(ctx context.Context, chunks []chunk, gs *gradSpec, fwd []*attention.State) (gq [][]float64, gT []float64, err error) {
+func (hs *headSet) backward(ctx context.Context, chunks []chunk, gs *gradSpec, fwd []*attention.State, kept [][][]float32) (gq [][]float64, gT []float64, err error) {
 	m, h, dh := hs.m, hs.h, hs.dh
 	nlive := len(hs.live)
 	dvh := gs.dv / h
@@ -272,12 +298,8 @@ func (hs *headSet) backward(ctx context.Context, chunks []chunk, gs *gradSpec, f
 		partial[ci] = make([]*attention.Grad, nlive*h)
 	}
 	err = parallel(ctx, len(chunks)*nblocks, func(item int) error {
-		ci, qb := item/nblocks, item%nblocks
-		c := &chunks[ci]
-		n := c.end - c.start
-		lo, hi := qb*queryBlock, min((qb+1)*queryBlock, nlive)
+		ci, c, n, lo, hi, keys := hs.workItem(chunks, item, nblocks)
 		var kbuf, vbuf []float32
-		keys := c.seg.Vectors(m.col)[c.start*m.dim : c.end*m.dim]
 		vals, dv, mask := streamRows(c, gs.col, gs.t)
 		cancel := newCanceller(ctx)
 		for hd := 0; hd < h; hd++ {
@@ -285,13 +307,33 @@ func (hs *headSet) backward(ctx context.Context, chunks []chunk, gs *gradSpec, f
 			vh := headRows(&vbuf, vals, n, dv, h, hd)
 			g := gs.g[hd*dvh : (hd+1)*dvh]
 			for j := lo; j < hi; j++ {
-				if err := cancel.tick(); err != nil {
-					return err
+				partial[ci][j*h+hd] = attention.NewGrad(dh)
+			}
+			// Several queries take the rows a tile at a time, so that each
+			// tile's keys and values are read from memory once for all of
+			// them (Grads over disjoint rows add); one query streams the
+			// chunk in one call.
+			step := n
+			if hi-lo > 1 {
+				step = backwardTile
+			}
+			for r0 := 0; r0 < n; r0 += step {
+				r1 := min(r0+step, n)
+				var mk []byte
+				if mask != nil {
+					mk = mask[r0:r1]
 				}
-				x := j*h + hd
-				gr := attention.NewGrad(dh)
-				fwd[x].Backward(gr, m.metric, hs.qmat[hd][j*dh:(j+1)*dh], hs.qnorms[hd][j], kh, dh, vh, dvh, mask, g, gb[x])
-				partial[ci][x] = gr
+				for j := lo; j < hi; j++ {
+					if err := cancel.tick(); err != nil {
+						return err
+					}
+					x := j*h + hd
+					var sc []float32
+					if kept != nil {
+						sc = kept[ci][hd][r0:r1]
+					}
+					fwd[x].Backward(partial[ci][x], m.metric, hs.qmat[hd][j*dh:(j+1)*dh], hs.qnorms[hd][j], kh[r0*dh:r1*dh], dh, vh[r0*dvh:r1*dvh], dvh, mk, g, gb[x], sc)
+				}
 			}
 		}
 		return nil

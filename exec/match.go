@@ -157,7 +157,7 @@ func planMatch(snap *storage.Snapshot, s *query.Select, sc *scope, params []type
 		m.single = e
 	}
 	lp, err := planLearned(s, m, schema, params)
-	m.learn, sc.learn, sc.matchCol = lp, lp, m.col
+	m.learn, sc.learn = lp, lp
 	return m, err
 }
 

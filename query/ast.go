@@ -171,10 +171,11 @@ type Match struct {
 	Query       Expr   // *VectorLit, *Param, *Subquery (or another expression yielding a vector)
 	On          *Ident // nil: the table's match column
 	Metric      Metric
-	Temperature Expr      // nil: default √d
-	Top         Expr      // nil: all rows (SOFT only)
-	Heads       Expr      // nil: one head (SOFT only)
-	Backward    *Backward // nil: no gradients (SOFT only)
+	Temperature Expr // nil: default √d
+	Top         Expr // nil: all rows (SOFT only)
+
+	Heads    Expr      // nil: one head (SOFT only)
+	Backward *Backward // nil: no gradients (SOFT only)
 }
 
 // Backward is BACKWARD col = g: the gradients of L = ⟨g, blend(col)⟩.

@@ -129,14 +129,15 @@ type plainSelect struct {
 // Repeats and misuse in a plain SELECT are reported when lowering.
 type clause struct {
 	Pos         lexer.Position
-	Match       *expr   `parser:"  'MATCH' @@"`
-	On          *name   `parser:"| 'ON' @@"`
-	Using       string  `parser:"| 'USING' @( 'DOT' | 'COSINE' | 'L2' )"`
-	Temperature *expr   `parser:"| 'TEMPERATURE' @@"`
-	Top         *expr   `parser:"| 'TOP' @@"`
-	Heads       *expr   `parser:"| 'HEADS' @@"`
-	Backward    *assign `parser:"| 'BACKWARD' @@"`
-	Where       *expr   `parser:"| 'WHERE' @@"`
+	Match       *expr  `parser:"  'MATCH' @@"`
+	On          *name  `parser:"| 'ON' @@"`
+	Using       string `parser:"| 'USING' @( 'DOT' | 'COSINE' | 'L2' )"`
+	Temperature *expr  `parser:"| 'TEMPERATURE' @@"`
+	Top         *expr  `parser:"| 'TOP' @@"`
+	Where       *expr  `parser:"| 'WHERE' @@"`
+
+	Heads    *expr   `parser:"| 'HEADS' @@"`
+	Backward *assign `parser:"| 'BACKWARD' @@"`
 }
 
 type selectTail struct {

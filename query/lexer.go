@@ -63,9 +63,10 @@ var reservedList = []string{
 
 // nonReserved are grammar words lexed as Ident.
 var nonReserved = []string{
-	"BACKWARD", "BIGINT", "COSINE", "DOT", "DOUBLE", "FLOAT", "HEADS", "INT",
-	"INTEGER", "KEY", "L2", "PRECISION", "REAL", "TABLES", "TEMPERATURE", "TEXT", "TOP",
+	"BIGINT", "COSINE", "DOT", "DOUBLE", "FLOAT", "INT", "INTEGER", "KEY",
+	"L2", "PRECISION", "REAL", "TABLES", "TEMPERATURE", "TEXT", "TOP",
 	"TRANSACTION", "VARCHAR", "VECTOR",
+	"BACKWARD", "HEADS", // SOFT SELECT … HEADS h, BACKWARD col = g
 }
 
 func init() {
