@@ -184,9 +184,10 @@ func findLane(key laneKey, shape *matchPlan, where expr) *lane {
 // does, except that source positions (query.Pos) are ignored: they only
 // place error messages, and a pass whose common part fails runs each
 // member alone, with its own. Bound expressions are plain data (a
-// parameter is bound as its value); a function value compares equal only
-// when both are nil, so a plan holding one (a scalar function call) runs
-// alone. Plans are acyclic; depth bounds a mistake.
+// parameter is bound as its value; a function call holds a pointer to the
+// built-in's entry, equal for equal calls). A function value, map or
+// channel compares equal only when nil, so a plan holding one runs in
+// lanes of its own. Plans are acyclic; depth bounds a mistake.
 func sameShape(a, b reflect.Value, depth int) bool {
 	if !a.IsValid() || !b.IsValid() {
 		return a.IsValid() == b.IsValid()
