@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -487,5 +488,63 @@ func TestSameShape(t *testing.T) {
 		if got := same(c.a, c.b); got != c.want {
 			t.Errorf("%s | %s: share %v, want %v", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+// TestSharedPassVersions: a statement that starts after a commit never
+// joins a scan of the table as it was: while a statement over the old
+// version is held before its scan, one over the new version runs at once
+// (it would otherwise wait behind it) and sees the commit.
+func TestSharedPassVersions(t *testing.T) {
+	e := shareFixture(t, 2000)
+	ctx := context.Background()
+	sql := "SOFT SELECT x FROM t MATCH ?"
+	q := []float32{1, 2, 3, 4, 5, 6, 7, 8}
+	e.SetSharedScans(false)
+	old, err := shareRun(ctx, e, sql, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetSharedScans(true)
+	release := make(chan struct{})
+	var first atomic.Bool
+	leadHook = func() {
+		if first.Swap(true) {
+			return // the statement over the new version
+		}
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+			t.Error("the statement over the new version waited for the one over the old")
+		}
+	}
+	defer func() { leadHook = nil }()
+	held := make(chan [][]types.Value, 1)
+	go func() {
+		rows, err := shareRun(ctx, e, sql, q)
+		if err != nil {
+			t.Error(err)
+		}
+		held <- rows
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !leaderRunning(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first statement never started")
+		}
+	}
+	st, _ := query.ParseOne("UPDATE t SET x = 5")
+	if _, err := e.NewSession().Exec(ctx, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := shareRun(ctx, e, sql, q)
+	close(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := fresh[0][0].F; math.Abs(x-5) > 5e-5 { // SPEC §4
+		t.Errorf("after the commit: x = %v, want 5", x)
+	}
+	if err := sameAnswer(<-held, old); err != nil {
+		t.Errorf("the statement started before the commit: %v", err)
 	}
 }
