@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -113,7 +114,7 @@ var lanes struct {
 func runShared(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	m := p.match
 	if p.scans == nil || p.scans.off.Load() || m.vec == nil && m.single == nil ||
-		m.mode == query.Hard && m.k == m.skip {
+		m.mode == query.Hard && m.k == m.skip || !knownPlan(p) {
 		return runMatch(ctx, p)
 	}
 	qs, err := m.queries(ctx, p.table.Schema())
@@ -144,6 +145,43 @@ func runShared(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	l.queue = append(l.queue, mb)
 	lanes.Unlock()
 	return mb.wait()
+}
+
+// knownPlan reports whether p sets only plan fields that a shared pass
+// knows: a field added to selectPlan or matchPlan later (another access
+// path, say) may change how runMatch runs the statement, which a pass,
+// calling the kernels itself, would not do; a statement that sets one
+// runs alone until the field is listed below.
+func knownPlan(p *selectPlan) bool {
+	return zeroFields(reflect.ValueOf(p).Elem(), unknownSelect) &&
+		zeroFields(reflect.ValueOf(p.match).Elem(), unknownMatch)
+}
+
+var (
+	unknownSelect = unknownFields(selectPlan{}, "table", "memLimit", "where", "match", "scans", "out")
+	unknownMatch  = unknownFields(matchPlan{}, "mode", "col", "colName", "table", "dim", "metric", "temp",
+		"tempSrc", "top", "k", "skip", "vec", "sub", "single", "ncols", "rowsNeeded", "unordered", "blend", "blendItems")
+)
+
+// unknownFields lists the fields of the struct x not named in known.
+func unknownFields(x any, known ...string) []int {
+	var out []int
+	t := reflect.TypeOf(x)
+	for i := 0; i < t.NumField(); i++ {
+		if !slices.Contains(known, t.Field(i).Name) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func zeroFields(v reflect.Value, fields []int) bool {
+	for _, i := range fields {
+		if !v.Field(i).IsZero() {
+			return false
+		}
+	}
+	return true
 }
 
 // shapeOf is m without what may differ between the statements of a pass:

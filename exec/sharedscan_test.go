@@ -548,3 +548,31 @@ func TestSharedPassVersions(t *testing.T) {
 		t.Errorf("the statement started before the commit: %v", err)
 	}
 }
+
+// TestKnownPlan: a plan field the shared pass does not know makes the
+// statement run alone when it is set, and only then.
+func TestKnownPlan(t *testing.T) {
+	type plan struct {
+		known   int
+		unknown *int
+	}
+	fields := unknownFields(plan{}, "known")
+	if !reflect.DeepEqual(fields, []int{1}) {
+		t.Fatalf("unknown fields %v, want [1]", fields)
+	}
+	one := 1
+	if !zeroFields(reflect.ValueOf(plan{known: 5}), fields) || zeroFields(reflect.ValueOf(plan{unknown: &one}), fields) {
+		t.Error("zeroFields does not look at the unknown field alone")
+	}
+	// Today's plans set no field the pass does not know.
+	e := shareFixture(t, 10)
+	st, _ := query.ParseOne("SOFT SELECT value FROM t MATCH ? TOP 2 WHERE x > 0")
+	p, err := planSelect(e.db.Snapshot(), st.(*query.Select), []types.Value{types.VectorValue(make([]float32, 8))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.scans = &e.scans
+	if !knownPlan(p) {
+		t.Errorf("a plan of today is not known: unknown fields %v of selectPlan, %v of matchPlan", unknownSelect, unknownMatch)
+	}
+}
