@@ -18,8 +18,8 @@ const sharedSQL = "SOFT SELECT value FROM t MATCH ? TEMPERATURE √d"
 
 // concurrentRun runs total statements of st from g goroutines (each with
 // its own query vectors) and returns the wall time and every statement's
-// latency.
-func concurrentRun(b *testing.B, st *softdb.Stmt, qs [][]float32, g, total int) (time.Duration, []time.Duration) {
+// latency. Every statement returns one row whose first item scan reads.
+func concurrentRun(b *testing.B, st *softdb.Stmt, qs [][]float32, g, total int, scan func(*softdb.Row) error) (time.Duration, []time.Duration) {
 	ctx := context.Background()
 	var next atomic.Int64
 	lat := make([]time.Duration, total)
@@ -29,14 +29,13 @@ func concurrentRun(b *testing.B, st *softdb.Stmt, qs [][]float32, g, total int) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var out []float32
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= total {
 					return
 				}
 				t0 := time.Now()
-				if err := st.QueryRow(ctx, qs[i%len(qs)]).Scan(&out); err != nil {
+				if err := scan(st.QueryRow(ctx, qs[i%len(qs)])); err != nil {
 					b.Error(err)
 					return
 				}
@@ -49,7 +48,8 @@ func concurrentRun(b *testing.B, st *softdb.Stmt, qs [][]float32, g, total int) 
 }
 
 // BenchmarkSharedScan: throughput of one SOFT SELECT over 200,000 × 128
-// from 16 goroutines against 1 goroutine, through the Go API. Each
+// (soft), or one HARD SELECT … LIMIT 10 (hard), from 16 goroutines
+// against 1 goroutine, through the Go API. Each
 // iteration is one round of three phases on the same host minute: 64
 // statements from 1 goroutine, 64 from 16 goroutines with shared scans,
 // and 64 from 16 goroutines with shared scans off (each statement scans
@@ -57,11 +57,22 @@ func concurrentRun(b *testing.B, st *softdb.Stmt, qs [][]float32, g, total int) 
 // the per-round ratios x16 (16 shared / 1) and x16-alone (16 unshared /
 // 1), and the 16-goroutine shared phase's p50 and p99 latency.
 //
-//	go test -run=NONE -bench=SharedScan$ -benchtime=10x ./bench
+//	go test -run=NONE -bench=SharedScan/ -benchtime=10x ./bench
 func BenchmarkSharedScan(b *testing.B) {
+	var vec []float32
+	var id int64
+	b.Run("soft", func(b *testing.B) {
+		sharedScan(b, sharedSQL, func(r *softdb.Row) error { return r.Scan(&vec) })
+	})
+	b.Run("hard", func(b *testing.B) {
+		sharedScan(b, "HARD SELECT rowid FROM t MATCH ? LIMIT 10", func(r *softdb.Row) error { return r.Scan(&id) })
+	})
+}
+
+func sharedScan(b *testing.B, sql string, scan func(*softdb.Row) error) {
 	const n, d, perRound, g = 200_000, 128, 64, 16
 	db := softTable(b, n, d)
-	st := prepare(b, db, sharedSQL)
+	st := prepare(b, db, sql)
 	rng := rand.New(rand.NewPCG(4, 4))
 	qs := make([][]float32, perRound)
 	for i := range qs {
@@ -74,10 +85,10 @@ func BenchmarkSharedScan(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		db.SetSharedScans(true)
-		t1, _ := concurrentRun(b, st, qs, 1, perRound)
-		ts, l := concurrentRun(b, st, qs, g, perRound)
+		t1, _ := concurrentRun(b, st, qs, 1, perRound, scan)
+		ts, l := concurrentRun(b, st, qs, g, perRound, scan)
 		db.SetSharedScans(false)
-		ta, _ := concurrentRun(b, st, qs, g, perRound)
+		ta, _ := concurrentRun(b, st, qs, g, perRound, scan)
 		lat = append(lat, l...)
 		one = append(one, perRound/t1.Seconds())
 		shared = append(shared, perRound/ts.Seconds())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -113,7 +114,7 @@ var lanes struct {
 func runShared(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	m := p.match
 	if p.scans == nil || p.scans.off.Load() || m.vec == nil && m.single == nil ||
-		m.mode == query.Hard && m.k == m.skip {
+		m.mode == query.Hard && m.k == m.skip || !knownPlan(p) {
 		return runMatch(ctx, p)
 	}
 	qs, err := m.queries(ctx, p.table.Schema())
@@ -146,6 +147,43 @@ func runShared(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	return mb.wait()
 }
 
+// knownPlan reports whether p sets only plan fields that a shared pass
+// knows: a field added to selectPlan or matchPlan later (another access
+// path, say) may change how runMatch runs the statement, which a pass,
+// calling the kernels itself, would not do; a statement that sets one
+// runs alone until the field is listed below.
+func knownPlan(p *selectPlan) bool {
+	return zeroFields(reflect.ValueOf(p).Elem(), unknownSelect) &&
+		zeroFields(reflect.ValueOf(p.match).Elem(), unknownMatch)
+}
+
+var (
+	unknownSelect = unknownFields(selectPlan{}, "table", "memLimit", "where", "match", "scans", "out")
+	unknownMatch  = unknownFields(matchPlan{}, "mode", "col", "colName", "table", "dim", "metric", "temp",
+		"tempSrc", "top", "k", "skip", "vec", "sub", "single", "ncols", "rowsNeeded", "unordered", "blend", "blendItems")
+)
+
+// unknownFields lists the fields of the struct x not named in known.
+func unknownFields(x any, known ...string) []int {
+	var out []int
+	t := reflect.TypeOf(x)
+	for i := 0; i < t.NumField(); i++ {
+		if !slices.Contains(known, t.Field(i).Name) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func zeroFields(v reflect.Value, fields []int) bool {
+	for _, i := range fields {
+		if !v.Field(i).IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
 // shapeOf is m without what may differ between the statements of a pass:
 // the query always; for the unfused paths also everything applied after
 // the common ranking or scoring (mode, OFFSET, temperature, the row form's
@@ -165,13 +203,10 @@ func shapeOf(m *matchPlan, fused bool) matchPlan {
 }
 
 // findLane returns the lane of key whose statements have shape and where,
-// creating it. Called with lanes held. Plans are compared with
-// reflect.DeepEqual: bound expressions are plain data (a parameter is
-// bound as its value), and one holding a function value never compares
-// equal, so it is only ever run alone.
+// creating it. Called with lanes held.
 func findLane(key laneKey, shape *matchPlan, where expr) *lane {
 	for _, l := range lanes.m[key] {
-		if reflect.DeepEqual(&l.shape, shape) && reflect.DeepEqual(l.where, where) {
+		if sameShape(reflect.ValueOf(&l.shape), reflect.ValueOf(shape), 0) && sameShape(reflect.ValueOf(&l.where), reflect.ValueOf(&where), 0) {
 			return l
 		}
 	}
@@ -182,6 +217,68 @@ func findLane(key laneKey, shape *matchPlan, where expr) *lane {
 	lanes.m[key] = append(lanes.m[key], l)
 	return l
 }
+
+// sameShape reports whether a and b hold equal data, as reflect.DeepEqual
+// does, except that source positions (query.Pos) are ignored: they only
+// place error messages, and a pass whose common part fails runs each
+// member alone, with its own. Bound expressions are plain data (a
+// parameter is bound as its value; a function call holds a pointer to the
+// built-in's entry, equal for equal calls). A function value, map or
+// channel compares equal only when nil, so a plan holding one runs in
+// lanes of its own. Plans are acyclic; depth bounds a mistake.
+func sameShape(a, b reflect.Value, depth int) bool {
+	if !a.IsValid() || !b.IsValid() {
+		return a.IsValid() == b.IsValid()
+	}
+	if a.Type() != b.Type() || depth > 64 {
+		return false
+	}
+	switch a.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		if a.Kind() == reflect.Pointer && a.Pointer() == b.Pointer() {
+			return true
+		}
+		return sameShape(a.Elem(), b.Elem(), depth+1)
+	case reflect.Struct:
+		if a.Type() == posType {
+			return true
+		}
+		for i := 0; i < a.NumField(); i++ {
+			if !sameShape(a.Field(i), b.Field(i), depth+1) {
+				return false
+			}
+		}
+		return true
+	case reflect.Slice, reflect.Array:
+		if a.Kind() == reflect.Slice && (a.IsNil() != b.IsNil() || a.Len() != b.Len()) {
+			return false
+		}
+		for i := 0; i < a.Len(); i++ {
+			if !sameShape(a.Index(i), b.Index(i), depth+1) {
+				return false
+			}
+		}
+		return true
+	case reflect.Bool:
+		return a.Bool() == b.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return a.Int() == b.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return a.Uint() == b.Uint()
+	case reflect.Float32, reflect.Float64:
+		return a.Float() == b.Float()
+	case reflect.String:
+		return a.String() == b.String()
+	case reflect.Func, reflect.Map, reflect.Chan:
+		return a.IsNil() && b.IsNil()
+	}
+	return false // complex numbers, unsafe pointers: not in plans
+}
+
+var posType = reflect.TypeOf(query.Pos{})
 
 // next starts the next pass of l's queue on a goroutine of its own, or
 // retires l when nobody waits.
@@ -297,30 +394,36 @@ func (l *lane) regroup(n int) {
 // runPass computes the common part of batch's statements and hands each
 // member its share.
 func runPass(batch []*member) {
-	if passHook != nil {
-		passHook(batch)
-	}
 	ctx, stop := passContext(batch)
 	defer stop()
+	sent := 0 // members batch[:sent] have their outcome
+	send := func(f func(mb *member)) {
+		for _, mb := range batch[sent:] {
+			f(mb)
+			sent++
+			close(mb.done)
+		}
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			for _, mb := range batch {
+			send(func(mb *member) {
 				if len(batch) == 1 {
-					mb.panicked = r
+					mb.panicked = r // as it would alone
 				} else {
 					mb.alone = true // each meets its own fate alone
 				}
-				close(mb.done)
-			}
+			})
 		}
 	}()
+	if passHook != nil {
+		passHook(batch)
+	}
 	lead := batch[0]
 	if len(batch) == 1 {
 		// One statement: run it as alone, on the pass's context (which
 		// ends with the member's).
-		lead.rows, lead.err = runMatch(ctx, lead.p)
-		lead.final = true
-		close(lead.done)
+		rows, err := runMatch(ctx, lead.p)
+		send(func(mb *member) { mb.rows, mb.err, mb.final = rows, err, true })
 		return
 	}
 	m, p := lead.p.match, lead.p
@@ -328,27 +431,19 @@ func runPass(batch []*member) {
 	for i, mb := range batch {
 		qs[i] = mb.q
 	}
-	deliver := func(f func(i int, mb *member)) {
-		for i, mb := range batch {
-			f(i, mb)
-			close(mb.done)
-		}
-	}
-	fail := func() { deliver(func(_ int, mb *member) { mb.alone = true }) }
+	alone := func(mb *member) { mb.alone = true }
 	chunks, err := m.chunks(ctx, p.table, p.where)
 	if err != nil {
-		fail()
+		send(alone)
 		return
 	}
 	if m.blend && m.fusable() {
 		res, err := m.runFusedBlend(ctx, chunks, qs)
 		if err != nil {
-			fail()
+			send(alone)
 			return
 		}
-		deliver(func(i int, mb *member) {
-			mb.rows, mb.final = res[i:i+1], true
-		})
+		send(func(mb *member) { mb.rows, mb.final = res[sent:sent+1], true })
 		return
 	}
 	var pre blockResult
@@ -358,15 +453,15 @@ func runPass(batch []*member) {
 		pre.scores, err = m.scoreBatch(ctx, chunks, qs)
 	}
 	if err != nil {
-		fail()
+		send(alone)
 		return
 	}
-	deliver(func(i int, mb *member) {
+	send(func(mb *member) {
 		mb.chunks = chunks
 		if pre.best != nil {
-			mb.pre.best = pre.best[i : i+1]
+			mb.pre.best = pre.best[sent : sent+1]
 		} else {
-			mb.pre.scores = pre.scores[i : i+1]
+			mb.pre.scores = pre.scores[sent : sent+1]
 		}
 	})
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,7 +178,7 @@ func TestSharedPassAnswers(t *testing.T) {
 		e.SetSharedScans(true)
 		passes, shared := e.SharedScanStats()
 		holdLeader(t, n-1)
-		got, errs := concurrently(t, e, sql, nil, qs, nil)
+		got, errs := concurrently(t, e, repeat(sql, len(qs)), nil, qs, nil)
 		leadHook = nil
 		for i := range qs {
 			if errs[i] != nil {
@@ -232,7 +234,7 @@ func TestSharedPassCancel(t *testing.T) {
 			}
 		}
 		holdLeader(t, n-1)
-		got, errs := concurrently(t, e, sql, ctxs, qs, func(i int, err error) {
+		got, errs := concurrently(t, e, repeat(sql, len(qs)), ctxs, qs, func(i int, err error) {
 			if i == 1 {
 				victimDone <- err
 			}
@@ -258,11 +260,18 @@ func TestSharedPassCancel(t *testing.T) {
 	}
 }
 
-// concurrently runs sql once per query, each on a goroutine and session of
-// its own: query 0 first, and the others once it is scanning (so they
+// concurrently runs sqls[i] with query i, each on a goroutine and
+// session of its own: query 0 first, and the others once it is scanning (so they
 // queue behind it, with holdLeader). after, if set, runs when statement i
 // has returned.
-func concurrently(t *testing.T, e *Engine, sql string, ctxs []context.Context, qs [][]float32, after func(i int, err error)) ([][][]types.Value, []error) {
+func concurrently(t *testing.T, e *Engine, sqls []string, ctxs []context.Context, qs [][]float32, after func(i int, err error)) ([][][]types.Value, []error) {
+	// The passes of an earlier call retire their lanes just after their
+	// statements return.
+	for deadline := time.Now().Add(10 * time.Second); leaderRunning(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a lane is still busy")
+		}
+	}
 	got := make([][][]types.Value, len(qs))
 	errs := make([]error, len(qs))
 	var wg sync.WaitGroup
@@ -274,7 +283,7 @@ func concurrently(t *testing.T, e *Engine, sql string, ctxs []context.Context, q
 			if ctxs != nil {
 				ctx = ctxs[i]
 			}
-			got[i], errs[i] = shareRun(ctx, e, sql, qs[i])
+			got[i], errs[i] = shareRun(ctx, e, sqls[i], qs[i])
 			if after != nil {
 				after(i, errs[i])
 			}
@@ -330,7 +339,7 @@ func TestSharedPassErrors(t *testing.T) {
 	e.SetSharedScans(true)
 	holdLeader(t, len(qs)-1)
 	passes, _ := e.SharedScanStats()
-	got, errs := concurrently(t, e, sql, nil, qs, nil)
+	got, errs := concurrently(t, e, repeat(sql, len(qs)), nil, qs, nil)
 	if p, _ := e.SharedScanStats(); p != passes+1 {
 		t.Errorf("%d passes, want 1", p-passes)
 	}
@@ -342,5 +351,228 @@ func TestSharedPassErrors(t *testing.T) {
 		if err := sameAnswer(got[i], want[i]); err != nil {
 			t.Errorf("query %d: %v", i, err)
 		}
+	}
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+// TestSharedPassMixed: statements that differ in what each applies on its
+// own (HARD or SOFT, temperature, blend or rows, items, ORDER BY) but
+// rank the same k rows share one pass, and each gets its own answer.
+func TestSharedPassMixed(t *testing.T) {
+	e := shareFixture(t, 3000)
+	ctx := context.Background()
+	sqls := []string{
+		"HARD SELECT id, score FROM t MATCH ? WHERE label <> 'c' LIMIT 5",
+		"SOFT SELECT id, weight FROM t MATCH ? TOP 5 TEMPERATURE 0.2 WHERE label <> 'c'",
+		"SOFT SELECT value FROM t MATCH ? TOP 5 WHERE label <> 'c'",
+		"HARD SELECT label FROM t MATCH ? WHERE label <> 'c' LIMIT 2 OFFSET 3",
+		"SOFT SELECT label, SUM(weight) AS p FROM t MATCH ? TOP 5 TEMPERATURE 0 WHERE label <> 'c' GROUP BY label ORDER BY p DESC, label",
+	}
+	qs := make([][]float32, len(sqls)+1)
+	rng := rand.New(rand.NewPCG(4, 4))
+	for i := range qs {
+		qs[i] = make([]float32, 8)
+		for j := range qs[i] {
+			qs[i][j] = float32(rng.NormFloat64())
+		}
+	}
+	all := append([]string{sqls[0]}, sqls...) // the leader, then one of each
+	e.SetSharedScans(false)
+	want := make([][][]types.Value, len(qs))
+	for i := range qs {
+		var err error
+		if want[i], err = shareRun(ctx, e, all[i], qs[i]); err != nil {
+			t.Fatalf("%s: %v", all[i], err)
+		}
+	}
+	e.SetSharedScans(true)
+	passes, shared := e.SharedScanStats()
+	holdLeader(t, len(qs)-1)
+	got, errs := concurrently(t, e, all, nil, qs, nil)
+	for i := range qs {
+		if errs[i] != nil {
+			t.Fatalf("%s: %v", all[i], errs[i])
+		}
+		if err := sameAnswer(got[i], want[i]); err != nil {
+			t.Errorf("%s: %v", all[i], err)
+		}
+	}
+	if p, s := e.SharedScanStats(); p-passes != 1 || s-shared != int64(len(qs)-1) {
+		t.Errorf("%d passes of %d statements, want 1 of %d", p-passes, s-shared, len(qs)-1)
+	}
+}
+
+// TestSharedPassPanic: a panic in a pass's common part makes each member
+// run alone (and get its answer); a panic in a pass of one statement
+// reaches that statement as an internal error, as it would alone.
+func TestSharedPassPanic(t *testing.T) {
+	e := shareFixture(t, 2000)
+	ctx := context.Background()
+	sql := shareStatements[0]
+	qs := [][]float32{{1, 0, 0, 0, 0, 0, 0, 0}, {0, 1, 0, 0, 0, 0, 0, 0}, {0, 0, 1, 0, 0, 0, 0, 0}}
+	e.SetSharedScans(false)
+	want := make([][][]types.Value, len(qs))
+	for i := range qs {
+		var err error
+		if want[i], err = shareRun(ctx, e, sql, qs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.SetSharedScans(true)
+	passHook = func([]*member) { panic("injected") }
+	defer func() { passHook = nil }()
+	holdLeader(t, len(qs)-1)
+	got, errs := concurrently(t, e, repeat(sql, len(qs)), nil, qs, nil)
+	for i := range qs {
+		if errs[i] != nil {
+			t.Fatalf("query %d: %v", i, errs[i])
+		}
+		if err := sameAnswer(got[i], want[i]); err != nil {
+			t.Errorf("query %d: %v", i, err)
+		}
+	}
+	holdLeader(t, 1)
+	_, errs = concurrently(t, e, repeat(sql, 2), nil, qs[:2], nil)
+	if errs[0] != nil || errs[1] == nil || !strings.Contains(errs[1].Error(), "internal error") || !strings.Contains(errs[1].Error(), "injected") {
+		t.Errorf("a pass of one that panicked: errors %v, want an internal error for the second", errs)
+	}
+}
+
+// TestSameShape: plans that differ only in source positions share a lane;
+// any other difference (a constant, the metric, k, a WHERE) keeps them
+// apart.
+func TestSameShape(t *testing.T) {
+	e := shareFixture(t, 10)
+	snap := e.db.Snapshot()
+	plan := func(sql string) *selectPlan {
+		st, err := query.ParseOne(sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := planSelect(snap, st.(*query.Select), []types.Value{types.VectorValue(make([]float32, 8))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	same := func(a, b string) bool {
+		pa, pb := plan(a), plan(b)
+		fa, fb := pa.match.blend && pa.match.fusable(), pb.match.blend && pb.match.fusable()
+		sa, sb := shapeOf(pa.match, fa), shapeOf(pb.match, fb)
+		return fa == fb && sameShape(reflect.ValueOf(&sa), reflect.ValueOf(&sb), 0) &&
+			sameShape(reflect.ValueOf(&pa.where), reflect.ValueOf(&pb.where), 0)
+	}
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"SOFT SELECT value FROM t MATCH ? WHERE x > 0", "SOFT SELECT value FROM t WHERE x > 0 MATCH ?", true},
+		{"SOFT SELECT value FROM t MATCH ? WHERE x > 0", "SOFT SELECT value FROM t MATCH ? WHERE x > 1", false},
+		{"SOFT SELECT value FROM t MATCH ? WHERE abs(x) > 0", "SOFT SELECT value FROM t MATCH ?   WHERE abs(x) > 0", true},
+		{"SOFT SELECT value FROM t MATCH ?", "SOFT SELECT value FROM t MATCH ? USING COSINE", false},
+		{"SOFT SELECT value FROM t MATCH ?", "SOFT SELECT value FROM t MATCH ? TEMPERATURE 2", false},
+		{"SOFT SELECT value FROM t MATCH ?", "SOFT SELECT x FROM t MATCH ?", false},
+		{"SOFT SELECT id FROM t MATCH ? TOP 3", "HARD SELECT id, score FROM t MATCH ? LIMIT 3", true},
+		{"SOFT SELECT id FROM t MATCH ? TOP 3 TEMPERATURE 1", "SOFT SELECT label FROM t MATCH ? TOP 3", true},
+		{"SOFT SELECT id FROM t MATCH ? TOP 3", "SOFT SELECT id FROM t MATCH ? TOP 4", false},
+		{"HARD SELECT id FROM t MATCH ? LIMIT 3", "HARD SELECT id FROM t MATCH ? WHERE label = 'a' LIMIT 3", false},
+		{"SOFT SELECT id, weight FROM t MATCH ?", "SOFT SELECT id, weight FROM t MATCH ? LIMIT 3", true},
+	} {
+		if got := same(c.a, c.b); got != c.want {
+			t.Errorf("%s | %s: share %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+// TestSharedPassVersions: a statement that starts after a commit never
+// joins a scan of the table as it was: while a statement over the old
+// version is held before its scan, one over the new version runs at once
+// (it would otherwise wait behind it) and sees the commit.
+func TestSharedPassVersions(t *testing.T) {
+	e := shareFixture(t, 2000)
+	ctx := context.Background()
+	sql := "SOFT SELECT x FROM t MATCH ?"
+	q := []float32{1, 2, 3, 4, 5, 6, 7, 8}
+	e.SetSharedScans(false)
+	old, err := shareRun(ctx, e, sql, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetSharedScans(true)
+	release := make(chan struct{})
+	var first atomic.Bool
+	leadHook = func() {
+		if first.Swap(true) {
+			return // the statement over the new version
+		}
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+			t.Error("the statement over the new version waited for the one over the old")
+		}
+	}
+	defer func() { leadHook = nil }()
+	held := make(chan [][]types.Value, 1)
+	go func() {
+		rows, err := shareRun(ctx, e, sql, q)
+		if err != nil {
+			t.Error(err)
+		}
+		held <- rows
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !leaderRunning(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first statement never started")
+		}
+	}
+	st, _ := query.ParseOne("UPDATE t SET x = 5")
+	if _, err := e.NewSession().Exec(ctx, st, nil); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := shareRun(ctx, e, sql, q)
+	close(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := fresh[0][0].F; math.Abs(x-5) > 5e-5 { // SPEC §4
+		t.Errorf("after the commit: x = %v, want 5", x)
+	}
+	if err := sameAnswer(<-held, old); err != nil {
+		t.Errorf("the statement started before the commit: %v", err)
+	}
+}
+
+// TestKnownPlan: a plan field the shared pass does not know makes the
+// statement run alone when it is set, and only then.
+func TestKnownPlan(t *testing.T) {
+	type plan struct {
+		known   int
+		unknown *int
+	}
+	fields := unknownFields(plan{}, "known")
+	if !reflect.DeepEqual(fields, []int{1}) {
+		t.Fatalf("unknown fields %v, want [1]", fields)
+	}
+	one := 1
+	if !zeroFields(reflect.ValueOf(plan{known: 5}), fields) || zeroFields(reflect.ValueOf(plan{unknown: &one}), fields) {
+		t.Error("zeroFields does not look at the unknown field alone")
+	}
+	// Today's plans set no field the pass does not know.
+	e := shareFixture(t, 10)
+	st, _ := query.ParseOne("SOFT SELECT value FROM t MATCH ? TOP 2 WHERE x > 0")
+	p, err := planSelect(e.db.Snapshot(), st.(*query.Select), []types.Value{types.VectorValue(make([]float32, 8))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.scans = &e.scans
+	if !knownPlan(p) {
+		t.Errorf("a plan of today is not known: unknown fields %v of selectPlan, %v of matchPlan", unknownSelect, unknownMatch)
 	}
 }
