@@ -116,8 +116,8 @@ func (c *conn) fatal(err error) {
 	if err == nil || isQuiet(err) {
 		return
 	}
-	pe := asPgError(err)
-	if pe == nil {
+	var pe *pgError
+	if !errors.As(err, &pe) {
 		pe = protocolError(err)
 	}
 	pe.severity = "FATAL"

@@ -134,6 +134,9 @@ func parseCopyIO(t string) (*copyCommand, error) {
 		if !nullSet {
 			cmd.null = ""
 		}
+		if cmd.null != "" {
+			return nil, &pgError{code: "0A000", msg: "COPY … CSV with a NULL string other than the empty one is not supported"}
+		}
 	}
 	return cmd, nil
 }
@@ -241,6 +244,9 @@ recv:
 	}
 	st := &query.Copy{Table: query.Ident{Name: cmd.table}, Paths: []query.StringLit{{Value: conv.Name()}},
 		Options: []query.CopyOption{{Name: "FORMAT", Value: "csv"}}}
+	if cmd.csv && cmd.delim != ',' {
+		st.Options = append(st.Options, query.CopyOption{Name: "DELIMITER", Value: string(cmd.delim)})
+	}
 	for _, n := range cols {
 		st.Columns = append(st.Columns, query.Ident{Name: n})
 	}
@@ -276,35 +282,25 @@ func (w *wrapped) Unwrap() error { return w.err }
 func convertToCSV(r *bufio.Reader, out io.Writer, cols []string, cmd *copyCommand) error {
 	bw := bufio.NewWriterSize(out, 1<<20)
 	cw := csv.NewWriter(bw)
+	if cmd.csv {
+		cw.Comma = rune(cmd.delim)
+	}
 	if err := cw.Write(cols); err != nil {
 		return err
 	}
 	cw.Flush()
 	line := 0
 	if cmd.csv {
-		cr := csv.NewReader(r)
-		cr.Comma = rune(cmd.delim)
-		cr.FieldsPerRecord = -1
-		cr.LazyQuotes = false
-		cr.ReuseRecord = true
-		for {
-			rec, err := cr.Read()
-			if err == io.EOF {
-				break
-			}
-			line++
-			if err != nil {
-				return &pgError{code: "22P04", msg: fmt.Sprintf("COPY %s, line %d: %v", cmd.table, line, err)}
-			}
-			if line == 1 && cmd.header {
-				continue
-			}
-			if len(rec) == 1 && rec[0] == `\.` {
-				break
-			}
-			if err := writeCSVRecord(bw, rec, func(f string) bool { return f == cmd.null && cmd.null != "" }); err != nil {
+		// softdb's csv is PostgreSQL's (an unquoted empty field is NULL,
+		// "" the empty string), so the data go through as they are,
+		// after the client's header line if it sent one.
+		if cmd.header {
+			if err := skipCSVRecord(r); err != nil {
 				return err
 			}
+		}
+		if err := copyLines(bw, r); err != nil {
+			return err
 		}
 		return bw.Flush()
 	}
@@ -346,6 +342,47 @@ func convertToCSV(r *bufio.Reader, out io.Writer, cols []string, cmd *copyComman
 		}
 	}
 	return bw.Flush()
+}
+
+// skipCSVRecord reads past the first csv record (quotes may hold
+// newlines).
+func skipCSVRecord(r *bufio.Reader) error {
+	quoted := false
+	for {
+		b, err := r.ReadByte()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case b == '"':
+			quoted = !quoted
+		case b == '\n' && !quoted:
+			return nil
+		}
+	}
+}
+
+// copyLines copies r to w up to a line "\." (the end of data in
+// PostgreSQL's COPY), or to its end.
+func copyLines(w io.Writer, r *bufio.Reader) error {
+	for {
+		l, err := r.ReadString('\n')
+		if strings.TrimRight(l, "\r\n") == `\.` {
+			return nil
+		}
+		if _, werr := io.WriteString(w, l); werr != nil {
+			return werr
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // writeCSVRecord writes one csv line: NULL as an empty field, any other

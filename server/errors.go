@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/softdb/softdb"
+	"github.com/softdb/softdb/query"
 )
 
 // pgError is an error as the protocol reports it: a SQLSTATE code
@@ -68,7 +69,7 @@ func sqlState(err error, msg string) string {
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "57014" // query_canceled
-	case errors.Is(err, softdb.ErrSyntax):
+	case errors.Is(err, softdb.ErrSyntax), errors.As(err, new(*query.Error)):
 		return "42601" // syntax_error
 	case errors.Is(err, softdb.ErrNotFound):
 		switch {
