@@ -120,9 +120,10 @@ func (c *conn) fatal(err error) {
 	if !errors.As(err, &pe) {
 		pe = protocolError(err)
 	}
-	pe.severity = "FATAL"
+	last := *pe // pe may be shared (errShuttingDown)
+	last.severity = "FATAL"
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	c.be.Send(pe.response())
+	c.be.Send(last.response())
 	_ = c.be.Flush()
 }
 
