@@ -77,6 +77,13 @@ func (r *deadlineReader) idle(deadline time.Time) {
 func (s *Server) serveConn(nc net.Conn) {
 	c := &conn{srv: s, nc: nc, stmts: map[string]*prepared{}, portals: map[string]*portal{}}
 	defer nc.Close()
+	defer func() {
+		// A bug must cost one connection, not the server.
+		if r := recover(); r != nil {
+			s.cfg.Logf("connection from %s: internal error: %v", nc.RemoteAddr(), r)
+			c.fatal(&pgError{code: "XX000", msg: fmt.Sprintf("internal error: %v", r)})
+		}
+	}()
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
