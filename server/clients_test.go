@@ -406,5 +406,3 @@ func TestSIGTERM(t *testing.T) {
 		t.Errorf("rows = %d, %v; the open transaction must have rolled back", n, err)
 	}
 }
-
-

@@ -30,7 +30,7 @@ func FuzzWire(f *testing.F) {
 		return append(binary.BigEndian.AppendUint32([]byte{typ}, uint32(len(body)+4)), body...)
 	}
 	f.Add(false, startup("u"))
-	f.Add(false, []byte{0, 0, 0, 8, 4, 210, 22, 47})                         // SSLRequest
+	f.Add(false, []byte{0, 0, 0, 8, 4, 210, 22, 47})                          // SSLRequest
 	f.Add(false, []byte{0, 0, 0, 16, 4, 210, 22, 46, 0, 0, 0, 1, 0, 0, 0, 2}) // CancelRequest
 	f.Add(false, []byte{0x40, 0, 0, 0, 0, 3, 0, 0})
 	f.Add(true, msg('Q', "SELECT 1\x00"))

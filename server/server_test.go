@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -224,6 +225,26 @@ func TestPgx(t *testing.T) {
 	// The connection goes on after errors.
 	if err := c.QueryRow(ctx, "SELECT count(*) FROM docs").Scan(&n); err != nil || n != 4 {
 		t.Errorf("count = %d, %v", n, err)
+	}
+	// Binary parameters as a client may send them: int8, float8 and a
+	// float4[] array (array_send's layout), with binary results.
+	arr := []byte{0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x02, 0xbc, 0, 0, 0, 3, 0, 0, 0, 1}
+	for _, f := range []float32{0, 0, 7} {
+		arr = append(arr, 0, 0, 0, 4)
+		arr = binary.BigEndian.AppendUint32(arr, math.Float32bits(f))
+	}
+	rr := c.PgConn().ExecParams(ctx, "HARD SELECT id, score FROM docs MATCH $1 LIMIT $2",
+		[][]byte{arr, binary.BigEndian.AppendUint64(nil, 1)}, []uint32{1021, 20}, []int16{1, 1}, []int16{1, 1}).Read()
+	if rr.Err != nil || len(rr.Rows) != 1 {
+		t.Fatalf("binary parameters: %v %v", rr.Err, rr.Rows)
+	}
+	if got, score := int64(binary.BigEndian.Uint64(rr.Rows[0][0])), math.Float64frombits(binary.BigEndian.Uint64(rr.Rows[0][1])); got != 3 || score != 7 {
+		t.Errorf("binary MATCH: id %d score %v, want 3 and 7", got, score)
+	}
+	// A malformed binary array is a clear error, not a crash.
+	rr = c.PgConn().ExecParams(ctx, "HARD SELECT id FROM docs MATCH $1 LIMIT 1", [][]byte{arr[:17]}, []uint32{1021}, []int16{1}, nil).Read()
+	if pgCode(rr.Err) != "22P02" {
+		t.Errorf("truncated binary array: %v", rr.Err)
 	}
 	// What drivers ask when they connect.
 	var v, schema string

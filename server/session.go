@@ -158,6 +158,9 @@ var (
 // goes to the engine.
 func (c *conn) classify(text string) *special {
 	t := trimStatement(text)
+	if !mayBeSpecial(t) {
+		return nil
+	}
 	switch {
 	case reBegin.MatchString(t):
 		return &special{stmt: &query.Begin{}, tag: "BEGIN"}
@@ -261,6 +264,37 @@ func (c *conn) classify(text string) *special {
 			hint: "List the tables with SHOW TABLES; and a table's columns with DESCRIBE t;"}}
 	}
 	return nil
+}
+
+// specialWords are the first words of the statements classify answers;
+// catalogWords mark a query of PostgreSQL's catalogs.
+var specialWords = map[string]bool{"begin": true, "start": true, "commit": true, "end": true, "rollback": true, "abort": true,
+	"set": true, "show": true, "reset": true, "discard": true, "unlisten": true, "deallocate": true, "copy": true}
+
+// mayBeSpecial is a cheap test that spares the common statements the
+// regular expressions of classify.
+func mayBeSpecial(t string) bool {
+	end := strings.IndexAny(t, " \t\r\n(")
+	if end < 0 {
+		end = len(t)
+	}
+	if end > 12 {
+		return false
+	}
+	word := strings.ToLower(t[:end])
+	if specialWords[word] {
+		return true
+	}
+	if word != "select" || len(t) > 1<<16 {
+		return false
+	}
+	lower := strings.ToLower(t)
+	for _, w := range []string{"pg_", "information_schema", "current_", "version", "user"} {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // setSpecial is SET name = value of a session parameter.
