@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/softdb/softdb"
+	"github.com/softdb/softdb/query"
 )
 
 var (
@@ -39,6 +40,7 @@ type conn struct {
 	// unnamed one.
 	stmts   map[string]*prepared
 	portals map[string]*portal
+	parsed  map[string]query.Statement // recent statements by text (query.go)
 	// skipToSync is set after an error in the extended protocol: messages
 	// are discarded until Sync.
 	skipToSync bool
@@ -75,7 +77,7 @@ func (r *deadlineReader) idle(deadline time.Time) {
 }
 
 func (s *Server) serveConn(nc net.Conn) {
-	c := &conn{srv: s, nc: nc, stmts: map[string]*prepared{}, portals: map[string]*portal{}}
+	c := &conn{srv: s, nc: nc, stmts: map[string]*prepared{}, portals: map[string]*portal{}, parsed: map[string]query.Statement{}}
 	defer nc.Close()
 	defer func() {
 		// A bug must cost one connection, not the server.

@@ -113,6 +113,14 @@ func (c *conn) prepareText(text string, at query.Pos, describe []uint32) (*prepa
 		}
 		return p, nil
 	}
+	// A statement that starts the query string is looked up among the
+	// recent ones (parsed statements are never modified, so they may be
+	// run again): clients send the same text over and over.
+	cacheable := at.Offset == 0 && len(text) <= maxCachedText
+	if st, ok := c.parsed[text]; cacheable && ok {
+		p.stmt = st
+		return c.describePrepared(p, describe)
+	}
 	stmts, err := query.ParseAt(text, at)
 	if err != nil {
 		return nil, err
@@ -125,6 +133,25 @@ func (c *conn) prepareText(text string, at query.Pos, describe []uint32) (*prepa
 		return nil, &pgError{code: "42601", msg: "cannot insert multiple commands into a prepared statement"}
 	}
 	p.stmt = stmts[0]
+	if _, isCopy := p.stmt.(*query.Copy); cacheable && !isCopy {
+		if len(c.parsed) >= maxCached {
+			clear(c.parsed)
+		}
+		c.parsed[text] = p.stmt
+	}
+	return c.describePrepared(p, describe)
+}
+
+// The parse cache of a connection: statements up to maxCachedText
+// bytes, at most maxCached of them.
+const (
+	maxCached     = 256
+	maxCachedText = 4096
+)
+
+// describePrepared checks COPY's paths and, for the extended protocol,
+// tells what the placeholders and the result are.
+func (c *conn) describePrepared(p *prepared, describe []uint32) (*prepared, error) {
 	if cp, ok := p.stmt.(*query.Copy); ok {
 		if err := c.checkPaths(cp); err != nil {
 			return nil, err
