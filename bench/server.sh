@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # softdb serve under pgbench (Debian postgresql-client), peers side by side
 # in one job:
 #   1. a SOFT SELECT blending a FLOAT over 200,000 × 128 at 1 and at 16
@@ -6,7 +6,7 @@
 #   2. `SELECT 1;` with 8 clients against softdb serve and against a real
 #      PostgreSQL 15 (Debian postgresql-15) started here on a temporary
 #      data directory, alternating round by round; medians.
-#   sh bench/server.sh [seconds per run] [rounds]     (from the repository root)
+#   bash bench/server.sh [seconds per run] [rounds]     (from the repository root)
 # Needs: postgresql-client, postgresql-15, python3-numpy (to write the data).
 # PostgreSQL runs as the user nobody when this script runs as root
 # (initdb refuses root).
@@ -86,5 +86,9 @@ med() { grep "^$1 $2 " "$tmp/results" | awk '{print $NF}' | sort -n | awk '{a[NR
 s1=$(med softdb_soft-select 1) s16=$(med softdb_soft-select 16)
 o=$(med softdb_SELECT_1 8) p=$(med postgresql-15_SELECT_1 8)
 echo "soft-select tps: 1 client $s1, 16 clients $s16, ratio $(echo "$s16 $s1" | awk '{printf "%.2f", $1/$2}')"
-echo "SELECT 1 tps, 8 clients: softdb $o, postgresql-15 $p, ratio $(echo "$o $p" | awk '{printf "%.2f", $1/$2}')"
+# Paired per round (softdb's run and PostgreSQL's right after it): the
+# median of the per-round ratios.
+pr=$(paste -d' ' <(grep '^softdb_SELECT_1 ' "$tmp/results" | awk '{print $NF}') <(grep '^postgresql-15_SELECT_1 ' "$tmp/results" | awk '{print $NF}') |
+	awk '{print $1/$2}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}')
+echo "SELECT 1 tps, 8 clients: softdb $o, postgresql-15 $p (medians); median of the per-round ratios softdb/postgresql $pr"
 echo "# load after: $(cat /proc/loadavg)"

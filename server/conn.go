@@ -44,6 +44,9 @@ type conn struct {
 	// skipToSync is set after an error in the extended protocol: messages
 	// are discarded until Sync.
 	skipToSync bool
+	// pendingBegin: the client sent BEGIN; softdb's transaction starts at
+	// the first write (tx.go).
+	pendingBegin bool
 
 	mu      sync.Mutex
 	cancelF context.CancelFunc // of the running statement, or nil
@@ -290,7 +293,7 @@ func (c *conn) cancelStatement() {
 }
 
 func (c *conn) txStatus() byte {
-	if c.db.InTx() {
+	if c.pendingBegin || c.db.InTx() {
 		return 'T'
 	}
 	return 'I'

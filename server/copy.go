@@ -250,6 +250,9 @@ recv:
 	for _, n := range cols {
 		st.Columns = append(st.Columns, query.Ident{Name: n})
 	}
+	if err := c.beginIfWrite(ctx, st); err != nil {
+		return err
+	}
 	res, err := c.db.Run(ctx, st)
 	if err != nil {
 		return fmt.Errorf("COPY %s FROM STDIN: %w", cmd.table, stripTempName(err, conv.Name()))

@@ -192,7 +192,7 @@ func (c *conn) run(p *prepared, args []any) (*result, error) {
 		case sp.stmt != nil:
 			ctx, done := c.statementContext()
 			defer done()
-			if _, err := c.db.Run(ctx, sp.stmt); err != nil {
+			if err := c.txControl(ctx, sp.stmt); err != nil {
 				return nil, err
 			}
 		case sp.copyIO != nil:
@@ -207,6 +207,9 @@ func (c *conn) run(p *prepared, args []any) (*result, error) {
 	}
 	ctx, done := c.statementContext()
 	defer done()
+	if err := c.beginIfWrite(ctx, p.stmt); err != nil {
+		return nil, err
+	}
 	st, err := c.db.Run(ctx, p.stmt, args...)
 	if err != nil {
 		return nil, err
