@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -123,7 +124,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if db.InMemory() {
 		where = "in-memory database (nothing is saved; give a DBDIR to keep data)"
 	}
-	fmt.Fprintf(stdout, "softdb: serving %s on %s (PostgreSQL protocol; psql -h %s -p %s)\n", where, ln.Addr(), hostOf(ln.Addr().String()), portOf(ln.Addr().String()))
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	fmt.Fprintf(stdout, "softdb: serving %s on %s (PostgreSQL protocol; psql -h %s -p %s)\n", where, ln.Addr(), host, port)
 	if f, ok := stdout.(*os.File); ok {
 		_ = f.Sync()
 	}
@@ -153,22 +155,4 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func hostOf(addr string) string {
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == ':' {
-			return addr[:i]
-		}
-	}
-	return addr
-}
-
-func portOf(addr string) string {
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == ':' {
-			return addr[i+1:]
-		}
-	}
-	return ""
 }
