@@ -28,15 +28,11 @@ type Description struct {
 // fails where running it would fail for a missing table or column.
 func (c *Conn) Describe(ctx context.Context, stmt query.Statement) (*Description, error) {
 	s := c.s
-	if err := s.db.enter(); err != nil {
+	unlock, err := s.enterLocked()
+	if err != nil {
 		return nil, err
 	}
-	defer s.db.leave()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return nil, s.err
-	}
+	defer unlock()
 	d, err := s.sess.Describe(stmt, numParams([]query.Statement{stmt}))
 	if err != nil {
 		return nil, wrapErr(err)

@@ -3,6 +3,7 @@ package softdb_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -49,10 +50,10 @@ func TestDescribe(t *testing.T) {
 			t.Errorf("%s: %v", tc.sql, err)
 			continue
 		}
-		if got := kinds(d.Params); !equal(got, tc.params) {
+		if got := kinds(d.Params); !slices.Equal(got, tc.params) {
 			t.Errorf("%s: params %v, want %v", tc.sql, got, tc.params)
 		}
-		if got := kinds(d.Columns); tc.cols != nil && !equal(got, tc.cols) || d.HasRows != (tc.cols != nil) {
+		if got := kinds(d.Columns); tc.cols != nil && !slices.Equal(got, tc.cols) || d.HasRows != (tc.cols != nil) {
 			t.Errorf("%s: columns %v (rows %v), want %v", tc.sql, got, d.HasRows, tc.cols)
 		}
 	}
@@ -71,18 +72,6 @@ func mustParse(t *testing.T, s string) query.Statement {
 		t.Fatal(err)
 	}
 	return st
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestLockTimeout: a write waits for another connection's transaction no

@@ -301,17 +301,25 @@ func TestPgbench(t *testing.T) {
 	}
 }
 
-// TestKill9 kills the server process under write load: every insert it
-// acknowledged is there after a restart.
-func TestKill9(t *testing.T) {
+// serveOnDisk starts softdb serve on a fresh directory and runs ddl
+// through a connection it returns.
+func serveOnDisk(t *testing.T, ddl string) (*serveProcess, string, *pgx.Conn) {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "db")
 	p := startServe(t, dir)
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, p.dsn())
+	c, err := pgx.Connect(context.Background(), p.dsn())
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, c, "CREATE TABLE t (id INT, writer INT)")
+	mustExec(t, c, ddl)
+	return p, dir, c
+}
+
+// TestKill9 kills the server process under write load: every insert it
+// acknowledged is there after a restart.
+func TestKill9(t *testing.T) {
+	p, dir, c := serveOnDisk(t, "CREATE TABLE t (id INT, writer INT)")
+	ctx := context.Background()
 	c.Close(ctx)
 	var acked [4][]int64
 	var stop atomic.Bool
@@ -372,14 +380,8 @@ func TestKill9(t *testing.T) {
 
 // TestSIGTERM: the process drains and exits 0; the database reopens.
 func TestSIGTERM(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "db")
-	p := startServe(t, dir)
+	p, dir, c := serveOnDisk(t, "CREATE TABLE t (id INT)")
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, p.dsn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustExec(t, c, "CREATE TABLE t (id INT)")
 	mustExec(t, c, "BEGIN")
 	mustExec(t, c, "INSERT INTO t VALUES (1)")
 	start := time.Now()
