@@ -257,7 +257,8 @@ func (c *conn) shutdown() {
 		c.cancelF()
 	}
 	c.mu.Unlock()
-	_ = c.nc.SetReadDeadline(time.Now())
+	// Wake a Receive, and a write to a client that does not read.
+	_ = c.nc.SetDeadline(time.Now())
 }
 
 func (c *conn) isClosing() bool {
@@ -307,10 +308,12 @@ func (c *conn) loop() error {
 		if inTx {
 			deadline = time.Now().Add(c.srv.cfg.IdleTxTimeout)
 		}
+		c.rd.idle(deadline)
+		// After idle: a Shutdown that sets its deadline later wakes the
+		// Receive below; one that came before is seen here.
 		if c.isClosing() {
 			return errShuttingDown
 		}
-		c.rd.idle(deadline)
 		msg, err := c.be.Receive()
 		if err != nil {
 			if c.isClosing() {

@@ -93,8 +93,9 @@ type Server struct {
 
 	mu       sync.Mutex
 	ln       []net.Listener
-	conns    map[uint32]*conn // by process id
-	sessions int              // connections past startup, for MaxConnections
+	conns    map[uint32]*conn  // by process id
+	raw      map[net.Conn]bool // every accepted connection, sessions or not yet
+	sessions int               // connections past startup, for MaxConnections
 	closing  bool
 	nextPID  atomic.Uint32
 	wg       sync.WaitGroup
@@ -104,7 +105,7 @@ type Server struct {
 // Shutdown.
 func New(db *softdb.DB, cfg Config) *Server {
 	cfg.defaults()
-	return &Server{db: db, cfg: cfg, conns: map[uint32]*conn{}}
+	return &Server{db: db, cfg: cfg, conns: map[uint32]*conn{}, raw: map[net.Conn]bool{}}
 }
 
 // CheckListen refuses a non-loopback address without passwords: a
@@ -169,26 +170,35 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		if !s.startConn() {
+		if !s.startConn(nc) {
 			nc.Close()
 			continue
 		}
 		go func() {
 			defer s.wg.Done()
+			defer s.endConn(nc)
 			s.serveConn(nc)
 		}()
 	}
 }
 
-// startConn registers a connection goroutine; false once closing.
-func (s *Server) startConn() bool {
+// startConn registers a connection and its goroutine; false once
+// closing.
+func (s *Server) startConn(nc net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
 		return false
 	}
+	s.raw[nc] = true
 	s.wg.Add(1)
 	return true
+}
+
+func (s *Server) endConn(nc net.Conn) {
+	s.mu.Lock()
+	delete(s.raw, nc)
+	s.mu.Unlock()
 }
 
 // Shutdown stops accepting connections, cancels the statements running,
@@ -206,6 +216,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, c := range s.conns {
 		conns = append(conns, c)
 	}
+	for nc := range s.raw {
+		// Connections still in their startup end at once; sessions are
+		// woken by shutdown below.
+		_ = nc.SetDeadline(time.Now())
+	}
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.shutdown()
@@ -220,8 +235,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
-		for _, c := range s.conns {
-			c.nc.Close()
+		for nc := range s.raw {
+			nc.Close()
 		}
 		s.mu.Unlock()
 		<-done

@@ -679,6 +679,12 @@ func TestShutdown(t *testing.T) {
 	c := connect(t, ts)
 	loadRandom(t, c, "big", 20000, 32)
 	idle := connect(t, ts)
+	// A client that connected and never sent its startup message.
+	stuck, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.Exec(context.Background(), "SOFT SELECT count(*) FROM big MATCH (SELECT key FROM big)")
