@@ -200,6 +200,30 @@ DROP TABLE docs;
 	if !strings.Contains(string(out), "42P01") || !strings.Contains(string(out), "LINE 1: SELECT label FROM nope\n                          ^") {
 		t.Errorf("psql error output:\n%s", out)
 	}
+	// Ctrl-C (SIGINT) in psql sends a CancelRequest: the long statement
+	// ends with 57014 and psql returns promptly.
+	c, err := pgx.Connect(context.Background(), p.dsn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadRandom(t, c, "big", 20000, 32)
+	c.Close(context.Background())
+	cmd := exec.Command(psql, "-X", "-h", "127.0.0.1", "-p", p.port, "-U", "tester", "-d", "softdb", "-c", "SOFT SELECT count(*) FROM big MATCH (SELECT key FROM big)")
+	var cout strings.Builder
+	cmd.Stdout, cmd.Stderr = &cout, &cout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	sent := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if d := time.Since(sent); d > 2*time.Second {
+		t.Errorf("psql took %v to return after Ctrl-C", d)
+	}
+	if !strings.Contains(cout.String(), "canceling statement due to user request") {
+		t.Errorf("psql after Ctrl-C:\n%s", cout.String())
+	}
 	// psql's \d queries the catalog: a clear error naming SHOW TABLES.
 	out, _ = exec.Command(psql, "-X", "-h", "127.0.0.1", "-p", p.port, "-U", "tester", "-d", "softdb", "-c", `\d`).CombinedOutput()
 	if !strings.Contains(string(out), "SHOW TABLES") || !strings.Contains(string(out), "DESCRIBE") {

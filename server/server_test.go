@@ -15,6 +15,8 @@ import (
 	"math"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -708,5 +710,45 @@ func TestShutdown(t *testing.T) {
 	}
 	if srv.Sessions() != 0 {
 		t.Errorf("%d sessions left", srv.Sessions())
+	}
+}
+
+// TestCopyFiles: with --files DIR, COPY 'path' resolves relative paths
+// against DIR and refuses every path outside it, symbolic links followed.
+func TestCopyFiles(t *testing.T) {
+	files := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret.csv"), []byte("id\n1\n"), 0o644)
+	os.WriteFile(filepath.Join(files, "in.csv"), []byte("id\n7\n8\n"), 0o644)
+	os.Symlink(filepath.Join(outside, "secret.csv"), filepath.Join(files, "link.csv"))
+	os.Symlink(outside, filepath.Join(files, "dirlink"))
+	ts := startServer(t, server.Config{FilesDir: files})
+	c := connect(t, ts)
+	ctx := context.Background()
+	mustExec(t, c, "CREATE TABLE t (id INT)")
+	if tag := mustExec(t, c, "COPY t FROM 'in.csv'"); tag.String() != "COPY 2" {
+		t.Errorf("COPY FROM a relative path: %s", tag)
+	}
+	mustExec(t, c, "COPY t TO 'out.csv'")
+	if b, err := os.ReadFile(filepath.Join(files, "out.csv")); err != nil || string(b) != "id\n7\n8\n" {
+		t.Errorf("COPY TO a relative path wrote %q, %v", b, err)
+	}
+	mustExec(t, c, fmt.Sprintf("COPY t FROM '%s'", filepath.Join(files, "in.csv")))
+	for _, p := range []string{"../" + filepath.Base(outside) + "/secret.csv", filepath.Join(outside, "secret.csv"), "link.csv", "dirlink/secret.csv", "dirlink/new.csv"} {
+		verb := "FROM"
+		if strings.HasSuffix(p, "new.csv") {
+			verb = "TO"
+		}
+		_, err := c.Exec(ctx, fmt.Sprintf("COPY t %s '%s'", verb, p))
+		if pgCode(err) != "42501" {
+			t.Errorf("COPY %s '%s': %v, want 42501 (outside the files directory)", verb, p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(outside, "new.csv")); err == nil {
+		t.Error("COPY TO through a symbolic link wrote outside the files directory")
+	}
+	var n int64
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 4 {
+		t.Errorf("rows = %d, %v; want 4", n, err)
 	}
 }
