@@ -52,11 +52,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if !validFormat(*format) {
 		fmt.Fprintf(stderr, "Error: unknown --format %q (use table, csv, json or jsonl)\n", *format)
