@@ -247,6 +247,9 @@ recv:
 	if cmd.csv && cmd.delim != ',' {
 		st.Options = append(st.Options, query.CopyOption{Name: "DELIMITER", Value: string(cmd.delim)})
 	}
+	if !cmd.header {
+		st.Options = append(st.Options, query.CopyOption{Name: "HEADER", Value: "false"})
+	}
 	for _, n := range cols {
 		st.Columns = append(st.Columns, query.Ident{Name: n})
 	}
@@ -279,19 +282,22 @@ type wrapped struct {
 func (w *wrapped) Error() string { return w.msg }
 func (w *wrapped) Unwrap() error { return w.err }
 
-// convertToCSV writes the client's data as a csv file with a header line
-// of the column names. Line numbers in softdb's errors then count the
-// header as line 1, as the client's data with HEADER does.
+// convertToCSV writes the client's data as a csv file, with a header line
+// of the column names where the client sent a header line.
 func convertToCSV(r *bufio.Reader, out io.Writer, cols []string, cmd *copyCommand) error {
 	bw := bufio.NewWriterSize(out, 1<<20)
 	cw := csv.NewWriter(bw)
 	if cmd.csv {
 		cw.Comma = rune(cmd.delim)
 	}
-	if err := cw.Write(cols); err != nil {
-		return err
+	if cmd.header {
+		// The client's header line is replaced by one naming the
+		// columns, so that line numbers in errors stay the client's.
+		if err := cw.Write(cols); err != nil {
+			return err
+		}
+		cw.Flush()
 	}
-	cw.Flush()
 	line := 0
 	if cmd.csv {
 		// softdb's csv is PostgreSQL's (an unquoted empty field is NULL,
