@@ -232,6 +232,7 @@ func (c *Conn) Close() error {
 // the vectors are shared with the database and must not be modified.
 type Statement struct {
 	Columns []string
+	Types   []ColumnType // per column; Kind "" where only known per value
 	Rows    [][]any
 	Result  Result
 }
@@ -251,6 +252,7 @@ func (c *Conn) Run(ctx context.Context, stmt query.Statement, args ...any) (*Sta
 	out := &Statement{Result: Result{RowsAffected: res.RowsAffected, LastInsertID: res.LastInsertID}}
 	if res.HasRows {
 		out.Columns = res.Columns
+		out.Types = columnTypes(res.Columns, res.Types)
 		if out.Columns == nil {
 			out.Columns = []string{}
 		}

@@ -40,6 +40,9 @@ var (
 	// Errors of transactions.
 	ErrTx     = errors.New("softdb: transaction error") // COMMIT without BEGIN, a write in a read-only Tx …
 	ErrTxDone = &classified{ErrTx, errors.New("softdb: transaction has already been committed or rolled back")}
+	// ErrLockTimeout: a write waited longer than Conn.SetLockTimeout for
+	// another connection's write transaction.
+	ErrLockTimeout = errors.New("softdb: lock timeout")
 
 	// ErrNoRows is returned by Row.Scan when the query returned no row.
 	ErrNoRows = errors.New("softdb: no rows in result set")
@@ -117,7 +120,7 @@ func wrapErr(err error) error {
 		for _, m := range []struct{ from, to error }{
 			{exec.ErrNotFound, ErrNotFound}, {exec.ErrType, ErrType}, {exec.ErrDimension, ErrDimension},
 			{exec.ErrValue, ErrValue}, {exec.ErrTx, ErrTx}, {exec.ErrLimit, ErrLimit},
-			{exec.ErrConstraint, ErrConstraint}, {exec.ErrUnsupported, ErrValue},
+			{exec.ErrConstraint, ErrConstraint}, {exec.ErrUnsupported, ErrValue}, {exec.ErrLockTimeout, ErrLockTimeout},
 		} {
 			if errors.Is(err, m.from) {
 				return &classified{m.to, err}

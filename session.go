@@ -38,15 +38,11 @@ func (s *session) end(err error) {
 // run executes one parsed statement. allowTx permits BEGIN, COMMIT and
 // ROLLBACK.
 func (s *session) run(ctx context.Context, st query.Statement, params []types.Value, allowTx bool) (*exec.Result, error) {
-	if err := s.db.enter(); err != nil {
+	unlock, err := s.enterLocked()
+	if err != nil {
 		return nil, err
 	}
-	defer s.db.leave()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return nil, s.err
-	}
+	defer unlock()
 	if !allowTx {
 		if err := checkNoTxControl(st); err != nil {
 			return nil, err
@@ -57,6 +53,24 @@ func (s *session) run(ctx context.Context, st query.Statement, params []types.Va
 	}
 	res, err := s.sess.Exec(ctx, st, params)
 	return res, wrapErr(err)
+}
+
+// enterLocked registers a call in flight and locks the session; it fails
+// once the DB is closing or the session has ended. unlock undoes both.
+func (s *session) enterLocked() (unlock func(), err error) {
+	if err := s.db.enter(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		s.db.leave()
+		return nil, s.err
+	}
+	return func() {
+		s.mu.Unlock()
+		s.db.leave()
+	}, nil
 }
 
 // checkNoTxControl refuses BEGIN, COMMIT and ROLLBACK where transactions

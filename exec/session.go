@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/softdb/softdb/query"
 	"github.com/softdb/softdb/storage"
@@ -72,6 +73,8 @@ type Session struct {
 	// and every statement but ROLLBACK fails with aborted until the
 	// session ends it (ROLLBACK, or COMMIT, which reports it).
 	aborted error
+	// lockTimeout, when > 0, bounds the wait for the write lock (lock.go).
+	lockTimeout time.Duration
 }
 
 // MemoryLimit is the per-statement memory limit of the session's
@@ -146,7 +149,7 @@ func (s *Session) Begin(ctx context.Context) error {
 	if s.tx != nil {
 		return errorf(ErrTx, query.Pos{}, "a transaction is already open (nested BEGIN)")
 	}
-	tx, err := s.eng.db.Begin(ctx)
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}
@@ -200,7 +203,7 @@ func (s *Session) write(ctx context.Context, f func(tx *storage.Tx) error) error
 	if s.tx != nil {
 		return f(s.tx)
 	}
-	tx, err := s.eng.db.Begin(ctx)
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}

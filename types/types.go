@@ -137,11 +137,16 @@ type VectorError struct {
 
 func (e *VectorError) Error() string { return e.Msg }
 
-// ParseVector reads the pgvector text form "[1, 2.5, -3e-2]". It rejects
+// ParseVector reads the pgvector text form "[1, 2.5, -3e-2]", or the array
+// literal "{1, 2.5, -3e-2}". It rejects
 // NaN, ±Inf, values that overflow float32, empty vectors, and anything
 // malformed, with a message that quotes the offending element.
 func ParseVector(s string) ([]float32, error) {
 	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
+		// An array literal, as PostgreSQL clients send a float4[] parameter.
+		t = "[" + t[1:len(t)-1] + "]"
+	}
 	if !strings.HasPrefix(t, "[") {
 		return nil, &VectorError{0, fmt.Sprintf("malformed vector %q: must start with \"[\"", clip(s))}
 	}

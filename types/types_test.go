@@ -2,6 +2,7 @@ package types
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -27,7 +28,12 @@ func TestParseVector(t *testing.T) {
 	if err != nil || len(v) != 3 || v[2] != float32(-3e-2) {
 		t.Fatalf("%v %v", v, err)
 	}
-	for _, bad := range []string{"[hello,1]", "[NaN,1]", "[Infinity,1]", "[4e38,1]", "[1,2,3", "[1,2,3]9", "1,2,3", "[", "[]", "[1,]", "[1a]", "[1,,3]", "[1, ,3]"} {
+	// The array literal a PostgreSQL client sends for a float4[] parameter.
+	a, err := ParseVector("{1,2.5,-3e-2}")
+	if err != nil || !slices.Equal(a, v) {
+		t.Fatalf("ParseVector({1,2.5,-3e-2}) = %v, %v; want %v", a, err, v)
+	}
+	for _, bad := range []string{"[hello,1]", "[NaN,1]", "[Infinity,1]", "[4e38,1]", "[1,2,3", "[1,2,3]9", "1,2,3", "[", "[]", "[1,]", "[1a]", "[1,,3]", "[1, ,3]", "{}", "{1,2", "{1,{2}}", "{1,2]"} {
 		if _, err := ParseVector(bad); err == nil {
 			t.Errorf("ParseVector(%q) succeeded", bad)
 		}

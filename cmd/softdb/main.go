@@ -28,6 +28,7 @@ const usage = `usage: softdb [flags] [DBDIR] [SQL]
           input, or an interactive shell starts on a terminal
 
 Try: softdb --demo
+Serve it to PostgreSQL clients: softdb serve [flags] [DBDIR]
 
 flags:
 `
@@ -37,6 +38,9 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "serve" {
+		return runServe(args[1:], stdout, stderr) // serve.go
+	}
 	fs := flag.NewFlagSet("softdb", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "table", "output format: table, csv, json or jsonl")
@@ -48,11 +52,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if !validFormat(*format) {
 		fmt.Fprintf(stderr, "Error: unknown --format %q (use table, csv, json or jsonl)\n", *format)

@@ -21,7 +21,8 @@ var allowed = map[string][]string{
 	"exec":       {"types", "query", "storage", "attention", "formats"},
 	"":           {"types", "query", "storage", "exec"}, // the root package: the embedding API
 	"driver":     {"", "types"},
-	"cmd/softdb": {"", "types", "query", "formats"},
+	"server":     {"", "types", "query"}, // the PostgreSQL wire protocol over the embedding API
+	"cmd/softdb": {"", "types", "query", "formats", "server"},
 	"bench":      {"", "types", "formats"}, // benchmarks through the public API
 }
 
