@@ -24,9 +24,10 @@ type scope struct {
 	match   bool            // score, weight, qrow are available
 	noScore string          // non-empty: score/weight are rejected with this reason
 	params  []types.Value
-	dimVar  int       // > 0: the name d is this constant (TEMPERATURE)
-	group   *groupCtx // non-nil: binding over groups (aggregates allowed)
-	aggErr  string    // why aggregates are not allowed here
+	dimVar  int               // > 0: the name d is this constant (TEMPERATURE)
+	group   *groupCtx         // non-nil: binding over groups (aggregates allowed)
+	aggErr  string            // why aggregates are not allowed here
+	snap    *storage.Snapshot // the projections project() may name; nil: none
 }
 
 func (s *scope) ncols() int {
@@ -238,6 +239,9 @@ func (s *scope) bindCall(n *query.Call) (expr, error) {
 		}
 		s.group.aggs = append(s.group.aggs, spec)
 		return &colE{slot: len(s.group.keys) + len(s.group.aggs) - 1, name: spec.text, t: spec.resultType()}, nil
+	}
+	if name == "project" {
+		return s.bindProject(n) // projection.go
 	}
 	f, ok := scalarFuncs[name]
 	if !ok {

@@ -78,7 +78,7 @@ func planMatch(snap *storage.Snapshot, s *query.Select, sc *scope, params []type
 		if s.Mode == query.Hard {
 			return nil, errorf(ErrValue, s.Match.Temperature.Position(), "TEMPERATURE is only valid in SOFT SELECT")
 		}
-		ts := &scope{params: params, dimVar: m.dim, aggErr: "in TEMPERATURE"}
+		ts := &scope{params: params, dimVar: m.dim, aggErr: "in TEMPERATURE", snap: snap}
 		te, err := ts.bind(s.Match.Temperature)
 		if err != nil {
 			return nil, err
@@ -149,7 +149,7 @@ func planMatch(snap *storage.Snapshot, s *query.Select, sc *scope, params []type
 		}
 		m.sub = sub
 	default:
-		qs := &scope{params: params, aggErr: "in MATCH"}
+		qs := &scope{params: params, aggErr: "in MATCH", snap: snap}
 		e, err := qs.bind(s.Match.Query)
 		if err != nil {
 			return nil, err

@@ -66,6 +66,10 @@ var nonReserved = []string{
 	"BIGINT", "COSINE", "DOT", "DOUBLE", "FLOAT", "INT", "INTEGER", "KEY",
 	"L2", "PRECISION", "REAL", "TABLES", "TEMPERATURE", "TEXT", "TOP",
 	"TRANSACTION", "VARCHAR", "VECTOR",
+	// the learned lookup (learn.go)
+	"ALWAYS", "ANALYZE", "GENERATED", "IDENTITY", "INIT", "ITERATIONS",
+	"LABEL", "PROJECTION", "PROJECTIONS", "RANDOM", "SEED", "STORED",
+	"TARGET", "TRAIN",
 }
 
 func init() {
