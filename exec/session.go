@@ -63,6 +63,8 @@ type Session struct {
 	pinned *storage.Snapshot
 	// progress, when set, receives COPY … FROM progress.
 	progress Progress
+	// trainProgress, when set, receives TRAIN's progress (train.go).
+	trainProgress TrainProgress
 	// memLimit, when > 0, replaces the engine's per-statement memory
 	// limit for this session (SET max_statement_memory).
 	memLimit int64
