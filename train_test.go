@@ -317,3 +317,38 @@ func digitsAccuracy(t testing.TB, db *softdb.DB) float64 {
 	}
 	return float64(right) / float64(n)
 }
+
+// BenchmarkTrainDigits times TRAIN on the digits split (1200 rows,
+// 64 → 4, L2, T = 1, from the PCA start, for the iterations scikit-learn
+// takes) beside scikit-learn's NeighborhoodComponentsAnalysis fit of the
+// same problem, measured in the same run (median of 3 fits): it reports
+// sklearn-s (sklearn's seconds) and ratio (softdb's time / sklearn's).
+// Each TRAIN runs in a transaction that is rolled back, so every one
+// starts from the PCA start.
+func BenchmarkTrainDigits(b *testing.B) {
+	csv := sharedData(b, "digits.csv")
+	dir := b.TempDir()
+	o := sklearnNCA(b, csv, dir, 50, 3)
+	db := openTemp(b)
+	loadDigitsNPY(b, db, dir)
+	conn := db.Conn()
+	defer conn.Close()
+	ctx := context.Background()
+	sql := fmt.Sprintf("TRAIN PROJECTION w ON digits (x) LABEL label USING L2 TEMPERATURE 1 ITERATIONS %d WHERE rowid <= 1200", o.NIter)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	per := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(o.FitSeconds, "sklearn-s")
+	b.ReportMetric(per/o.FitSeconds, "ratio")
+}

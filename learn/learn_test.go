@@ -41,7 +41,7 @@ func randomProblem(seed uint64, n, d, out int, m attention.Metric, regression, a
 // TestGradientFiniteDifferences checks the analytic gradient against
 // central finite differences of the loss, in float64 (Exact), for every
 // metric, classification and regression, one matrix and two. Central
-// differences with step h have error O(h²·f''') ≈ 1e-8 here; the
+// differences with step h have error O(h²·f”') ≈ 1e-8 here; the
 // tolerance, 1e-5 relative to the gradient's largest entry, leaves room
 // for rounding (≈ 1e-16/h = 1e-11 of the loss).
 func TestGradientFiniteDifferences(t *testing.T) {

@@ -146,12 +146,36 @@ func (p *Problem) LossGrad(w, grad []float64) float64 {
 				}
 				for i := r0; i < r1; i++ {
 					srow := s32[(i-r0)*ldd : (i-r0)*ldd+n : (i-r0+1)*ldd]
-					ln.loss += p.row(i, qs, ks, srow, g)
+					loss, ca, cb, fast := p.row(i, qs, ks, srow, g)
+					ln.loss += loss
 					// g = ∂loss/∂score(i, ·); fold it into the gradients.
 					qi := qs[i*d : (i+1)*d]
 					dqi := dq[i*d : (i+1)*d]
 					var rowsum float64
+					if fast {
+						ci := p.Labels[i]
+						for j, e := range srow {
+							if e == 0 {
+								continue
+							}
+							gij := float64(e) * ca
+							if p.Labels[j] == ci {
+								gij -= float64(e) * cb
+							}
+							kj := ks[j*d : (j+1)*d]
+							dkj := ln.dk[j*d : (j+1)*d]
+							for c := range d {
+								dqi[c] += gij * kj[c]
+								dkj[c] += gij * qi[c]
+							}
+							rowsum += gij
+							ln.colsum[j] += gij
+						}
+					}
 					for j, gij := range g {
+						if fast {
+							break
+						}
 						if gij == 0 {
 							continue
 						}
@@ -216,7 +240,12 @@ func (p *Problem) LossGrad(w, grad []float64) float64 {
 
 // row computes row i's leave-one-out weights from its scores (s32, or
 // exact ones from qs, ks), returns its loss and sets g[j] = ∂loss/∂sᵢⱼ.
-func (p *Problem) row(i int, qs, ks []float64, s32 []float32, g []float64) float64 {
+//
+// On the kernel path of classification it may instead return fast with
+// g untouched: then ∂loss/∂sᵢⱼ = e_j·(a − [same label] b) with e_j the
+// row's exponentials left in s32, so that the caller folds the gradient
+// in the same pass that reads them.
+func (p *Problem) row(i int, qs, ks []float64, s32 []float32, g []float64) (loss, a, b float64, fast bool) {
 	n, d := p.N, p.Out
 	invT := 1 / p.Temperature
 	var ci int32
@@ -226,7 +255,7 @@ func (p *Problem) row(i int, qs, ks []float64, s32 []float32, g []float64) float
 			// No other row shares the label: the row cannot be
 			// classified, and it contributes nothing.
 			clear(g)
-			return 0
+			return 0, 0, 0, false
 		}
 	}
 	// Weights: stable softmax, max subtracted; the diagonal is left out.
@@ -253,6 +282,20 @@ func (p *Problem) row(i int, qs, ks []float64, s32 []float32, g []float64) float
 		ms := attention.Max(s32)
 		z = attention.ExpShift(s32, ms, float32(invT))
 		m = float64(ms) * invT
+		if p.Labels != nil {
+			var zSame, zOther float64
+			for j, e := range s32 {
+				if p.Labels[j] == ci {
+					zSame += float64(e)
+				} else {
+					zOther += float64(e)
+				}
+			}
+			if zSame >= 1e-290 {
+				z = zSame + zOther
+				return math.Log1p(zOther / zSame), invT / z, invT / zSame, true
+			}
+		}
 		for j, e := range s32 {
 			g[j] = float64(e)
 		}
@@ -267,7 +310,6 @@ func (p *Problem) row(i int, qs, ks []float64, s32 []float32, g []float64) float
 			}
 		}
 	}
-	var loss float64
 	if p.Labels != nil {
 		// −log Pᵢ with Pᵢ = Σ_{same label} pᵢⱼ = zSame/z;
 		// ∂/∂ℓᵢⱼ = pᵢⱼ − [same] pᵢⱼ/Pᵢ = e_j/z − [same] e_j/zSame.
@@ -347,7 +389,7 @@ func (p *Problem) row(i int, qs, ks []float64, s32 []float32, g []float64) float
 	for j := range n {
 		g[j] *= invT
 	}
-	return loss
+	return loss, 0, 0, false
 }
 
 // project returns X·M (N × Out) for a D × Out matrix M.
