@@ -78,6 +78,7 @@ func Train(ctx context.Context, p *Problem, w0 []float64, iterations int, progre
 		iter     int
 		badLoss  = math.NaN()
 		nonFinit bool
+		started  bool
 	)
 	eval := func(x []float64) {
 		if lastX != nil && slices.Equal(x, lastX) {
@@ -97,6 +98,11 @@ func Train(ctx context.Context, p *Problem, w0 []float64, iterations int, progre
 			return &NonFiniteError{Iteration: iter + 1, Loss: badLoss}
 		}
 		if op == optimize.MajorIteration {
+			if !started {
+				// gonum's first major iteration is the starting point.
+				started = true
+				return nil
+			}
 			iter++
 			res.Losses = append(res.Losses, loc.F)
 			if progress != nil {
@@ -129,7 +135,7 @@ func Train(ctx context.Context, p *Problem, w0 []float64, iterations int, progre
 	}
 	settings := &optimize.Settings{
 		InitValues:      &optimize.Location{F: f0, Gradient: g0},
-		MajorIterations: iterations,
+		MajorIterations: iterations + 1, // the start counts as one
 		Converger:       optimize.NeverTerminate{},
 		Recorder:        rec,
 	}
