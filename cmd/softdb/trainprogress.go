@@ -11,14 +11,10 @@ import (
 // iterations described by the current loss, shown once TRAIN has run
 // for progressDelay, and ended by finish like COPY's.
 func (p *copyProgress) train(iter, total int, loss float64) {
-	now := time.Now()
-	if p.start.IsZero() {
-		p.start = now
+	if !p.due() {
+		return
 	}
 	if p.bar == nil {
-		if now.Sub(p.start) < progressDelay {
-			return
-		}
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(p.w),
 			progressbar.OptionShowCount(),
