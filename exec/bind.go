@@ -32,6 +32,8 @@ type scope struct {
 	group   *groupCtx // non-nil: binding over groups (aggregates allowed)
 	aggErr  string    // why aggregates are not allowed here
 
+	snap *storage.Snapshot // the projections project() may name; nil: none
+
 	learn *learnPlan // HEADS, BACKWARD of the match (backward.go)
 }
 
@@ -246,6 +248,9 @@ func (s *scope) bindCall(n *query.Call) (expr, error) {
 		}
 		s.group.aggs = append(s.group.aggs, spec)
 		return &colE{slot: len(s.group.keys) + len(s.group.aggs) - 1, name: spec.text, t: spec.resultType()}, nil
+	}
+	if name == "project" {
+		return s.bindProject(n) // projection.go
 	}
 	f, ok := scalarFuncs[name]
 	if !ok {

@@ -45,8 +45,12 @@ func copyTargets(t *storage.Table, n *query.Copy) ([]int, []formats.Column, erro
 	schema := t.Schema()
 	var idx []int
 	if len(n.Columns) == 0 {
-		for i := range schema.Columns {
-			idx = append(idx, i)
+		idx = writableColumns(schema)
+		if n.To {
+			idx = nil
+			for i := range schema.Columns {
+				idx = append(idx, i)
+			}
 		}
 	} else {
 		seen := map[int]bool{}
@@ -57,6 +61,9 @@ func copyTargets(t *storage.Table, n *query.Copy) ([]int, []formats.Column, erro
 			}
 			if seen[i] {
 				return nil, nil, errorf(ErrValue, c.At, "column %q is listed twice", c.Name)
+			}
+			if !n.To && schema.Columns[i].Generated != "" {
+				return nil, nil, generatedTarget(c.At, schema.Name, schema.Columns[i])
 			}
 			seen[i] = true
 			idx = append(idx, i)
@@ -137,6 +144,10 @@ func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progr
 			source[idx[c]] = i
 		}
 	}
+	gen, err := planGenerated(tx.View(), schema)
+	if err != nil {
+		return 0, err
+	}
 	// Reading and parsing run on a goroutine of their own, a few chunks
 	// ahead of storage, so the two overlap on two cores.
 	rd := &copyReader{
@@ -168,6 +179,9 @@ func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progr
 		copy(row, cur.rows[at])
 		copy(pos, cur.pos[at*len(readers):(at+1)*len(readers)])
 		at++
+		if err := gen.fill(row); err != nil {
+			return err
+		}
 		if done++; done%progressRows == 0 {
 			if progress != nil {
 				progress(done, total)
@@ -310,7 +324,7 @@ func (rd *copyReader) read(row []types.Value, bufs [][]types.Value, done int64) 
 		return errorf(ErrValue, rd.at, "COPY files have different numbers of rows: %s ended after %d %s while %s %s", strings.Join(short, ", "), done, rows, strings.Join(long, ", "), goOn)
 	}
 	for c, col := range rd.schema.Columns {
-		if row[c].IsNull() && col.NotNull {
+		if row[c].IsNull() && col.NotNull && col.Generated == "" {
 			return &formats.Error{Pos: rd.readers[rd.source[c]].Pos(), Column: col.Name, Msg: "NULL in a NOT NULL column"}
 		}
 	}

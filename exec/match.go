@@ -78,27 +78,9 @@ func planMatch(snap *storage.Snapshot, s *query.Select, sc *scope, params []type
 		if s.Mode == query.Hard {
 			return nil, errorf(ErrValue, s.Match.Temperature.Position(), "TEMPERATURE is only valid in SOFT SELECT")
 		}
-		ts := &scope{params: params, dimVar: m.dim, aggErr: "in TEMPERATURE"}
-		te, err := ts.bind(s.Match.Temperature)
+		t, err := foldTemperature(snap, s.Match.Temperature, params, m.dim) // temperature.go
 		if err != nil {
 			return nil, err
-		}
-		v, err := te.eval(flatRow(nil))
-		if err != nil {
-			if e, ok := err.(*Error); ok && e.Pos.Line == 0 {
-				e.Pos = s.Match.Temperature.Position()
-			}
-			if e, ok := err.(*Error); ok {
-				e.Msg = "TEMPERATURE: " + e.Msg
-			}
-			return nil, err
-		}
-		t, ok := v.AsFloat()
-		if !ok {
-			return nil, errorf(ErrType, s.Match.Temperature.Position(), "TEMPERATURE must be a number, got %s", kindName(v))
-		}
-		if math.IsNaN(t) || math.IsInf(t, 0) || t < 0 {
-			return nil, errorf(ErrValue, s.Match.Temperature.Position(), "TEMPERATURE must be a finite number ≥ 0, got %s", types.FormatFloat(t))
 		}
 		m.temp = t
 		m.tempSrc = query.Format(s.Match.Temperature)
@@ -149,7 +131,7 @@ func planMatch(snap *storage.Snapshot, s *query.Select, sc *scope, params []type
 		}
 		m.sub = sub
 	default:
-		qs := &scope{params: params, aggErr: "in MATCH"}
+		qs := &scope{params: params, aggErr: "in MATCH", snap: snap}
 		e, err := qs.bind(s.Match.Query)
 		if err != nil {
 			return nil, err

@@ -87,7 +87,7 @@ func float32AsFloat64(f float32) float64 {
 // planSelect binds a SELECT against a snapshot.
 func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (*selectPlan, error) {
 	p := &selectPlan{}
-	sc := &scope{params: params}
+	sc := &scope{params: params, snap: snap}
 	if s.From != nil {
 		t := snap.Table(s.From.Name)
 		if t == nil {

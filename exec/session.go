@@ -65,6 +65,8 @@ type Session struct {
 	pinned *storage.Snapshot
 	// progress, when set, receives COPY … FROM progress.
 	progress Progress
+	// trainProgress, when set, receives TRAIN's progress (train.go).
+	trainProgress TrainProgress
 	// memLimit, when > 0, replaces the engine's per-statement memory
 	// limit for this session (SET max_statement_memory).
 	memLimit int64
@@ -296,6 +298,9 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 			if i == match {
 				typ += " (match column)"
 			}
+			if c.Generated != "" {
+				typ += " GENERATED ALWAYS AS (" + c.Generated + ") STORED"
+			}
 			res.Rows = append(res.Rows, []types.Value{types.TextValue(c.Name), types.TextValue(typ), boolValue(c.NotNull), boolValue(c.PrimaryKey)})
 		}
 	case *query.Explain:
@@ -318,7 +323,10 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 	case *query.Rollback:
 		err = s.Rollback()
 	default:
-		return nil, errorf(ErrUnsupported, stmt.Position(), "unsupported statement %T", stmt)
+		var handled bool // projections and TRAIN (projection.go)
+		if handled, err = s.execLearn(ctx, stmt, params, res); !handled {
+			return nil, errorf(ErrUnsupported, stmt.Position(), "unsupported statement %T", stmt)
+		}
 	}
 	if err != nil {
 		return nil, err

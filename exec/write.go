@@ -21,6 +21,9 @@ func createTable(tx *storage.Tx, s *query.CreateTable) error {
 			Name: c.Name.Name, Type: c.Type, NotNull: c.NotNull || c.PrimaryKey, PrimaryKey: c.PrimaryKey,
 		})
 	}
+	if err := defineGenerated(tx.View(), &schema, s.Columns); err != nil {
+		return err
+	}
 	return tx.CreateTable(schema)
 }
 
@@ -63,12 +66,9 @@ func insert(tx *storage.Tx, s *query.Insert, params []types.Value) (n, lastID in
 	}
 	schema := t.Schema()
 	// target[i] = the schema column of the i-th listed value.
-	var target []int
-	if s.Columns == nil {
-		for i := range schema.Columns {
-			target = append(target, i)
-		}
-	} else {
+	target := writableColumns(schema)
+	if s.Columns != nil {
+		target = nil
 		seen := map[int]bool{}
 		for _, c := range s.Columns {
 			i := schema.ColumnIndex(c.Name)
@@ -78,11 +78,18 @@ func insert(tx *storage.Tx, s *query.Insert, params []types.Value) (n, lastID in
 			if seen[i] {
 				return 0, 0, errorf(ErrValue, c.At, "column %q is listed twice", c.Name)
 			}
+			if schema.Columns[i].Generated != "" {
+				return 0, 0, generatedTarget(c.At, schema.Name, schema.Columns[i])
+			}
 			seen[i] = true
 			target = append(target, i)
 		}
 	}
-	sc := &scope{params: params, aggErr: "in VALUES"}
+	sc := &scope{params: params, aggErr: "in VALUES", snap: tx.View()}
+	gen, err := planGenerated(tx.View(), schema)
+	if err != nil {
+		return 0, 0, err
+	}
 	rows := make([][]types.Value, len(s.Rows))
 	for ri, exprs := range s.Rows {
 		if len(exprs) != len(target) {
@@ -104,6 +111,9 @@ func insert(tx *storage.Tx, s *query.Insert, params []types.Value) (n, lastID in
 				return 0, 0, err
 			}
 			row[target[j]] = cv
+		}
+		if err := gen.fill(row); err != nil {
+			return 0, 0, err
 		}
 		rows[ri] = row
 	}
@@ -187,10 +197,10 @@ func clipValue(v types.Value) string {
 }
 
 // matchingRows returns the live rows of t that satisfy where (nil: all).
-func matchingRows(ctx context.Context, t *storage.Table, where query.Expr, params []types.Value, what string) ([]srcRow, error) {
+func matchingRows(ctx context.Context, snap *storage.Snapshot, t *storage.Table, where query.Expr, params []types.Value, what string) ([]srcRow, error) {
 	var cond expr
 	if where != nil {
-		sc := &scope{schema: t.Schema(), params: params, aggErr: "in " + what}
+		sc := &scope{schema: t.Schema(), params: params, aggErr: "in " + what, snap: snap}
 		c, err := sc.bind(where)
 		if err != nil {
 			return nil, err
@@ -257,7 +267,7 @@ func update(ctx context.Context, tx *storage.Tx, s *query.Update, params []types
 		return 0, err
 	}
 	schema := t.Schema()
-	sc := &scope{schema: schema, params: params, aggErr: "in UPDATE"}
+	sc := &scope{schema: schema, params: params, aggErr: "in UPDATE", snap: tx.View()}
 	type set struct {
 		col int
 		e   expr
@@ -272,13 +282,20 @@ func update(ctx context.Context, tx *storage.Tx, s *query.Update, params []types
 			}
 			return 0, errorf(ErrNotFound, a.Column.At, "column %q does not exist in table %q", a.Column.Name, schema.Name)
 		}
+		if schema.Columns[i].Generated != "" {
+			return 0, generatedTarget(a.Column.At, schema.Name, schema.Columns[i])
+		}
 		e, err := sc.bind(a.Value)
 		if err != nil {
 			return 0, err
 		}
 		sets = append(sets, set{i, e, a.Value.Position()})
 	}
-	rows, err := matchingRows(ctx, t, s.Where, params, "UPDATE")
+	gen, err := planGenerated(tx.View(), schema)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := matchingRows(ctx, tx.View(), t, s.Where, params, "UPDATE")
 	if err != nil {
 		return 0, err
 	}
@@ -308,6 +325,9 @@ func update(ctx context.Context, tx *storage.Tx, s *query.Update, params []types
 			}
 			row[st.col] = cv
 		}
+		if err := gen.fill(row); err != nil {
+			return 0, err
+		}
 		ids[ri] = r.rowid
 		newRows[ri] = row
 	}
@@ -322,7 +342,7 @@ func deleteRows(ctx context.Context, tx *storage.Tx, s *query.Delete, params []t
 	if err != nil {
 		return 0, err
 	}
-	rows, err := matchingRows(ctx, t, s.Where, params, "DELETE")
+	rows, err := matchingRows(ctx, tx.View(), t, s.Where, params, "DELETE")
 	if err != nil {
 		return 0, err
 	}

@@ -61,6 +61,7 @@ type ColumnDef struct {
 	Type       types.Type
 	PrimaryKey bool
 	NotNull    bool
+	Generated  Expr // GENERATED ALWAYS AS (expr) STORED; nil: none
 }
 
 // DropTable is DROP TABLE [IF EXISTS] name.

@@ -87,6 +87,11 @@ func formatStmt(b *strings.Builder, s Statement) {
 			if c.NotNull {
 				b.WriteString(" NOT NULL")
 			}
+			if c.Generated != nil {
+				b.WriteString(" GENERATED ALWAYS AS (")
+				formatExpr(b, c.Generated, 0)
+				b.WriteString(") STORED")
+			}
 		}
 		b.WriteString(")")
 	case *DropTable:
@@ -182,6 +187,8 @@ func formatStmt(b *strings.Builder, s Statement) {
 		b.WriteString("COMMIT")
 	case *Rollback:
 		b.WriteString("ROLLBACK")
+	default:
+		formatLearnStmt(b, s)
 	}
 }
 

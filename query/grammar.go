@@ -28,7 +28,8 @@ type statement struct {
 	Begin    *beginStmt    `parser:" | @@"`
 	Commit   *commitStmt   `parser:" | @@"`
 	Rollback *rollbackStmt `parser:" | @@"`
-	Set      *setStmt      `parser:" | @@ )"`
+	Set      *setStmt      `parser:" | @@"`
+	Train    *trainStmt    `parser:" | @@ )"`
 }
 
 type name struct {
@@ -37,9 +38,10 @@ type name struct {
 
 type createTable struct {
 	Pos         lexer.Position
-	IfNotExists bool         `parser:"'CREATE' 'TABLE' ( @'IF' 'NOT' 'EXISTS' )?"`
-	Name        *name        `parser:"@@"`
-	Elems       []*tableElem `parser:"'(' @@ ( ',' @@ )* ')'"`
+	Projection  *createProjection `parser:"'CREATE' ( @@"`
+	IfNotExists bool              `parser:"| 'TABLE' ( @'IF' 'NOT' 'EXISTS' )?"`
+	Name        *name             `parser:"@@"`
+	Elems       []*tableElem      `parser:"'(' @@ ( ',' @@ )* ')' )"`
 }
 
 type tableElem struct {
@@ -65,15 +67,17 @@ type typeName struct {
 
 type constraint struct {
 	Pos        lexer.Position
-	PrimaryKey bool `parser:"  @'PRIMARY' 'KEY'"`
-	NotNull    bool `parser:"| @'NOT' 'NULL'"`
-	Null       bool `parser:"| @'NULL'"`
+	PrimaryKey bool  `parser:"  @'PRIMARY' 'KEY'"`
+	NotNull    bool  `parser:"| @'NOT' 'NULL'"`
+	Null       bool  `parser:"| @'NULL'"`
+	Generated  *expr `parser:"| 'GENERATED' 'ALWAYS' 'AS' '(' @@ ')' 'STORED'"`
 }
 
 type dropTable struct {
-	Pos      lexer.Position
-	IfExists bool  `parser:"'DROP' 'TABLE' ( @'IF' 'EXISTS' )?"`
-	Name     *name `parser:"@@"`
+	Pos        lexer.Position
+	Projection *dropProjection `parser:"'DROP' ( @@"`
+	IfExists   bool            `parser:"| 'TABLE' ( @'IF' 'EXISTS' )?"`
+	Name       *name           `parser:"@@ )"`
 }
 
 type insertStmt struct {
@@ -152,12 +156,13 @@ type selectTail struct {
 // (selectItems, exprList, orderItems in exprparse.go).
 
 type copyStmt struct {
-	Pos     lexer.Position
-	Table   *name         `parser:"'COPY' @@"`
-	Columns []*name       `parser:"( '(' @@ ( ',' @@ )* ')' )?"`
-	Dir     string        `parser:"@( 'FROM' | 'TO' )"`
-	Paths   []*strLit     `parser:"@@ ( ',' @@ )*"`
-	Options []*copyOption `parser:"( 'WITH' '(' @@ ( ',' @@ )* ')' )?"`
+	Pos        lexer.Position
+	Projection *copyProjection `parser:"'COPY' ( @@"`
+	Table      *name           `parser:"| @@"`
+	Columns    []*name         `parser:"( '(' @@ ( ',' @@ )* ')' )?"`
+	Dir        string          `parser:"@( 'FROM' | 'TO' )"`
+	Paths      []*strLit       `parser:"@@ ( ',' @@ )*"`
+	Options    []*copyOption   `parser:"( 'WITH' '(' @@ ( ',' @@ )* ')' )? )"`
 }
 
 type strLit struct {
@@ -171,8 +176,9 @@ type copyOption struct {
 }
 
 type showTables struct {
-	Pos  lexer.Position
-	Show bool `parser:"@'SHOW' 'TABLES'"`
+	Pos         lexer.Position
+	Show        bool `parser:"@'SHOW' ( 'TABLES'"`
+	Projections bool `parser:"| @'PROJECTIONS' )"`
 }
 
 type setStmt struct {

@@ -67,6 +67,10 @@ var nonReserved = []string{
 	"L2", "PRECISION", "REAL", "TABLES", "TEMPERATURE", "TEXT", "TOP",
 	"TRANSACTION", "VARCHAR", "VECTOR",
 	"BACKWARD", "HEADS", // SOFT SELECT … HEADS h, BACKWARD col = g
+	// the learned lookup (learn.go)
+	"ALWAYS", "ANALYZE", "GENERATED", "IDENTITY", "INIT", "ITERATIONS",
+	"LABEL", "PROJECTION", "PROJECTIONS", "RANDOM", "SEED", "STORED",
+	"TARGET", "TRAIN",
 }
 
 func init() {

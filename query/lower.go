@@ -30,6 +30,8 @@ func (l *lowerer) fail(p lexer.Position, format string, args ...any) {
 func (l *lowerer) statement(s *statement) Statement {
 	var st Statement
 	switch {
+	case l.learnStatement(s) != nil: // projections and TRAIN (learn.go)
+		st = l.learnStatement(s)
 	case s.Create != nil:
 		st = l.createTable(s.Create)
 	case s.Drop != nil:
@@ -64,7 +66,7 @@ func (l *lowerer) statement(s *statement) Statement {
 		l.fail(s.Pos, "empty statement")
 		return nil
 	}
-	if s.Explain {
+	if s.Explain && s.Train == nil { // EXPLAIN ANALYZE TRAIN is a Train
 		return &Explain{At: pos(s.Pos), Stmt: st}
 	}
 	return st
@@ -144,6 +146,8 @@ func (l *lowerer) columnDef(c *columnDef) ColumnDef {
 			cd.PrimaryKey = true
 		case k.NotNull:
 			cd.NotNull = true
+		case k.Generated != nil:
+			cd.Generated = l.expr(k.Generated)
 		}
 	}
 	return cd

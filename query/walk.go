@@ -27,6 +27,7 @@ func Walk(n Node, f func(Node) bool) {
 		ident(&n.Name)
 		for i := range n.Columns {
 			ident(&n.Columns[i].Name)
+			expr(n.Columns[i].Generated)
 		}
 	case *DropTable:
 		ident(&n.Name)
@@ -111,6 +112,8 @@ func Walk(n Node, f func(Node) bool) {
 		if n.Select != nil {
 			Walk(n.Select, f)
 		}
+	default:
+		walkLearn(n, f)
 	}
 }
 

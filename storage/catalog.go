@@ -25,6 +25,7 @@ type catalogColumn struct {
 	Dim        int    `json:"dim,omitempty"`
 	NotNull    bool   `json:"not_null,omitempty"`
 	PrimaryKey bool   `json:"primary_key,omitempty"`
+	Generated  string `json:"generated,omitempty"`
 }
 
 func encodeCatalog(t *Table) []byte {
@@ -33,7 +34,7 @@ func encodeCatalog(t *Table) []byte {
 	for _, c := range t.schema.Columns {
 		e.Columns = append(e.Columns, catalogColumn{
 			Name: c.Name, Type: c.Type.Kind.String(), Dim: c.Type.Dim,
-			NotNull: c.NotNull, PrimaryKey: c.PrimaryKey,
+			NotNull: c.NotNull, PrimaryKey: c.PrimaryKey, Generated: c.Generated,
 		})
 	}
 	b, err := json.Marshal(e)
@@ -50,7 +51,7 @@ func decodeCatalog(key, val []byte) (*catalogEntry, *Schema, error) {
 	}
 	s := &Schema{Name: e.Name}
 	for _, c := range e.Columns {
-		col := Column{Name: c.Name, NotNull: c.NotNull, PrimaryKey: c.PrimaryKey}
+		col := Column{Name: c.Name, NotNull: c.NotNull, PrimaryKey: c.PrimaryKey, Generated: c.Generated}
 		switch c.Type {
 		case "INT":
 			col.Type.Kind = types.Int

@@ -84,7 +84,11 @@ func (db *DB) load() error {
 				t.schema.Name, t.live, want)}
 		}
 	}
-	db.snap.Store(newSnapshot(tables))
+	snap := newSnapshot(tables)
+	if snap.projs, err = db.loadProjections(); err != nil {
+		return err
+	}
+	db.snap.Store(snap)
 	return nil
 }
 

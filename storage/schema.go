@@ -13,6 +13,10 @@ type Column struct {
 	Type       types.Type
 	NotNull    bool
 	PrimaryKey bool // implies NotNull; CreateTable sets NotNull for it
+	// Generated is the SQL text of a generated column's expression
+	// (GENERATED ALWAYS AS (expr) STORED), "" for an ordinary column. The
+	// executor computes its values; storage keeps them like any other.
+	Generated string
 }
 
 // Schema describes a table. A *Schema obtained from a Table is shared and

@@ -58,7 +58,8 @@ func (t *Table) segFor(rowid int64) int {
 // even after the DB is closed.
 type Snapshot struct {
 	tables tableTree
-	seq    uint64 // commits before it: a later commit's snapshot has a higher seq
+	projs  projSet // projection.go
+	seq    uint64  // commits before it: a later commit's snapshot has a higher seq
 	// sorted is Tables(), built on first use: a commit costs O(log n) in
 	// the number of tables, and only a reader that lists them pays O(n).
 	sorted atomic.Pointer[[]*Table]

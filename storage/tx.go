@@ -42,6 +42,9 @@ type Tx struct {
 	tblUndo []tableUndo
 	bulk    *bulkFiles // sstables of a bulk load, ingested by Commit
 	done    bool
+	projs   projSet // the Tx's projections (projection.go)
+	// projsOwned: projs is the Tx's own copy, written in place
+	projsOwned bool
 }
 
 func (db *DB) newTx() *Tx {
@@ -53,6 +56,7 @@ func (db *DB) newTx() *Tx {
 		db:    db,
 		base:  base,
 		root:  base.tables,
+		projs: base.projs,
 		epoch: db.nextEpoch(),
 		dirty: map[string]bool{},
 	}
@@ -69,7 +73,8 @@ func (tx *Tx) Snapshot() *Snapshot {
 		return tx.base
 	}
 	if tx.snap == nil {
-		tx.snap = &Snapshot{tables: tx.root}
+		tx.snap = &Snapshot{tables: tx.root, projs: tx.projs}
+		tx.projsOwned = false
 		tx.epoch = tx.db.nextEpoch() // freeze what the view references
 		tx.exposed = true
 	}
@@ -91,7 +96,7 @@ func (tx *Tx) View() *Snapshot {
 	case tx.snap != nil:
 		return tx.snap
 	}
-	return &Snapshot{tables: tx.root}
+	return &Snapshot{tables: tx.root, projs: tx.projs}
 }
 
 func (tx *Tx) touch() {
@@ -549,7 +554,7 @@ func (tx *Tx) finishCommit(err error) error {
 	batch := tx.synced // applied, waiting for its log sync
 	tx.synced = nil
 	db.commitSeq++
-	snap := &Snapshot{tables: tx.root, seq: db.commitSeq}
+	snap := &Snapshot{tables: tx.root, projs: tx.projs, seq: db.commitSeq}
 	db.head = snap
 	db.nextEpoch()
 	tx.keyUndo, tx.rowUndo, tx.tblUndo = nil, nil, nil

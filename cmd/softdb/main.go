@@ -87,6 +87,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if isTerminal(stderr) {
 		sh.progress = &copyProgress{w: stderr}
 		sh.Conn.SetProgress(sh.progress.update)
+		sh.Conn.SetTrainProgress(sh.progress.train)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

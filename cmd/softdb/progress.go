@@ -23,14 +23,10 @@ type copyProgress struct {
 
 // update is the callback of softdb.Conn.SetProgress.
 func (p *copyProgress) update(done, total int64) {
-	now := time.Now()
-	if p.start.IsZero() {
-		p.start = now
+	if !p.due() {
+		return
 	}
 	if p.bar == nil {
-		if now.Sub(p.start) < progressDelay {
-			return
-		}
 		p.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(p.w),
 			progressbar.OptionSetDescription("COPY"),
@@ -43,6 +39,15 @@ func (p *copyProgress) update(done, total int64) {
 		)
 	}
 	_ = p.bar.Set64(done)
+}
+
+// due reports whether the statement has run long enough for a bar.
+func (p *copyProgress) due() bool {
+	now := time.Now()
+	if p.start.IsZero() {
+		p.start = now
+	}
+	return p.bar != nil || now.Sub(p.start) >= progressDelay
 }
 
 // finish ends the bar of the statement that just ran, if one was shown.

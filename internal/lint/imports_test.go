@@ -18,7 +18,8 @@ var allowed = map[string][]string{
 	"query":      {"types"},
 	"storage":    {"types"},
 	"formats":    {"types"},
-	"exec":       {"types", "query", "storage", "attention", "formats"},
+	"learn":      {"attention"},
+	"exec":       {"types", "query", "storage", "attention", "formats", "learn"},
 	"":           {"types", "query", "storage", "exec"}, // the root package: the embedding API
 	"driver":     {"", "types"},
 	"server":     {"", "types", "query"}, // the PostgreSQL wire protocol over the embedding API
