@@ -21,6 +21,7 @@ type selectPlan struct {
 	memLimit int64          // per-statement memory limit (bytes)
 	where    expr           // plain SELECT: filter; HARD/SOFT: the mask
 	match    *matchPlan     // nil: plain SELECT
+	index    *indexPlan     // nil: the match scans (indexscan.go)
 	out      *outputSpec
 }
 
@@ -147,6 +148,13 @@ func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (
 			// order of the rows, so a batch need not sort each query's.
 			p.match.unordered = out.grouped && len(out.groupBy) == 0
 		}
+	}
+	if p.match != nil {
+		within, err := planWithin(s, params)
+		if err != nil {
+			return nil, err
+		}
+		planIndex(p, within)
 	}
 	return p, nil
 }
@@ -296,6 +304,9 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 			// The blend form is one row per query, which LIMIT 0 or an
 			// OFFSET drops, as from any one-row result.
 			return nil, nil
+		}
+		if res, ok, err := runIndexed(ctx, p); ok || err != nil {
+			return res, err
 		}
 		return runMatch(ctx, p)
 	}

@@ -235,6 +235,12 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 	if stmtHook != nil {
 		stmtHook(s, stmt)
 	}
+	if ok, err := s.indexStmt(ctx, stmt, res); ok {
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	switch n := stmt.(type) {
 	case *query.Select:
 		p, err := planSelect(s.snapshot(), n, params)
@@ -294,8 +300,9 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 			}
 			res.Rows = append(res.Rows, []types.Value{types.TextValue(c.Name), types.TextValue(typ), boolValue(c.NotNull), boolValue(c.PrimaryKey)})
 		}
+		describeIndexes(t, res)
 	case *query.Explain:
-		lines, err := s.explain(n.Stmt, params)
+		lines, err := s.explain(ctx, n, params)
 		if err != nil {
 			return nil, err
 		}

@@ -15,8 +15,9 @@ import (
 
 type statement struct {
 	Pos      lexer.Position
-	Explain  bool          `parser:"@'EXPLAIN'?"`
-	Create   *createTable  `parser:"(  @@"`
+	Explain  bool          `parser:"( @'EXPLAIN'"`
+	Analyze  bool          `parser:"  @'ANALYZE'? )?"`
+	Create   *createStmt   `parser:"(  @@"`
 	Drop     *dropTable    `parser:" | @@"`
 	Insert   *insertStmt   `parser:" | @@"`
 	Update   *updateStmt   `parser:" | @@"`
@@ -28,16 +29,23 @@ type statement struct {
 	Begin    *beginStmt    `parser:" | @@"`
 	Commit   *commitStmt   `parser:" | @@"`
 	Rollback *rollbackStmt `parser:" | @@"`
-	Set      *setStmt      `parser:" | @@ )"`
+	Set      *setStmt      `parser:" | @@"`
+	Reindex  *reindexStmt  `parser:" | @@ )"`
 }
 
 type name struct {
 	Tok lexer.Token `parser:"@(Ident | QIdent)"`
 }
 
+type createStmt struct {
+	Pos   lexer.Position
+	Table *createTable `parser:"'CREATE' ( @@"`
+	Index *createIndex `parser:"         | @@ )"`
+}
+
 type createTable struct {
 	Pos         lexer.Position
-	IfNotExists bool         `parser:"'CREATE' 'TABLE' ( @'IF' 'NOT' 'EXISTS' )?"`
+	IfNotExists bool         `parser:"'TABLE' ( @'IF' 'NOT' 'EXISTS' )?"`
 	Name        *name        `parser:"@@"`
 	Elems       []*tableElem `parser:"'(' @@ ( ',' @@ )* ')'"`
 }
@@ -70,9 +78,26 @@ type constraint struct {
 	Null       bool `parser:"| @'NULL'"`
 }
 
+// createIndex is CREATE INDEX (SPEC §8); options reuse COPY's form.
+type createIndex struct {
+	Pos         lexer.Position
+	IfNotExists bool          `parser:"'INDEX' ( @'IF' 'NOT' 'EXISTS' )?"`
+	Name        *name         `parser:"@@"`
+	Table       *name         `parser:"'ON' @@"`
+	Method      *name         `parser:"( 'USING' @@ )?"`
+	Column      *name         `parser:"'(' @@ ')'"`
+	Options     []*copyOption `parser:"( 'WITH' '(' @@ ( ',' @@ )* ')' )?"`
+}
+
+type reindexStmt struct {
+	Pos  lexer.Position
+	Name *name `parser:"'REINDEX' @@"`
+}
+
 type dropTable struct {
 	Pos      lexer.Position
-	IfExists bool  `parser:"'DROP' 'TABLE' ( @'IF' 'EXISTS' )?"`
+	Index    bool  `parser:"'DROP' ( 'TABLE' | @'INDEX' )"`
+	IfExists bool  `parser:"( @'IF' 'EXISTS' )?"`
 	Name     *name `parser:"@@"`
 }
 
@@ -135,6 +160,7 @@ type clause struct {
 	Temperature *expr  `parser:"| 'TEMPERATURE' @@"`
 	Top         *expr  `parser:"| 'TOP' @@"`
 	Where       *expr  `parser:"| 'WHERE' @@"`
+	Within      *expr  `parser:"| 'WITHIN' 'ERROR' @@"`
 }
 
 type selectTail struct {
@@ -168,8 +194,8 @@ type copyOption struct {
 }
 
 type showTables struct {
-	Pos  lexer.Position
-	Show bool `parser:"@'SHOW' 'TABLES'"`
+	Pos     lexer.Position
+	Indexes bool `parser:"'SHOW' ( 'TABLES' | @'INDEXES' )"`
 }
 
 type setStmt struct {

@@ -58,6 +58,7 @@ func Walk(n Node, f func(Node) bool) {
 			ident(m.On)
 			expr(m.Temperature)
 			expr(m.Top)
+			expr(m.Within)
 		}
 		expr(n.Where)
 		exprs(n.GroupBy)

@@ -15,10 +15,11 @@ const module = "github.com/softdb/softdb"
 var allowed = map[string][]string{
 	"types":      {},
 	"attention":  {},
+	"ivf":        {"attention"},
 	"query":      {"types"},
 	"storage":    {"types"},
 	"formats":    {"types"},
-	"exec":       {"types", "query", "storage", "attention", "formats"},
+	"exec":       {"types", "query", "storage", "attention", "formats", "ivf"},
 	"":           {"types", "query", "storage", "exec"}, // the root package: the embedding API
 	"driver":     {"", "types"},
 	"cmd/softdb": {"", "types", "query", "formats"},
