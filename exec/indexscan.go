@@ -50,6 +50,7 @@ type indexPlan struct {
 	tOut      time.Duration
 	bound     float64 // the error proven (SPEC §8 error_bound)
 	scanBytes int64
+	errBound  *float64 // where error_bound reads bound
 }
 
 // planWithin binds WITHIN ERROR ε: a number in (0, 1).
@@ -79,7 +80,7 @@ func planWithin(s *query.Select, params []types.Value) (float64, error) {
 
 // planIndex chooses an index for p's match when one can answer it exactly
 // (or within ε); the run decides by cost whether to use it.
-func planIndex(p *selectPlan, within float64) {
+func planIndex(p *selectPlan, within float64, errBound *float64) {
 	m := p.match
 	if m == nil || m.sub != nil {
 		return // batches scan (a batch reads every key once per block anyway)
@@ -94,7 +95,7 @@ func planIndex(p *selectPlan, within float64) {
 	if ix == nil {
 		return
 	}
-	ip := &indexPlan{ix: ix, within: within}
+	ip := &indexPlan{ix: ix, within: within, errBound: errBound}
 	switch {
 	case m.mode == query.Hard:
 		ip.kind, ip.k = ixHard, m.k
@@ -227,6 +228,7 @@ func runIndexed(ctx context.Context, p *selectPlan) (res [][]types.Value, ok boo
 		// variation (docs/indexes.md, §3).
 		if ip.within > 0 {
 			ip.bound = 2 * sr.Delta / (1 + sr.Delta)
+			*ip.errBound = ip.bound
 		}
 	}
 	t0 := time.Now()
@@ -277,4 +279,24 @@ func (ip *indexPlan) analyzeLines() []string {
 	}
 	lines = append(lines, fmt.Sprintf("time: lists %s, bounds %s, search %s, output %s", ip.tView, s.TimeBounds, s.TimeScan, ip.tOut))
 	return lines
+}
+
+// errorBoundE is the pseudo-column error_bound (SPEC §8): the error
+// proven for the statement's query, 0 when exact.
+type errorBoundE struct{ v *float64 }
+
+func (e *errorBoundE) typ() types.Type { return types.Type{Kind: types.Float} }
+func (e *errorBoundE) String() string  { return "error_bound" }
+func (e *errorBoundE) eval(rowEnv) (types.Value, error) {
+	return types.FloatValue(*e.v), nil
+}
+
+func (s *scope) bindErrorBound(n *query.ColumnRef) (expr, error) {
+	if !s.match || s.errBound == nil {
+		return nil, errorf(ErrNotFound, n.At, "error_bound is only available in SOFT SELECT (and HARD SELECT, where it is 0)")
+	}
+	if s.noScore != "" {
+		return nil, errorf(ErrType, n.At, "error_bound cannot be used in %s", s.noScore)
+	}
+	return &errorBoundE{v: s.errBound}, nil
 }

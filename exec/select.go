@@ -86,7 +86,7 @@ func float32AsFloat64(f float32) float64 {
 // planSelect binds a SELECT against a snapshot.
 func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (*selectPlan, error) {
 	p := &selectPlan{}
-	sc := &scope{params: params}
+	sc := &scope{params: params, errBound: new(float64)}
 	if s.From != nil {
 		t := snap.Table(s.From.Name)
 		if t == nil {
@@ -154,7 +154,7 @@ func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (
 		if err != nil {
 			return nil, err
 		}
-		planIndex(p, within)
+		planIndex(p, within, sc.errBound)
 	}
 	return p, nil
 }
