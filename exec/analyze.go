@@ -25,6 +25,7 @@ func (s *Session) explain(ctx context.Context, n *query.Explain, params []types.
 		return nil, err
 	}
 	p.memLimit = s.MemoryLimit()
+	p.setIndexScan(s.indexScan)
 	tPlan := time.Since(t0)
 	t0 = time.Now()
 	rows, err := runSelect(ctx, p)

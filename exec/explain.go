@@ -39,6 +39,7 @@ func (s *Session) explainPlan(stmt query.Statement, params []types.Value) ([]str
 		if err != nil {
 			return nil, err
 		}
+		p.setIndexScan(s.indexScan)
 		root = p.tree()
 	case *query.Insert:
 		root = node(fmt.Sprintf("Insert into %s (%d rows)", n.Table.Name, len(n.Rows)))

@@ -50,6 +50,7 @@ type indexPlan struct {
 	tOut      time.Duration
 	bound     float64 // the error proven (SPEC §8 error_bound)
 	scanBytes int64
+	mode      string   // SET index_scan: "" or "auto", "on", "off"
 	errBound  *float64 // where error_bound reads bound
 }
 
@@ -164,6 +165,10 @@ func (ip *indexPlan) decide(view *ivf.View, b *ivf.Bounds, m *matchPlan) bool {
 		choice = "index"
 	}
 	ip.decision = fmt.Sprintf("cost: about %d of %d rows → %s", est, view.N, choice)
+	if ip.mode == "on" {
+		use = true
+		ip.decision += " (index_scan = on: index)"
+	}
 	return use
 }
 
@@ -299,4 +304,28 @@ func (s *scope) bindErrorBound(n *query.ColumnRef) (expr, error) {
 		return nil, errorf(ErrType, n.At, "error_bound cannot be used in %s", s.noScore)
 	}
 	return &errorBoundE{v: s.errBound}, nil
+}
+
+func (s *Session) setIndexScan(n *query.Set) error {
+	switch v := strings.ToLower(n.Value); v {
+	case "auto", "default":
+		s.indexScan = ""
+	case "on", "off":
+		s.indexScan = v
+	default:
+		return errorf(ErrValue, n.ValueAt, "index_scan must be auto, on or off, got %q", n.Value)
+	}
+	return nil
+}
+
+// setIndexScan applies SET index_scan to a plan: off drops the index.
+func (p *selectPlan) setIndexScan(mode string) {
+	if p.index == nil {
+		return
+	}
+	if mode == "off" {
+		p.index = nil
+		return
+	}
+	p.index.mode = mode
 }
