@@ -146,25 +146,32 @@ func DecodeIndex(val []byte) (*Index, error) {
 		return bad("unknown version")
 	}
 	p := val[1:]
+	// uvarint reads a minimally encoded uvarint (one encoding per record).
+	uvarint := func() (uint64, bool) {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || k != len(binary.AppendUvarint(nil, n)) {
+			return 0, false
+		}
+		p = p[k:]
+		return n, true
+	}
 	var strs [5]string
 	for i := range strs {
-		n, k := binary.Uvarint(p)
-		if k <= 0 || n > uint64(len(p)-k) {
+		n, ok := uvarint()
+		if !ok || n > uint64(len(p)) {
 			return bad("truncated string")
 		}
-		strs[i] = string(p[k : k+int(n)])
-		p = p[k+int(n):]
+		strs[i] = string(p[:n])
+		p = p[n:]
 	}
-	lists, k := binary.Uvarint(p)
-	if k <= 0 {
+	lists, ok := uvarint()
+	if !ok {
 		return bad("truncated lists")
 	}
-	p = p[k:]
-	dim, k := binary.Uvarint(p)
-	if k <= 0 {
+	dim, ok := uvarint()
+	if !ok {
 		return bad("truncated dim")
 	}
-	p = p[k:]
 	if len(p) < 8 {
 		return bad("truncated seed")
 	}
