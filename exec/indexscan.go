@@ -152,12 +152,16 @@ func (ip *indexPlan) node(scan *planNode) *planNode {
 }
 
 // decide estimates the rows the index reads for q and records the choice.
-func (ip *indexPlan) decide(view *ivf.View, b *ivf.Bounds, m *matchPlan) bool {
+func (ip *indexPlan) decide(view *ivf.View, Q *ivf.Query, b *ivf.Bounds, m *matchPlan, src ivf.Source) (bool, error) {
+	kth, best, err := view.Probe(Q, b, ip.k, src)
+	if err != nil {
+		return false, m.kernelErr(err)
+	}
 	var est int
 	if ip.kind == ixHard {
-		est = b.EstimateHard(view, ip.k)
+		est = b.EstimateHard(view, ip.k, kth)
 	} else {
-		est = b.EstimateSoft(view, 1/m.temp, ip.tau)
+		est = b.EstimateSoft(view, 1/m.temp, ip.tau, best)
 	}
 	use := float64(est) <= indexCostRatio*float64(view.N)
 	choice := "scan"
@@ -169,7 +173,7 @@ func (ip *indexPlan) decide(view *ivf.View, b *ivf.Bounds, m *matchPlan) bool {
 		use = true
 		ip.decision += " (index_scan = on: index)"
 	}
-	return use
+	return use, nil
 }
 
 // prepare evaluates the one query and builds the bounds; ok is false when
@@ -188,8 +192,10 @@ func (ip *indexPlan) prepare(ctx context.Context, p *selectPlan) (view *ivf.View
 	_, qmat, qnorms := m.queryMatrix(qs)
 	Q = ivf.NewQuery(m.metric, qmat, qnorms[0])
 	b = view.Bounds(Q)
+	src := &tableSource{t: p.table, col: m.col, d: m.dim, where: p.where, segs: p.table.Segments()}
+	ok, err = ip.decide(view, Q, b, m, src)
 	ip.stats.TimeBounds = time.Since(t0)
-	return view, Q, b, qs[0], ip.decide(view, b, m), nil
+	return view, Q, b, qs[0], ok, err
 }
 
 // runIndexed runs p's match through its index when the planner chose one

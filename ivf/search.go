@@ -2,6 +2,7 @@ package ivf
 
 import (
 	"math"
+	"sort"
 	"time"
 
 	"github.com/softdb/softdb/attention"
@@ -46,17 +47,48 @@ func (s *Stats) Add(o *Stats) {
 	s.TimeScan += o.TimeScan
 }
 
+// Probe scores the list with the highest upper bound (the one every
+// search reads first) and returns its k-th best and its best score
+// (−Inf when it has fewer than k or no candidates): real scores that
+// sharpen the estimates far beyond the lists' lower bounds.
+func (v *View) Probe(Q *Query, b *Bounds, k int, src Source) (kth, best float64, err error) {
+	kth, best = math.Inf(-1), math.Inf(-1)
+	if len(b.Order) == 0 {
+		return kth, best, nil
+	}
+	var s scratch
+	var st Stats
+	ids, err := src.Keep(s.idsOf(&v.Lists[b.Order[0]]))
+	if err != nil || len(ids) == 0 {
+		return kth, best, err
+	}
+	scores, err := s.score(Q, v.Q.D, ids, src, &st)
+	if err != nil {
+		return kth, best, err
+	}
+	sorted := make([]float64, len(scores[:len(ids)]))
+	for i, x := range scores[:len(ids)] {
+		sorted[i] = float64(x)
+	}
+	sort.Sort(sort.Reverse(sort.Float64Slice(sorted)))
+	best = sorted[0]
+	if k >= 1 && len(sorted) >= k {
+		kth = sorted[k-1]
+	}
+	return kth, best, nil
+}
+
 // EstimateHard returns about how many rows SearchHard reads for the k
-// best: the rows of every list whose upper bound reaches the k-th best
-// lower bound of whole lists (a guarantee without WHERE, an estimate with).
-func (b *Bounds) EstimateHard(v *View, k int) int {
+// best: the rows of every list whose upper bound reaches thr (a probed
+// k-th best score), or else the k-th best lower bound of whole lists.
+func (b *Bounds) EstimateHard(v *View, k int, thr float64) int {
 	byLo := append([]int(nil), b.Order...)
 	sortDesc(byLo, b.Lo)
-	thr, n := math.Inf(-1), 0
+	n := 0
 	for _, l := range byLo {
 		n += len(v.Lists[l].IDs)
 		if n >= k {
-			thr = b.Lo[l]
+			thr = max(thr, b.Lo[l])
 			break
 		}
 	}
@@ -70,9 +102,9 @@ func (b *Bounds) EstimateHard(v *View, k int) int {
 }
 
 // EstimateSoft returns about how many rows SearchSoft reads with budget
-// tau: the best lower bound stands for the best score.
-func (b *Bounds) EstimateSoft(v *View, invT, tau float64) int {
-	best := math.Inf(-1)
+// tau: the larger of best (a probed score) and the best lower bound
+// stands for the best score.
+func (b *Bounds) EstimateSoft(v *View, invT, tau, best float64) int {
 	for _, l := range b.Order {
 		best = max(best, b.Lo[l])
 	}
