@@ -268,7 +268,7 @@ func (ip *indexPlan) analyzeLines() []string {
 		return nil
 	}
 	if !ip.used {
-		return []string{"index: not used (" + ip.decision + ")"}
+		return []string{fmt.Sprintf("index: not used (%s; deciding took: lists %s, bounds and probe %s)", ip.decision, ip.tView, ip.stats.TimeBounds)}
 	}
 	s := &ip.stats
 	lines := []string{
