@@ -70,6 +70,23 @@ func (v *View) Bounds(Q *Query) *Bounds {
 	q := v.Q
 	d := q.D
 	b := &Bounds{Lo: make([]float64, q.L), Hi: make([]float64, q.L)}
+	// q·c (DOT), ‖q−c‖² (L2) or q·ĉ (COSINE) for every list at once with
+	// the float32 kernels; each errs by at most γ·(its magnitude) (§0),
+	// which widens the bounds below. A centre beyond float32's range falls
+	// back to float64.
+	fast := make([]float32, q.L)
+	var err error
+	switch Q.M {
+	case attention.Dot:
+		err = attention.ScoreRows(fast, attention.Dot, Q.V, q.Cent, d)
+	case attention.L2:
+		err = attention.ScoreRows(fast, attention.L2, Q.V, q.Cent, d)
+	case attention.Cosine:
+		if Q.unit != nil {
+			err = attention.ScoreRows(fast, attention.Dot, Q.V, q.unit32, d)
+		}
+	}
+	exact := err != nil
 	for l := range v.Lists {
 		L := &v.Lists[l]
 		if len(L.IDs) == 0 {
@@ -77,22 +94,36 @@ func (v *View) Bounds(Q *Query) *Bounds {
 		}
 		b.Order = append(b.Order, l)
 		c := q.cent[l*d : (l+1)*d]
+		cn := q.cnorm[l]
 		switch Q.M {
 		case attention.Dot:
 			var dot float64
-			for j, x := range Q.v {
-				dot += x * c[j]
+			if exact {
+				for j, x := range Q.v {
+					dot += x * c[j]
+				}
+			} else {
+				dot = float64(fast[l])
 			}
-			w := Q.norm*L.Radius + 1e-9*Q.norm*(q.cnorm[l]+L.Radius) + Q.gamma*Q.norm*L.MaxNorm
+			w := Q.norm*L.Radius + (1e-9+Q.gamma)*Q.norm*(cn+L.Radius) + Q.gamma*Q.norm*L.MaxNorm
 			b.Lo[l], b.Hi[l] = dot-w, dot+w
 		case attention.L2:
-			var s float64
-			for j, x := range Q.v {
-				e := x - c[j]
-				s += e * e
+			var dqc, dlo float64
+			if exact {
+				var s float64
+				for j, x := range Q.v {
+					e := x - c[j]
+					s += e * e
+				}
+				dqc = math.Sqrt(s)
+				dlo = dqc * (1 - 1e-9)
+			} else {
+				s := -float64(fast[l])
+				e := (Q.gamma + 1e-9) * (Q.norm + cn) * (Q.norm + cn)
+				dqc = math.Sqrt(s + e)
+				dlo = math.Sqrt(max(0, s-e))
 			}
-			dqc := math.Sqrt(s)
-			near := max(0, dqc*(1-1e-9)-L.Radius)
+			near := max(0, dlo-L.Radius)
 			far := up(dqc) + L.Radius
 			w := Q.gamma * (far * far)
 			b.Lo[l], b.Hi[l] = -(far*far)-w, -(near*near)+w
@@ -101,12 +132,18 @@ func (v *View) Bounds(Q *Query) *Bounds {
 				b.Lo[l], b.Hi[l] = 0, 0
 				continue
 			}
-			u := q.unit[l*d : (l+1)*d]
 			var dot float64
-			for j, x := range Q.unit {
-				dot += x * u[j]
+			if exact {
+				u := q.unit[l*d : (l+1)*d]
+				for j, x := range Q.unit {
+					dot += x * u[j]
+				}
+			} else {
+				// q·û in float32 over ‖q‖; û is ĉ rounded (‖û − ĉ‖ ≤ 1e-7·√d·…,
+				// covered by 1e-6), and the kernel errs by γ‖q‖‖û‖.
+				dot = float64(fast[l]) / Q.norm
 			}
-			w := L.URadius + 1e-9 + Q.gamma
+			w := L.URadius + 1e-6 + 2*Q.gamma
 			lo, hi := max(-1, dot-w)-Q.gamma, min(1, dot+w)+Q.gamma
 			if L.HasZero {
 				lo, hi = min(lo, 0), max(hi, 0)

@@ -40,12 +40,13 @@ func ParseCodes(s string) (Codes, error) {
 
 // Quantizer assigns vectors to lists: the trained centroids.
 type Quantizer struct {
-	D, L  int
-	Cent  []float32 // L×D
-	Codes Codes
-	cent  []float64 // the centroids in float64
-	unit  []float64 // c/‖c‖ (zero for a zero centroid), for COSINE
-	cnorm []float64
+	D, L   int
+	Cent   []float32 // L×D
+	Codes  Codes
+	cent   []float64 // the centroids in float64
+	unit   []float64 // c/‖c‖ (zero for a zero centroid), for COSINE
+	unit32 []float32 // unit rounded to float32 (Bounds' fast path)
+	cnorm  []float64
 }
 
 // NewQuantizer wraps trained centroids (L×d, L ≥ 1).
@@ -67,6 +68,10 @@ func NewQuantizer(cent []float32, d int, codes Codes) *Quantizer {
 				q.unit[c*d+j] = q.cent[c*d+j] / n
 			}
 		}
+	}
+	q.unit32 = make([]float32, L*d)
+	for i, x := range q.unit {
+		q.unit32[i] = float32(x)
 	}
 	return q
 }
