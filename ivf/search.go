@@ -187,6 +187,25 @@ func (s *scratch) codeFilter(Q *Query, L *List, ids []int64, st *Stats, keep fun
 	return out
 }
 
+// visit reads list L: its candidates (Source.Keep), those whose code
+// bound passes filter (when L has codes and filter is set), scored exactly.
+func (s *scratch) visit(Q *Query, L *List, src Source, st *Stats, filter func(lo, hi float64) bool) ([]int64, []float32, error) {
+	ids, err := src.Keep(s.idsOf(L))
+	if err != nil {
+		return nil, nil, err
+	}
+	st.Visited++
+	st.Candidates += len(ids)
+	if L.Codes != nil && filter != nil {
+		ids = s.codeFilter(Q, L, ids, st, filter)
+	}
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	scores, err := s.score(Q, len(Q.V), ids, src, st)
+	return ids, scores, err
+}
+
 // SearchHard returns the k best rows (best first, ties to the lower id),
 // exactly the float32 scan's: a list is read only while its upper bound
 // reaches the k-th best score found so far, and with codes a row is
@@ -196,7 +215,6 @@ func (v *View) SearchHard(Q *Query, b *Bounds, k int, src Source, st *Stats) ([]
 	t0 := time.Now()
 	top := attention.NewTopK(k)
 	var s scratch
-	d := v.Q.D
 	st.Lists += len(b.Order)
 	kth := func() float64 {
 		if top.Len() < k {
@@ -210,20 +228,11 @@ func (v *View) SearchHard(Q *Query, b *Bounds, k int, src Source, st *Stats) ([]
 			st.Skipped += len(b.Order) - i
 			break
 		}
-		L := &v.Lists[l]
-		ids, err := src.Keep(s.idsOf(L))
-		if err != nil {
-			return nil, err
+		var filter func(lo, hi float64) bool
+		if top.Len() == k {
+			filter = func(lo, hi float64) bool { return hi >= thr }
 		}
-		st.Visited++
-		st.Candidates += len(ids)
-		if L.Codes != nil && top.Len() == k {
-			ids = s.codeFilter(Q, L, ids, st, func(lo, hi float64) bool { return hi >= thr })
-		}
-		if len(ids) == 0 {
-			continue
-		}
-		scores, err := s.score(Q, d, ids, src, st)
+		ids, scores, err := s.visit(Q, &v.Lists[l], src, st, filter)
 		if err != nil {
 			return nil, err
 		}
@@ -256,7 +265,6 @@ type SoftResult struct {
 func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st *Stats) (*SoftResult, error) {
 	t0 := time.Now()
 	var s scratch
-	d := v.Q.D
 	st.Lists += len(b.Order)
 	suffix := b.suffix(v, invT)
 	res := &SoftResult{}
@@ -272,26 +280,17 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 			st.TimeScan += time.Since(t0)
 			return res, nil
 		}
-		L := &v.Lists[l]
-		ids, err := src.Keep(s.idsOf(L))
-		if err != nil {
-			return nil, err
-		}
-		st.Visited++
-		st.Candidates += len(ids)
-		if L.Codes != nil && sum > 0 {
-			ids = s.codeFilter(Q, L, ids, st, func(lo, hi float64) bool {
+		var filter func(lo, hi float64) bool
+		if sum > 0 {
+			filter = func(lo, hi float64) bool {
 				if (hi-M)*invT <= rowCut {
 					skipped = logAddExp(skipped, hi*invT)
 					return false
 				}
 				return true
-			})
+			}
 		}
-		if len(ids) == 0 {
-			continue
-		}
-		scores, err := s.score(Q, d, ids, src, st)
+		ids, scores, err := s.visit(Q, &v.Lists[l], src, st, filter)
 		if err != nil {
 			return nil, err
 		}
