@@ -188,16 +188,31 @@ func describeIndexes(t *storage.Table, res *Result) {
 func (s *Session) indexStmt(ctx context.Context, stmt query.Statement, res *Result) (ok bool, err error) {
 	switch n := stmt.(type) {
 	case *query.CreateIndex:
-		return true, s.write(ctx, func(tx *storage.Tx) error { return createIndex(ctx, tx, n) })
+		err := s.write(ctx, func(tx *storage.Tx) error { return createIndex(ctx, tx, n) })
+		s.warmIndex(n.Name.Name, err)
+		return true, err
 	case *query.DropIndex:
 		return true, s.write(ctx, func(tx *storage.Tx) error { return dropIndex(tx, n) })
 	case *query.Reindex:
-		return true, s.write(ctx, func(tx *storage.Tx) error { return reindex(ctx, tx, n) })
+		err := s.write(ctx, func(tx *storage.Tx) error { return reindex(ctx, tx, n) })
+		s.warmIndex(n.Name.Name, err)
+		return true, err
 	case *query.ShowIndexes:
 		showIndexes(s.snapshot(), res)
 		return true, nil
 	}
 	return false, nil
+}
+
+// warmIndex builds the lists of a new index over the rows it was trained
+// on, so that CREATE INDEX, not the first query, pays for assigning them.
+func (s *Session) warmIndex(name string, err error) {
+	if err != nil {
+		return
+	}
+	if t, ix := s.snapshot().Index(name); ix != nil {
+		viewOf(ix, t)
+	}
 }
 
 // ---- The lists of one table version, derived and cached ----
