@@ -38,7 +38,7 @@ go test -short -count=1 -run='^TestOpenFirstQueryMemory$' ./bench
 fuzztime=${FUZZTIME:-10s}
 if [ "$fuzztime" != 0 ]; then
   for target in types:FuzzParseVector query:FuzzParse formats:FuzzParseF32 formats:FuzzCSV \
-                formats:FuzzJSONL formats:FuzzNPY formats:FuzzFvecs formats:FuzzParquet storage:FuzzDecodeRecord \
+                formats:FuzzJSONL formats:FuzzNPY formats:FuzzFvecs formats:FuzzParquet storage:FuzzDecodeRecord storage:FuzzDecodeIndex \
                 formats:FuzzParallelCSV formats:FuzzParallelJSONL formats:FuzzVectorText server:FuzzWire; do
     pkg=${target%%:*} fn=${target##*:}
     log=$(mktemp)

@@ -24,13 +24,14 @@ const (
 
 // scope resolves names while binding an expression.
 type scope struct {
-	schema  *storage.Schema // nil: no FROM
-	match   bool            // score, weight, qrow are available
-	noScore string          // non-empty: score/weight are rejected with this reason
-	params  []types.Value
-	dimVar  int       // > 0: the name d is this constant (TEMPERATURE)
-	group   *groupCtx // non-nil: binding over groups (aggregates allowed)
-	aggErr  string    // why aggregates are not allowed here
+	schema   *storage.Schema // nil: no FROM
+	match    bool            // score, weight, qrow are available
+	noScore  string          // non-empty: score/weight are rejected with this reason
+	params   []types.Value
+	dimVar   int       // > 0: the name d is this constant (TEMPERATURE)
+	group    *groupCtx // non-nil: binding over groups (aggregates allowed)
+	aggErr   string    // why aggregates are not allowed here
+	errBound *float64  // the error_bound of the statement's match (indexscan.go)
 
 	snap *storage.Snapshot // the projections project() may name; nil: none
 
@@ -190,6 +191,8 @@ func (s *scope) bindColumn(n *query.ColumnRef) (expr, error) {
 		return &colE{slot: i, name: c.Name, t: c.Type}, nil
 	}
 	switch name {
+	case "error_bound":
+		return s.bindErrorBound(n)
 	case "rowid":
 		return &colE{slot: nc + pseudoRowID, name: "rowid", t: types.Type{Kind: types.Int}}, nil
 	case "score", "weight", "qrow":

@@ -31,7 +31,7 @@ func (n *planNode) lines(prefix string, out []string) []string {
 	return out
 }
 
-func (s *Session) explain(stmt query.Statement, params []types.Value) ([]string, error) {
+func (s *Session) explainPlan(stmt query.Statement, params []types.Value) ([]string, error) {
 	var root *planNode
 	switch n := stmt.(type) {
 	case *query.Select:
@@ -39,6 +39,7 @@ func (s *Session) explain(stmt query.Statement, params []types.Value) ([]string,
 		if err != nil {
 			return nil, err
 		}
+		p.setIndexScan(s.indexScan)
 		root = p.tree()
 	case *query.Insert:
 		root = node(fmt.Sprintf("Insert into %s (%d rows)", n.Table.Name, len(n.Rows)))
@@ -175,6 +176,9 @@ func (m *matchPlan) tree(p *selectPlan) *planNode {
 	scan := node("Scan " + table)
 	if p.where != nil {
 		scan = node("Mask "+p.where.String(), scan)
+	}
+	if p.index != nil {
+		scan = p.index.node(scan)
 	}
 	children = append(children, scan)
 	return node(label, children...)

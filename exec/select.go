@@ -22,6 +22,7 @@ type selectPlan struct {
 	where    expr           // plain SELECT: filter; HARD/SOFT: the mask
 	match    *matchPlan     // nil: plain SELECT
 	scans    *scanShare     // shared scans of the engine (nil: run alone)
+	index    *indexPlan     // nil: the match scans (indexscan.go)
 	out      *outputSpec
 }
 
@@ -87,7 +88,7 @@ func float32AsFloat64(f float32) float64 {
 // planSelect binds a SELECT against a snapshot.
 func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (*selectPlan, error) {
 	p := &selectPlan{}
-	sc := &scope{params: params, snap: snap}
+	sc := &scope{params: params, snap: snap, errBound: new(float64)}
 	if s.From != nil {
 		t := snap.Table(s.From.Name)
 		if t == nil {
@@ -154,6 +155,13 @@ func planSelect(snap *storage.Snapshot, s *query.Select, params []types.Value) (
 				return nil, err
 			}
 		}
+	}
+	if p.match != nil {
+		within, err := planWithin(s, params)
+		if err != nil {
+			return nil, err
+		}
+		planIndex(p, within, sc.errBound)
 	}
 	return p, nil
 }
@@ -303,6 +311,9 @@ func runSelect(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 			// The blend form is one row per query, which LIMIT 0 or an
 			// OFFSET drops, as from any one-row result.
 			return nil, nil
+		}
+		if res, ok, err := runIndexed(ctx, p); ok || err != nil {
+			return res, err
 		}
 		return runShared(ctx, p)
 	}

@@ -70,6 +70,8 @@ type Session struct {
 	// memLimit, when > 0, replaces the engine's per-statement memory
 	// limit for this session (SET max_statement_memory).
 	memLimit int64
+	// indexScan is SET index_scan: auto (by cost), on or off.
+	indexScan string
 	// aborted is set when a statement inside BEGIN … COMMIT failed with an
 	// internal error (a recovered panic): the transaction was rolled back,
 	// and every statement but ROLLBACK fails with aborted until the
@@ -92,8 +94,11 @@ func (s *Session) MemoryLimit() int64 {
 // size ('16GB', '512MB', a number of bytes) or DEFAULT, the engine's
 // limit. It lasts for the session, and is not undone by ROLLBACK.
 func (s *Session) set(n *query.Set) error {
+	if strings.EqualFold(n.Name.Name, "index_scan") {
+		return s.setIndexScan(n)
+	}
 	if !strings.EqualFold(n.Name.Name, "max_statement_memory") {
-		return errorf(ErrNotFound, n.Name.At, "unknown setting %q (the one setting is max_statement_memory)", n.Name.Name)
+		return errorf(ErrNotFound, n.Name.At, "unknown setting %q (the settings are max_statement_memory and index_scan)", n.Name.Name)
 	}
 	if strings.EqualFold(n.Value, "default") {
 		s.memLimit = 0
@@ -241,6 +246,12 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 	if stmtHook != nil {
 		stmtHook(s, stmt)
 	}
+	if ok, err := s.indexStmt(ctx, stmt, res); ok {
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	switch n := stmt.(type) {
 	case *query.Select:
 		p, err := planSelect(s.snapshot(), n, params)
@@ -248,6 +259,7 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 			return nil, err
 		}
 		p.memLimit, p.scans = s.MemoryLimit(), &s.eng.scans
+		p.setIndexScan(s.indexScan)
 		rows, err := runSelect(ctx, p)
 		if err != nil {
 			return nil, err
@@ -303,8 +315,9 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 			}
 			res.Rows = append(res.Rows, []types.Value{types.TextValue(c.Name), types.TextValue(typ), boolValue(c.NotNull), boolValue(c.PrimaryKey)})
 		}
+		describeIndexes(t, res)
 	case *query.Explain:
-		lines, err := s.explain(n.Stmt, params)
+		lines, err := s.explain(ctx, n, params)
 		if err != nil {
 			return nil, err
 		}

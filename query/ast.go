@@ -174,6 +174,7 @@ type Match struct {
 	Metric      Metric
 	Temperature Expr // nil: default √d
 	Top         Expr // nil: all rows (SOFT only)
+	Within      Expr // WITHIN ERROR ε; nil: exact (SOFT only)
 
 	Heads    Expr      // nil: one head (SOFT only)
 	Backward *Backward // nil: no gradients (SOFT only)
@@ -232,8 +233,9 @@ type Describe struct {
 
 // Explain is EXPLAIN <statement>.
 type Explain struct {
-	At   Pos
-	Stmt Statement
+	At      Pos
+	Analyze bool // EXPLAIN ANALYZE: run the statement and report what it did
+	Stmt    Statement
 }
 
 // Begin, Commit and Rollback control explicit transactions.

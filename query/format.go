@@ -66,6 +66,9 @@ func writeExprs(b *strings.Builder, es []Expr) {
 }
 
 func formatStmt(b *strings.Builder, s Statement) {
+	if formatIndexStmt(b, s) {
+		return
+	}
 	switch s := s.(type) {
 	case *CreateTable:
 		b.WriteString("CREATE TABLE ")
@@ -153,21 +156,7 @@ func formatStmt(b *strings.Builder, s Statement) {
 			}
 			b.WriteString(quoteString(p.Value))
 		}
-		if len(s.Options) > 0 {
-			b.WriteString(" WITH (")
-			for i, o := range s.Options {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				// Values print as strings: the AST does not keep how they
-				// were written, and a string reads back as the same text.
-				// Option names are words (keywords included), never quoted.
-				b.WriteString(o.Name)
-				b.WriteString(" ")
-				b.WriteString(quoteString(o.Value))
-			}
-			b.WriteString(")")
-		}
+		writeOptions(b, s.Options)
 	case *ShowTables:
 		b.WriteString("SHOW TABLES")
 	case *Set:
@@ -180,6 +169,9 @@ func formatStmt(b *strings.Builder, s Statement) {
 		b.WriteString(quoteIdent(s.Table.Name))
 	case *Explain:
 		b.WriteString("EXPLAIN ")
+		if s.Analyze {
+			b.WriteString("ANALYZE ")
+		}
 		formatStmt(b, s.Stmt)
 	case *Begin:
 		b.WriteString("BEGIN")
@@ -250,6 +242,10 @@ func formatSelect(b *strings.Builder, s *Select) {
 		if m.Top != nil {
 			b.WriteString(" TOP ")
 			formatExpr(b, m.Top, 0)
+		}
+		if m.Within != nil {
+			b.WriteString(" WITHIN ERROR ")
+			formatExpr(b, m.Within, 0)
 		}
 		if m.Heads != nil {
 			b.WriteString(" HEADS ")
@@ -476,4 +472,23 @@ func floatText(f *FloatLit) string {
 		s += ".0"
 	}
 	return s
+}
+
+// writeOptions prints WITH (name value, …) of COPY and CREATE INDEX.
+func writeOptions(b *strings.Builder, opts []CopyOption) {
+	if len(opts) > 0 {
+		b.WriteString(" WITH (")
+		for i, o := range opts {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			// Values print as strings: the AST does not keep how they
+			// were written, and a string reads back as the same text.
+			// Option names are words (keywords included), never quoted.
+			b.WriteString(o.Name)
+			b.WriteString(" ")
+			b.WriteString(quoteString(o.Value))
+		}
+		b.WriteString(")")
+	}
 }

@@ -15,8 +15,9 @@ import (
 
 type statement struct {
 	Pos      lexer.Position
-	Explain  bool          `parser:"@'EXPLAIN'?"`
-	Create   *createTable  `parser:"(  @@"`
+	Explain  bool          `parser:"( @'EXPLAIN'"`
+	Analyze  bool          `parser:"  @'ANALYZE'? )?"`
+	Create   *createStmt   `parser:"(  @@"`
 	Drop     *dropTable    `parser:" | @@"`
 	Insert   *insertStmt   `parser:" | @@"`
 	Update   *updateStmt   `parser:" | @@"`
@@ -29,6 +30,7 @@ type statement struct {
 	Commit   *commitStmt   `parser:" | @@"`
 	Rollback *rollbackStmt `parser:" | @@"`
 	Set      *setStmt      `parser:" | @@"`
+	Reindex  *reindexStmt  `parser:" | @@"`
 	Train    *trainStmt    `parser:" | @@ )"`
 }
 
@@ -36,12 +38,18 @@ type name struct {
 	Tok lexer.Token `parser:"@(Ident | QIdent)"`
 }
 
+type createStmt struct {
+	Pos        lexer.Position
+	Table      *createTable      `parser:"'CREATE' ( @@"`
+	Index      *createIndex      `parser:"         | @@"`
+	Projection *createProjection `parser:"         | @@ )"`
+}
+
 type createTable struct {
 	Pos         lexer.Position
-	Projection  *createProjection `parser:"'CREATE' ( @@"`
-	IfNotExists bool              `parser:"| 'TABLE' ( @'IF' 'NOT' 'EXISTS' )?"`
-	Name        *name             `parser:"@@"`
-	Elems       []*tableElem      `parser:"'(' @@ ( ',' @@ )* ')' )"`
+	IfNotExists bool         `parser:"'TABLE' ( @'IF' 'NOT' 'EXISTS' )?"`
+	Name        *name        `parser:"@@"`
+	Elems       []*tableElem `parser:"'(' @@ ( ',' @@ )* ')'"`
 }
 
 type tableElem struct {
@@ -73,10 +81,27 @@ type constraint struct {
 	Generated  *expr `parser:"| 'GENERATED' 'ALWAYS' 'AS' '(' @@ ')' 'STORED'"`
 }
 
+// createIndex is CREATE INDEX (SPEC §8); options reuse COPY's form.
+type createIndex struct {
+	Pos         lexer.Position
+	IfNotExists bool          `parser:"'INDEX' ( @'IF' 'NOT' 'EXISTS' )?"`
+	Name        *name         `parser:"@@"`
+	Table       *name         `parser:"'ON' @@"`
+	Method      *name         `parser:"( 'USING' @@ )?"`
+	Column      *name         `parser:"'(' @@ ')'"`
+	Options     []*copyOption `parser:"( 'WITH' '(' @@ ( ',' @@ )* ')' )?"`
+}
+
+type reindexStmt struct {
+	Pos  lexer.Position
+	Name *name `parser:"'REINDEX' @@"`
+}
+
 type dropTable struct {
 	Pos        lexer.Position
 	Projection *dropProjection `parser:"'DROP' ( @@"`
-	IfExists   bool            `parser:"| 'TABLE' ( @'IF' 'EXISTS' )?"`
+	Index      bool            `parser:"| ( 'TABLE' | @'INDEX' )"`
+	IfExists   bool            `parser:"( @'IF' 'EXISTS' )?"`
 	Name       *name           `parser:"@@ )"`
 }
 
@@ -139,6 +164,7 @@ type clause struct {
 	Temperature *expr  `parser:"| 'TEMPERATURE' @@"`
 	Top         *expr  `parser:"| 'TOP' @@"`
 	Where       *expr  `parser:"| 'WHERE' @@"`
+	Within      *expr  `parser:"| 'WITHIN' 'ERROR' @@"`
 
 	Heads    *expr   `parser:"| 'HEADS' @@"`
 	Backward *assign `parser:"| 'BACKWARD' @@"`
@@ -178,6 +204,7 @@ type copyOption struct {
 type showTables struct {
 	Pos         lexer.Position
 	Show        bool `parser:"@'SHOW' ( 'TABLES'"`
+	Indexes     bool `parser:"| @'INDEXES'"`
 	Projections bool `parser:"| @'PROJECTIONS' )"`
 }
 

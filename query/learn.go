@@ -138,6 +138,7 @@ func (l *lowerer) learnStatement(s *statement) Statement {
 		return &CopyProjection{At: pos(s.Copy.Pos), Name: l.name(c.Name), Path: StringLit{At: pos(c.Path.Tok.Pos), Value: unquote(c.Path.Tok.Value)}}
 	case s.Train != nil:
 		t := l.train(s.Train)
+		t.Analyze = t.Analyze || s.Analyze // EXPLAIN ANALYZE TRAIN
 		switch {
 		case s.Explain && !t.Analyze:
 			l.fail(s.Train.Pos, "EXPLAIN TRAIN is not supported; EXPLAIN ANALYZE TRAIN runs it and shows the loss per iteration")

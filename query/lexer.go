@@ -63,7 +63,8 @@ var reservedList = []string{
 
 // nonReserved are grammar words lexed as Ident.
 var nonReserved = []string{
-	"BIGINT", "COSINE", "DOT", "DOUBLE", "FLOAT", "INT", "INTEGER", "KEY",
+	"ANALYZE", "BIGINT", "COSINE", "DOT", "DOUBLE", "ERROR", "FLOAT", "INDEX",
+	"INDEXES", "INT", "INTEGER", "KEY", "REINDEX", "WITHIN",
 	"L2", "PRECISION", "REAL", "TABLES", "TEMPERATURE", "TEXT", "TOP",
 	"TRANSACTION", "VARCHAR", "VECTOR",
 	"BACKWARD", "HEADS", // SOFT SELECT … HEADS h, BACKWARD col = g

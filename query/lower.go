@@ -32,10 +32,22 @@ func (l *lowerer) statement(s *statement) Statement {
 	switch {
 	case l.learnStatement(s) != nil: // projections and TRAIN (learn.go)
 		st = l.learnStatement(s)
+	case s.Create != nil && s.Create.Index != nil:
+		st = l.createIndex(s.Create.Index)
+		st.(*CreateIndex).At = pos(s.Create.Pos)
 	case s.Create != nil:
-		st = l.createTable(s.Create)
+		st = l.createTable(s.Create.Table)
+		if ct, ok := st.(*CreateTable); ok {
+			ct.At = pos(s.Create.Pos)
+		}
+	case s.Drop != nil && s.Drop.Index:
+		st = &DropIndex{At: pos(s.Drop.Pos), IfExists: s.Drop.IfExists, Name: l.name(s.Drop.Name)}
 	case s.Drop != nil:
 		st = &DropTable{At: pos(s.Drop.Pos), IfExists: s.Drop.IfExists, Name: l.name(s.Drop.Name)}
+	case s.Reindex != nil:
+		st = &Reindex{At: pos(s.Reindex.Pos), Name: l.name(s.Reindex.Name)}
+	case s.Show != nil && s.Show.Indexes:
+		st = &ShowIndexes{At: pos(s.Show.Pos)}
 	case s.Insert != nil:
 		st = l.insert(s.Insert)
 	case s.Update != nil:
@@ -67,7 +79,7 @@ func (l *lowerer) statement(s *statement) Statement {
 		return nil
 	}
 	if s.Explain && s.Train == nil { // EXPLAIN ANALYZE TRAIN is a Train
-		return &Explain{At: pos(s.Pos), Stmt: st}
+		return &Explain{At: pos(s.Pos), Analyze: s.Analyze, Stmt: st}
 	}
 	return st
 }
@@ -223,16 +235,7 @@ func (l *lowerer) copyStmt(c *copyStmt) Statement {
 	for _, p := range c.Paths {
 		cp.Paths = append(cp.Paths, StringLit{At: pos(p.Tok.Pos), Value: unquote(p.Tok.Value)})
 	}
-	for _, o := range c.Options {
-		opt := CopyOption{At: pos(o.Pos), Name: strings.ToUpper(o.Name.Value), Value: "TRUE"}
-		if v := o.Value; v != nil {
-			opt.Value = v.Value
-			if v.Type == tokString || v.Type == tokQIdent {
-				opt.Value = unquote(v.Value)
-			}
-		}
-		cp.Options = append(cp.Options, opt)
-	}
+	cp.Options = l.options(c.Options)
 	return cp
 }
 
@@ -255,7 +258,7 @@ func (l *lowerer) selectStmt(s *selectStmt) *Select {
 	return l.selectBody(p.Pos, Plain, p.Items, from, p.Clauses, p.Tail)
 }
 
-var clauseNames = [...]string{"MATCH", "ON", "USING", "TEMPERATURE", "TOP", "WHERE", "HEADS", "BACKWARD"}
+var clauseNames = [...]string{"MATCH", "ON", "USING", "TEMPERATURE", "TOP", "WHERE", "HEADS", "BACKWARD", "WITHIN ERROR"}
 
 func (l *lowerer) selectBody(at lexer.Position, mode SelectMode, items *selectItems, from *Ident, clauses []*clause, tail *selectTail) *Select {
 	sel := &Select{At: pos(at), Mode: mode, From: from}
@@ -280,6 +283,8 @@ func (l *lowerer) selectBody(at lexer.Position, mode SelectMode, items *selectIt
 			k = 6
 		case c.Backward != nil:
 			k = 7
+		case c.Within != nil:
+			k = 8
 		}
 		if first := seen[k]; first != nil {
 			l.fail(c.Pos, "duplicate %s clause (first at %d:%d)", clauseNames[k], first.Line, first.Column)
@@ -317,6 +322,12 @@ func (l *lowerer) selectBody(at lexer.Position, mode SelectMode, items *selectIt
 			m.Top = l.expr(c.Top)
 		case 5:
 			sel.Where = l.expr(c.Where)
+		case 8:
+			if mode == Hard {
+				l.fail(c.Pos, "WITHIN ERROR applies to SOFT SELECT only; HARD SELECT through an index is always exact")
+				continue
+			}
+			m.Within = l.expr(c.Within)
 		default:
 			l.learnedClause(&m, mode, c)
 		}

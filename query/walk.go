@@ -59,6 +59,7 @@ func Walk(n Node, f func(Node) bool) {
 			ident(m.On)
 			expr(m.Temperature)
 			expr(m.Top)
+			expr(m.Within)
 			expr(m.Heads)
 			if g := m.Backward; g != nil {
 				ident(&g.Column)

@@ -71,6 +71,9 @@ func (db *DB) load() error {
 	if err := it.Close(); err != nil {
 		return err
 	}
+	if err := db.loadIndexes(tables); err != nil {
+		return err
+	}
 	if err := db.checkRowRanges(tables); err != nil {
 		return err
 	}

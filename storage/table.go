@@ -15,7 +15,8 @@ type Table struct {
 	segs      []*Segment
 	live      int64
 	nextRowID int64
-	epoch     uint64 // write epoch that owns this header (see Tx)
+	epoch     uint64   // write epoch that owns this header (see Tx)
+	indexes   []*Index // sorted by name (index.go)
 }
 
 // Schema returns the table's schema; it must not be modified.

@@ -213,6 +213,7 @@ func (tx *Tx) DropTable(name string) error {
 	lo, hi := tableSpan(t.id)
 	_ = tx.reserve(64).DeleteRange(lo, hi, nil)
 	_ = tx.batch.Delete(catalogKey(low), nil)
+	tx.dropIndexes(t)
 	tx.touch()
 	tx.root = tx.root.del(low)
 	delete(tx.dirty, low)

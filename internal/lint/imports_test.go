@@ -15,11 +15,12 @@ const module = "github.com/softdb/softdb"
 var allowed = map[string][]string{
 	"types":      {},
 	"attention":  {},
+	"ivf":        {"attention"},
 	"query":      {"types"},
 	"storage":    {"types"},
 	"formats":    {"types"},
 	"learn":      {"attention"},
-	"exec":       {"types", "query", "storage", "attention", "formats", "learn"},
+	"exec":       {"types", "query", "storage", "attention", "formats", "learn", "ivf"},
 	"":           {"types", "query", "storage", "exec"}, // the root package: the embedding API
 	"driver":     {"", "types"},
 	"server":     {"", "types", "query"}, // the PostgreSQL wire protocol over the embedding API

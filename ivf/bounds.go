@@ -1,0 +1,200 @@
+package ivf
+
+import (
+	"math"
+	"sort"
+
+	"github.com/softdb/softdb/attention"
+)
+
+// Slack returns γ, the relative rounding error allowed for a float32
+// score of dimension d: the attention kernels sum d products in float32
+// (in any order, with or without FMA), so a dot product errs by at most
+// γ_d·Σ|qᵢkᵢ| ≤ γ_d·‖q‖‖k‖ with γ_d = d·u/(1−d·u), u = 2⁻²⁴ (Higham,
+// Accuracy and Stability of Numerical Algorithms, 2nd ed., §3.1); L2
+// adds one rounding per difference, COSINE the norms' and a division. γ
+// here is twice γ_{d+8}, which covers all three with room to spare.
+func Slack(d int) float64 {
+	u := math.Ldexp(1, -24)
+	n := float64(d + 8)
+	return 2 * n * u / (1 - n*u)
+}
+
+// Query is a query prepared for the bounds: as the kernels score it
+// (for COSINE, scaled by ScaleQuery as the scan does) and in float64.
+type Query struct {
+	M     attention.Metric
+	V     []float32 // as handed to the kernels
+	Norm  float32   // ‖V‖ as handed to the kernels (COSINE)
+	v     []float64
+	norm  float64
+	unit  []float64 // v/‖v‖ (COSINE)
+	gamma float64
+}
+
+// NewQuery prepares q (already scaled for COSINE) with its norm qnorm.
+func NewQuery(m attention.Metric, q []float32, qnorm float32) *Query {
+	Q := &Query{M: m, V: q, Norm: qnorm, v: make([]float64, len(q)), gamma: Slack(len(q))}
+	var s float64
+	for i, x := range q {
+		Q.v[i] = float64(x)
+		s += Q.v[i] * Q.v[i]
+	}
+	Q.norm = math.Sqrt(s)
+	if m == attention.Cosine && Q.norm > 0 {
+		Q.unit = make([]float64, len(q))
+		for i, x := range Q.v {
+			Q.unit[i] = x / Q.norm
+		}
+	}
+	return Q
+}
+
+// Bounds are, for one query, a lower and an upper bound on the float32
+// score of every member of each list, and the non-empty lists in
+// decreasing order of upper bound (ties: lower list first).
+type Bounds struct {
+	Lo, Hi []float64
+	Order  []int
+}
+
+// Bounds computes the per-list bounds of q over v (docs/indexes.md, §1):
+//
+//	DOT:    q·k = q·c + q·(k−c) ∈ q·c ± ‖q‖·r                 (Cauchy–Schwarz)
+//	L2:     ‖q−k‖ ∈ [‖q−c‖ − r, ‖q−c‖ + r]                    (triangle inequality)
+//	COSINE: q̂·k̂ ∈ q̂·ĉ ± r̂, r̂ ≥ ‖k̂ − ĉ‖; a zero key scores 0
+//
+// each widened by the kernels' rounding (Slack) and by 1e-9 relative for
+// the float64 arithmetic here.
+func (v *View) Bounds(Q *Query) *Bounds {
+	q := v.Q
+	d := q.D
+	b := &Bounds{Lo: make([]float64, q.L), Hi: make([]float64, q.L)}
+	// q·c (DOT), ‖q−c‖² (L2) or q·ĉ (COSINE) for every list at once with
+	// the float32 kernels; each errs by at most γ·(its magnitude) (§0),
+	// which widens the bounds below. A centre beyond float32's range falls
+	// back to float64.
+	fast := make([]float32, q.L)
+	var err error
+	switch Q.M {
+	case attention.Dot:
+		err = attention.ScoreRows(fast, attention.Dot, Q.V, q.Cent, d)
+	case attention.L2:
+		err = attention.ScoreRows(fast, attention.L2, Q.V, q.Cent, d)
+	case attention.Cosine:
+		if Q.unit != nil {
+			err = attention.ScoreRows(fast, attention.Dot, Q.V, q.unit32, d)
+		}
+	}
+	exact := err != nil
+	for l := range v.Lists {
+		L := &v.Lists[l]
+		if len(L.IDs) == 0 {
+			continue
+		}
+		b.Order = append(b.Order, l)
+		c := q.cent[l*d : (l+1)*d]
+		cn := q.cnorm[l]
+		switch Q.M {
+		case attention.Dot:
+			var dot float64
+			if exact {
+				for j, x := range Q.v {
+					dot += x * c[j]
+				}
+			} else {
+				dot = float64(fast[l])
+			}
+			w := Q.norm*L.Radius + (1e-9+Q.gamma)*Q.norm*(cn+L.Radius) + Q.gamma*Q.norm*L.MaxNorm
+			b.Lo[l], b.Hi[l] = dot-w, dot+w
+		case attention.L2:
+			var dqc, dlo float64
+			if exact {
+				var s float64
+				for j, x := range Q.v {
+					e := x - c[j]
+					s += e * e
+				}
+				dqc = math.Sqrt(s)
+				dlo = dqc * (1 - 1e-9)
+			} else {
+				s := -float64(fast[l])
+				e := (Q.gamma + 1e-9) * (Q.norm + cn) * (Q.norm + cn)
+				dqc = math.Sqrt(s + e)
+				dlo = math.Sqrt(max(0, s-e))
+			}
+			near := max(0, dlo-L.Radius)
+			far := up(dqc) + L.Radius
+			w := Q.gamma * (far * far)
+			b.Lo[l], b.Hi[l] = -(far*far)-w, -(near*near)+w
+		case attention.Cosine:
+			if Q.unit == nil { // a zero query scores 0 against every key
+				b.Lo[l], b.Hi[l] = 0, 0
+				continue
+			}
+			var dot float64
+			if exact {
+				u := q.unit[l*d : (l+1)*d]
+				for j, x := range Q.unit {
+					dot += x * u[j]
+				}
+			} else {
+				// q·û in float32 over ‖q‖; û is ĉ rounded (‖û − ĉ‖ ≤ 1e-7·√d·…,
+				// covered by 1e-6), and the kernel errs by γ‖q‖‖û‖.
+				dot = float64(fast[l]) / Q.norm
+			}
+			w := L.URadius + 1e-6 + 2*Q.gamma
+			lo, hi := max(-1, dot-w)-Q.gamma, min(1, dot+w)+Q.gamma
+			if L.HasZero {
+				lo, hi = min(lo, 0), max(hi, 0)
+			}
+			b.Lo[l], b.Hi[l] = lo, hi
+		}
+	}
+	sort.SliceStable(b.Order, func(i, j int) bool { return b.Hi[b.Order[i]] > b.Hi[b.Order[j]] })
+	return b
+}
+
+// rowBound returns bounds on the float32 score of a list member from its
+// int8 code (docs/indexes.md, §2): with k̂ = s·code and e ≥ ‖k − k̂‖,
+// |q·k − q·k̂| ≤ ‖q‖·e; q·k̂ is computed in float64 from exact inputs.
+func (Q *Query) rowBound(dotHat, norm, e float64) (lo, hi float64) {
+	switch Q.M {
+	case attention.Dot:
+		w := Q.norm*e + Q.gamma*Q.norm*(norm+e) + 1e-9*Q.norm*(norm+e)
+		return dotHat - w, dotHat + w
+	case attention.L2:
+		// −‖q−k‖² = 2q·k − ‖q‖² − ‖k‖².
+		w := 2 * (Q.norm*e + 1e-9*Q.norm*(norm+e))
+		base := -Q.norm*Q.norm - norm*norm
+		sq := (Q.norm + norm) * (Q.norm + norm)
+		slack := Q.gamma*sq + 1e-9*sq
+		return base + 2*dotHat - w - slack, base + 2*dotHat + w + slack
+	default: // COSINE
+		if norm == 0 || Q.norm == 0 {
+			return 0, 0
+		}
+		c := dotHat / (Q.norm * norm)
+		w := e/norm + 1e-9 + 2*Q.gamma
+		return c - w, c + w
+	}
+}
+
+// codeDot returns q·(scale·code) in float64 (exact products of float32
+// and small integers, summed in float64).
+func codeDot(q []float64, code []int8, scale float32) float64 {
+	var s0, s1, s2, s3 float64
+	n := len(code) &^ 3
+	for j := 0; j < n; j += 4 {
+		s0 += q[j] * float64(code[j])
+		s1 += q[j+1] * float64(code[j+1])
+		s2 += q[j+2] * float64(code[j+2])
+		s3 += q[j+3] * float64(code[j+3])
+	}
+	for j := n; j < len(code); j++ {
+		s0 += q[j] * float64(code[j])
+	}
+	return float64(scale) * (s0 + s1 + s2 + s3)
+}
+
+func sortSliceStable(idx []int, less func(i, j int) bool) { sort.SliceStable(idx, less) }

@@ -1,0 +1,350 @@
+package ivf
+
+import (
+	"flag"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/softdb/softdb/attention"
+)
+
+var seedFlag = flag.Uint64("ivf.seed", 0, "property test seed (0: a fixed list of seeds)")
+
+// data makes n×d keys of one adversarial kind.
+func data(rng *rand.Rand, kind, n, d int) []float32 {
+	k := make([]float32, n*d)
+	switch kind {
+	case 0: // clustered
+		nc := 1 + rng.IntN(8)
+		cs := make([]float32, nc*d)
+		for i := range cs {
+			cs[i] = float32(rng.NormFloat64() * 3)
+		}
+		for i := 0; i < n; i++ {
+			c := rng.IntN(nc)
+			for j := 0; j < d; j++ {
+				k[i*d+j] = cs[c*d+j] + float32(rng.NormFloat64()*0.2)
+			}
+		}
+	case 1: // uniform
+		for i := range k {
+			k[i] = float32(rng.Float64()*2 - 1)
+		}
+	case 2: // duplicates
+		m := min(n, 1+rng.IntN(4))
+		for i := range k[:m*d] {
+			k[i] = float32(rng.NormFloat64())
+		}
+		for i := m; i < n; i++ {
+			copy(k[i*d:(i+1)*d], k[(i%m)*d:])
+		}
+	case 3: // all equal
+		for j := 0; j < d; j++ {
+			k[j] = float32(rng.NormFloat64())
+		}
+		for i := 1; i < n; i++ {
+			copy(k[i*d:(i+1)*d], k[:d])
+		}
+	case 4: // norms of 1e4 with far outliers and zero vectors
+		for i := range k {
+			k[i] = float32(rng.NormFloat64())
+		}
+		for i := 0; i < n; i++ {
+			switch rng.IntN(10) {
+			case 0:
+				clear(k[i*d : (i+1)*d])
+			case 1:
+				for j := 0; j < d; j++ {
+					k[i*d+j] *= 1e4
+				}
+			case 2:
+				k[i*d+rng.IntN(d)] = float32(rng.NormFloat64() * 1e4)
+			}
+		}
+	}
+	return k
+}
+
+type memSource struct {
+	keys []float32
+	d    int
+	mask []bool // nil: all take part
+}
+
+func (s *memSource) Keep(ids []int64) ([]int64, error) {
+	out := ids[:0]
+	for _, id := range ids {
+		if s.mask == nil || s.mask[id] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func (s *memSource) Gather(dst []float32, ids []int64) {
+	for j, id := range ids {
+		copy(dst[j*s.d:(j+1)*s.d], s.keys[int(id)*s.d:])
+	}
+}
+
+func build(keys []float32, n, d, lists int, codes Codes, seed uint64) *View {
+	q := NewQuantizer(Train(keys, d, lists, seed), d, codes)
+	p := &Part{}
+	p.Grow(n, q)
+	q.Fill(p, keys, nil, 0, n)
+	return NewView(q, []PartRef{{Base: 0, P: p, N: n}})
+}
+
+// prepare scales the query as the executor does for COSINE.
+func prepare(m attention.Metric, q []float32) *Query {
+	v := make([]float32, len(q))
+	var norm float32
+	if m == attention.Cosine {
+		norm = attention.ScaleQuery(v, q)
+	} else {
+		copy(v, q)
+		norm = attention.Norm(q)
+	}
+	return NewQuery(m, v, norm)
+}
+
+func seeds(t *testing.T, n int) []uint64 {
+	if *seedFlag != 0 {
+		return []uint64{*seedFlag}
+	}
+	s := make([]uint64, n)
+	for i := range s {
+		s[i] = uint64(i + 1)
+	}
+	return s
+}
+
+// TestBoundsHold checks every member's float32 score against its list's
+// bounds and its code bounds: the inequality every skip relies on.
+// Each (data set, query, metric) is one case; each member checked is a
+// check. It prints the seed of a failure.
+func TestBoundsHold(t *testing.T) {
+	cases, checks := 0, 0
+	rounds, queries := 200, 400
+	if testing.Short() {
+		rounds = 100
+	}
+	for _, seed := range seeds(t, rounds) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		kind := int(seed % 5)
+		n, d := 50+rng.IntN(400), 1+rng.IntN(40)
+		keys := data(rng, kind, n, d)
+		codes := Codes(rng.IntN(2))
+		v := build(keys, n, d, 1+rng.IntN(16), codes, seed)
+		scores := make([]float32, n)
+		for qi := 0; qi < queries; qi++ {
+			m := attention.Metric(rng.IntN(3))
+			q := data(rng, rng.IntN(5), 1, d)
+			if rng.IntN(3) == 0 { // near a key
+				copy(q, keys[rng.IntN(n)*d:])
+			}
+			Q := prepare(m, q)
+			b := v.Bounds(Q)
+			_ = attention.ScoreRows(scores, m, Q.V, keys, d)
+			cases++
+			for l := range v.Lists {
+				L := &v.Lists[l]
+				for j, id := range L.IDs {
+					s := float64(scores[id])
+					checks++
+					if s < b.Lo[l] || s > b.Hi[l] {
+						t.Fatalf("seed %d: %s list %d row %d: score %v outside [%v, %v]", seed, m, l, id, s, b.Lo[l], b.Hi[l])
+					}
+					if L.Codes != nil {
+						dh := codeDot(Q.v, L.Codes[j*d:(j+1)*d], L.Scale[j])
+						lo, hi := Q.rowBound(dh, L.Norm[j], L.Err[j])
+						if s < lo || s > hi {
+							t.Fatalf("seed %d: %s row %d: score %v outside its code bound [%v, %v]", seed, m, id, s, lo, hi)
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d cases, %d member bounds checked, 0 violations", cases, checks)
+}
+
+// TestSearchHardExact: the index's top-k equals the scan's, ties and all.
+func TestSearchHardExact(t *testing.T) {
+	rounds, queries := 400, 150
+	if testing.Short() {
+		rounds = 200
+	}
+	cases := 0
+	for _, seed := range seeds(t, rounds) {
+		rng := rand.New(rand.NewPCG(seed, 2))
+		n, d := 30+rng.IntN(500), 1+rng.IntN(24)
+		keys := data(rng, int(seed%5), n, d)
+		v := build(keys, n, d, 1+rng.IntN(20), Codes(rng.IntN(2)), seed)
+		src := maskFor(rng, v, n)
+		src.keys, src.d = keys, d
+		scores := make([]float32, n)
+		for qi := 0; qi < queries; qi++ {
+			m := attention.Metric(rng.IntN(3))
+			q := data(rng, rng.IntN(5), 1, d)
+			Q := prepare(m, q)
+			k := 1 + rng.IntN(12)
+			var st Stats
+			got, err := v.SearchHard(Q, v.Bounds(Q), k, src, &st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = attention.ScoreRows(scores, m, Q.V, keys, d)
+			ref := attention.NewTopK(k)
+			for i, s := range scores {
+				if src.mask == nil || src.mask[i] {
+					ref.Push(s, int64(i))
+				}
+			}
+			want := ref.Sorted()
+			cases++
+			if !slices.Equal(got, want) {
+				t.Fatalf("seed %d query %d (%s, k=%d): index %v, scan %v", seed, qi, m, k, got, want)
+			}
+		}
+	}
+	t.Logf("%d cases, 0 differences", cases)
+}
+
+// TestSearchSoftBound: the mass SearchSoft leaves out is at most the Delta
+// it proves, against a float64 softmax of the float32 scores, for T from
+// 1e-3 to 1e6; and the blend of the rows it scored is within 2δ·max|v| of
+// the float64 blend of all rows.
+func TestSearchSoftBound(t *testing.T) {
+	rounds, queries := 400, 150
+	if testing.Short() {
+		rounds = 200
+	}
+	cases := 0
+	for _, seed := range seeds(t, rounds) {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		n, d := 30+rng.IntN(500), 1+rng.IntN(24)
+		keys := data(rng, int(seed%5), n, d)
+		vals := make([]float64, n)
+		for i := range vals {
+			vals[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(5)-2))
+		}
+		v := build(keys, n, d, 1+rng.IntN(20), Codes(rng.IntN(2)), seed)
+		src := maskFor(rng, v, n)
+		src.keys, src.d = keys, d
+		scores := make([]float32, n)
+		for qi := 0; qi < queries; qi++ {
+			m := attention.Metric(rng.IntN(3))
+			q := data(rng, rng.IntN(5), 1, d)
+			if rng.IntN(2) == 0 {
+				copy(q, keys[rng.IntN(n)*d:])
+			}
+			Q := prepare(m, q)
+			T := math.Pow(10, rng.Float64()*9-3)
+			tau := []float64{1e-7, 1e-3, 0.05, 0.4}[rng.IntN(4)]
+			var st Stats
+			res, err := v.SearchSoft(Q, v.Bounds(Q), 1/T, tau, src, &st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cases++
+			_ = attention.ScoreRows(scores, m, Q.V, keys, d)
+			best := math.Inf(-1)
+			for i, s := range scores {
+				if src.mask == nil || src.mask[i] {
+					best = max(best, float64(s))
+				}
+			}
+			if math.IsInf(best, -1) {
+				if len(res.IDs) != 0 {
+					t.Fatalf("seed %d: rows found where none take part", seed)
+				}
+				continue
+			}
+			in := map[int64]bool{}
+			for j, id := range res.IDs {
+				in[id] = true
+				if res.Scores[j] != scores[id] {
+					t.Fatalf("seed %d: row %d scored %v, scan %v", seed, id, res.Scores[j], scores[id])
+				}
+			}
+			var za, zb, accA, accAll, maxV float64
+			for i, s := range scores {
+				if src.mask != nil && !src.mask[i] {
+					continue
+				}
+				w := math.Exp((float64(s) - best) / T)
+				maxV = max(maxV, math.Abs(vals[i]))
+				accAll += w * vals[i]
+				if in[int64(i)] {
+					za += w
+					accA += w * vals[i]
+				} else {
+					zb += w
+				}
+			}
+			if res.Delta > tau*(1+1e-9) {
+				t.Fatalf("seed %d: proved %v, above the budget %v", seed, res.Delta, tau)
+			}
+			if zb > res.Delta*za*(1+1e-6)+1e-300 {
+				t.Fatalf("seed %d query %d (%s, T=%g): left out mass %v of %v, above the proven %v", seed, qi, m, T, zb, za, res.Delta*za)
+			}
+			delta := zb / (za + zb)
+			errBlend := math.Abs(accA/za - accAll/(za+zb))
+			if errBlend > 2*delta*maxV*(1+1e-6)+1e-12*maxV {
+				t.Fatalf("seed %d: blend error %v above 2δ·max|v| = %v", seed, errBlend, 2*delta*maxV)
+			}
+		}
+	}
+	t.Logf("%d cases, 0 bound violations", cases)
+}
+
+// TestTrainDeterministic: the same rows and seed give the same centroids.
+func TestTrainDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	keys := data(rng, 0, 2000, 16)
+	a, b := Train(keys, 16, 12, 42), Train(keys, 16, 12, 42)
+	if !slices.Equal(a, b) {
+		t.Fatal("Train is not deterministic")
+	}
+}
+
+func TestEncodeInt8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for i := 0; i < 1000; i++ {
+		k := data(rng, i%5, 1, 1+rng.IntN(64))
+		code := make([]int8, len(k))
+		s, e := EncodeInt8(code, k)
+		var r float64
+		for j, x := range k {
+			d := float64(x) - float64(s)*float64(code[j])
+			r += d * d
+		}
+		if math.Sqrt(r) > e {
+			t.Fatalf("coding error %v above its bound %v", math.Sqrt(r), e)
+		}
+	}
+}
+
+// maskFor returns a source with no mask, a random WHERE-like mask, or one
+// that empties every other list (as DELETE of their rows would).
+func maskFor(rng *rand.Rand, v *View, n int) *memSource {
+	src := &memSource{}
+	switch rng.IntN(3) {
+	case 1:
+		src.mask = make([]bool, n)
+		for i := range src.mask {
+			src.mask[i] = rng.IntN(3) == 0
+		}
+	case 2:
+		src.mask = make([]bool, n)
+		for l, L := range v.Lists {
+			for _, id := range L.IDs {
+				src.mask[id] = l%2 == 1
+			}
+		}
+	}
+	return src
+}
