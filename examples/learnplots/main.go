@@ -35,13 +35,14 @@ import (
 const train = 1200 // rows 1..1200 learn, 1201..1797 test
 
 func main() {
-	data := flag.String("data", "", "digits CSV (64 pixel columns and label); default: shared/data/digits.csv next to the repository")
+	data := flag.String("data", "", "digits CSV (64 pixel columns and label); default: shared/data/digits.csv next to the repository, else attention/testdata/digits.csv")
 	img := flag.String("img", "docs/img", "directory for the PNG figures")
 	files := flag.String("files", "", "also write x.npy, label.npy, pca4.npy and pca2.npy here")
 	iters := flag.Int("iterations", 19, "TRAIN iterations (scikit-learn's NeighborhoodComponentsAnalysis takes 19 on this split)")
 	flag.Parse()
 	if *data == "" {
-		for _, p := range []string{"../shared/data/digits.csv", "../../shared/data/digits.csv"} {
+		// attention/testdata keeps a copy, so a bare clone can run this.
+		for _, p := range []string{"../shared/data/digits.csv", "../../shared/data/digits.csv", "attention/testdata/digits.csv"} {
 			if _, err := os.Stat(p); err == nil {
 				*data = p
 				break
