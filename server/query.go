@@ -224,31 +224,21 @@ func (c *conn) run(p *prepared, args []any) (*result, error) {
 	return res, nil
 }
 
+// commandTag is the CommandComplete tag of stmt: PostgreSQL's INSERT tag
+// carries an OID (always 0) before the count; a statement that returned
+// rows is a SELECT of that many.
 func commandTag(stmt query.Statement, st *softdb.Statement) string {
-	n := st.Result.RowsAffected
-	switch stmt.(type) {
-	case *query.Insert:
-		return fmt.Sprintf("INSERT 0 %d", n)
-	case *query.Update:
-		return fmt.Sprintf("UPDATE %d", n)
-	case *query.Delete:
-		return fmt.Sprintf("DELETE %d", n)
-	case *query.Copy:
-		return fmt.Sprintf("COPY %d", n)
-	case *query.CreateTable:
-		return "CREATE TABLE"
-	case *query.DropTable:
-		return "DROP TABLE"
-	case *query.Set:
-		return "SET"
-	case *query.Begin:
-		return "BEGIN"
-	case *query.Commit:
-		return "COMMIT"
-	case *query.Rollback:
-		return "ROLLBACK"
-	case *query.Explain:
+	if _, ok := stmt.(*query.Explain); ok {
 		return "EXPLAIN"
+	}
+	tag, counted := query.CommandTag(stmt)
+	switch {
+	case tag == "INSERT":
+		return fmt.Sprintf("INSERT 0 %d", st.Result.RowsAffected)
+	case counted:
+		return fmt.Sprintf("%s %d", tag, st.Result.RowsAffected)
+	case tag != "":
+		return tag
 	}
 	return fmt.Sprintf("SELECT %d", len(st.Rows))
 }

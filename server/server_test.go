@@ -752,3 +752,28 @@ func TestCopyFiles(t *testing.T) {
 		t.Errorf("rows = %d, %v; want 4", n, err)
 	}
 }
+
+// TestCommandTags: every statement without rows completes with its own
+// PostgreSQL-style tag (clients such as psycopg2 read the count from it),
+// the index and projection statements included.
+func TestCommandTags(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	c := connect(t, ts)
+	for _, tc := range []struct{ sql, tag string }{
+		{"CREATE TABLE t (k VECTOR(2), v FLOAT)", "CREATE TABLE"},
+		{"INSERT INTO t VALUES ([1,0], 1), ([0,1], 2)", "INSERT 0 2"},
+		{"UPDATE t SET v = 3 WHERE v = 2", "UPDATE 1"},
+		{"CREATE INDEX ti ON t (k) WITH (lists = 1)", "CREATE INDEX"},
+		{"REINDEX ti", "REINDEX"},
+		{"DROP INDEX ti", "DROP INDEX"},
+		{"CREATE PROJECTION p (2 -> 2) INIT IDENTITY", "CREATE PROJECTION"},
+		{"DROP PROJECTION p", "DROP PROJECTION"},
+		{"DELETE FROM t WHERE v = 1", "DELETE 1"},
+		{"SOFT SELECT v FROM t MATCH [1,0]", "SELECT 1"},
+		{"DROP TABLE t", "DROP TABLE"},
+	} {
+		if got := mustExec(t, c, tc.sql).String(); got != tc.tag {
+			t.Errorf("%s: tag %q, want %q", tc.sql, got, tc.tag)
+		}
+	}
+}

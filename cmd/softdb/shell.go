@@ -97,28 +97,11 @@ func (s *Shell) ExecText(ctx context.Context, text string, at query.Pos) error {
 // commandTag is what the REPL prints after a statement without rows, as
 // psql does: INSERT 2, UPDATE 1, DELETE 0, COPY 1000, CREATE TABLE.
 func commandTag(st query.Statement, res *softdb.Statement) string {
-	n := strconv.FormatInt(res.Result.RowsAffected, 10)
-	switch st.(type) {
-	case *query.Insert:
-		return "INSERT " + n
-	case *query.Update:
-		return "UPDATE " + n
-	case *query.Delete:
-		return "DELETE " + n
-	case *query.Copy:
-		return "COPY " + n
-	case *query.CreateTable:
-		return "CREATE TABLE"
-	case *query.DropTable:
-		return "DROP TABLE"
-	case *query.Begin:
-		return "BEGIN"
-	case *query.Commit:
-		return "COMMIT"
-	case *query.Rollback:
-		return "ROLLBACK"
+	tag, counted := query.CommandTag(st)
+	if counted {
+		tag += " " + strconv.FormatInt(res.Result.RowsAffected, 10)
 	}
-	return ""
+	return tag
 }
 
 // flush writes the buffered results out. When the .output file fails (a
