@@ -79,21 +79,6 @@ func formatFloat(f float64) string {
 	return strconv.FormatFloat(f, 'e', -1, 64)
 }
 
-// formatVector writes a vector in pgvector's text form, "[1,2.5,-3]".
-func formatVector(v []float32) string {
-	var b strings.Builder
-	b.Grow(len(v)*8 + 2)
-	b.WriteByte('[')
-	for i, x := range v {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(types.FormatFloat32(x))
-	}
-	b.WriteByte(']')
-	return b.String()
-}
-
 // appendText appends a value's text form; ok is false for NULL.
 func appendText(buf []byte, v any) ([]byte, bool) {
 	switch x := v.(type) {
@@ -106,7 +91,7 @@ func appendText(buf []byte, v any) ([]byte, bool) {
 	case string:
 		return append(buf, x...), true
 	case []float32:
-		return append(buf, formatVector(x)...), true
+		return append(buf, types.FormatVectorCompact(x)...), true
 	case bool:
 		if x {
 			return append(buf, 't'), true

@@ -115,13 +115,19 @@ func FormatFloat32(f float32) string {
 
 // FormatVector prints v as "[1, 2.5, -0.03]" (pgvector's text form with a
 // space after each comma, as SPEC §1 writes it).
-func FormatVector(v []float32) string {
+func FormatVector(v []float32) string { return formatVector(v, ", ") }
+
+// FormatVectorCompact prints v as "[1,2.5,-0.03]", pgvector's output form
+// without spaces (the wire and JSON forms).
+func FormatVectorCompact(v []float32) string { return formatVector(v, ",") }
+
+func formatVector(v []float32, sep string) string {
 	var b strings.Builder
 	b.Grow(len(v)*10 + 2)
 	b.WriteByte('[')
 	for i, x := range v {
 		if i > 0 {
-			b.WriteString(", ")
+			b.WriteString(sep)
 		}
 		b.WriteString(FormatFloat32(x))
 	}

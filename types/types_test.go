@@ -41,6 +41,12 @@ func TestParseVector(t *testing.T) {
 	if FormatVector([]float32{1, 0.1, -2.5e-8}) != "[1, 0.1, -2.5e-08]" {
 		t.Errorf("FormatVector: %s", FormatVector([]float32{1, 0.1, -2.5e-8}))
 	}
+	if got := FormatVectorCompact([]float32{1, 0.1, -2.5e-8}); got != "[1,0.1,-2.5e-08]" {
+		t.Errorf("FormatVectorCompact: %s", got)
+	}
+	if got := FormatVectorCompact(nil); got != "[]" {
+		t.Errorf("FormatVectorCompact(nil): %s", got)
+	}
 }
 
 // FuzzParseVector: no panic on any text; whatever parses formats back to a

@@ -469,16 +469,7 @@ func jsonValue(v any) string {
 	case string:
 		return jsonString(x)
 	case []float32:
-		var b strings.Builder
-		b.WriteByte('[')
-		for i, f := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(types.FormatFloat32(f))
-		}
-		b.WriteByte(']')
-		return b.String()
+		return types.FormatVectorCompact(x)
 	}
 	return jsonString(fmt.Sprint(v))
 }
