@@ -69,17 +69,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(rest) >= 1 {
 		dir = rest[0]
 	}
-	opts := &softdb.Options{ReadOnly: *readonly, Recover: *recover}
-	if *maxMemory != "" {
-		if opts.MaxStatementMemory, err = softdb.ParseMemorySize(*maxMemory); err != nil {
-			fmt.Fprintf(stderr, "Error: --max-memory: %v\n", err)
-			return 2
-		}
-	}
-	db, err := softdb.Open(dir, opts)
-	if err != nil {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-		return 1
+	db, code := openDatabase(dir, &softdb.Options{ReadOnly: *readonly, Recover: *recover}, *maxMemory, stderr)
+	if db == nil {
+		return code
 	}
 	defer db.Close()
 	sh := NewShell(db, stdout, stderr, *format)

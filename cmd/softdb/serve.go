@@ -97,18 +97,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if len(rest) == 1 {
 		dir = rest[0]
 	}
-	opts := &softdb.Options{}
-	if *maxMemory != "" {
-		var err error
-		if opts.MaxStatementMemory, err = softdb.ParseMemorySize(*maxMemory); err != nil {
-			fmt.Fprintf(stderr, "Error: --max-memory: %v\n", err)
-			return 2
-		}
-	}
-	db, err := softdb.Open(dir, opts)
-	if err != nil {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-		return 1
+	db, code := openDatabase(dir, &softdb.Options{}, *maxMemory, stderr)
+	if db == nil {
+		return code
 	}
 	srv := server.New(db, cfg)
 	ln, err := srv.Listen(*listen)
@@ -164,4 +155,23 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 		return 2, false
 	}
 	return 0, true
+}
+
+// openDatabase opens dir with opts and the --max-memory flag's value (""
+// for the default); on failure it reports the error and returns the exit
+// code: 2 for a bad flag, 1 for a database that does not open.
+func openDatabase(dir string, opts *softdb.Options, maxMemory string, stderr io.Writer) (*softdb.DB, int) {
+	if maxMemory != "" {
+		var err error
+		if opts.MaxStatementMemory, err = softdb.ParseMemorySize(maxMemory); err != nil {
+			fmt.Fprintf(stderr, "Error: --max-memory: %v\n", err)
+			return nil, 2
+		}
+	}
+	db, err := softdb.Open(dir, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		return nil, 1
+	}
+	return db, 0
 }

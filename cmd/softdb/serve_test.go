@@ -28,6 +28,8 @@ func TestServeRefuses(t *testing.T) {
 		{[]string{"--tls-cert", pw, "--tls-key", pw}, "TLS"},
 		{[]string{"--files", filepath.Join(dir, "nowhere")}, "--files"},
 		{[]string{"a", "b"}, "at most one DBDIR"},
+		{[]string{"--max-memory", "lots"}, "--max-memory"},
+		{[]string{"--listen", "127.0.0.1:0", pw}, "Error:"}, // a file, not a database directory
 	} {
 		var stdout, stderr strings.Builder
 		code := run(append([]string{"serve"}, tc.args...), strings.NewReader(""), &stdout, &stderr)
