@@ -11,13 +11,11 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/csv"
 	"flag"
 	"fmt"
 	"image/color"
 	"log"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,6 +23,8 @@ import (
 	"time"
 
 	"github.com/softdb/softdb"
+	"github.com/softdb/softdb/formats"
+	"github.com/softdb/softdb/types"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -71,18 +71,18 @@ func run(ctx context.Context, data, img, files string, iters int) error {
 		return err
 	}
 	n := len(labels)
-	if err := writeNPY(filepath.Join(files, "x.npy"), "<f4", n, 64, f32bytes(x)); err != nil {
+	if err := writeNPY(filepath.Join(files, "x.npy"), x, 64); err != nil {
 		return err
 	}
-	lb := make([]byte, 0, 8*n)
-	for _, l := range labels {
-		lb = binary.LittleEndian.AppendUint64(lb, uint64(l))
+	lv := make([]types.Value, n)
+	for i, l := range labels {
+		lv[i] = types.IntValue(int64(l))
 	}
-	if err := writeNPY(filepath.Join(files, "label.npy"), "<i8", n, 0, lb); err != nil {
+	if err := writeColumn(filepath.Join(files, "label.npy"), types.Type{Kind: types.Int}, lv); err != nil {
 		return err
 	}
 	for _, k := range []int{4, 2} {
-		if err := writeNPY(filepath.Join(files, fmt.Sprintf("pca%d.npy", k)), "<f4", 64, k, f32bytes(pca(x[:train*64], 64, k))); err != nil {
+		if err := writeNPY(filepath.Join(files, fmt.Sprintf("pca%d.npy", k)), pca(x[:train*64], 64, k), k); err != nil {
 			return err
 		}
 	}
@@ -332,26 +332,27 @@ var palette = []color.Color{
 	color.RGBA{23, 190, 207, 255},
 }
 
-func f32bytes(v []float32) []byte {
-	b := make([]byte, 0, 4*len(v))
-	for _, x := range v {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+// writeNPY writes m (rows of cols float32) as a float32 npy matrix,
+// through COPY's npy writer.
+func writeNPY(path string, m []float32, cols int) error {
+	rows := make([]types.Value, len(m)/cols)
+	for i := range rows {
+		rows[i] = types.VectorValue(m[i*cols : (i+1)*cols])
 	}
-	return b
+	return writeColumn(path, types.Type{Kind: types.Vector, Dim: cols}, rows)
 }
 
-// writeNPY writes an npy v1.0 file: rows × cols (cols 0: a vector of rows).
-func writeNPY(path, descr string, rows, cols int, data []byte) error {
-	shape := fmt.Sprintf("(%d,)", rows)
-	if cols > 0 {
-		shape = fmt.Sprintf("(%d, %d)", rows, cols)
+// writeColumn writes one column of values as an npy file.
+func writeColumn(path string, t types.Type, vals []types.Value) error {
+	w, err := formats.CreateWriter(path, []formats.Column{{Name: "c", Type: t}}, formats.Options{Format: formats.NPY})
+	if err != nil {
+		return err
 	}
-	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape)
-	for (10+len(h)+1)%64 != 0 {
-		h += " "
+	for _, v := range vals {
+		if err := w.Write([]types.Value{v}); err != nil {
+			_ = w.Abort()
+			return err
+		}
 	}
-	h += "\n"
-	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(h)), byte(len(h)>>8))
-	b = append(b, h...)
-	return os.WriteFile(path, append(b, data...), 0o644)
+	return w.Close()
 }
