@@ -58,7 +58,10 @@ func TestStatementLenEarly(t *testing.T) {
 			t.Errorf("Parse: %v", err)
 		}
 	})
-	if allocs > 10 { // the error and its message
+	// Lexing the text would allocate per token (tens of thousands here); the
+	// refusal takes a handful: the error and its message, and a few more
+	// under the race detector's bookkeeping.
+	if allocs > 20 {
 		t.Errorf("refusing an oversized statement took %v allocations", allocs)
 	}
 }
