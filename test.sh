@@ -39,7 +39,7 @@ fuzztime=${FUZZTIME:-10s}
 if [ "$fuzztime" != 0 ]; then
   for target in types:FuzzParseVector query:FuzzParse formats:FuzzParseF32 formats:FuzzCSV \
                 formats:FuzzJSONL formats:FuzzNPY formats:FuzzFvecs formats:FuzzParquet storage:FuzzDecodeRecord storage:FuzzDecodeIndex \
-                formats:FuzzParallelCSV formats:FuzzParallelJSONL formats:FuzzVectorText server:FuzzWire; do
+                formats:FuzzParallelCSV formats:FuzzParallelJSONL formats:FuzzVectorText server:FuzzWire server:FuzzCopyBinary; do
     pkg=${target%%:*} fn=${target##*:}
     log=$(mktemp)
     # A failing input is saved under testdata/fuzz and fails every later

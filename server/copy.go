@@ -27,6 +27,7 @@ type copyCommand struct {
 	query   string   // the SELECT of COPY (SELECT …) TO STDOUT
 	in      bool     // FROM STDIN
 	csv     bool     // FORMAT csv; else text
+	binary  bool     // FORMAT binary (FROM STDIN only): pgx's CopyFrom
 	header  bool
 	delim   byte
 	null    string
@@ -84,8 +85,10 @@ func parseCopyIO(t string) (*copyCommand, error) {
 			case "csv":
 				cmd.csv = true
 			case "text":
+			case "binary":
+				cmd.binary = true
 			default:
-				return nil, &pgError{code: "0A000", msg: fmt.Sprintf("COPY FORMAT %s is not supported with STDIN/STDOUT (use csv or text)", val)}
+				return nil, &pgError{code: "0A000", msg: fmt.Sprintf("COPY FORMAT %s is not supported with STDIN/STDOUT (use csv, text or binary)", val)}
 			}
 		case "csv":
 			cmd.csv = true
@@ -114,7 +117,8 @@ func parseCopyIO(t string) (*copyCommand, error) {
 		case "null":
 			cmd.null, nullSet = val, true
 		case "binary":
-			return nil, &pgError{code: "0A000", msg: "COPY BINARY is not supported (use csv or text)"}
+			// BINARY in the older form (pgx's CopyFrom sends it).
+			cmd.binary = true
 		case "encoding":
 			if !strings.EqualFold(strings.ReplaceAll(val, "-", ""), "utf8") {
 				return nil, &pgError{code: "0A000", msg: fmt.Sprintf("COPY ENCODING %s is not supported: softdb speaks UTF8 only", val)}
@@ -125,6 +129,14 @@ func parseCopyIO(t string) (*copyCommand, error) {
 			}
 		default:
 			return nil, &pgError{code: "42601", msg: fmt.Sprintf("COPY option %q is not supported (FORMAT, HEADER, DELIMITER, NULL)", m[1])}
+		}
+	}
+	if cmd.binary {
+		switch {
+		case !cmd.in:
+			return nil, &pgError{code: "0A000", msg: "COPY … TO STDOUT in binary format is not supported (use csv or text)"}
+		case cmd.csv || cmd.header || delimSet || nullSet:
+			return nil, &pgError{code: "42601", msg: "COPY in binary format takes no CSV, HEADER, DELIMITER or NULL option"}
 		}
 	}
 	if cmd.csv {
@@ -161,27 +173,35 @@ func (c *conn) copyIO(cmd *copyCommand) error {
 	return c.copyOut(ctx, cmd)
 }
 
-// targetColumns are the columns COPY names, or all of the table's.
-func (c *conn) targetColumns(ctx context.Context, cmd *copyCommand) ([]string, error) {
+// targetColumns are the columns COPY names, or all of the table's, with
+// their types as DESCRIBE prints them ("" for a name the table lacks:
+// softdb's COPY then names it).
+func (c *conn) targetColumns(ctx context.Context, cmd *copyCommand) (cols, typs []string, err error) {
 	st, err := c.db.Run(ctx, &query.Describe{Table: query.Ident{Name: cmd.table}})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	typeOf := make(map[string]string, len(st.Rows))
+	for _, r := range st.Rows {
+		typeOf[strings.ToLower(r[0].(string))] = r[1].(string)
+		if cmd.columns == nil {
+			cols = append(cols, r[0].(string))
+		}
 	}
 	if cmd.columns != nil {
-		return cmd.columns, nil
+		cols = cmd.columns
 	}
-	cols := make([]string, len(st.Rows))
-	for i, r := range st.Rows {
-		cols[i] = r[0].(string)
+	for _, n := range cols {
+		typs = append(typs, typeOf[strings.ToLower(n)])
 	}
-	return cols, nil
+	return cols, typs, nil
 }
 
 // copyIn receives the client's rows, rewrites them as a csv file with a
 // header naming the columns, and loads it with softdb's COPY, so the load
 // is atomic and checked as any COPY is.
 func (c *conn) copyIn(ctx context.Context, cmd *copyCommand) error {
-	cols, err := c.targetColumns(ctx, cmd)
+	cols, typs, err := c.targetColumns(ctx, cmd)
 	if err != nil {
 		return err
 	}
@@ -191,7 +211,14 @@ func (c *conn) copyIn(ctx context.Context, cmd *copyCommand) error {
 	}
 	defer os.Remove(raw.Name())
 	defer raw.Close()
-	c.be.Send(&pgproto3.CopyInResponse{OverallFormat: 0, ColumnFormatCodes: make([]uint16, len(cols))})
+	format, colFormats := byte(0), make([]uint16, len(cols))
+	if cmd.binary {
+		format = 1
+		for i := range colFormats {
+			colFormats[i] = 1
+		}
+	}
+	c.be.Send(&pgproto3.CopyInResponse{OverallFormat: format, ColumnFormatCodes: colFormats})
 	if err := c.be.Flush(); err != nil {
 		return err
 	}
@@ -236,7 +263,12 @@ recv:
 	}
 	defer os.Remove(conv.Name())
 	defer conv.Close()
-	if err := convertToCSV(bufio.NewReaderSize(raw, 1<<20), conv, cols, cmd); err != nil {
+	if cmd.binary {
+		err = convertBinaryToCSV(bufio.NewReaderSize(raw, 1<<20), conv, cols, typs, cmd.table)
+	} else {
+		err = convertToCSV(bufio.NewReaderSize(raw, 1<<20), conv, cols, cmd)
+	}
+	if err != nil {
 		return err
 	}
 	if err := conv.Close(); err != nil {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"net"
@@ -776,4 +778,112 @@ func TestCommandTags(t *testing.T) {
 			t.Errorf("%s: tag %q, want %q", tc.sql, got, tc.tag)
 		}
 	}
+}
+
+// TestCopyBinary: pgx's CopyFrom (COPY … FROM STDIN BINARY) loads typed
+// rows exactly; float4[] arrays and '[…]' texts both fill a vector; a bad
+// row loads nothing and names the row and column; TO STDOUT refuses the
+// binary format.
+func TestCopyBinary(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	c := connect(t, ts)
+	ctx := context.Background()
+	mustExec(t, c, "CREATE TABLE b (id INT, key VECTOR(3), name TEXT, w FLOAT)")
+	rows := [][]any{
+		{int64(1), "[0.1,-2.5,3e-38]", "a,b \"q\"", 0.1},
+		{int64(-9007199254740993), "[1,2,3]", nil, nil},
+		{nil, "[1e30,-0,7]", "", 1e300},
+	}
+	n, err := c.CopyFrom(ctx, pgx.Identifier{"b"}, []string{"id", "key", "name", "w"}, pgx.CopyFromRows(rows))
+	if err != nil || n != 3 {
+		t.Fatalf("CopyFrom: %d, %v", n, err)
+	}
+	got, err := c.Query(ctx, "SELECT id, key, name, w FROM b ORDER BY rowid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for got.Next() {
+		var id *int64
+		var key string
+		var name *string
+		var w *float64
+		if err := got.Scan(&id, &key, &name, &w); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, fmt.Sprint(deref(id), " ", key, " ", deref(name), " ", deref(w)))
+	}
+	want := []string{
+		"1 [0.1,-2.5,3e-38] a,b \"q\" 0.1",
+		"-9007199254740993 [1,2,3] <nil> <nil>",
+		"<nil> [1e+30,-0,7]  1e+300",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows after CopyFrom:\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+
+	// A float4[] array in binary, written by hand in PostgreSQL's format.
+	arr := func(xs ...float32) []byte {
+		b := binary.BigEndian.AppendUint32(nil, 1) // dimensions
+		b = binary.BigEndian.AppendUint32(b, 0)    // no NULLs
+		b = binary.BigEndian.AppendUint32(b, 700)  // float4
+		b = binary.BigEndian.AppendUint32(b, uint32(len(xs)))
+		b = binary.BigEndian.AppendUint32(b, 1) // lower bound
+		for _, x := range xs {
+			b = binary.BigEndian.AppendUint32(b, 4)
+			b = binary.BigEndian.AppendUint32(b, math.Float32bits(x))
+		}
+		return b
+	}
+	copyData := func(fields ...[]byte) []byte {
+		b := []byte("PGCOPY\n\xff\r\n\x00")
+		b = binary.BigEndian.AppendUint32(b, 0)
+		b = binary.BigEndian.AppendUint32(b, 0)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(fields)))
+		for _, f := range fields {
+			b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+			b = append(b, f...)
+		}
+		return binary.BigEndian.AppendUint16(b, 0xffff)
+	}
+	id := binary.BigEndian.AppendUint64(nil, 4)
+	tag, err := c.PgConn().CopyFrom(ctx, bytes.NewReader(copyData(id, arr(0.3, 1, -1))), "COPY b (id, key) FROM STDIN (FORMAT binary)")
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("COPY binary with a float4[]: %v %v", tag, err)
+	}
+	var key string
+	if err := c.QueryRow(ctx, "SELECT key FROM b WHERE id = 4").Scan(&key); err != nil || key != "[0.3,1,-1]" {
+		t.Errorf("float4[] vector: %q, %v", key, err)
+	}
+
+	// Bad rows load nothing and say where.
+	for _, tc := range []struct {
+		data []byte
+		want string
+	}{
+		{copyData(id, arr(1, 2)), "dimension"},
+		{copyData([]byte{0, 0, 7}, arr(1, 2, 3)), "row 1, column id: an integer of 3 bytes"},
+		{copyData(id), "row 1: 1 fields, expected 2"},
+		{copyData(id, arr(1, 2, 3))[:40], "row 1, column key: the data end"},
+		{[]byte("id,key\n1,\"[1,2,3]\"\n"), "signature"},
+	} {
+		_, err := c.PgConn().CopyFrom(ctx, bytes.NewReader(tc.data), "COPY b (id, key) FROM STDIN BINARY")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("bad binary COPY: %v, want %q", err, tc.want)
+		}
+	}
+	var count int64
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM b").Scan(&count); err != nil || count != 4 {
+		t.Errorf("rows after failed binary COPYs: %d, %v", count, err)
+	}
+	if _, err := c.PgConn().CopyTo(ctx, io.Discard, "COPY b TO STDOUT (FORMAT binary)"); pgCode(err) != "0A000" {
+		t.Errorf("COPY TO STDOUT binary: %v, want 0A000", err)
+	}
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
