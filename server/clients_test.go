@@ -432,3 +432,26 @@ func TestSIGTERM(t *testing.T) {
 		t.Errorf("rows = %d, %v; the open transaction must have rolled back", n, err)
 	}
 }
+
+// TestJDBC runs a Java program through PostgreSQL's JDBC driver: batched
+// prepared inserts, transactions, a statement run past the driver's
+// prepareThreshold (named statements, binary results), SQLSTATEs.
+func TestJDBC(t *testing.T) {
+	java := need(t, "java")
+	const jar = "/usr/share/java/postgresql.jar"
+	if _, err := os.Stat(jar); err != nil {
+		t.Skipf("PostgreSQL's JDBC driver is not installed (Debian libpostgresql-jdbc-java; .ci/packages lists it): %v", err)
+	}
+	src, err := filepath.Abs("testdata/JdbcClient.java")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startServe(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, java, "-cp", jar, src,
+		"jdbc:postgresql://127.0.0.1:"+p.port+"/softdb?user=tester").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "OK") {
+		t.Fatalf("JDBC client: %v\n%s", err, out)
+	}
+}
