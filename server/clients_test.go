@@ -124,11 +124,13 @@ func (p *serveProcess) dsn() string {
 	return "postgres://tester@127.0.0.1:" + p.port + "/softdb?sslmode=disable"
 }
 
-func need(t *testing.T, prog string) string {
+// need finds prog, or skips the test naming the Debian package that has
+// it (.ci/packages lists it, and test.sh installs it where it may).
+func need(t *testing.T, prog, pkg string) string {
 	t.Helper()
 	path, err := exec.LookPath(prog)
 	if err != nil {
-		t.Skipf("%s is not installed (Debian postgresql-client; .ci/packages lists it): %v", prog, err)
+		t.Skipf("%s is not installed (Debian %s; .ci/packages lists it): %v", prog, pkg, err)
 	}
 	return path
 }
@@ -136,7 +138,7 @@ func need(t *testing.T, prog string) string {
 // TestPsql runs a psql script of every statement kind, \copy in and out,
 // and an error whose caret psql draws.
 func TestPsql(t *testing.T) {
-	psql := need(t, "psql")
+	psql := need(t, "psql", "postgresql-client")
 	dir := t.TempDir()
 	p := startServe(t, filepath.Join(dir, "db"))
 	csvPath := filepath.Join(dir, "in.csv")
@@ -303,7 +305,7 @@ func TestPsycopg2(t *testing.T) {
 
 // TestPgbench runs a short pgbench of a SOFT SELECT with 4 clients.
 func TestPgbench(t *testing.T) {
-	pgbench := need(t, "pgbench")
+	pgbench := need(t, "pgbench", "postgresql-client")
 	p := startServe(t)
 	c, err := pgx.Connect(context.Background(), p.dsn())
 	if err != nil {
@@ -437,7 +439,7 @@ func TestSIGTERM(t *testing.T) {
 // prepared inserts, transactions, a statement run past the driver's
 // prepareThreshold (named statements, binary results), SQLSTATEs.
 func TestJDBC(t *testing.T) {
-	java := need(t, "java")
+	java := need(t, "java", "openjdk-17-jdk-headless")
 	const jar = "/usr/share/java/postgresql.jar"
 	if _, err := os.Stat(jar); err != nil {
 		t.Skipf("PostgreSQL's JDBC driver is not installed (Debian libpostgresql-jdbc-java; .ci/packages lists it): %v", err)
