@@ -1,8 +1,11 @@
 package attention
 
 // tileQ is the number of queries scored together against a chunk of keys:
-// the assembly micro-kernels keep tileQ×(a few) dot products in registers.
-const tileQ = 3
+// the assembly micro-kernels keep up to tileQ×(a few) dot products in
+// registers (3 queries at a time with AVX2, 6 with AVX-512; see
+// kernel_amd64.go), and the chunk stays in L1 while every query of the
+// tile reads it.
+const tileQ = 6
 
 // keyTileBytes bounds the key rows of one tile so that they stay in the
 // per-core L2 cache (512 KiB on Zen 3/4) while every query tile reads them.

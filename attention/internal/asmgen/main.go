@@ -1,4 +1,5 @@
-// Command asmgen writes attention's AVX2+FMA kernels (../../kernel_amd64.s).
+// Command asmgen writes attention's AVX2+FMA kernels (../../kernel_amd64.s)
+// and its AVX-512 batch kernels (../../kernel_avx512_amd64.s, avx512.go).
 // Run it with `go generate` in attention/. The kernels are unrolled
 // per shape, which is why they are generated rather than written by hand.
 //
@@ -28,9 +29,13 @@ func y(i int) string { return fmt.Sprintf("Y%d", i) }
 func x(i int) string { return fmt.Sprintf("X%d", i) }
 
 func main() {
-	dst := flag.String("out", "kernel_amd64.s", "output file")
+	dst := flag.String("out", "kernel_amd64.s", "output file (AVX2)")
+	dst512 := flag.String("out512", "kernel_avx512_amd64.s", "output file (AVX-512)")
 	flag.Parse()
 	if err := os.WriteFile(*dst, generate(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(*dst512, generate512(), 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
