@@ -51,6 +51,11 @@ func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, 
 		c := end - start
 		kc := keys[start*d : end*d]
 		vc := values[start*dv : end*dv]
+		// The next tile's rows, in memory order, while this one is
+		// computed (the tile kernels read several rows at a time).
+		next := min(end+nk, n)
+		kern.prefetch(keys[end*d : next*d])
+		kern.prefetch(values[end*dv : next*dv])
 		var mk []byte
 		if mask != nil {
 			mk = mask[start:end]

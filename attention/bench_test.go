@@ -264,42 +264,51 @@ func splitRun(threads, n int, f func(lo, hi int)) {
 }
 
 // BenchmarkBatchKernels: AccumulateBatch and ScoreBatch at the shared
-// scan's shape (16 queries over one chunk of 16,384 rows of 128 + 128
-// floats, single-threaded) with each kernel set this CPU runs, in one
-// process: with -count the sets alternate, so compare them with
-// benchstat -col /kernel.
+// scan's shape (16 queries over 200,000 rows of 128 + 128 floats, far
+// more than the caches hold, single-threaded) with each kernel set this
+// CPU runs, with and without the prefetch of the next key tile, in one
+// process: with -count the variants alternate, so compare them with
+// benchstat -col /kernel (or /prefetch). cpu-ns/op is the steadier figure
+// on a loaded host.
 //
 //	go test -run=NONE -bench=BatchKernels -count=6 ./attention
 func BenchmarkBatchKernels(b *testing.B) {
-	const m, n, d, dv = 16, 16384, 128, 128
+	const m, n, d, dv = 16, 200_000, 128, 128
 	bd := benchBlock(n, d, dv, m)
 	for _, op := range []string{"accumulate", "score"} {
 		for _, k := range kernelSets {
-			b.Run(fmt.Sprintf("op=%s/m=%d/kernel=%s", op, m, k.name), func(b *testing.B) {
-				defer useKernel(useKernel(k))
-				states := make([]*State, m)
-				for a := range states {
-					states[a] = NewState(dv)
+			for _, pf := range []bool{true, false} {
+				if k.id == idGeneric && !pf {
+					continue // the generic set does not prefetch
 				}
-				dst := make([]float32, m*n)
-				flops := 2 * float64(m) * float64(n) * float64(d+dv)
-				if op == "score" {
-					flops = 2 * float64(m) * float64(n) * float64(d)
-				}
-				b.ReportAllocs()
-				start := startClock(b)
-				for i := 0; i < b.N; i++ {
+				b.Run(fmt.Sprintf("op=%s/m=%d/kernel=%s/prefetch=%v", op, m, k.name, pf), func(b *testing.B) {
+					defer useKernel(useKernel(k))
+					noPrefetch = !pf
+					defer func() { noPrefetch = false }()
+					states := make([]*State, m)
+					for a := range states {
+						states[a] = NewState(dv)
+					}
+					dst := make([]float32, m*n)
+					flops := 2 * float64(m) * float64(n) * float64(d+dv)
 					if op == "score" {
-						ScoreBatch(dst, n, Dot, bd.qs, nil, bd.keys, d)
-						continue
+						flops = 2 * float64(m) * float64(n) * float64(d)
 					}
-					for _, s := range states {
-						s.Reset()
+					b.ReportAllocs()
+					start := startClock(b)
+					for i := 0; i < b.N; i++ {
+						if op == "score" {
+							ScoreBatch(dst, n, Dot, bd.qs, nil, bd.keys, d)
+							continue
+						}
+						for _, s := range states {
+							s.Reset()
+						}
+						AccumulateBatch(states, Dot, bd.qs, nil, bd.keys, d, bd.values, dv, nil, 1/11.3)
 					}
-					AccumulateBatch(states, Dot, bd.qs, nil, bd.keys, d, bd.values, dv, nil, 1/11.3)
-				}
-				report(b, start, flops)
-			})
+					report(b, start, flops)
+				})
+			}
 		}
 	}
 }

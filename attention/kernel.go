@@ -157,6 +157,17 @@ func (k *kernelSet) l2Tile(dst []float32, ldd int, qs []float32, nq int, keys []
 	l2TileGeneric(dst, ldd, qs, nq, keys, nk, d)
 }
 
+// prefetch asks for v's cache lines ahead of their use (a hint: the
+// generic set does nothing).
+func (k *kernelSet) prefetch(v []float32) {
+	if k.id >= idAVX2 && !noPrefetch {
+		prefetchFloats(v)
+	}
+}
+
+// noPrefetch turns prefetch off (benchmarks compare).
+var noPrefetch bool
+
 // kern is the active set. Tests switch it with useKernel; nothing else
 // writes it after init, so it is read without synchronisation.
 var kern = &genericKernels

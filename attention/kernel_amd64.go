@@ -4,6 +4,7 @@ package attention
 
 import (
 	"math"
+	"unsafe"
 
 	"golang.org/x/sys/cpu"
 )
@@ -87,6 +88,9 @@ func foldAVX2(acc *float64, buf *float32, n4 int, a float64, b float64)
 
 //go:noescape
 func pv3AVX2(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv8 int, mask *int32)
+
+//go:noescape
+func prefetchAVX2(p *byte, lines int)
 
 //go:noescape
 func axpyAVX2(acc *float32, p *float32, values *float32, n int, dvb int, dv8 int, mask *int32)
@@ -450,5 +454,11 @@ func pvAVX512(acc []float32, lda int, p []float32, ldp int, nq int, values []flo
 		case 6:
 			pvZ6(o, la, w, lp, v, n, vb, dv16)
 		}
+	}
+}
+
+func prefetchFloats(v []float32) {
+	if len(v) > 0 {
+		prefetchAVX2((*byte)(unsafe.Pointer(&v[0])), (len(v)*4+63)/64)
 	}
 }

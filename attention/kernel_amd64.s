@@ -2227,3 +2227,17 @@ pv3_done:
 	VZEROUPPER
 	RET
 
+// func prefetchAVX2(p *byte, lines int)
+TEXT ·prefetchAVX2(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ lines+8(FP), CX
+	TESTQ CX, CX
+	JZ prefetch_done
+prefetch_loop:
+	PREFETCHT0 (SI)
+	ADDQ $64, SI
+	DECQ CX
+	JNZ prefetch_loop
+prefetch_done:
+	RET
+

@@ -23,6 +23,7 @@ func tileAVX512(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk
 func pvAVX512(acc []float32, lda int, p []float32, ldp int, nq int, values []float32, n, dv int) {
 	panic("attention: no avx512 kernels")
 }
+func prefetchFloats(v []float32) { panic("attention: no avx2 kernels") }
 func pvAVX2(acc []float32, lda int, p []float32, ldp int, nq int, values []float32, n, dv int) {
 	panic("attention: no avx2 kernels")
 }

@@ -72,6 +72,7 @@ func generate() []byte {
 	finiteKernel()
 	fold()
 	pv3()
+	prefetch()
 	return append([]byte(nil), out.Bytes()...)
 }
 
@@ -804,6 +805,31 @@ func pv3() {
 	ins("JMP pv3_strip")
 	p("pv3_done:")
 	ins("VZEROUPPER")
+	ins("RET")
+	p("")
+}
+
+// prefetch writes
+//
+//	func prefetchAVX2(p *byte, lines int)
+//
+// PREFETCHT0 of `lines` cache lines from p on. The batch kernels read a
+// tile's key rows strip by strip, several rows at a time, an order the
+// hardware prefetcher does not follow (PERF.md); the tile after the one
+// being computed is prefetched in memory order instead.
+func prefetch() {
+	p("// func prefetchAVX2(p *byte, lines int)")
+	p("TEXT ·prefetchAVX2(SB), NOSPLIT, $0-16")
+	ins("MOVQ p+0(FP), SI")
+	ins("MOVQ lines+8(FP), CX")
+	ins("TESTQ CX, CX")
+	ins("JZ prefetch_done")
+	p("prefetch_loop:")
+	ins("PREFETCHT0 (SI)")
+	ins("ADDQ $64, SI")
+	ins("DECQ CX")
+	ins("JNZ prefetch_loop")
+	p("prefetch_done:")
 	ins("RET")
 	p("")
 }
