@@ -1,5 +1,7 @@
 package attention
 
+import "bytes"
+
 // tileQ is the number of queries scored together against a chunk of keys:
 // the assembly micro-kernels keep up to tileQ×(a few) dot products in
 // registers (3 queries at a time with AVX2, 6 with AVX-512; see
@@ -61,6 +63,9 @@ func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, 
 			mk = mask[start:end]
 			if allZero(mk) {
 				continue
+			}
+			if bytes.IndexByte(mk, 0) < 0 {
+				mk = nil // every row in: no query need apply the mask
 			}
 		}
 		if m == Cosine {

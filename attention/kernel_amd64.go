@@ -93,6 +93,9 @@ func pv3AVX2(acc *float32, lda int, p *float32, ldp int, values *float32, n int,
 func prefetchAVX2(p *byte, lines int)
 
 //go:noescape
+func foldFloatsAVX2(p *float32, v *float64, nchunks int, ref0 float32, invT float32, refs *float32, sums *float32, accs *float64)
+
+//go:noescape
 func axpyAVX2(acc *float32, p *float32, values *float32, n int, dvb int, dv8 int, mask *int32)
 
 // tailMasks[8-r:16-r] has r lanes of −1 then zeros: the mask for the last
@@ -461,4 +464,16 @@ func prefetchFloats(v []float32) {
 	if len(v) > 0 {
 		prefetchAVX2((*byte)(unsafe.Pointer(&v[0])), (len(v)*4+63)/64)
 	}
+}
+
+// foldFloatsGo runs foldFloatsAVX2 over len(refs) whole chunks of p and v.
+func foldFloatsGo(p []float32, v []float64, ref0, invT float32, refs, sums []float32, accs []float64) {
+	nc := len(refs)
+	if nc == 0 {
+		return
+	}
+	_ = p[nc*chunk-1]
+	_ = v[nc*chunk-1]
+	_, _ = sums[nc-1], accs[nc-1]
+	foldFloatsAVX2(&p[0], &v[0], nc, ref0, invT, &refs[0], &sums[0], &accs[0])
 }

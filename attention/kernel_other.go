@@ -24,6 +24,9 @@ func pvAVX512(acc []float32, lda int, p []float32, ldp int, nq int, values []flo
 	panic("attention: no avx512 kernels")
 }
 func prefetchFloats(v []float32) { panic("attention: no avx2 kernels") }
+func foldFloatsGo(p []float32, v []float64, ref0, invT float32, refs, sums []float32, accs []float64) {
+	panic("attention: no avx2 kernels")
+}
 func pvAVX2(acc []float32, lda int, p []float32, ldp int, nq int, values []float32, n, dv int) {
 	panic("attention: no avx2 kernels")
 }
