@@ -1,8 +1,13 @@
 package attention
 
+import "bytes"
+
 // tileQ is the number of queries scored together against a chunk of keys:
-// the assembly micro-kernels keep tileQ×(a few) dot products in registers.
-const tileQ = 3
+// the assembly micro-kernels keep up to tileQ×(a few) dot products in
+// registers (3 queries at a time with AVX2, 6 with AVX-512; see
+// kernel_amd64.go), and the chunk stays in L1 while every query of the
+// tile reads it.
+const tileQ = 6
 
 // keyTileBytes bounds the key rows of one tile so that they stay in the
 // per-core L2 cache (512 KiB on Zen 3/4) while every query tile reads them.
@@ -48,11 +53,19 @@ func AccumulateBatch(states []*State, m Metric, qs []float32, qnorms []float32, 
 		c := end - start
 		kc := keys[start*d : end*d]
 		vc := values[start*dv : end*dv]
+		// The next tile's rows, in memory order, while this one is
+		// computed (the tile kernels read several rows at a time).
+		next := min(end+nk, n)
+		kern.prefetch(keys[end*d : next*d])
+		kern.prefetch(values[end*dv : next*dv])
 		var mk []byte
 		if mask != nil {
 			mk = mask[start:end]
 			if allZero(mk) {
 				continue
+			}
+			if bytes.IndexByte(mk, 0) < 0 {
+				mk = nil // every row in: no query need apply the mask
 			}
 		}
 		if m == Cosine {

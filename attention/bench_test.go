@@ -262,3 +262,73 @@ func splitRun(threads, n int, f func(lo, hi int)) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkBatchKernels: AccumulateBatch, ScoreBatch, and ScoreBatch then
+// AccumulateFloats per query (floats: the fused blend of a FLOAT column;
+// floats-chunked: without AccumulateFloats' one-call fold) at the shared
+// scan's shape (16 queries over 200,000 rows of 128 + 128 floats, far
+// more than the caches hold, single-threaded) with each kernel set this
+// CPU runs, with and without the prefetch of the next key tile, in one
+// process: with -count the variants alternate, so compare them with
+// benchstat -col /kernel (or /prefetch). cpu-ns/op is the steadier figure
+// on a loaded host.
+//
+//	go test -run=NONE -bench=BatchKernels -count=6 ./attention
+func BenchmarkBatchKernels(b *testing.B) {
+	const m, n, d, dv = 16, 200_000, 128, 128
+	bd := benchBlock(n, d, dv, m)
+	vals := make([]float64, n)
+	mask := make([]byte, n)
+	for i := range vals {
+		vals[i], mask[i] = float64(bd.values[i]), 1
+	}
+	for _, op := range []string{"accumulate", "score", "floats", "floats-chunked"} {
+		for _, k := range kernelSets {
+			for _, pf := range []bool{true, false} {
+				if k.id == idGeneric && !pf {
+					continue // the generic set does not prefetch
+				}
+				b.Run(fmt.Sprintf("op=%s/m=%d/kernel=%s/prefetch=%v", op, m, k.name, pf), func(b *testing.B) {
+					defer useKernel(useKernel(k))
+					noPrefetch = !pf
+					defer func() { noPrefetch = false }()
+					states := make([]*State, m)
+					for a := range states {
+						states[a] = NewState(dv)
+						if op != "accumulate" {
+							states[a] = NewState(1)
+						}
+					}
+					dst := make([]float32, m*n)
+					flops := 2 * float64(m) * float64(n) * float64(d+dv)
+					if op != "accumulate" {
+						flops = 2 * float64(m) * float64(n) * float64(d)
+					}
+					b.ReportAllocs()
+					start := startClock(b)
+					for i := 0; i < b.N; i++ {
+						if op != "accumulate" {
+							ScoreBatch(dst, n, Dot, bd.qs, nil, bd.keys, d)
+						}
+						if op == "floats" || op == "floats-chunked" { // as exec's fused blend of a FLOAT column
+							noFoldFloats = op == "floats-chunked"
+							for a, s := range states {
+								s.Reset()
+								s.AccumulateFloats(dst[a*n:(a+1)*n], vals, mask, 1/11.3)
+							}
+							noFoldFloats = false
+						}
+						if op != "accumulate" {
+							continue
+						}
+						for _, s := range states {
+							s.Reset()
+						}
+						AccumulateBatch(states, Dot, bd.qs, nil, bd.keys, d, bd.values, dv, nil, 1/11.3)
+					}
+					report(b, start, flops)
+				})
+			}
+		}
+	}
+}

@@ -19,13 +19,14 @@ type kernelID uint8
 const (
 	idGeneric kernelID = iota
 	idAVX2
+	idAVX512 // AVX2 kernels, with AVX-512 ones for the batch tiles
 )
 
 var genericKernels = kernelSet{name: "generic", id: idGeneric}
 
 // dotRows sets dst[i] = q·k_i for i < len(dst), k_i = keys[i*d:(i+1)*d].
 func (k *kernelSet) dotRows(dst, q, keys []float32, d int) {
-	if k.id == idAVX2 {
+	if k.id >= idAVX2 {
 		dotRowsAVX2(dst, q, keys, d)
 		return
 	}
@@ -34,7 +35,7 @@ func (k *kernelSet) dotRows(dst, q, keys []float32, d int) {
 
 // dotNormRows sets dst[i] = q·k_i and kk[i] = ‖k_i‖².
 func (k *kernelSet) dotNormRows(dst, kk, q, keys []float32, d int) {
-	if k.id == idAVX2 {
+	if k.id >= idAVX2 {
 		dotNormRowsAVX2(dst, kk, q, keys, d)
 		return
 	}
@@ -43,7 +44,7 @@ func (k *kernelSet) dotNormRows(dst, kk, q, keys []float32, d int) {
 
 // l2Rows sets dst[i] = ‖q−k_i‖² (not negated).
 func (k *kernelSet) l2Rows(dst, q, keys []float32, d int) {
-	if k.id == idAVX2 {
+	if k.id >= idAVX2 {
 		l2RowsAVX2(dst, q, keys, d)
 		return
 	}
@@ -54,7 +55,7 @@ func (k *kernelSet) l2Rows(dst, q, keys []float32, d int) {
 // (float32 lanes; p holds at most a chunk). −Inf and NaN entries give 0.
 // Kernels may write scratch into p[len(p):cap(p)] up to a multiple of 8.
 func (k *kernelSet) expShift(p []float32, ref, invT float32) float32 {
-	if k.id == idAVX2 {
+	if k.id >= idAVX2 {
 		return expShiftAVX2Go(p, ref, invT)
 	}
 	return expShiftGeneric(p, ref, invT)
@@ -64,7 +65,7 @@ func (k *kernelSet) expShift(p []float32, ref, invT float32) float32 {
 // rows with p[i] == 0 may be skipped. acc should have capacity for dv
 // rounded up to 8 (the padding stays zero).
 func (k *kernelSet) axpyRows(acc, p, values []float32, dv int) {
-	if k.id == idAVX2 {
+	if k.id >= idAVX2 {
 		axpyRowsAVX2(acc, p, values, dv)
 		return
 	}
@@ -90,7 +91,7 @@ func Max(p []float32) float32 {
 // maxScore returns the largest entry of p, ignoring NaN (−Inf if none).
 // Like expShift it may write −Inf into p[len(p):cap(p)] up to a multiple of 8.
 func (k *kernelSet) maxScore(p []float32) float32 {
-	if k.id == idAVX2 {
+	if k.id >= idAVX2 {
 		return maxAVX2Go(p)
 	}
 	return maxGeneric(p)
@@ -99,7 +100,7 @@ func (k *kernelSet) maxScore(p []float32) float32 {
 // allFinite reports whether no entry of p is NaN or ±Inf. Score blocks
 // are checked with it after the key loops, which stay free of the test.
 func (k *kernelSet) allFinite(p []float32) bool {
-	if k.id == idAVX2 {
+	if k.id >= idAVX2 {
 		return allFiniteAVX2(p)
 	}
 	return allFiniteGeneric(p)
@@ -107,7 +108,7 @@ func (k *kernelSet) allFinite(p []float32) bool {
 
 // scaleAdd sets acc[j] = acc[j]·a + float64(buf[j])·b for j < len(acc).
 func (k *kernelSet) scaleAdd(acc []float64, buf []float32, a, b float64) {
-	if k.id == idAVX2 {
+	if k.id >= idAVX2 {
 		scaleAddAVX2(acc, buf, a, b)
 		return
 	}
@@ -118,7 +119,11 @@ func (k *kernelSet) scaleAdd(acc []float64, buf []float32, a, b float64) {
 // j < dv, overwriting acc; lda ≥ dv rounded up to 8 (kernels may write the
 // padding). The PV product of a batch tile.
 func (k *kernelSet) pv(acc []float32, lda int, p []float32, ldp int, nq int, values []float32, n, dv int) {
-	if k.id == idAVX2 {
+	switch k.id {
+	case idAVX512:
+		pvAVX512(acc, lda, p, ldp, nq, values, n, dv)
+		return
+	case idAVX2:
 		pvAVX2(acc, lda, p, ldp, nq, values, n, dv)
 		return
 	}
@@ -132,7 +137,11 @@ func (k *kernelSet) pv(acc []float32, lda int, p []float32, ldp int, nq int, val
 // dotTile sets dst[a*ldd+b] = q_a·k_b for a < nq, b < nk (queries and keys
 // row-major with stride d).
 func (k *kernelSet) dotTile(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int) {
-	if k.id == idAVX2 {
+	switch k.id {
+	case idAVX512:
+		tileAVX512(dst, ldd, qs, nq, keys, nk, d)
+		return
+	case idAVX2:
 		tileAVX2(false, dst, ldd, qs, nq, keys, nk, d)
 		return
 	}
@@ -141,12 +150,23 @@ func (k *kernelSet) dotTile(dst []float32, ldd int, qs []float32, nq int, keys [
 
 // l2Tile is dotTile with ‖q_a−k_b‖².
 func (k *kernelSet) l2Tile(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk int, d int) {
-	if k.id == idAVX2 {
+	if k.id >= idAVX2 {
 		tileAVX2(true, dst, ldd, qs, nq, keys, nk, d)
 		return
 	}
 	l2TileGeneric(dst, ldd, qs, nq, keys, nk, d)
 }
+
+// prefetch asks for v's cache lines ahead of their use (a hint: the
+// generic set does nothing).
+func (k *kernelSet) prefetch(v []float32) {
+	if k.id >= idAVX2 && !noPrefetch {
+		prefetchFloats(v)
+	}
+}
+
+// noPrefetch turns prefetch off (benchmarks compare).
+var noPrefetch bool
 
 // kern is the active set. Tests switch it with useKernel; nothing else
 // writes it after init, so it is read without synchronisation.
@@ -157,7 +177,7 @@ var kern = &genericKernels
 var kernelSets = archKernels()
 
 // KernelEnv names the environment variable that forces a kernel set:
-// SOFTDB_KERNEL=generic|avx2. An unknown or unsupported name keeps the
+// SOFTDB_KERNEL=generic|avx2|avx512. An unknown or unsupported name keeps the
 // automatic choice. The build tag purego forces generic.
 const KernelEnv = "SOFTDB_KERNEL"
 

@@ -4,20 +4,30 @@ package attention
 
 import (
 	"math"
+	"unsafe"
 
 	"golang.org/x/sys/cpu"
 )
 
-//go:generate go run ./internal/asmgen -out kernel_amd64.s
+//go:generate go run ./internal/asmgen -out kernel_amd64.s -out512 kernel_avx512_amd64.s
 
 func archKernels() []*kernelSet {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		return []*kernelSet{&avx2Kernels, &genericKernels}
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+		return []*kernelSet{&genericKernels}
 	}
-	return []*kernelSet{&genericKernels}
+	// The AVX-512 kernels use F (zmm FMA, shuffles) and DQ
+	// (VBROADCASTF32X8, VINSERTF32X8); cpu checks that the OS saves the
+	// zmm state.
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ {
+		return []*kernelSet{&avx512Kernels, &avx2Kernels, &genericKernels}
+	}
+	return []*kernelSet{&avx2Kernels, &genericKernels}
 }
 
-var avx2Kernels = kernelSet{name: "avx2", id: idAVX2}
+var (
+	avx2Kernels   = kernelSet{name: "avx2", id: idAVX2}
+	avx512Kernels = kernelSet{name: "avx512", id: idAVX512}
+)
 
 // Tile kernels (kernel_amd64.s, generated): see internal/asmgen for the
 // contract. ldd, ldq and kstride are in bytes.
@@ -80,6 +90,12 @@ func foldAVX2(acc *float64, buf *float32, n4 int, a float64, b float64)
 func pv3AVX2(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv8 int, mask *int32)
 
 //go:noescape
+func prefetchAVX2(p *byte, lines int)
+
+//go:noescape
+func foldFloatsAVX2(p *float32, v *float64, nchunks int, ref0 float32, invT float32, refs *float32, sums *float32, accs *float64)
+
+//go:noescape
 func axpyAVX2(acc *float32, p *float32, values *float32, n int, dvb int, dv8 int, mask *int32)
 
 // tailMasks[8-r:16-r] has r lanes of −1 then zeros: the mask for the last
@@ -94,8 +110,8 @@ func tailMask(d int) *int32 {
 	return &tailMasks[8-r]
 }
 
-// maxTileQ is the largest nq of a tile kernel (the batch tile height).
-const maxTileQ = tileQ
+// maxTileQ is the largest nq of an AVX2 tile kernel.
+const maxTileQ = 3
 
 // padQueries returns the nq queries of qs (stride d) with stride ldq =
 // d rounded up to 8, zero-padded, when d is not a multiple of 8 (the tile
@@ -333,4 +349,131 @@ func pvAVX2(acc []float32, lda int, p []float32, ldp int, nq int, values []float
 		clear(row)
 		axpyRowsAVX2(row[:dv], p[a*ldp:a*ldp+n], values, dv)
 	}
+}
+
+// AVX-512 batch kernels (kernel_avx512_amd64.s, generated): see
+// internal/asmgen/avx512.go for the contracts.
+
+//go:noescape
+func dotZ2x8(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int)
+
+//go:noescape
+func dotZ3x8(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int)
+
+//go:noescape
+func dotZ4x8(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int)
+
+//go:noescape
+func dotZ5x8(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int)
+
+//go:noescape
+func dotZ6x8(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int)
+
+//go:noescape
+func pvZ1(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv16 int)
+
+//go:noescape
+func pvZ2(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv16 int)
+
+//go:noescape
+func pvZ3(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv16 int)
+
+//go:noescape
+func pvZ4(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv16 int)
+
+//go:noescape
+func pvZ5(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv16 int)
+
+//go:noescape
+func pvZ6(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv16 int)
+
+// zmmTileQ is the most queries of an AVX-512 tile kernel.
+const zmmTileQ = 6
+
+// tileAVX512 is dotTile with the AVX-512 kernels: tiles of up to 6
+// queries × 8 keys, the keys left over (nk mod 8) and a lone query with
+// the AVX2 kernels. Scores are bit-identical to the AVX2 ones. d not a
+// multiple of 8 goes to the AVX2 kernels whole.
+func tileAVX512(dst []float32, ldd int, qs []float32, nq int, keys []float32, nk, d int) {
+	if d&7 != 0 || nk < 8 || nq < 2 {
+		tileAVX2(false, dst, ldd, qs, nq, keys, nk, d)
+		return
+	}
+	// Bounds: the kernels read and write exactly these ranges.
+	_ = dst[(nq-1)*ldd+nk-1]
+	_ = qs[nq*d-1]
+	_ = keys[nk*d-1]
+	g := nk / 8
+	ldb, ks, d8 := ldd*4, d*4, d/8
+	for a := 0; a < nq; a += zmmTileQ {
+		na := min(zmmTileQ, nq-a)
+		o, q, k := &dst[a*ldd], &qs[a*d], &keys[0]
+		switch na {
+		case 1:
+			tileAVX2(false, dst[a*ldd:], ldd, qs[a*d:(a+1)*d], 1, keys, 8*g, d)
+		case 2:
+			dotZ2x8(o, ldb, q, ks, k, g, ks, d8)
+		case 3:
+			dotZ3x8(o, ldb, q, ks, k, g, ks, d8)
+		case 4:
+			dotZ4x8(o, ldb, q, ks, k, g, ks, d8)
+		case 5:
+			dotZ5x8(o, ldb, q, ks, k, g, ks, d8)
+		case 6:
+			dotZ6x8(o, ldb, q, ks, k, g, ks, d8)
+		}
+	}
+	if r := nk - 8*g; r > 0 {
+		tileAVX2(false, dst[8*g:], ldd, qs[:nq*d], nq, keys[8*g*d:], r, d)
+	}
+}
+
+// pvAVX512 is pv with the AVX-512 kernels (up to 6 queries at a time),
+// for dv a multiple of 16; other shapes go to pvAVX2. The sums are
+// bit-identical to pvAVX2's.
+func pvAVX512(acc []float32, lda int, p []float32, ldp int, nq int, values []float32, n, dv int) {
+	if dv&15 != 0 || dv == 0 || n == 0 || nq == 0 {
+		pvAVX2(acc, lda, p, ldp, nq, values, n, dv)
+		return
+	}
+	_ = acc[(nq-1)*lda+dv-1]
+	_ = p[(nq-1)*ldp+n-1]
+	_ = values[n*dv-1]
+	la, lp, vb, dv16 := lda*4, ldp*4, dv*4, dv/16
+	for a := 0; a < nq; a += zmmTileQ {
+		na := min(zmmTileQ, nq-a)
+		o, w, v := &acc[a*lda], &p[a*ldp], &values[0]
+		switch na {
+		case 1:
+			pvZ1(o, la, w, lp, v, n, vb, dv16)
+		case 2:
+			pvZ2(o, la, w, lp, v, n, vb, dv16)
+		case 3:
+			pvZ3(o, la, w, lp, v, n, vb, dv16)
+		case 4:
+			pvZ4(o, la, w, lp, v, n, vb, dv16)
+		case 5:
+			pvZ5(o, la, w, lp, v, n, vb, dv16)
+		case 6:
+			pvZ6(o, la, w, lp, v, n, vb, dv16)
+		}
+	}
+}
+
+func prefetchFloats(v []float32) {
+	if len(v) > 0 {
+		prefetchAVX2((*byte)(unsafe.Pointer(&v[0])), (len(v)*4+63)/64)
+	}
+}
+
+// foldFloatsGo runs foldFloatsAVX2 over len(refs) whole chunks of p and v.
+func foldFloatsGo(p []float32, v []float64, ref0, invT float32, refs, sums []float32, accs []float64) {
+	nc := len(refs)
+	if nc == 0 {
+		return
+	}
+	_ = p[nc*chunk-1]
+	_ = v[nc*chunk-1]
+	_, _ = sums[nc-1], accs[nc-1]
+	foldFloatsAVX2(&p[0], &v[0], nc, ref0, invT, &refs[0], &sums[0], &accs[0])
 }

@@ -214,6 +214,7 @@ func ScoreBatch(dst []float32, ldd int, m Metric, qs []float32, qnorms []float32
 		end := min(start+nk, n)
 		c := end - start
 		kc := keys[start*d : end*d]
+		kern.prefetch(keys[end*d : min(end+nk, n)*d]) // as in AccumulateBatch
 		if m == Cosine {
 			kern.dotNormRows(p[:c], kk[:c], qs[:d], kc, d)
 		}

@@ -1,6 +1,7 @@
 package attention
 
 import (
+	"bytes"
 	"math"
 )
 
@@ -303,23 +304,90 @@ func (s *State) AccumulateFloats(scores []float32, values []float64, mask []byte
 		panic("attention: AccumulateFloats: values or mask length differs from the row count")
 	}
 	checkInvT(invT)
+	// Once for the whole block rather than chunk by chunk: the mask when
+	// it keeps every row, and the test for scores beyond float32's range.
+	if bytes.IndexByte(mask, 0) < 0 {
+		mask = nil
+	}
+	finite := kern.allFinite(scores)
+	start := 0
+	if finite && mask == nil && fastInvT(invT) && kern.id >= idAVX2 && !noFoldFloats {
+		// Whole chunks, 64 at a time, in one kernel call each: the
+		// weights and sums the loop below would compute, bit for bit
+		// (foldFloatsAVX2). Every chunk has a finite maximum of weight 1,
+		// so each merges, and the kernel's running reference is s.ref.
+		var refs, sums [64]float32
+		var accs [64]float64
+		for len(scores)-start >= chunk {
+			nc := min((len(scores)-start)/chunk, len(refs))
+			ref0 := float32(math.Inf(-1))
+			if !s.Empty() {
+				ref0 = s.ref
+			}
+			end := start + nc*chunk
+			foldFloatsGo(scores[start:end], values[start:end], ref0, float32(invT), refs[:nc], sums[:nc], accs[:nc])
+			for c := 0; c < nc; c++ {
+				if sums[c] != 0 {
+					a, b := s.mergeSum(refs[c], float64(sums[c]), invT)
+					s.Acc[0] = s.Acc[0]*a + accs[c]*b
+				}
+			}
+			start = end
+		}
+	}
 	var sc [chunk]float32
-	for start := 0; start < len(scores); start += chunk {
+	for ; start < len(scores); start += chunk {
 		end := min(start+chunk, len(scores))
-		p, mk := s.scoreChunk(sc[:end-start], scores[start:end], sub(mask, start, end))
+		p, mk := sc[:end-start], sub(mask, start, end)
+		if finite {
+			copy(p, scores[start:end])
+		} else {
+			p, mk = s.scoreChunk(p, scores[start:end], mk)
+		}
 		ref, sum, ok := s.weights(p, mk, invT)
 		if !ok {
 			continue
 		}
-		var acc float64
-		for i, w := range p {
-			if w != 0 {
-				acc += float64(w) * values[start+i]
-			}
-		}
+		acc := weightedSum(p, values[start:start+len(p)])
 		a, b := s.mergeSum(ref, sum, invT)
 		s.Acc[0] = s.Acc[0]*a + acc*b
 	}
+}
+
+// noFoldFloats turns AccumulateFloats' one-call fold off (tests compare).
+var noFoldFloats bool
+
+// weightedSum returns Σ w[i]·v[i] over the rows with w[i] ≠ 0 (a row of
+// weight 0 takes no part even when its value is ±Inf or NaN), in float64.
+// Four running sums, added pairwise at the end, break the chain of
+// dependent additions (a sum per row would wait on the previous one:
+// ~4 cycles a row); the error bound stays that of recursive summation,
+// (n−1)·u·Σ|wᵢvᵢ| (Higham, Accuracy and Stability of Numerical
+// Algorithms, 2nd ed., §4.2).
+func weightedSum(w []float32, v []float64) float64 {
+	v = v[:len(w)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(w); i += 4 {
+		if x := w[i]; x != 0 {
+			s0 += float64(x) * v[i]
+		}
+		if x := w[i+1]; x != 0 {
+			s1 += float64(x) * v[i+1]
+		}
+		if x := w[i+2]; x != 0 {
+			s2 += float64(x) * v[i+2]
+		}
+		if x := w[i+3]; x != 0 {
+			s3 += float64(x) * v[i+3]
+		}
+	}
+	for ; i < len(w); i++ {
+		if x := w[i]; x != 0 {
+			s0 += float64(x) * v[i]
+		}
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // sub is mask[start:end], or nil for no mask.

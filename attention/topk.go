@@ -228,6 +228,7 @@ func TopKBatch(tops []*TopK, m Metric, qs []float32, qnorms []float32, keys []fl
 		end := min(start+nk, n)
 		c := end - start
 		kc := keys[start*d : end*d]
+		kern.prefetch(keys[end*d : min(end+nk, n)*d]) // as in AccumulateBatch
 		var mk []byte
 		if mask != nil {
 			mk = mask[start:end]
@@ -305,6 +306,7 @@ func topL2Batch(tops []*TopK, qs, keys []float32, d int, ids []int64, mask []byt
 		end := min(start+nk, n)
 		c := end - start
 		kc := keys[start*d : end*d]
+		kern.prefetch(keys[end*d : min(end+nk, n)*d]) // as in AccumulateBatch
 		var mk []byte
 		if mask != nil {
 			mk = mask[start:end]

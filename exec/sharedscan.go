@@ -3,10 +3,10 @@ package exec
 import (
 	"context"
 	"reflect"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/softdb/softdb/query"
 	"github.com/softdb/softdb/storage"
@@ -26,7 +26,9 @@ import (
 // would without sharing; statements that arrive while the lane is busy
 // queue, and when the running scan ends, every queued statement (up to
 // passLimit) runs in the next pass. A lone statement never waits for a
-// timer; a statement waits at most for the scan in progress.
+// timer; a statement waits at most for the scan in progress, and after a
+// pass of several for a fraction of it while that pass's members come
+// back (see regroup).
 //
 // A pass computes what its members have in common (the candidate masks,
 // then each query's best rows or scores, or the fused blend) on a
@@ -78,8 +80,9 @@ type lane struct {
 	key     laneKey
 	shape   matchPlan // shapeOf its statements' plans
 	where   expr
-	running bool      // a statement or pass is running
-	queue   []*member // waiting for the next pass
+	running bool          // a statement or pass is running
+	queue   []*member     // waiting for the next pass
+	arrived chan struct{} // signalled (without blocking) when queue grows
 }
 
 // member is one statement in a lane.
@@ -144,6 +147,10 @@ func runShared(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	mb := &member{ctx: ctx, p: p, q: qs[0], done: make(chan struct{})}
 	l.queue = append(l.queue, mb)
 	lanes.Unlock()
+	select {
+	case l.arrived <- struct{}{}:
+	default: // a signal is pending already
+	}
 	return mb.wait()
 }
 
@@ -213,7 +220,7 @@ func findLane(key laneKey, shape *matchPlan, where expr) *lane {
 	if lanes.m == nil {
 		lanes.m = map[laneKey][]*lane{}
 	}
-	l := &lane{key: key, shape: *shape, where: where}
+	l := &lane{key: key, shape: *shape, where: where, arrived: make(chan struct{}, 1)}
 	lanes.m[key] = append(lanes.m[key], l)
 	return l
 }
@@ -357,9 +364,15 @@ func (l *lane) passes(batch []*member, stats *scanShare) {
 			stats.passes.Add(1)
 			stats.shared.Add(int64(len(batch)))
 		}
-		runPass(batch)
+		start := time.Now()
+		waiting := 0 // queued while the pass ran
+		runPass(batch, func() {
+			lanes.Lock()
+			waiting = len(l.queue)
+			lanes.Unlock()
+		})
 		if len(batch) > 1 {
-			l.regroup(len(batch))
+			l.regroup(min(len(batch)+waiting, passLimit), time.Since(start))
 		}
 		lanes.Lock()
 		batch = l.take()
@@ -370,34 +383,60 @@ func (l *lane) passes(batch []*member, stats *scanShare) {
 	}
 }
 
-// regroup gives the members of a pass of n, just answered and runnable,
-// the chance to queue their next statements before the next pass starts:
-// under steady concurrency a pass would otherwise take the one or two
-// that came back first, and the rest would wait for the pass after,
-// halving the batches. It yields the processor (runtime.Gosched: the
-// runnable goroutines run first) while the queue grows, at most a few
-// times, and never waits on a timer; a lone statement never gets here.
-func (l *lane) regroup(n int) {
-	prev := -1
-	for i := 0; i < 8; i++ {
+// regroup gives the members of a pass, just answered, the chance to
+// queue their next statements before the next pass starts: under steady
+// concurrency a pass would otherwise take the few that came back first,
+// and the rest would wait for the pass after, halving the batches (the
+// statements that queued during the pass and the pass's members would
+// then alternate). A pass's cost is mostly one read of the table, shared
+// by its members, so gathering them pays: regroup waits until want
+// statements are queued (the pass's members and those that queued while
+// it ran), woken by each arrival, but at most an eighth of the pass's
+// duration d and at most regroupMax, so that a member that does not come
+// back (its client is gone, or thinking) costs little. A lone statement
+// never gets here.
+func (l *lane) regroup(want int, d time.Duration) {
+	deadline := time.Now().Add(min(d/8, regroupMax))
+	var timer *time.Timer
+	for {
 		lanes.Lock()
 		q := len(l.queue)
 		lanes.Unlock()
-		if q >= n || q == prev {
-			return
+		left := time.Until(deadline)
+		if q >= want || left <= 0 {
+			break
 		}
-		prev = q
-		runtime.Gosched()
+		if timer == nil {
+			timer = time.NewTimer(left)
+		}
+		select {
+		case <-l.arrived:
+		case <-timer.C:
+			timer = nil
+		}
+	}
+	if timer != nil {
+		timer.Stop()
 	}
 }
 
+// regroupMax bounds regroup's wait: a client's round trip (answer sent,
+// next statement parsed and planned) took well under a millisecond on a
+// loaded 2-core host.
+const regroupMax = 2 * time.Millisecond
+
 // runPass computes the common part of batch's statements and hands each
-// member its share.
-func runPass(batch []*member) {
+// member its share; sending (if not nil) runs once, just before the
+// first member gets its outcome.
+func runPass(batch []*member, sending func()) {
 	ctx, stop := passContext(batch)
 	defer stop()
 	sent := 0 // members batch[:sent] have their outcome
 	send := func(f func(mb *member)) {
+		if sending != nil {
+			sending()
+			sending = nil
+		}
 		for _, mb := range batch[sent:] {
 			f(mb)
 			sent++

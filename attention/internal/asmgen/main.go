@@ -1,4 +1,5 @@
-// Command asmgen writes attention's AVX2+FMA kernels (../../kernel_amd64.s).
+// Command asmgen writes attention's AVX2+FMA kernels (../../kernel_amd64.s)
+// and its AVX-512 batch kernels (../../kernel_avx512_amd64.s, avx512.go).
 // Run it with `go generate` in attention/. The kernels are unrolled
 // per shape, which is why they are generated rather than written by hand.
 //
@@ -28,9 +29,13 @@ func y(i int) string { return fmt.Sprintf("Y%d", i) }
 func x(i int) string { return fmt.Sprintf("X%d", i) }
 
 func main() {
-	dst := flag.String("out", "kernel_amd64.s", "output file")
+	dst := flag.String("out", "kernel_amd64.s", "output file (AVX2)")
+	dst512 := flag.String("out512", "kernel_avx512_amd64.s", "output file (AVX-512)")
 	flag.Parse()
 	if err := os.WriteFile(*dst, generate(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(*dst512, generate512(), 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -67,6 +72,8 @@ func generate() []byte {
 	finiteKernel()
 	fold()
 	pv3()
+	prefetch()
+	foldFloats()
 	return append([]byte(nil), out.Bytes()...)
 }
 
@@ -798,6 +805,144 @@ func pv3() {
 	ins("DECQ R11")
 	ins("JMP pv3_strip")
 	p("pv3_done:")
+	ins("VZEROUPPER")
+	ins("RET")
+	p("")
+}
+
+// prefetch writes
+//
+//	func prefetchAVX2(p *byte, lines int)
+//
+// PREFETCHT0 of `lines` cache lines from p on. The batch kernels read a
+// tile's key rows strip by strip, several rows at a time, an order the
+// hardware prefetcher does not follow (PERF.md); the tile after the one
+// being computed is prefetched in memory order instead.
+func prefetch() {
+	p("// func prefetchAVX2(p *byte, lines int)")
+	p("TEXT ·prefetchAVX2(SB), NOSPLIT, $0-16")
+	ins("MOVQ p+0(FP), SI")
+	ins("MOVQ lines+8(FP), CX")
+	ins("TESTQ CX, CX")
+	ins("JZ prefetch_done")
+	p("prefetch_loop:")
+	ins("PREFETCHT0 (SI)")
+	ins("ADDQ $64, SI")
+	ins("DECQ CX")
+	ins("JNZ prefetch_loop")
+	p("prefetch_done:")
+	ins("RET")
+	p("")
+}
+
+// foldFloats writes
+//
+//	func foldFloatsAVX2(p *float32, v *float64, nchunks int, ref0 float32, invT float32, refs *float32, sums *float32, accs *float64)
+//
+// AccumulateFloats' fold of nchunks whole chunks of 64 finite scores p
+// with their float64 values v, no mask, in one call: per chunk c the
+// reference ref = max(chunk's largest score, ref0, the earlier chunks'
+// refs) goes to refs[c], the weights are expShift's (the same instructions,
+// so the same bits) and their float32 sum, in expShiftAVX2's order, goes
+// to sums[c]; Σ w·v over the rows of weight ≠ 0 goes to accs[c], in
+// weightedSum's order (lane j of one accumulator takes rows ≡ j mod 4,
+// a product then a sum each, then (l0+l1)+(l2+l3)). The caller merges the
+// chunks into the State as the chunk-by-chunk path does.
+func foldFloats() {
+	const (
+		vref, vinvT, vsum, vx, vfx, vr, vz, vp, vkeep = 0, 1, 2, 3, 4, 5, 6, 7, 8
+		vm0, vm1, vacc, vt, vzero, vmask              = 10, 11, 12, 13, 14, 15
+	)
+	p("// func foldFloatsAVX2(p *float32, v *float64, nchunks int, ref0 float32, invT float32, refs *float32, sums *float32, accs *float64)")
+	p("TEXT ·foldFloatsAVX2(SB), NOSPLIT, $0-56")
+	ins("MOVQ p+0(FP), SI")
+	ins("MOVQ v+8(FP), DX")
+	ins("MOVQ nchunks+16(FP), CX")
+	ins("VBROADCASTSS ref0+24(FP), %s", y(vref))
+	ins("VBROADCASTSS invT+28(FP), %s", y(vinvT))
+	ins("MOVQ refs+32(FP), DI")
+	ins("MOVQ sums+40(FP), R8")
+	ins("MOVQ accs+48(FP), R9")
+	ins("VXORPD %s, %s, %s", y(vzero), y(vzero), y(vzero))
+	ins("TESTQ CX, CX")
+	ins("JZ fold64_done")
+	p("fold64_chunk:")
+	// The chunk's maximum, in every lane, then the running reference.
+	ins("VMOVUPS (SI), %s", y(vm0))
+	ins("VMOVUPS 32(SI), %s", y(vm1))
+	for k := 2; k < 8; k++ {
+		m := [2]int{vm0, vm1}[k%2]
+		ins("VMAXPS %d(SI), %s, %s", 32*k, y(m), y(m))
+	}
+	ins("VMAXPS %s, %s, %s", y(vm1), y(vm0), y(vm0))
+	ins("VPERM2F128 $1, %s, %s, %s", y(vm0), y(vm0), y(vm1))
+	ins("VMAXPS %s, %s, %s", y(vm1), y(vm0), y(vm0))
+	ins("VPERMILPS $0x4e, %s, %s", y(vm0), y(vm1))
+	ins("VMAXPS %s, %s, %s", y(vm1), y(vm0), y(vm0))
+	ins("VPERMILPS $0xb1, %s, %s", y(vm0), y(vm1))
+	ins("VMAXPS %s, %s, %s", y(vm1), y(vm0), y(vm0))
+	ins("VMAXPS %s, %s, %s", y(vref), y(vm0), y(vref))
+	ins("VMOVSS %s, (DI)", x(vref))
+	ins("VXORPS %s, %s, %s", y(vsum), y(vsum), y(vsum))
+	ins("VXORPD %s, %s, %s", y(vacc), y(vacc), y(vacc))
+	for k := 0; k < 8; k++ {
+		// expShift's loop body.
+		ins("VMOVUPS %d(SI), %s", 32*k, y(vx))
+		ins("VSUBPS %s, %s, %s", y(vref), y(vx), y(vx))
+		ins("VMULPS %s, %s, %s", y(vinvT), y(vx), y(vx))
+		ins("VCMPPS $0x1d, %s, %s, %s", cst("expmin"), y(vx), y(vkeep))
+		ins("VMAXPS %s, %s, %s", cst("expmin"), y(vx), y(vx))
+		ins("VMULPS %s, %s, %s", cst("log2e"), y(vx), y(vfx))
+		ins("VROUNDPS $0, %s, %s", y(vfx), y(vfx))
+		ins("VMOVAPS %s, %s", y(vx), y(vr))
+		ins("VFNMADD231PS %s, %s, %s", cst("c1"), y(vfx), y(vr))
+		ins("VFNMADD231PS %s, %s, %s", cst("c2"), y(vfx), y(vr))
+		ins("VMULPS %s, %s, %s", y(vr), y(vr), y(vz))
+		ins("VMOVUPS %s, %s", cst("p0"), y(vp))
+		for _, c := range []string{"p1", "p2", "p3", "p4", "p5"} {
+			ins("VFMADD213PS %s, %s, %s", cst(c), y(vr), y(vp))
+		}
+		ins("VFMADD213PS %s, %s, %s", y(vr), y(vz), y(vp))
+		ins("VADDPS %s, %s, %s", cst("one"), y(vp), y(vp))
+		ins("VCVTPS2DQ %s, %s", y(vfx), y(vfx))
+		ins("VPSLLD $23, %s, %s", y(vfx), y(vfx))
+		ins("VPADDD %s, %s, %s", cst("bias"), y(vfx), y(vfx))
+		ins("VMULPS %s, %s, %s", y(vfx), y(vp), y(vp))
+		ins("VANDPS %s, %s, %s", y(vkeep), y(vp), y(vp))
+		ins("VADDPS %s, %s, %s", y(vp), y(vsum), y(vsum))
+		// Rows 8k..8k+3, then 8k+4..8k+7: weight (float64) times value,
+		// 0 where the weight is 0.
+		for h := 0; h < 2; h++ {
+			if h == 0 {
+				ins("VCVTPS2PD %s, %s", x(vp), y(vt))
+			} else {
+				ins("VEXTRACTF128 $1, %s, %s", y(vp), x(vt))
+				ins("VCVTPS2PD %s, %s", x(vt), y(vt))
+			}
+			ins("VCMPPD $4, %s, %s, %s // weight ≠ 0", y(vzero), y(vt), y(vmask))
+			ins("VMULPD %d(DX), %s, %s", 64*k+32*h, y(vt), y(vt))
+			ins("VANDPD %s, %s, %s", y(vmask), y(vt), y(vt))
+			ins("VADDPD %s, %s, %s", y(vt), y(vacc), y(vacc))
+		}
+	}
+	ins("VEXTRACTF128 $1, %s, %s", y(vsum), x(vx))
+	ins("VADDPS %s, %s, %s", x(vx), x(vsum), x(vsum))
+	ins("VHADDPS %s, %s, %s", x(vsum), x(vsum), x(vsum))
+	ins("VHADDPS %s, %s, %s", x(vsum), x(vsum), x(vsum))
+	ins("VMOVSS %s, (R8)", x(vsum))
+	ins("VEXTRACTF128 $1, %s, %s", y(vacc), x(vt))
+	ins("VHADDPD %s, %s, %s", x(vacc), x(vacc), x(vacc))
+	ins("VHADDPD %s, %s, %s", x(vt), x(vt), x(vt))
+	ins("VADDSD %s, %s, %s", x(vt), x(vacc), x(vacc))
+	ins("VMOVSD %s, (R9)", x(vacc))
+	ins("ADDQ $256, SI")
+	ins("ADDQ $512, DX")
+	ins("ADDQ $4, DI")
+	ins("ADDQ $4, R8")
+	ins("ADDQ $8, R9")
+	ins("DECQ CX")
+	ins("JNZ fold64_chunk")
+	p("fold64_done:")
 	ins("VZEROUPPER")
 	ins("RET")
 	p("")
