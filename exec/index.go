@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -231,6 +232,10 @@ type indexState struct {
 	parts map[int64]*partEntry // by segment base
 	table *storage.Table
 	view  *ivf.View
+	// seed: the lists as stored (read at Open) or computed by CREATE
+	// INDEX, from which parts are derived without assigning rows again;
+	// consumed by the first viewOf.
+	seed []storage.SegmentLists
 }
 
 type partEntry struct {
@@ -252,9 +257,53 @@ func stateOf(ix *storage.Index, t *storage.Table) *indexState {
 		return st
 	}
 	codes, _ := ivf.ParseCodes(ix.Codes)
-	st := &indexState{q: ivf.NewQuantizer(ix.Centroids, ix.Dim, codes), col: t.Schema().ColumnIndex(ix.Column), parts: map[int64]*partEntry{}}
+	st := &indexState{q: ivf.NewQuantizer(ix.Centroids, ix.Dim, codes), col: t.Schema().ColumnIndex(ix.Column), parts: map[int64]*partEntry{},
+		seed: ix.TakeStoredLists()}
 	ix.Aux().Store(st)
 	return st
+}
+
+// AssignLists computes the lists of rows a write adds to a vector index
+// (storage.Options.AssignLists): the nearest centroid, on the batch
+// kernels.
+func AssignLists(ix *storage.Index, dst []int32, keys []float32) {
+	ivf.Assign(dst, keys, ix.Dim, ix.Centroids)
+}
+
+// seedParts derives the parts of the segments whose lists are stored,
+// O(d) a row, the segments spread over the cores.
+func (st *indexState) seedParts(d int) {
+	seed := st.seed
+	st.seed = nil
+	entries := make([]*partEntry, len(seed))
+	var next sync.Mutex
+	k := 0
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(seed)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				next.Lock()
+				i := k
+				k++
+				next.Unlock()
+				if i >= len(seed) {
+					return
+				}
+				seg := seed[i].Seg
+				n := seg.Len()
+				e := &partEntry{p: &ivf.Part{}, vecs: seg.Vectors(st.col)[:n*d], nulls: seg.Nulls(st.col), n: n}
+				e.p.Grow(n, st.q)
+				st.q.FillAssigned(e.p, e.vecs, seed[i].Lists, 0, n)
+				entries[i] = e
+			}
+		}()
+	}
+	wg.Wait()
+	for i, e := range entries {
+		st.parts[seed[i].Seg.Base()] = e
+	}
 }
 
 // viewOf returns the lists of ix over table version t.
@@ -266,6 +315,9 @@ func viewOf(ix *storage.Index, t *storage.Table) *ivf.View {
 		return st.view
 	}
 	d, col := ix.Dim, st.col
+	if st.seed != nil {
+		st.seedParts(d)
+	}
 	parts := make(map[int64]*partEntry, len(t.Segments()))
 	refs := make([]ivf.PartRef, 0, len(t.Segments()))
 	for _, seg := range t.Segments() {
