@@ -399,15 +399,15 @@ func TestIndexReopen(t *testing.T) {
 		vec.WriteString(strconv.FormatFloat(float64(x), 'g', -1, 32))
 	}
 	hard := "HARD SELECT rowid FROM t MATCH [" + vec.String() + "] USING L2 LIMIT 10"
-	reopen := func(p string) (open, total time.Duration, rows string) {
+	reopen := func(p string) (open, total, openCPU, totalCPU time.Duration, rows string) {
 		runtime.GC()
 		debug.FreeOSMemory()
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuTime()
 		db, err := softdb.Open(p, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		open = time.Since(t0)
+		open, openCPU = time.Since(t0), cpuTime()-c0
 		r, err := db.Query(ctx, hard)
 		if err != nil {
 			t.Fatal(err)
@@ -417,23 +417,30 @@ func TestIndexReopen(t *testing.T) {
 			out = append(out, fmt.Sprint(r.Values()...))
 		}
 		r.Close()
-		total = time.Since(t0)
+		total, totalCPU = time.Since(t0), cpuTime()-c0
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		return open, total, strings.Join(out, ",")
+		return open, total, openCPU, totalCPU, strings.Join(out, ",")
 	}
-	var openP, openI, totP, totI []time.Duration
+	// [wall, CPU][open, open + first query][plain, indexed]
+	var figs [2][2][2][]time.Duration
 	for i := 0; i < runs; i++ {
-		op, tp, rp := reopen(plain)
-		oi, ti, ri := reopen(indexed)
-		if rp != ri {
-			t.Fatalf("the index's top 10 differ from the scan's:\n%s\n%s", ri, rp)
+		var rows [2]string
+		for k, p := range []string{plain, indexed} {
+			o, tot, oc, tc, r := reopen(p)
+			rows[k] = r
+			figs[0][0][k], figs[0][1][k] = append(figs[0][0][k], o), append(figs[0][1][k], tot)
+			figs[1][0][k], figs[1][1][k] = append(figs[1][0][k], oc), append(figs[1][1][k], tc)
 		}
-		openP, openI, totP, totI = append(openP, op), append(openI, oi), append(totP, tp), append(totI, ti)
+		if rows[0] != rows[1] {
+			t.Fatalf("the index's top 10 differ from the scan's:\n%s\n%s", rows[1], rows[0])
+		}
 	}
-	mp, mi, tp, ti := medianDur(openP), medianDur(openI), medianDur(totP), medianDur(totI)
 	t.Logf("# %s load: %s", time.Now().UTC().Format(time.RFC3339), loadavg())
-	t.Logf("n=%d d=%d, %d pairs, medians: Open %.0f ms without the index, %.0f ms with (%.2f×); Open + first HARD top-10 %.0f ms (scan) vs %.0f ms (index, first use) (%.2f×)",
-		n, d, runs, msf(mp), msf(mi), float64(mi)/float64(mp), msf(tp), msf(ti), float64(ti)/float64(tp))
+	for w, what := range []string{"wall", "CPU"} {
+		f := func(a, b int) float64 { return msf(medianDur(figs[w][a][b])) }
+		t.Logf("n=%d d=%d, %d pairs, medians of %s time: Open %.0f ms without the index, %.0f ms with (%.2f×); Open + first HARD top-10 %.0f ms (scan) vs %.0f ms (index, first use) (%.2f×)",
+			n, d, runs, what, f(0, 0), f(0, 1), f(0, 1)/f(0, 0), f(1, 0), f(1, 1), f(1, 1)/f(1, 0))
+	}
 }

@@ -10,7 +10,9 @@ import (
 )
 
 // Training parameters. FAISS's Clustering uses at most 256 training points
-// per centroid and 25 iterations by default; k-means' objective changes
+// per centroid, warns below 39 (ClusteringParameters' max_ and
+// min_points_per_centroid, faiss/Clustering.cpp) and runs 25 iterations
+// by default; k-means' objective changes
 // little after the first few Lloyd iterations on a sample, and the bounds
 // of this package do not depend on the clustering being good (only on each
 // list's members), so softdb trains on fewer points for a bounded build

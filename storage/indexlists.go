@@ -388,36 +388,51 @@ func (db *DB) readEntries(ix *Index, prefix []byte, col int, sls []SegmentLists,
 	}
 	defer it.Close()
 	var n int64
-	k := 0
+	k := -1
+	var g *Segment
+	var live, nulls []byte
+	var lists []int32
 	for it.First(); it.Valid(); it.Next() {
 		key := it.Key()
 		if len(key) != len(prefix)+8 {
 			return n, &CorruptionError{Key: slices.Clone(key), Msg: "bad index entry key"}
 		}
 		rowid := int64(binary.BigEndian.Uint64(key[len(prefix):]))
-		for k < len(sls) && sls[k].Seg.base+int64(sls[k].Seg.n) <= rowid {
-			k++
+		if g == nil || rowid >= g.base+int64(g.n) {
+			for k++; k < len(sls) && sls[k].Seg.base+int64(sls[k].Seg.n) <= rowid; k++ {
+			}
+			if k == len(sls) {
+				return n, &CorruptionError{Key: slices.Clone(key), Msg: fmt.Sprintf("index %q has an entry for rowid %d, which is not a row", ix.Name, rowid)}
+			}
+			g, lists = sls[k].Seg, sls[k].Lists
+			live, nulls = g.Live(), g.Nulls(col)
 		}
-		if k == len(sls) || rowid < sls[k].Seg.base {
-			return n, &CorruptionError{Key: slices.Clone(key), Msg: fmt.Sprintf("index %q has an entry for rowid %d, which is not a row", ix.Name, rowid)}
-		}
-		g := sls[k].Seg
 		slot := int(rowid - g.base)
-		if g.live[slot] == 0 {
+		if rowid < g.base || live[slot] == 0 {
 			return n, &CorruptionError{Key: slices.Clone(key), Msg: fmt.Sprintf("index %q has an entry for rowid %d, which is not a row", ix.Name, rowid)}
 		}
-		if nulls := g.Nulls(col); nulls != nil && nulls[slot] != 0 {
+		if nulls != nil && nulls[slot] != 0 {
 			return n, &CorruptionError{Key: slices.Clone(key), Msg: fmt.Sprintf("index %q has an entry for rowid %d, whose %s is NULL", ix.Name, rowid, ix.Column)}
 		}
 		val, err := it.ValueAndErr()
 		if err != nil {
 			return n, err
 		}
-		l, err := DecodeIndexEntry(val, ix.Lists)
+		// DecodeIndexEntry, its one- and two-byte cases inline.
+		l := int32(-1)
+		switch {
+		case len(val) == 2 && val[0] == entryVersion && val[1] < 0x80:
+			l = int32(val[1])
+		case len(val) == 3 && val[0] == entryVersion && val[1] >= 0x80 && val[2] != 0 && val[2] < 0x80:
+			l = int32(val[1]&0x7f) | int32(val[2])<<7
+		}
+		if l < 0 || int(l) >= ix.Lists {
+			l, err = DecodeIndexEntry(val, ix.Lists)
+		}
 		if err != nil {
 			return n, &CorruptionError{Key: slices.Clone(key), Msg: err.Error()}
 		}
-		sls[k].Lists[slot] = l
+		lists[slot] = l
 		n++
 	}
 	return n, it.Error()
