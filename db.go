@@ -52,7 +52,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		path = Memory
 	}
 	st, err := storage.Open(storage.Options{Dir: path, SegmentRows: o.SegmentRows, CacheSize: o.CacheSize,
-		ReadOnly: o.ReadOnly, Recover: o.Recover})
+		ReadOnly: o.ReadOnly, Recover: o.Recover, AssignLists: exec.AssignLists})
 	if err != nil {
 		if errors.Is(err, storage.ErrLocked) {
 			return nil, errorf(ErrLocked, "softdb: database %s is locked: another process, or another DB in this one, has it open", path)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -334,3 +336,111 @@ func indexSpeed(t *testing.T, ds string, n int) {
 }
 
 func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+
+// TestIndexReopen measures what the index adds to a reopen: the same
+// table (clustered rows, as TestIndexSpeed's) in two database directories,
+// one with an index and one without, reopened alternately in this
+// process (medians of SOFTDB_BENCH_REOPEN_RUNS pairs, default 7): Open
+// alone, and Open plus the first HARD SELECT … LIMIT 10 (through the
+// index where there is one: its first use derives the lists' per-row data
+// from the stored lists):
+//
+//	SOFTDB_BENCH_REOPEN=1 SOFTDB_BENCH_INDEX_N=1000000 go test -run=TestIndexReopen -v -timeout=30m ./bench
+func TestIndexReopen(t *testing.T) {
+	if os.Getenv("SOFTDB_BENCH_REOPEN") == "" {
+		t.Skip("set SOFTDB_BENCH_REOPEN=1 to run (minutes: 10⁶-row tables)")
+	}
+	n := 1_000_000
+	if s := os.Getenv("SOFTDB_BENCH_INDEX_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	runs := 7
+	if s := os.Getenv("SOFTDB_BENCH_REOPEN_RUNS"); s != "" {
+		runs, _ = strconv.Atoi(s)
+	}
+	ctx := context.Background()
+	keys, d, _ := indexData(t, "clustered", n)
+	dir := t.TempDir()
+	kp, vp := filepath.Join(dir, "k.npy"), filepath.Join(dir, "v.npy")
+	writeNpy(t, kp, keys, d)
+	rng := rand.New(rand.NewPCG(12, 12))
+	vals := make([]float32, n*16)
+	for i := range vals {
+		vals[i] = float32(rng.NormFloat64())
+	}
+	writeNpy(t, vp, vals, 16)
+	q := make([]float32, d)
+	for j := range q {
+		q[j] = keys[j] + float32(rng.NormFloat64()*0.05)
+	}
+	keys, vals = nil, nil
+	plain, indexed := filepath.Join(dir, "plain"), filepath.Join(dir, "indexed")
+	for _, p := range []string{plain, indexed} {
+		db, err := softdb.Open(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sql := fmt.Sprintf("CREATE TABLE t (key VECTOR(%d), value VECTOR(16)); COPY t (key, value) FROM '%s', '%s'", d, kp, vp)
+		if p == indexed {
+			sql += fmt.Sprintf("; CREATE INDEX ti ON t (key) WITH (lists = %d)", max(1, n/1000))
+		}
+		if _, err := db.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var vec strings.Builder
+	for j, x := range q {
+		if j > 0 {
+			vec.WriteByte(',')
+		}
+		vec.WriteString(strconv.FormatFloat(float64(x), 'g', -1, 32))
+	}
+	hard := "HARD SELECT rowid FROM t MATCH [" + vec.String() + "] USING L2 LIMIT 10"
+	reopen := func(p string) (open, total, openCPU, totalCPU time.Duration, rows string) {
+		runtime.GC()
+		debug.FreeOSMemory()
+		t0, c0 := time.Now(), cpuTime()
+		db, err := softdb.Open(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, openCPU = time.Since(t0), cpuTime()-c0
+		r, err := db.Query(ctx, hard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for r.Next() {
+			out = append(out, fmt.Sprint(r.Values()...))
+		}
+		r.Close()
+		total, totalCPU = time.Since(t0), cpuTime()-c0
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return open, total, openCPU, totalCPU, strings.Join(out, ",")
+	}
+	// [wall, CPU][open, open + first query][plain, indexed]
+	var figs [2][2][2][]time.Duration
+	for i := 0; i < runs; i++ {
+		var rows [2]string
+		for k, p := range []string{plain, indexed} {
+			o, tot, oc, tc, r := reopen(p)
+			rows[k] = r
+			figs[0][0][k], figs[0][1][k] = append(figs[0][0][k], o), append(figs[0][1][k], tot)
+			figs[1][0][k], figs[1][1][k] = append(figs[1][0][k], oc), append(figs[1][1][k], tc)
+		}
+		if rows[0] != rows[1] {
+			t.Fatalf("the index's top 10 differ from the scan's:\n%s\n%s", rows[1], rows[0])
+		}
+	}
+	t.Logf("# %s load: %s", time.Now().UTC().Format(time.RFC3339), loadavg())
+	for w, what := range []string{"wall", "CPU"} {
+		f := func(a, b int) float64 { return msf(medianDur(figs[w][a][b])) }
+		t.Logf("n=%d d=%d, %d pairs, medians of %s time: Open %.0f ms without the index, %.0f ms with (%.2f×); Open + first HARD top-10 %.0f ms (scan) vs %.0f ms (index, first use) (%.2f×)",
+			n, d, runs, what, f(0, 0), f(0, 1), f(0, 1)/f(0, 0), f(1, 0), f(1, 1), f(1, 1)/f(1, 0))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,21 +53,31 @@ func parseIndexOptions(opts []query.CopyOption) (indexOptions, error) {
 	return o, nil
 }
 
-// liveKeys gathers the keys of t's live rows with a non-NULL col.
-func liveKeys(ctx context.Context, t *storage.Table, col, d int) ([]float32, error) {
-	out := make([]float32, 0, int(t.LiveRows())*d)
-	for _, seg := range t.Segments() {
+// keyRows lists the live rows of t with a non-NULL col, as (segment
+// index, slot) pairs packed in a uint64, and returns a function giving
+// row i's key: the rows are sampled in place, not copied.
+func keyRows(ctx context.Context, t *storage.Table, col, d int) (int, func(i int) []float32, error) {
+	segs := t.Segments()
+	pos := make([]uint64, 0, t.LiveRows())
+	for k, seg := range segs {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return 0, nil, err
 		}
-		live, nulls, vecs := seg.Live(), seg.Nulls(col), seg.Vectors(col)
+		live, nulls := seg.Live(), seg.Nulls(col)
 		for i := 0; i < seg.Len(); i++ {
 			if live[i] != 0 && (nulls == nil || nulls[i] == 0) {
-				out = append(out, vecs[i*d:(i+1)*d]...)
+				pos = append(pos, uint64(k)<<32|uint64(i))
 			}
 		}
 	}
-	return out, nil
+	vecs := make([][]float32, len(segs))
+	for k, seg := range segs {
+		vecs[k] = seg.Vectors(col)
+	}
+	return len(pos), func(i int) []float32 {
+		k, s := int(pos[i]>>32), int(uint32(pos[i]))
+		return vecs[k][s*d : (s+1)*d]
+	}, nil
 }
 
 // trainIndex builds the definition of an index over the current rows.
@@ -81,11 +92,10 @@ func trainIndex(ctx context.Context, t *storage.Table, name string, at query.Pos
 		return storage.Index{}, errorf(ErrType, colName.At, "CREATE INDEX %s: column %s.%s is %s; an index needs a VECTOR column", name, schema.Name, c.Name, c.Type)
 	}
 	d := c.Type.Dim
-	keys, err := liveKeys(ctx, t, col, d)
+	n, row, err := keyRows(ctx, t, col, d)
 	if err != nil {
 		return storage.Index{}, err
 	}
-	n := len(keys) / d
 	lists := o.lists
 	if lists == 0 {
 		lists = ivf.DefaultLists(n)
@@ -96,7 +106,7 @@ func trainIndex(ctx context.Context, t *storage.Table, name string, at query.Pos
 	if n == 0 {
 		cent = make([]float32, lists*d) // one zero centroid: the bounds hold for any rows added later
 	} else {
-		cent = ivf.Train(keys, d, lists, indexSeed)
+		cent = ivf.TrainRows(n, row, d, lists, indexSeed)
 	}
 	return storage.Index{Name: name, Table: schema.Name, Column: c.Name, Method: "ivf", Lists: len(cent) / d,
 		Codes: o.codes.String(), Seed: indexSeed, Dim: d, Centroids: cent}, nil
@@ -147,11 +157,11 @@ func reindex(ctx context.Context, tx *storage.Tx, s *query.Reindex) error {
 	}
 	codes, _ := ivf.ParseCodes(ix.Codes)
 	col := t.Schema().ColumnIndex(ix.Column)
-	keys, err := liveKeys(ctx, t, col, ix.Dim)
+	n, _, err := keyRows(ctx, t, col, ix.Dim)
 	if err != nil {
 		return err
 	}
-	lists := max(1, min(ix.Lists, len(keys)/ix.Dim))
+	lists := max(1, min(ix.Lists, n))
 	def, err := trainIndex(ctx, t, ix.Name, s.At, query.Ident{Name: ix.Column}, indexOptions{lists: lists, codes: codes})
 	if err != nil {
 		return err
@@ -231,6 +241,10 @@ type indexState struct {
 	parts map[int64]*partEntry // by segment base
 	table *storage.Table
 	view  *ivf.View
+	// seed: the lists as stored (read at Open) or computed by CREATE
+	// INDEX, from which parts are derived without assigning rows again;
+	// consumed by the first viewOf.
+	seed []storage.SegmentLists
 }
 
 type partEntry struct {
@@ -252,9 +266,53 @@ func stateOf(ix *storage.Index, t *storage.Table) *indexState {
 		return st
 	}
 	codes, _ := ivf.ParseCodes(ix.Codes)
-	st := &indexState{q: ivf.NewQuantizer(ix.Centroids, ix.Dim, codes), col: t.Schema().ColumnIndex(ix.Column), parts: map[int64]*partEntry{}}
+	st := &indexState{q: ivf.NewQuantizer(ix.Centroids, ix.Dim, codes), col: t.Schema().ColumnIndex(ix.Column), parts: map[int64]*partEntry{},
+		seed: ix.TakeStoredLists()}
 	ix.Aux().Store(st)
 	return st
+}
+
+// AssignLists computes the lists of rows a write adds to a vector index
+// (storage.Options.AssignLists): the nearest centroid, on the batch
+// kernels.
+func AssignLists(ix *storage.Index, dst []int32, keys []float32) {
+	ivf.Assign(dst, keys, ix.Dim, ix.Centroids)
+}
+
+// seedParts derives the parts of the segments whose lists are stored,
+// O(d) a row, the segments spread over the cores.
+func (st *indexState) seedParts(d int) {
+	seed := st.seed
+	st.seed = nil
+	entries := make([]*partEntry, len(seed))
+	var next sync.Mutex
+	k := 0
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(seed)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				next.Lock()
+				i := k
+				k++
+				next.Unlock()
+				if i >= len(seed) {
+					return
+				}
+				seg := seed[i].Seg
+				n := seg.Len()
+				e := &partEntry{p: &ivf.Part{}, vecs: seg.Vectors(st.col)[:n*d], nulls: seg.Nulls(st.col), n: n}
+				e.p.Grow(n, st.q)
+				st.q.FillAssigned(e.p, e.vecs, seed[i].Lists, 0, n)
+				entries[i] = e
+			}
+		}()
+	}
+	wg.Wait()
+	for i, e := range entries {
+		st.parts[seed[i].Seg.Base()] = e
+	}
 }
 
 // viewOf returns the lists of ix over table version t.
@@ -266,6 +324,9 @@ func viewOf(ix *storage.Index, t *storage.Table) *ivf.View {
 		return st.view
 	}
 	d, col := ix.Dim, st.col
+	if st.seed != nil {
+		st.seedParts(d)
+	}
 	parts := make(map[int64]*partEntry, len(t.Segments()))
 	refs := make([]ivf.PartRef, 0, len(t.Segments()))
 	for _, seg := range t.Segments() {

@@ -147,34 +147,55 @@ func (q *Quantizer) Fill(p *Part, keys []float32, nulls []byte, lo, hi int) {
 	as := make([]int32, len(rows))
 	Assign(as, buf, d, q.Cent)
 	for j, i := range rows {
-		k := buf[j*d : (j+1)*d]
-		a := int(as[j])
-		p.Assign[i] = as[j]
-		c := q.cent[a*d : (a+1)*d]
-		u := q.unit[a*d : (a+1)*d]
-		var nn, dd float64
+		q.fillRow(p, i, buf[j*d:(j+1)*d], as[j])
+	}
+}
+
+// FillAssigned is Fill with the lists given, as stored: row i (lo ≤ i <
+// hi) goes to list assign[i], or to none when assign[i] is −1. Any list
+// in range keeps the bounds true (they are measured from the row's own
+// centroid); the nearest keeps them tight. It costs O(d) a row.
+func (q *Quantizer) FillAssigned(p *Part, keys []float32, assign []int32, lo, hi int) {
+	d := q.D
+	for i := lo; i < hi; i++ {
+		if assign[i] < 0 {
+			p.Assign[i] = -1
+			p.Dist[i], p.UDist[i], p.Norm[i] = 0, 0, 0
+			continue
+		}
+		q.fillRow(p, i, keys[i*d:(i+1)*d], assign[i])
+	}
+}
+
+// fillRow sets row i of p for key k in list a.
+func (q *Quantizer) fillRow(p *Part, i int, k []float32, a32 int32) {
+	d := q.D
+	a := int(a32)
+	p.Assign[i] = a32
+	c := q.cent[a*d : (a+1)*d]
+	u := q.unit[a*d : (a+1)*d]
+	var nn, dd float64
+	for t, x := range k {
+		y := float64(x)
+		nn += y * y
+		e := y - c[t]
+		dd += e * e
+	}
+	norm := math.Sqrt(nn)
+	p.Norm[i] = norm
+	p.Dist[i] = up(math.Sqrt(dd))
+	if norm > 0 {
+		var ud float64
 		for t, x := range k {
-			y := float64(x)
-			nn += y * y
-			e := y - c[t]
-			dd += e * e
+			e := float64(x)/norm - u[t]
+			ud += e * e
 		}
-		norm := math.Sqrt(nn)
-		p.Norm[i] = norm
-		p.Dist[i] = up(math.Sqrt(dd))
-		if norm > 0 {
-			var ud float64
-			for t, x := range k {
-				e := float64(x)/norm - u[t]
-				ud += e * e
-			}
-			p.UDist[i] = up(math.Sqrt(ud))
-		} else {
-			p.UDist[i] = 0
-		}
-		if q.Codes == Int8 {
-			p.Scale[i], p.Err[i] = EncodeInt8(p.Code[i*d:(i+1)*d], k)
-		}
+		p.UDist[i] = up(math.Sqrt(ud))
+	} else {
+		p.UDist[i] = 0
+	}
+	if q.Codes == Int8 {
+		p.Scale[i], p.Err[i] = EncodeInt8(p.Code[i*d:(i+1)*d], k)
 	}
 }
 

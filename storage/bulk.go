@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -96,6 +98,9 @@ func (tx *Tx) InsertBulk(table string, opts BulkOptions, next func(row []types.V
 		l.batch = tx.db.pdb.NewBatch()
 	}
 	n, err := l.run(next)
+	if err == nil && n > 0 {
+		err = l.putEntries()
+	}
 	if err == nil && l.files != nil && n > 0 {
 		err = l.files.finish()
 	}
@@ -289,6 +294,28 @@ func (l *bulkLoader) dropKeys(rows [][]types.Value) {
 			l.idx.del(row[l.idx.col])
 		}
 	}
+}
+
+// putEntries writes the index entries of the loaded rows after them: the
+// entry keys ("y…") sort after the row keys ("r…"), so a sstable may hold
+// both in order; indexes go in the order of their keys.
+func (l *bulkLoader) putEntries() error {
+	ixs := storedIndexes(l.t)
+	slices.SortFunc(ixs, func(a, b *Index) int { return bytes.Compare(entryPrefix(a.Name), entryPrefix(b.Name)) })
+	for _, ix := range ixs {
+		prefix := entryPrefix(ix.Name)
+		key := slices.Clone(prefix)
+		var val []byte
+		_, err := l.tx.db.segmentLists(l.t, ix, l.first, func(rowid int64, list int32) error {
+			key = binary.BigEndian.AppendUint64(key[:len(prefix)], uint64(rowid))
+			val = appendEntry(val[:0], list)
+			return l.put(key, val)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (l *bulkLoader) put(key, rec []byte) error {

@@ -402,6 +402,11 @@ func TestBulkCrash(t *testing.T) {
 		_, err := tx.Insert("b", [][]types.Value{bulkRow(-2), bulkRow(-1)})
 		return err
 	})
+	// An index: its entries are ingested with the rows.
+	run(t, db, func(tx *Tx) error {
+		return tx.CreateIndex(Index{Name: "bk", Table: "b", Column: "k", Method: "ivf", Codes: "float32", Lists: 3, Dim: 3,
+			Centroids: []float32{0, 0, 0, 100, 0, 0, 1000, 1, 1}})
+	})
 	setOdds := func(n int) {
 		mu.Lock()
 		odds = n
@@ -429,6 +434,7 @@ func TestBulkCrash(t *testing.T) {
 	for i, fs := range append(during, after) {
 		db2 := mustOpen(t, Options{FS: fs, Dir: "db", SegmentRows: 64})
 		got := dump(t, db2.Snapshot())
+		checkStoredLists(t, db2, "bk")
 		switch {
 		case equalDumps(none, got) == "" && i < len(during):
 			sawNone++

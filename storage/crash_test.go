@@ -17,6 +17,18 @@ import (
 
 var crashSchema = Schema{Name: "t", Columns: []Column{{Name: "n", Type: intT, PrimaryKey: true}, {Name: "k", Type: vecT(4)}}}
 
+// crashCreate creates the crash tests' table and a vector index on it, so
+// that every crash also checks that the index's stored lists stay those
+// of the rows (Open checks that each row has its entry; committedCount
+// that each entry has the row's list).
+func crashCreate(tx *Tx) error {
+	if err := tx.CreateTable(crashSchema); err != nil {
+		return err
+	}
+	return tx.CreateIndex(Index{Name: "tk", Table: "t", Column: "k", Method: "ivf", Codes: "float32", Lists: 2, Dim: 4,
+		Centroids: []float32{0, 1, 2, 3, 20, 1, 2, 3}})
+}
+
 // crashTx is transaction n (1-based) of the crash tests: it inserts row
 // n and, every third time, deletes row n-2, so the state after k
 // transactions is known.
@@ -61,6 +73,9 @@ func committedCount(t *testing.T, db *DB) int64 {
 	if d := equalDumps(crashState(k), dump(t, db.Snapshot())); d != "" {
 		t.Fatalf("state after crash is not that of %d transactions: %s", k, d)
 	}
+	for _, ix := range tb.Indexes() {
+		checkStoredLists(t, db, ix.Name)
+	}
 	return k
 }
 
@@ -73,7 +88,7 @@ func TestCrashBetweenCommits(t *testing.T) {
 	mem := vfs.NewCrashableMem()
 	opts := Options{FS: mem, Dir: "db", SegmentRows: 4}
 	db := mustOpen(t, opts)
-	run(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
+	run(t, db, func(tx *Tx) error { return crashCreate(tx) })
 	for n := int64(1); n <= 30; n++ {
 		run(t, db, func(tx *Tx) error { return crashTx(tx, n) })
 		// An open, uncommitted transaction with writes.
@@ -108,7 +123,7 @@ func TestCrashDuringCommits(t *testing.T) {
 	mem := vfs.NewCrashableMem()
 	db := mustOpen(t, Options{FS: mem, Dir: "db", SegmentRows: 4})
 	defer db.Close()
-	run(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
+	run(t, db, func(tx *Tx) error { return crashCreate(tx) })
 	var acked atomic.Int64
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -162,7 +177,7 @@ func TestWriteErrorDoesNotPublish(t *testing.T) {
 			})
 			fs := errorfs.Wrap(mem, inj)
 			db := mustOpen(t, Options{FS: fs, Dir: "db"})
-			run(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
+			run(t, db, func(tx *Tx) error { return crashCreate(tx) })
 			run(t, db, func(tx *Tx) error { return crashTx(tx, 1) })
 			before := dump(t, db.Snapshot())
 
@@ -200,7 +215,7 @@ func TestWriteErrorDoesNotPublish(t *testing.T) {
 func TestPKIndexAfterFailedCommit(t *testing.T) {
 	db := mustOpen(t, Options{})
 	defer db.Close()
-	run(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
+	run(t, db, func(tx *Tx) error { return crashCreate(tx) })
 	run(t, db, func(tx *Tx) error { return crashTx(tx, 1) })
 	tx := mustBegin(t, db)
 	if err := crashTx(tx, 2); err != nil {

@@ -43,6 +43,10 @@ type Options struct {
 	// others are deleted), and rows up to each table's next rowid. What
 	// followed the damage is lost for good.
 	Recover bool
+	// AssignLists computes the lists of the rows a write adds to a vector
+	// index (default: a plain nearest-centroid loop, correct but slow;
+	// the executor supplies one on its batch kernels).
+	AssignLists AssignFunc
 
 	memTableSize uint64 // pebble's, when set: tests make flushes frequent
 }
@@ -100,6 +104,7 @@ type DB struct {
 	readOnly    bool
 	recover     bool
 	faults      *faults
+	assignLists AssignFunc
 	pending     pendingCommits // commits finishing in the background (InDoubtError)
 	failed      error          // set when a commit failed fatally (see fail)
 	// appendFloor: arrays of an older epoch may have been seen, past
@@ -172,7 +177,7 @@ func Open(opts Options) (db *DB, err error) {
 		return nil, fmt.Errorf("cannot create database directory %s: %w", opts.Dir, err)
 	}
 	db = &DB{segRows: opts.SegmentRows, sem: make(chan struct{}, 1), pk: map[uint64]*pkIndex{},
-		readOnly: opts.ReadOnly, recover: opts.Recover, faults: newFaults(opts.Dir)}
+		readOnly: opts.ReadOnly, recover: opts.Recover, faults: newFaults(opts.Dir), assignLists: opts.AssignLists}
 	if opts.FS == nil && !opts.InMemory() {
 		if !opts.ReadOnly {
 			// Fail fast: pebble would retry its writes forever.

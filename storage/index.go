@@ -28,6 +28,10 @@ type Index struct {
 	Centroids []float32 // Lists×Dim
 
 	aux *atomic.Value
+	// stored is nil for an index of format version 1, whose rows have no
+	// entries; otherwise it holds the lists for TakeStoredLists until
+	// taken (indexlists.go).
+	stored *atomic.Pointer[[]SegmentLists]
 }
 
 // Aux is a slot shared by every snapshot holding this definition, for a
@@ -85,8 +89,16 @@ func (tx *Tx) CreateIndex(ix Index) error {
 	}
 	ix.Table, ix.Column = t.schema.Name, c.Name
 	ix.aux = new(atomic.Value)
+	ix.stored = new(atomic.Pointer[[]SegmentLists])
 	val := encodeIndex(&ix)
+	if err := tx.checkSize(len(val) + entriesSize(&ix, int(t.live))); err != nil {
+		return err
+	}
 	tx.touch()
+	// The entries of the rows, in the same batch as the definition.
+	if err := tx.putIndexEntries(t, &ix); err != nil {
+		return err
+	}
 	t = tx.ownTable(t)
 	t.indexes = append(slices.Clone(t.indexes), &ix)
 	slices.SortFunc(t.indexes, func(a, b *Index) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
@@ -106,25 +118,42 @@ func (tx *Tx) DropIndex(name string) error {
 	tx.touch()
 	t = tx.ownTable(t)
 	t.indexes = slices.DeleteFunc(slices.Clone(t.indexes), func(x *Index) bool { return x == ix })
-	_ = tx.reserve(64).Delete(indexKey(ix.Name), nil)
+	tx.deleteIndex(ix)
 	return nil
 }
 
 // dropIndexes deletes the stored definitions of t's indexes (DropTable).
 func (tx *Tx) dropIndexes(t *Table) {
 	for _, ix := range t.indexes {
-		_ = tx.reserve(64).Delete(indexKey(ix.Name), nil)
+		tx.deleteIndex(ix)
 	}
 }
 
-// indexVersion is the first byte of an index record (storage-format.md).
-const indexVersion = 1
+// deleteIndex deletes an index's definition and its entries.
+func (tx *Tx) deleteIndex(ix *Index) {
+	b := tx.reserve(128)
+	_ = b.Delete(indexKey(ix.Name), nil)
+	lo, hi := entrySpan(ix.Name)
+	_ = b.DeleteRange(lo, hi, nil)
+}
+
+// indexVersion is the first byte of an index record (storage-format.md):
+// 2 for an index whose rows have entries (indexlists.go), 1 for one
+// written before entries existed (its lists are derived from the rows
+// when first used; REINDEX makes it version 2).
+const (
+	indexVersion   = 2
+	indexVersionV1 = 1
+)
 
 // encodeIndex is the record of an index definition: version byte, then
 // uvarint-length-prefixed name, table, column, method, codes; uvarint
 // lists, dim; 8-byte seed; lists×dim little-endian float32 centroids.
 func encodeIndex(ix *Index) []byte {
 	b := []byte{indexVersion}
+	if ix.stored == nil {
+		b[0] = indexVersionV1
+	}
 	for _, s := range []string{ix.Name, ix.Table, ix.Column, ix.Method, ix.Codes} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -142,7 +171,7 @@ func encodeIndex(ix *Index) []byte {
 // never a panic.
 func DecodeIndex(val []byte) (*Index, error) {
 	bad := func(msg string) (*Index, error) { return nil, fmt.Errorf("bad index record: %s", msg) }
-	if len(val) < 1 || val[0] != indexVersion {
+	if len(val) < 1 || val[0] != indexVersion && val[0] != indexVersionV1 {
 		return bad("unknown version")
 	}
 	p := val[1:]
@@ -182,6 +211,9 @@ func DecodeIndex(val []byte) (*Index, error) {
 	}
 	ix := &Index{Name: strs[0], Table: strs[1], Column: strs[2], Method: strs[3], Codes: strs[4],
 		Lists: int(lists), Dim: int(dim), Seed: seed, Centroids: make([]float32, lists*dim), aux: new(atomic.Value)}
+	if val[0] == indexVersion {
+		ix.stored = new(atomic.Pointer[[]SegmentLists])
+	}
 	for i := range ix.Centroids {
 		x := math.Float32frombits(binary.LittleEndian.Uint32(p[4*i:]))
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {

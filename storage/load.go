@@ -87,6 +87,9 @@ func (db *DB) load() error {
 				t.schema.Name, t.live, want)}
 		}
 	}
+	if err := db.loadEntries(tables); err != nil {
+		return err
+	}
 	snap := newSnapshot(tables)
 	if snap.projs, err = db.loadProjections(); err != nil {
 		return err

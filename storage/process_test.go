@@ -62,7 +62,7 @@ func TestHelperProcess(t *testing.T) {
 			os.Exit(1)
 		}
 		if db.Snapshot().Table("t") == nil {
-			run(t, db, func(tx *Tx) error { return tx.CreateTable(crashSchema) })
+			run(t, db, func(tx *Tx) error { return crashCreate(tx) })
 		}
 		for n := db.Snapshot().Table("t").NextRowID(); ; n++ {
 			tx, err := db.Begin(context.Background())

@@ -240,6 +240,9 @@ func (tx *Tx) Insert(table string, rows [][]types.Value) (firstRowID int64, err 
 		}
 		size += rowKeyLen + recordSize(row) + 16
 	}
+	for _, ix := range storedIndexes(t) {
+		size += entriesSize(ix, len(rows))
+	}
 	idx := tx.db.pk[t.id]
 	if idx != nil {
 		if err := checkNewKeys(s, idx, rows, nil); err != nil {
@@ -265,6 +268,15 @@ func (tx *Tx) Insert(table string, rows [][]types.Value) (firstRowID int64, err 
 		_ = op.Finish()
 		if idx != nil {
 			tx.setKey(idx, row[idx.col], rowid)
+		}
+	}
+	if ixs := storedIndexes(t); len(ixs) > 0 {
+		rowids := make([]int64, len(rows))
+		for i := range rowids {
+			rowids[i] = first + int64(i)
+		}
+		for _, ix := range ixs {
+			tx.putRowEntries(t, ix, rowids, rows, nil)
 		}
 	}
 	tx.appendRows(t, first, rows, len(rows))
@@ -396,6 +408,9 @@ func (tx *Tx) Update(table string, rowids []int64, rows [][]types.Value) error {
 		set[rowids[i]] = true
 		size += rowKeyLen + recordSize(row) + 16
 	}
+	for _, ix := range storedIndexes(t) {
+		size += entriesSize(ix, len(rows))
+	}
 	idx := tx.db.pk[t.id]
 	if idx != nil {
 		if err := checkNewKeys(s, idx, rows, set); err != nil {
@@ -417,6 +432,18 @@ func (tx *Tx) Update(table string, rowids []int64, rows [][]types.Value) error {
 	tx.touch()
 	tx.reserve(size)
 	t = tx.ownTable(t)
+	// The index entries of the rows whose key changes.
+	for _, ix := range storedIndexes(t) {
+		col := s.ColumnIndex(ix.Column)
+		skip := make([]bool, len(rows))
+		for i, row := range rows {
+			k, slot, _ := t.locate(rowids[i])
+			old := t.segs[k].Value(col, slot)
+			skip[i] = old.K == types.Null && row[col].K == types.Null ||
+				old.K != types.Null && row[col].K != types.Null && sameValue(&old, &row[col])
+		}
+		tx.putRowEntries(t, ix, rowids, rows, skip)
+	}
 	if idx != nil {
 		for _, rowid := range rowids {
 			k, slot, _ := t.locate(rowid)
@@ -449,7 +476,11 @@ func (tx *Tx) Delete(table string, rowids []int64) error {
 			return noRow(t.schema.Name, rowid)
 		}
 	}
-	if err := tx.checkSize(len(rowids) * (rowKeyLen + 16)); err != nil {
+	size := len(rowids) * (rowKeyLen + 16)
+	for _, ix := range storedIndexes(t) {
+		size += entriesSize(ix, len(rowids))
+	}
+	if err := tx.checkSize(size); err != nil {
 		return err
 	}
 	if len(rowids) == 0 {
@@ -457,7 +488,8 @@ func (tx *Tx) Delete(table string, rowids []int64) error {
 	}
 
 	tx.touch()
-	tx.reserve(len(rowids) * (rowKeyLen + 16))
+	tx.reserve(size)
+	tx.deleteRowEntries(t, rowids)
 	t = tx.ownTable(t)
 	tx.dirty[strings.ToLower(t.schema.Name)] = true // its live row count
 	idx := tx.db.pk[t.id]
