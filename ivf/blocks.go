@@ -1,0 +1,357 @@
+package ivf
+
+import (
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/softdb/softdb/attention"
+)
+
+// A list's radius is the distance of its farthest member, so a list that
+// k-means left holding two or more of the data's clusters (or one far
+// outlier) has a radius as large as the gaps between them and its bounds
+// prove nothing. Blocks split such a list into balls of its own members
+// (a two-level ball tree: Omohundro, "Five balltree construction
+// algorithms", 1989; Moore, "The anchors hierarchy", UAI 2000), each with
+// its own centre and radius, so a search can skip the parts of a list that
+// are far from the query while it reads the parts that are near.
+//
+// A node is split in two by 2-means seeded with the farthest-point pair
+// (the member farthest from the centre, then the member farthest from
+// that one). The split is kept only when the halves are notably tighter
+// than the whole: their k-means objective (the sum of squared distances
+// to their means) at most blockShrink of the whole's. Splitting one round
+// Gaussian cluster in d dimensions removes only about 2/(πd) of it (0.5%
+// at d = 128), so such a list stays one or a few blocks; a union of
+// well-separated clusters loses most of it and is split until the
+// clusters are apart.
+const (
+	blockShrink  = 0.97 // keep a split that lowers the k-means objective by at least 3%
+	blockMinRows = 32   // never split a node of fewer rows
+	blockLloyd   = 2    // Lloyd iterations of each 2-means split
+	blockSample  = 256  // members a split is chosen on
+)
+
+// blockSet is the blocks of one list: member positions (into the list's
+// IDs, ascending within a block) and, per block, a ball.
+type blockSet struct {
+	pos     [][]int32
+	ids     [][]int64
+	cent32  []float32 // B×d, the kernels' centres
+	unit32  []float32 // B×d, the kernels' unit centres (COSINE)
+	cent    []float64 // float64(cent32)
+	unit    []float64 // the unit centres in float64
+	cnorm   []float64
+	radius  []float64 // ≥ ‖k − c‖ for every member k
+	uradius []float64 // ≥ ‖k/‖k‖ − u‖ for every non-zero member
+	maxNorm []float64
+	hasZero []bool
+}
+
+// blockCache holds the blocks of a view's lists, built on first use
+// (a list a search never opens never pays for them).
+type blockCache struct {
+	once sync.Once
+	sets []atomic.Pointer[blockSet]
+}
+
+// blocks returns list l's blocks, building them from the members' keys
+// (src.Gather) the first time. Two searches racing build the same blocks;
+// one is kept.
+func (v *View) blocks(l int, src Source) *blockSet {
+	v.blk.once.Do(func() { v.blk.sets = make([]atomic.Pointer[blockSet], len(v.Lists)) })
+	if bs := v.blk.sets[l].Load(); bs != nil {
+		return bs
+	}
+	L := &v.Lists[l]
+	d := v.Q.D
+	keys := make([]float32, len(L.IDs)*d)
+	src.Gather(keys, L.IDs)
+	bs := buildBlocks(L, keys, d)
+	v.blk.sets[l].CompareAndSwap(nil, bs)
+	return v.blk.sets[l].Load()
+}
+
+// buildBlocks splits the members of L (keys: their float32 keys, in
+// L.IDs order) into blocks.
+func buildBlocks(L *List, keys []float32, d int) *blockSet {
+	b := &blockBuilder{keys: keys, d: d, c: make([]float64, 3*d)}
+	all := make([]int32, len(L.IDs))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	b.split(all, 0)
+	bs := &blockSet{}
+	for _, pos := range b.leaves {
+		slices.Sort(pos)
+		ids := make([]int64, len(pos))
+		for i, p := range pos {
+			ids[i] = L.IDs[p]
+		}
+		bs.pos = append(bs.pos, pos)
+		bs.ids = append(bs.ids, ids)
+		bs.addBall(L, keys, d, pos)
+	}
+	return bs
+}
+
+// addBall appends the ball of the members pos: the mean rounded to
+// float32 as its centre, and the radii, norms and unit centre measured in
+// float64 from the exact float32 keys and widened by up (as Fill does for
+// lists).
+func (bs *blockSet) addBall(L *List, keys []float32, d int, pos []int32) {
+	c := make([]float64, d)
+	u := make([]float64, d)
+	var maxNorm float64
+	hasZero := false
+	for _, p := range pos {
+		k := keys[int(p)*d : (int(p)+1)*d]
+		n := L.Norm[p]
+		maxNorm = max(maxNorm, up(n))
+		if n == 0 {
+			hasZero = true
+		}
+		for j, x := range k {
+			c[j] += float64(x)
+			if n > 0 {
+				u[j] += float64(x) / n
+			}
+		}
+	}
+	var cn2, un2 float64
+	for j := range c {
+		c[j] = float64(float32(c[j] / float64(len(pos))))
+		cn2 += c[j] * c[j]
+		un2 += u[j] * u[j]
+	}
+	if un := math.Sqrt(un2); un > 0 {
+		for j := range u {
+			u[j] /= un
+		}
+	} else {
+		clear(u)
+	}
+	var r, ur float64
+	for _, p := range pos {
+		k := keys[int(p)*d : (int(p)+1)*d]
+		n := L.Norm[p]
+		var s, su float64
+		for j, x := range k {
+			e := float64(x) - c[j]
+			s += e * e
+			if n > 0 {
+				e := float64(x)/n - u[j]
+				su += e * e
+			}
+		}
+		r = max(r, s)
+		if n > 0 {
+			ur = max(ur, su)
+		}
+	}
+	for j := range c {
+		bs.cent32 = append(bs.cent32, float32(c[j]))
+		bs.unit32 = append(bs.unit32, float32(u[j]))
+	}
+	bs.cent = append(bs.cent, c...)
+	bs.unit = append(bs.unit, u...)
+	bs.cnorm = append(bs.cnorm, math.Sqrt(cn2))
+	bs.radius = append(bs.radius, up(math.Sqrt(r)))
+	bs.uradius = append(bs.uradius, up(math.Sqrt(ur)))
+	bs.maxNorm = append(bs.maxNorm, maxNorm)
+	bs.hasZero = append(bs.hasZero, hasZero)
+}
+
+type blockBuilder struct {
+	keys   []float32
+	d      int
+	c      []float64 // scratch: 3 centres
+	leaves [][]int32
+}
+
+func (b *blockBuilder) key(p int32) []float32 { return b.keys[int(p)*b.d : (int(p)+1)*b.d] }
+
+func dist2(k []float32, c []float64) float64 {
+	var s float64
+	for j, x := range k {
+		e := float64(x) - c[j]
+		s += e * e
+	}
+	return s
+}
+
+// mean sets c to the mean of the members pos.
+func (b *blockBuilder) mean(c []float64, pos []int32) {
+	clear(c)
+	for _, p := range pos {
+		for j, x := range b.key(p) {
+			c[j] += float64(x)
+		}
+	}
+	for j := range c {
+		c[j] /= float64(len(pos))
+	}
+}
+
+// radius returns max ‖k − c‖ over pos and the member that attains it.
+func (b *blockBuilder) radius(c []float64, pos []int32) (float64, int32) {
+	r, far := -1.0, pos[0]
+	for _, p := range pos {
+		if s := dist2(b.key(p), c); s > r {
+			r, far = s, p
+		}
+	}
+	return math.Sqrt(r), far
+}
+
+// split makes pos one leaf, or splits it in two and recurses (see the
+// comment at blockShrink). The split is chosen on a sample of at most
+// blockSample members (evenly spaced, plus the member farthest from the
+// sample's mean, so that a far outlier is always considered) and then
+// applied to every member by the side of the bisecting hyperplane of the
+// two centres (one dot product a member). Only the balls' final radii,
+// measured over every member (addBall), carry a proof; the split itself
+// is a heuristic and may be poor without harm to correctness.
+func (b *blockBuilder) split(pos []int32, depth int) {
+	d := b.d
+	if len(pos) < 2*blockMinRows || depth >= 32 {
+		b.leaves = append(b.leaves, pos)
+		return
+	}
+	c, ca, cb := b.c[:d], b.c[d:2*d], b.c[2*d:]
+	sample := pos
+	if len(pos) > blockSample {
+		sample = make([]int32, 0, blockSample+1)
+		for i := 0; i < blockSample; i++ {
+			sample = append(sample, pos[i*len(pos)/blockSample])
+		}
+		b.mean(c, sample)
+		_, far := b.radius(c, pos)
+		sample = append(sample, far)
+	}
+	b.mean(c, sample)
+	r, p0 := b.radius(c, sample)
+	if r == 0 {
+		b.leaves = append(b.leaves, pos)
+		return
+	}
+	for j, x := range b.key(p0) {
+		ca[j] = float64(x)
+	}
+	_, p1 := b.radius(ca, sample)
+	for j, x := range b.key(p1) {
+		cb[j] = float64(x)
+	}
+	side := make([]bool, len(sample)) // true: nearer cb
+	na := 0
+	for it := 0; ; it++ {
+		na = 0
+		for i, p := range sample {
+			k := b.key(p)
+			side[i] = dist2(k, cb) < dist2(k, ca)
+			if !side[i] {
+				na++
+			}
+		}
+		if na == 0 || na == len(sample) {
+			b.leaves = append(b.leaves, pos)
+			return
+		}
+		clear(ca)
+		clear(cb)
+		for i, p := range sample {
+			dst := ca
+			if side[i] {
+				dst = cb
+			}
+			for j, x := range b.key(p) {
+				dst[j] += float64(x)
+			}
+		}
+		for j := range ca {
+			ca[j] /= float64(na)
+			cb[j] /= float64(len(sample) - na)
+		}
+		if it == blockLloyd {
+			break
+		}
+	}
+	// The k-means objective of the halves against the whole's.
+	var sse, sseAB float64
+	for i, p := range sample {
+		k := b.key(p)
+		sse += dist2(k, c)
+		if side[i] {
+			sseAB += dist2(k, cb)
+		} else {
+			sseAB += dist2(k, ca)
+		}
+	}
+	if sseAB > blockShrink*sse {
+		b.leaves = append(b.leaves, pos)
+		return
+	}
+	// Every member to the side of the hyperplane w·k = t bisecting ca, cb.
+	w := make([]float64, d)
+	var t float64
+	for j := range w {
+		w[j] = cb[j] - ca[j]
+		t += w[j] * (cb[j] + ca[j]) / 2
+	}
+	var A, B []int32
+	for _, p := range pos {
+		var s float64
+		for j, x := range b.key(p) {
+			s += w[j] * float64(x)
+		}
+		if s > t {
+			B = append(B, p)
+		} else {
+			A = append(A, p)
+		}
+	}
+	if len(A) == 0 || len(B) == 0 {
+		b.leaves = append(b.leaves, pos)
+		return
+	}
+	b.split(A, depth+1)
+	b.split(B, depth+1)
+}
+
+// bounds sets lo, hi to the bounds of q over each block (as View.Bounds
+// does for lists), clipped to the list's own bounds llo, lhi: both bound
+// every member of the block.
+func (bs *blockSet) bounds(Q *Query, d int, llo, lhi float64, lo, hi []float64) {
+	nb := len(bs.pos)
+	fast := make([]float32, nb)
+	var err error
+	switch Q.M {
+	case attention.Dot, attention.L2:
+		err = attention.ScoreRows(fast, Q.M, Q.V, bs.cent32, d)
+	case attention.Cosine:
+		if Q.unit != nil {
+			err = attention.ScoreRows(fast, attention.Dot, Q.V, bs.unit32, d)
+		}
+	}
+	exact := err != nil
+	for i := 0; i < nb; i++ {
+		l, h := Q.ball(fast[i], exact, bs.cent[i*d:(i+1)*d], bs.unit[i*d:(i+1)*d], bs.cnorm[i], bs.radius[i], bs.uradius[i], bs.maxNorm[i], bs.hasZero[i])
+		lo[i], hi[i] = max(l, llo), min(h, lhi)
+	}
+}
+
+// Warm builds the blocks of every list not built yet, in list order,
+// reading keys from src; it returns early once stop reports true (the
+// view is no longer the table's). It is safe to run beside searches.
+func (v *View) Warm(src Source, stop func() bool) {
+	for l := range v.Lists {
+		if stop() {
+			return
+		}
+		if len(v.Lists[l].IDs) > 0 {
+			v.blocks(l, src)
+		}
+	}
+}
