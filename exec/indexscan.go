@@ -166,10 +166,31 @@ func (ip *indexPlan) node(scan *planNode) *planNode {
 
 // decide estimates the rows the index reads for q and records the choice.
 func (ip *indexPlan) decide(view *ivf.View, Q *ivf.Query, b *ivf.Bounds, m *matchPlan, src ivf.Source) (bool, error) {
+	u := view.ListUnits(b)
+	limit := int(indexCostRatio * float64(view.N))
+	// refined re-estimates with the blocks built so far, only when the
+	// lists alone say the scan: the lists' bounds are the cheap ones.
+	refined := false
+	refine := func(est int, f func(*ivf.Units) int) int {
+		if est <= limit || refined {
+			return est
+		}
+		refined = true
+		u = view.Units(Q, b)
+		return f(u)
+	}
 	if ip.kind == ixSoft && ip.mode != "on" {
+		invT := 1 / m.temp
+		// Every row carries at least e^{(Floor−Top)/T}/N of the mass, so
+		// at most tau·N·e^{(Top−Floor)/T} rows can be left out.
+		if gap := (u.Top() - u.Floor()) * invT; ip.tau*math.Exp(gap) < 1-indexCostRatio {
+			ip.decision = fmt.Sprintf("every row carries weight (scores within %.3g·T) → scan", gap)
+			return false, nil
+		}
 		// Even if the best score reached the highest upper bound, the
 		// rest could carry too much mass: the scan, without a probe.
-		if est := b.EstimateSoft(view, 1/m.temp, ip.tau, b.Top()); float64(est) > indexCostRatio*float64(view.N) {
+		soft := func(u *ivf.Units) int { return u.EstimateSoft(invT, ip.tau, u.Top()) }
+		if est := refine(soft(u), soft); est > limit {
 			ip.decision = fmt.Sprintf("cost: at least %d of %d rows → scan", est, view.N)
 			return false, nil
 		}
@@ -178,12 +199,11 @@ func (ip *indexPlan) decide(view *ivf.View, Q *ivf.Query, b *ivf.Bounds, m *matc
 	if err != nil {
 		return false, m.kernelErr(err)
 	}
-	var est int
+	f := func(u *ivf.Units) int { return u.EstimateSoft(1/m.temp, ip.tau, best) }
 	if ip.kind == ixHard {
-		est = b.EstimateHard(view, ip.k, kth)
-	} else {
-		est = b.EstimateSoft(view, 1/m.temp, ip.tau, best)
+		f = func(u *ivf.Units) int { return u.EstimateHard(ip.k, kth) }
 	}
+	est := refine(f(u), f)
 	use := float64(est) <= indexCostRatio*float64(view.N)
 	choice := "scan"
 	if use {
@@ -269,6 +289,13 @@ func runIndexed(ctx context.Context, p *selectPlan) (res [][]types.Value, ok boo
 	}
 	t0 := time.Now()
 	defer func() { ip.tOut = time.Since(t0) }()
+	if ip.kind == ixSoft && m.blend {
+		r, err := m.blendIndexed(rows, q)
+		if err != nil {
+			return nil, true, err
+		}
+		return [][]types.Value{r}, true, nil
+	}
 	rows, err = m.order(ctx, rows)
 	if err != nil {
 		return nil, true, err
@@ -285,6 +312,80 @@ func runIndexed(ctx context.Context, p *selectPlan) (res [][]types.Value, ok boo
 	}
 	out, err := finish(ctx, p.out, rows)
 	return out, true, err
+}
+
+// blendIndexed blends the rows a SOFT index search scored. planIndex
+// takes that path only when every blended item is a constant or a plain
+// column without NULLs (plainBlend), so the values are read straight from
+// the segments' column arrays, in the order the search found the rows
+// (the order of a weighted sum cannot matter beyond rounding), and no row
+// is sorted or evaluated as an expression.
+func (m *matchPlan) blendIndexed(rows []srcRow, q queryVec) ([]types.Value, error) {
+	m.weigh(rows)
+	out := make([]types.Value, len(m.blendItems))
+	if len(rows) == 0 {
+		for bi, b := range m.blendItems {
+			if b.constant {
+				v, err := b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
+				if err != nil {
+					return nil, err
+				}
+				out[bi] = v
+			}
+		}
+		return out, nil
+	}
+	var sumW float64
+	for i := range rows {
+		sumW += rows[i].weight
+	}
+	for bi, b := range m.blendItems {
+		switch {
+		case b.constant:
+			v, err := b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
+			if err != nil {
+				return nil, err
+			}
+			out[bi] = v
+		case b.vecCol >= 0:
+			dim := rows[0].seg.Dim(b.vecCol)
+			acc := make([]float64, dim)
+			for i := range rows {
+				r := &rows[i]
+				if r.weight == 0 {
+					continue
+				}
+				for j, x := range r.seg.Vectors(b.vecCol)[r.i*dim : (r.i+1)*dim] {
+					acc[j] += r.weight * float64(x)
+				}
+			}
+			vec := make([]float32, dim)
+			for j, a := range acc {
+				vec[j] = float32(a / sumW)
+			}
+			out[bi] = types.VectorValue(vec)
+		default:
+			isInt := b.e.typ().Kind == types.Int
+			var acc float64
+			for i := range rows {
+				r := &rows[i]
+				if r.weight == 0 {
+					continue
+				}
+				if isInt {
+					acc += r.weight * float64(r.seg.Ints(b.floatCol)[r.i])
+				} else {
+					acc += r.weight * r.seg.Floats(b.floatCol)[r.i]
+				}
+			}
+			f, err := finite(query.Pos{}, acc/sumW, "the blend")
+			if err != nil {
+				return nil, err
+			}
+			out[bi] = f
+		}
+	}
+	return out, nil
 }
 
 // analyzeLines reports what an index search did (EXPLAIN ANALYZE).

@@ -1,6 +1,7 @@
 package ivf
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sync"
@@ -61,8 +62,7 @@ type blockCache struct {
 // (src.Gather) the first time. Two searches racing build the same blocks;
 // one is kept.
 func (v *View) blocks(l int, src Source) *blockSet {
-	v.blk.once.Do(func() { v.blk.sets = make([]atomic.Pointer[blockSet], len(v.Lists)) })
-	if bs := v.blk.sets[l].Load(); bs != nil {
+	if bs := v.slots()[l].Load(); bs != nil {
 		return bs
 	}
 	L := &v.Lists[l]
@@ -72,6 +72,12 @@ func (v *View) blocks(l int, src Source) *blockSet {
 	bs := buildBlocks(L, keys, d)
 	v.blk.sets[l].CompareAndSwap(nil, bs)
 	return v.blk.sets[l].Load()
+}
+
+// slots returns the view's per-list block pointers.
+func (v *View) slots() []atomic.Pointer[blockSet] {
+	v.blk.once.Do(func() { v.blk.sets = make([]atomic.Pointer[blockSet], len(v.Lists)) })
+	return v.blk.sets
 }
 
 // buildBlocks splits the members of L (keys: their float32 keys, in
@@ -354,4 +360,123 @@ func (v *View) Warm(src Source, stop func() bool) {
 			v.blocks(l, src)
 		}
 	}
+}
+
+// Units are the bounds a cost estimate reads: one per list, or one per
+// block for the lists whose blocks are built (the estimate never builds
+// them), in decreasing order of upper bound.
+type Units struct {
+	Lo, Hi []float64
+	N      []int
+}
+
+// ListUnits returns the lists' bounds as units (no blocks).
+func (v *View) ListUnits(b *Bounds) *Units {
+	u := &Units{Lo: make([]float64, len(b.Order)), Hi: make([]float64, len(b.Order)), N: make([]int, len(b.Order))}
+	for i, l := range b.Order {
+		u.Lo[i], u.Hi[i], u.N[i] = b.Lo[l], b.Hi[l], len(v.Lists[l].IDs)
+	}
+	return u
+}
+
+// Units returns the lists' bounds refined by their blocks where built.
+func (v *View) Units(Q *Query, b *Bounds) *Units {
+	u := &Units{}
+	sets := v.slots()
+	var lo, hi []float64
+	for _, l := range b.Order {
+		bs := sets[l].Load()
+		if bs == nil || len(bs.pos) == 1 {
+			u.Lo, u.Hi, u.N = append(u.Lo, b.Lo[l]), append(u.Hi, b.Hi[l]), append(u.N, len(v.Lists[l].IDs))
+			continue
+		}
+		lo, hi = growTo(lo, len(bs.pos)), growTo(hi, len(bs.pos))
+		bs.bounds(Q, v.Q.D, b.Lo[l], b.Hi[l], lo, hi)
+		for i, pos := range bs.pos {
+			u.Lo, u.Hi, u.N = append(u.Lo, lo[i]), append(u.Hi, hi[i]), append(u.N, len(pos))
+		}
+	}
+	idx := make([]int, len(u.Hi))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(u.Hi[b], u.Hi[a]) })
+	s := &Units{Lo: make([]float64, len(idx)), Hi: make([]float64, len(idx)), N: make([]int, len(idx))}
+	for i, j := range idx {
+		s.Lo[i], s.Hi[i], s.N[i] = u.Lo[j], u.Hi[j], u.N[j]
+	}
+	return s
+}
+
+// Top returns the highest upper bound (−Inf with no units): no row
+// scores above it.
+func (u *Units) Top() float64 {
+	if len(u.Hi) == 0 {
+		return math.Inf(-1)
+	}
+	return u.Hi[0]
+}
+
+// Floor returns the lowest lower bound (+Inf with no units): no row
+// scores below it.
+func (u *Units) Floor() float64 {
+	f := math.Inf(1)
+	for _, l := range u.Lo {
+		f = min(f, l)
+	}
+	return f
+}
+
+// EstimateHard returns about how many rows SearchHard reads for the k
+// best: the rows of every unit whose upper bound reaches thr (a probed
+// k-th best score), or else the k-th best lower bound of whole units.
+func (u *Units) EstimateHard(k int, thr float64) int {
+	byLo := make([]int, len(u.Lo))
+	for i := range byLo {
+		byLo[i] = i
+	}
+	slices.SortFunc(byLo, func(a, b int) int { return cmp.Compare(u.Lo[b], u.Lo[a]) })
+	n := 0
+	for _, i := range byLo {
+		n += u.N[i]
+		if n >= k {
+			thr = max(thr, u.Lo[i])
+			break
+		}
+	}
+	rows := 0
+	for i, h := range u.Hi {
+		if h >= thr {
+			rows += u.N[i]
+		}
+	}
+	return rows
+}
+
+// EstimateSoft returns about how many rows SearchSoft reads with budget
+// tau: the larger of best (a probed score) and the best lower bound
+// stands for the best score. (An estimate: the mass terms are summed
+// relative to the top bound in plain float64.)
+func (u *Units) EstimateSoft(invT, tau, best float64) int {
+	if len(u.Hi) == 0 {
+		return 0
+	}
+	for _, l := range u.Lo {
+		best = max(best, l)
+	}
+	R := u.Hi[0]
+	suffix := make([]float64, len(u.Hi)+1)
+	for i := len(u.Hi) - 1; i >= 0; i-- {
+		suffix[i] = suffix[i+1] + float64(u.N[i])*math.Exp((u.Hi[i]-R)*invT)
+	}
+	// Stop where suffix·e^{R/T} ≤ tau·e^{best/T}.
+	lim := math.Log(tau) + (best-R)*invT
+	rows := 0
+	for i := range u.Hi {
+		if math.Log(suffix[i]) <= lim {
+			break
+		}
+		rows += u.N[i]
+	}
+	return rows
 }

@@ -1,8 +1,9 @@
 package ivf
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/softdb/softdb/attention"
 )
@@ -95,7 +96,25 @@ func (v *View) Bounds(Q *Query) *Bounds {
 		b.Order = append(b.Order, l)
 		b.Lo[l], b.Hi[l] = Q.ball(fast[l], exact, q.cent[l*d:(l+1)*d], q.unit[l*d:(l+1)*d], q.cnorm[l], L.Radius, L.URadius, L.MaxNorm, L.HasZero)
 	}
-	sort.SliceStable(b.Order, func(i, j int) bool { return b.Hi[b.Order[i]] > b.Hi[b.Order[j]] })
+	// Decreasing upper bound, ties to the lower list: a total order, so an
+	// unstable sort of (bound, list) pairs gives the stable sort's answer.
+	type pair struct {
+		hi float64
+		l  int
+	}
+	ps := make([]pair, len(b.Order))
+	for i, l := range b.Order {
+		ps[i] = pair{b.Hi[l], l}
+	}
+	slices.SortFunc(ps, func(x, y pair) int {
+		if c := cmp.Compare(y.hi, x.hi); c != 0 {
+			return c
+		}
+		return x.l - y.l
+	})
+	for i, p := range ps {
+		b.Order[i] = p.l
+	}
 	return b
 }
 
@@ -202,5 +221,3 @@ func codeDot(q []float64, code []int8, scale float32) float64 {
 	}
 	return float64(scale) * (s0 + s1 + s2 + s3)
 }
-
-func sortSliceStable(idx []int, less func(i, j int) bool) { sort.SliceStable(idx, less) }

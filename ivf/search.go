@@ -3,6 +3,7 @@ package ivf
 import (
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/softdb/softdb/attention"
@@ -77,7 +78,8 @@ func (v *View) Probe(Q *Query, b *Bounds, k int, src Source) (kth, best float64,
 			}
 		}
 	}
-	var s scratch
+	s := getScratch()
+	defer putScratch(s)
 	var st Stats
 	ids := append(s.ids[:0], bs.ids[top][:min(len(bs.ids[top]), probeRows)]...)
 	ids, err = src.Keep(ids)
@@ -100,71 +102,17 @@ func (v *View) Probe(Q *Query, b *Bounds, k int, src Source) (kth, best float64,
 	return kth, best, nil
 }
 
-// EstimateHard returns about how many rows SearchHard reads for the k
-// best: the rows of every list whose upper bound reaches thr (a probed
-// k-th best score), or else the k-th best lower bound of whole lists.
-func (b *Bounds) EstimateHard(v *View, k int, thr float64) int {
-	byLo := append([]int(nil), b.Order...)
-	sortDesc(byLo, b.Lo)
-	n := 0
-	for _, l := range byLo {
-		n += len(v.Lists[l].IDs)
-		if n >= k {
-			thr = max(thr, b.Lo[l])
-			break
-		}
-	}
-	rows := 0
-	for _, l := range b.Order {
-		if b.Hi[l] >= thr {
-			rows += len(v.Lists[l].IDs)
-		}
-	}
-	return rows
-}
+// scratchPool keeps searches' buffers between queries: a fresh key
+// buffer for a thousand rows of d = 128 is half a megabyte to fault in.
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
-// Top returns the highest upper bound of a list (−Inf when every list is
-// empty): no row scores above it.
-func (b *Bounds) Top() float64 {
-	if len(b.Order) == 0 {
-		return math.Inf(-1)
-	}
-	return b.Hi[b.Order[0]]
-}
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
-// EstimateSoft returns about how many rows SearchSoft reads with budget
-// tau: the larger of best (a probed score) and the best lower bound
-// stands for the best score.
-func (b *Bounds) EstimateSoft(v *View, invT, tau, best float64) int {
-	for _, l := range b.Order {
-		best = max(best, b.Lo[l])
+func putScratch(s *scratch) {
+	if cap(s.keys) > 1<<22 { // do not keep more than 16 MiB of keys alive
+		return
 	}
-	suffix := b.suffix(v, invT)
-	rows := 0
-	for i, l := range b.Order {
-		if suffix[i]-best*invT <= math.Log(tau) {
-			break
-		}
-		rows += len(v.Lists[l].IDs)
-	}
-	return rows
-}
-
-// suffix returns S[i] = log Σ_{j ≥ i} n_j·e^{Hi_j/T} over b.Order (one more
-// entry, −Inf, at the end).
-func (b *Bounds) suffix(v *View, invT float64) []float64 {
-	s := make([]float64, len(b.Order)+1)
-	s[len(b.Order)] = math.Inf(-1)
-	for i := len(b.Order) - 1; i >= 0; i-- {
-		l := b.Order[i]
-		s[i] = logAddExp(s[i+1], math.Log(float64(len(v.Lists[l].IDs)))+b.Hi[l]*invT)
-	}
-	return s
-}
-
-func sortDesc(idx []int, key []float64) {
-	// insertion sort is too slow for many lists; use the standard sort.
-	sortSliceStable(idx, func(i, j int) bool { return key[idx[i]] > key[idx[j]] })
+	scratchPool.Put(s)
 }
 
 // scratch holds a search's buffers.
@@ -237,7 +185,7 @@ type frontier struct {
 	heap []pending
 	lo   []float64
 	hi   []float64
-	s    scratch
+	s    *scratch
 	// weight gives a block of n rows with upper bound hi its w (SOFT).
 	weight func(n int, hi float64) float64
 }
@@ -363,7 +311,8 @@ func (f *frontier) read(filter func(lo, hi float64) bool) (pending, []int64, []f
 func (v *View) SearchHard(Q *Query, b *Bounds, k int, src Source, st *Stats) ([]attention.Scored, error) {
 	t0 := time.Now()
 	top := attention.NewTopK(k)
-	f := &frontier{v: v, b: b, Q: Q, src: src, st: st}
+	f := &frontier{v: v, b: b, Q: Q, src: src, st: st, s: getScratch()}
+	defer putScratch(f.s)
 	st.Lists += len(b.Order)
 	thr := math.Inf(-1)
 	for {
@@ -431,7 +380,8 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 	weight := func(n int, hi float64) float64 {
 		return float64(n) * max(math.Exp((hi-R)*invT)*(1+1e-12), 1e-300)
 	}
-	f := &frontier{v: v, b: b, Q: Q, src: src, st: st, weight: weight}
+	f := &frontier{v: v, b: b, Q: Q, src: src, st: st, weight: weight, s: getScratch()}
+	defer putScratch(f.s)
 	// lists[i] = Σ_{j ≥ i} w_j over the lists not opened, summed from the
 	// smallest (no cancellation).
 	lists := make([]float64, len(b.Order)+1)
