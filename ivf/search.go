@@ -117,6 +117,7 @@ func putScratch(s *scratch) {
 
 // scratch holds a search's buffers.
 type scratch struct {
+	lo, hi []float64
 	ids    []int64
 	keep   []int64
 	keys   []float32
@@ -138,23 +139,29 @@ func (s *scratch) score(Q *Query, d int, ids []int64, src Source, st *Stats) ([]
 	return s.scores, nil
 }
 
-// codeFilter keeps the ids whose code bound passes keep(lo, hi), in
-// place. ids are an ascending subsequence of members, the block's ids,
-// whose positions in L are pos.
-func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int32, st *Stats, keep func(lo, hi float64) bool) []int64 {
+// codeFilter keeps the ids whose code bound passes keep(lo, hi, maxLo),
+// in place, maxLo being the highest code lower bound of all of ids. ids
+// are an ascending subsequence of members, the block's ids, whose
+// positions in L are pos.
+func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int32, st *Stats, keep func(lo, hi, maxLo float64) bool) []int64 {
 	d := len(Q.V)
-	out := ids[:0]
+	s.lo, s.hi = growTo(s.lo, len(ids)), growTo(s.hi, len(ids))
+	maxLo := math.Inf(-1)
 	j := 0
-	for _, id := range ids {
+	for i, id := range ids {
 		for members[j] != id {
 			j++
 		}
 		p := int(pos[j])
 		dh := codeDot(Q.v, L.Codes[p*d:(p+1)*d], L.Scale[p])
-		lo, hi := Q.rowBound(dh, L.Norm[p], L.Err[p])
-		st.Coded++
-		st.Bytes += int64(d) + 12
-		if keep(lo, hi) {
+		s.lo[i], s.hi[i] = Q.rowBound(dh, L.Norm[p], L.Err[p])
+		maxLo = max(maxLo, s.lo[i])
+	}
+	st.Coded += len(ids)
+	st.Bytes += int64(len(ids)) * (int64(d) + 12)
+	out := ids[:0]
+	for i, id := range ids {
+		if keep(s.lo[i], s.hi[i], maxLo) {
 			out = append(out, id)
 		} else {
 			st.CodeSkipped++
@@ -280,7 +287,7 @@ func (f *frontier) open() float64 {
 // read reads the next block: its candidates (Source.Keep), those whose
 // code bound passes filter (when the list has codes and filter is set),
 // scored exactly.
-func (f *frontier) read(filter func(lo, hi float64) bool) (pending, []int64, []float32, error) {
+func (f *frontier) read(filter func(lo, hi, maxLo float64) bool) (pending, []int64, []float32, error) {
 	p := f.pop()
 	L := &f.v.Lists[p.list]
 	bs := f.v.blocks(int(p.list), f.src)
@@ -327,9 +334,9 @@ func (v *View) SearchHard(Q *Query, b *Bounds, k int, src Source, st *Stats) ([]
 			f.open()
 			continue
 		}
-		var filter func(lo, hi float64) bool
+		var filter func(lo, hi, maxLo float64) bool
 		if top.Len() == k {
-			filter = func(lo, hi float64) bool { return hi >= thr }
+			filter = func(lo, hi, _ float64) bool { return hi >= thr }
 		}
 		_, ids, scores, err := f.read(filter)
 		if err != nil {
@@ -399,7 +406,7 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 	}
 	M, sum := math.Inf(-1), 0.0 // the best score; Σ e^{(s−M)/T}
 	skipped := math.Inf(-1)     // log of the mass bound of rows skipped by code
-	rowCut := math.Log(tau / (2 * float64(max(v.N, 1))))
+	logHalfTau := math.Log(tau / 2)
 	logTau := math.Log(tau)
 	logZ := func() float64 { return M*invT + math.Log(sum) }
 	rest := func() float64 { // log of the bound on the mass not scored
@@ -425,15 +432,21 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 			peak = max(peak, queued)
 			continue
 		}
-		var filter func(lo, hi float64) bool
-		if sum > 0 {
-			filter = func(lo, hi float64) bool {
-				if (hi-M)*invT <= rowCut {
-					skipped = logAddExp(skipped, hi*invT)
-					return false
-				}
-				return true
+		// A row whose code bound keeps the mass left out by codes within
+		// tau/2 of a lower bound on Z_A is left out: Z_A is at least the
+		// mass scored so far and at least e^{maxLo/T}, since the row whose
+		// code lower bound is maxLo is then scored (leaving it out would
+		// need e^{hi/T} ≤ (tau/2)·e^{maxLo/T} with hi ≥ maxLo).
+		filter := func(lo, hi, maxLo float64) bool {
+			ref := maxLo * invT
+			if sum > 0 {
+				ref = max(ref, logZ())
 			}
+			if s := logAddExp(skipped, hi*invT); s <= logHalfTau+ref {
+				skipped = s
+				return false
+			}
+			return true
 		}
 		p, ids, scores, err := f.read(filter)
 		if err != nil {
