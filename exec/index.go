@@ -310,15 +310,8 @@ func viewOf(ix *storage.Index, t *storage.Table) *ivf.View {
 	}
 	st.parts = parts
 	st.table = t
-	v := ivf.NewView(st.q, refs)
-	st.view = v
-	if v.N >= indexMinRows {
-		// Split the lists into blocks in the background, so that queries
-		// find them built (a search builds those it needs first itself).
-		src := &tableSource{t: t, col: col, d: d, segs: t.Segments()}
-		go v.Warm(src, func() bool { return st.current() != v })
-	}
-	return v
+	st.view = ivf.NewView(st.q, refs)
+	return st.view
 }
 
 func (st *indexState) current() *ivf.View {

@@ -37,6 +37,13 @@ const indexMinRows = 4096
 // list: the bounds alone read L·d floats, and the scan N·d.
 const indexMinRowsPerList = 16
 
+// refineRowsPerBlock: the estimate is refined with the blocks' bounds
+// only while there is at most one block for this many rows. A block's
+// bound costs about what scoring two rows of d = 128 does (its centre is
+// a row, plus the bound's arithmetic and the sort), so refining stays
+// within ~2% of the scan it may avoid.
+const refineRowsPerBlock = 128
+
 // Kinds of index search.
 const (
 	ixHard = "branch and bound over lists (exact top-k)"
@@ -172,7 +179,7 @@ func (ip *indexPlan) decide(view *ivf.View, Q *ivf.Query, b *ivf.Bounds, m *matc
 	// lists alone say the scan: the lists' bounds are the cheap ones.
 	refined := false
 	refine := func(est int, f func(*ivf.Units) int) int {
-		if est <= limit || refined {
+		if est <= limit || refined || view.BlocksBuilt() > view.N/refineRowsPerBlock {
 			return est
 		}
 		refined = true
@@ -195,15 +202,21 @@ func (ip *indexPlan) decide(view *ivf.View, Q *ivf.Query, b *ivf.Bounds, m *matc
 			return false, nil
 		}
 	}
-	kth, best, err := view.Probe(Q, b, ip.k, src)
-	if err != nil {
-		return false, m.kernelErr(err)
-	}
+	// The lists' lower bounds stand for the best scores first; only when
+	// that says the scan are real scores probed (they are never lower).
+	kth, best := math.Inf(-1), math.Inf(-1)
 	f := func(u *ivf.Units) int { return u.EstimateSoft(1/m.temp, ip.tau, best) }
 	if ip.kind == ixHard {
 		f = func(u *ivf.Units) int { return u.EstimateHard(ip.k, kth) }
 	}
-	est := refine(f(u), f)
+	est := f(u)
+	if est > limit {
+		var err error
+		if kth, best, err = view.Probe(Q, b, ip.k, src); err != nil {
+			return false, m.kernelErr(err)
+		}
+		est = refine(f(u), f)
+	}
 	use := float64(est) <= indexCostRatio*float64(view.N)
 	choice := "scan"
 	if use {
@@ -232,6 +245,12 @@ func (ip *indexPlan) prepare(ctx context.Context, p *selectPlan) (view *ivf.View
 	t0 := time.Now()
 	view = viewOf(ip.ix, p.table)
 	ip.tView = time.Since(t0)
+	// Split the lists into blocks in the background, once per table
+	// version that is queried through its index (a search builds the
+	// blocks it needs first itself); it stops when the version is replaced.
+	st := stateOf(ip.ix, p.table)
+	view.WarmOnce(&tableSource{t: p.table, col: m.col, d: m.dim, segs: p.table.Segments()},
+		func() bool { return st.current() != view })
 	ip.scanBytes = int64(view.N) * int64(m.dim) * 4
 	t0 = time.Now()
 	_, qmat, qnorms := m.queryMatrix(qs)

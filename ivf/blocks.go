@@ -54,9 +54,15 @@ type blockSet struct {
 // blockCache holds the blocks of a view's lists, built on first use
 // (a list a search never opens never pays for them).
 type blockCache struct {
-	once sync.Once
-	sets []atomic.Pointer[blockSet]
+	once   sync.Once
+	sets   []atomic.Pointer[blockSet]
+	blocks atomic.Int64 // blocks built (of the sets kept)
+	warm   sync.Once
 }
+
+// BlocksBuilt returns how many blocks the lists split into so far hold:
+// the cost, in bounds, of refining an estimate with them (Units).
+func (v *View) BlocksBuilt() int { return int(v.blk.blocks.Load()) }
 
 // blocks returns list l's blocks, building them from the members' keys
 // (src.Gather) the first time. Two searches racing build the same blocks;
@@ -70,7 +76,9 @@ func (v *View) blocks(l int, src Source) *blockSet {
 	keys := make([]float32, len(L.IDs)*d)
 	src.Gather(keys, L.IDs)
 	bs := buildBlocks(L, keys, d)
-	v.blk.sets[l].CompareAndSwap(nil, bs)
+	if v.blk.sets[l].CompareAndSwap(nil, bs) {
+		v.blk.blocks.Add(int64(len(bs.pos)))
+	}
 	return v.blk.sets[l].Load()
 }
 
@@ -348,6 +356,12 @@ func (bs *blockSet) bounds(Q *Query, d int, llo, lhi float64, lo, hi []float64) 
 	}
 }
 
+// WarmOnce runs Warm in a goroutine of its own, the first time it is
+// called on v.
+func (v *View) WarmOnce(src Source, stop func() bool) {
+	v.blk.warm.Do(func() { go v.Warm(src, stop) })
+}
+
 // Warm builds the blocks of every list not built yet, in list order,
 // reading keys from src; it returns early once stop reports true (the
 // view is no longer the table's). It is safe to run beside searches.
@@ -396,16 +410,19 @@ func (v *View) Units(Q *Query, b *Bounds) *Units {
 			u.Lo, u.Hi, u.N = append(u.Lo, lo[i]), append(u.Hi, hi[i]), append(u.N, len(pos))
 		}
 	}
-	idx := make([]int, len(u.Hi))
-	for i := range idx {
-		idx[i] = i
+	type unit struct {
+		lo, hi float64
+		n      int
 	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(u.Hi[b], u.Hi[a]) })
-	s := &Units{Lo: make([]float64, len(idx)), Hi: make([]float64, len(idx)), N: make([]int, len(idx))}
-	for i, j := range idx {
-		s.Lo[i], s.Hi[i], s.N[i] = u.Lo[j], u.Hi[j], u.N[j]
+	us := make([]unit, len(u.Hi))
+	for i := range us {
+		us[i] = unit{u.Lo[i], u.Hi[i], u.N[i]}
 	}
-	return s
+	slices.SortFunc(us, func(a, b unit) int { return cmp.Compare(b.hi, a.hi) })
+	for i, x := range us {
+		u.Lo[i], u.Hi[i], u.N[i] = x.lo, x.hi, x.n
+	}
+	return u
 }
 
 // Top returns the highest upper bound (−Inf with no units): no row

@@ -54,9 +54,9 @@ func (s *Stats) Add(o *Stats) {
 
 // probeRows caps the rows Probe scores: enough real scores to sharpen
 // the estimates, few enough that deciding stays cheap.
-const probeRows = 256
+const probeRows = 64
 
-// Probe scores up to probeRows rows of the block with the highest upper
+// Probe scores up to max(k, probeRows) rows of the block with the highest upper
 // bound in the list with the highest upper bound (the rows every search
 // reads first) and returns their k-th best and their best score (−Inf
 // when it has fewer than k or no candidates): real scores that sharpen
@@ -81,7 +81,7 @@ func (v *View) Probe(Q *Query, b *Bounds, k int, src Source) (kth, best float64,
 	s := getScratch()
 	defer putScratch(s)
 	var st Stats
-	ids := append(s.ids[:0], bs.ids[top][:min(len(bs.ids[top]), probeRows)]...)
+	ids := append(s.ids[:0], bs.ids[top][:min(len(bs.ids[top]), max(k, probeRows))]...)
 	ids, err = src.Keep(ids)
 	if err != nil || len(ids) == 0 {
 		return kth, best, err
