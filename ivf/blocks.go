@@ -73,8 +73,23 @@ func (v *View) blocks(l int, src Source) *blockSet {
 	}
 	L := &v.Lists[l]
 	d := v.Q.D
-	keys := make([]float32, len(L.IDs)*d)
-	src.Gather(keys, L.IDs)
+	kp := keyPool.Get().(*[]float32)
+	defer keyPool.Put(kp)
+	keys := growTo(*kp, len(L.IDs)*d)
+	*kp = keys
+	if L.Codes != nil {
+		// The codes lie in list order, d bytes a row: split on them
+		// rather than gather the rows' keys from all over the table
+		// (addBall then bounds the true keys through the coding error).
+		for i := range L.IDs {
+			sc := L.Scale[i]
+			for j, c := range L.Codes[i*d : (i+1)*d] {
+				keys[i*d+j] = sc * float32(c)
+			}
+		}
+	} else {
+		src.Gather(keys, L.IDs)
+	}
 	bs := buildBlocks(L, keys, d)
 	if v.blk.sets[l].CompareAndSwap(nil, bs) {
 		v.blk.blocks.Add(int64(len(bs.pos)))
@@ -88,6 +103,10 @@ func (v *View) slots() []atomic.Pointer[blockSet] {
 	return v.blk.sets
 }
 
+// keyPool keeps the key buffers blocks are built from: fresh ones cost
+// more in page faults than the build itself.
+var keyPool = sync.Pool{New: func() any { return new([]float32) }}
+
 // buildBlocks splits the members of L (keys: their float32 keys, in
 // L.IDs order) into blocks.
 func buildBlocks(L *List, keys []float32, d int) *blockSet {
@@ -98,6 +117,11 @@ func buildBlocks(L *List, keys []float32, d int) *blockSet {
 	}
 	b.split(all, 0)
 	bs := &blockSet{}
+	if len(b.leaves) == 1 {
+		// One block: the list's own bounds serve (nothing measures it).
+		bs.pos, bs.ids = [][]int32{all}, [][]int64{L.IDs}
+		return bs
+	}
 	for _, pos := range b.leaves {
 		slices.Sort(pos)
 		ids := make([]int64, len(pos))
@@ -113,24 +137,42 @@ func buildBlocks(L *List, keys []float32, d int) *blockSet {
 
 // addBall appends the ball of the members pos: the mean rounded to
 // float32 as its centre, and the radii, norms and unit centre measured in
-// float64 from the exact float32 keys and widened by up (as Fill does for
-// lists).
+// float64 and widened by up (as Fill does for lists). Without codes the
+// rows are the exact float32 keys. With codes they are k̂ = s·code,
+// exact in float64 (a float32 times an integer of 7 bits), and each
+// distance is widened by the row's coding error e ≥ ‖k − k̂‖:
+// ‖k − c‖ ≤ ‖k̂ − c‖ + e, and ‖k/‖k‖ − u‖ ≤ ‖k̂/‖k‖ − u‖ + e/‖k‖ with ‖k‖
+// the row's stored norm (triangle inequality).
 func (bs *blockSet) addBall(L *List, keys []float32, d int, pos []int32) {
+	row := make([]float64, d)
+	get := func(p int32) (slack float64) {
+		if L.Codes != nil {
+			sc := float64(L.Scale[p])
+			for j, c := range L.Codes[int(p)*d : (int(p)+1)*d] {
+				row[j] = sc * float64(c)
+			}
+			return L.Err[p]
+		}
+		for j, x := range keys[int(p)*d : (int(p)+1)*d] {
+			row[j] = float64(x)
+		}
+		return 0
+	}
 	c := make([]float64, d)
 	u := make([]float64, d)
 	var maxNorm float64
 	hasZero := false
 	for _, p := range pos {
-		k := keys[int(p)*d : (int(p)+1)*d]
+		get(p)
 		n := L.Norm[p]
 		maxNorm = max(maxNorm, up(n))
 		if n == 0 {
 			hasZero = true
 		}
-		for j, x := range k {
-			c[j] += float64(x)
+		for j, x := range row {
+			c[j] += x
 			if n > 0 {
-				u[j] += float64(x) / n
+				u[j] += x / n
 			}
 		}
 	}
@@ -149,20 +191,20 @@ func (bs *blockSet) addBall(L *List, keys []float32, d int, pos []int32) {
 	}
 	var r, ur float64
 	for _, p := range pos {
-		k := keys[int(p)*d : (int(p)+1)*d]
+		slack := get(p)
 		n := L.Norm[p]
 		var s, su float64
-		for j, x := range k {
-			e := float64(x) - c[j]
+		for j, x := range row {
+			e := x - c[j]
 			s += e * e
 			if n > 0 {
-				e := float64(x)/n - u[j]
+				e := x/n - u[j]
 				su += e * e
 			}
 		}
-		r = max(r, s)
+		r = max(r, math.Sqrt(s)+slack)
 		if n > 0 {
-			ur = max(ur, su)
+			ur = max(ur, math.Sqrt(su)+slack/n)
 		}
 	}
 	for j := range c {
@@ -172,8 +214,8 @@ func (bs *blockSet) addBall(L *List, keys []float32, d int, pos []int32) {
 	bs.cent = append(bs.cent, c...)
 	bs.unit = append(bs.unit, u...)
 	bs.cnorm = append(bs.cnorm, math.Sqrt(cn2))
-	bs.radius = append(bs.radius, up(math.Sqrt(r)))
-	bs.uradius = append(bs.uradius, up(math.Sqrt(ur)))
+	bs.radius = append(bs.radius, up(r))
+	bs.uradius = append(bs.uradius, up(ur))
 	bs.maxNorm = append(bs.maxNorm, maxNorm)
 	bs.hasZero = append(bs.hasZero, hasZero)
 }
@@ -339,6 +381,10 @@ func (b *blockBuilder) split(pos []int32, depth int) {
 // every member of the block.
 func (bs *blockSet) bounds(Q *Query, d int, llo, lhi float64, lo, hi []float64) {
 	nb := len(bs.pos)
+	if len(bs.radius) == 0 { // one block, the whole list: its bounds
+		lo[0], hi[0] = llo, lhi
+		return
+	}
 	fast := make([]float32, nb)
 	var err error
 	switch Q.M {
