@@ -19,8 +19,9 @@ type indexPair struct {
 	db  *softdb.Conn
 	rng *rand.Rand
 	d   int
-	// used counts the queries that EXPLAIN ANALYZE said read an index.
-	used int
+	// used counts the queries that EXPLAIN ANALYZE said read an index,
+	// split those whose lists opened held more than one block.
+	used, split int
 	maxV []float64 // maxAbs of the current rows (nil: to compute)
 }
 
@@ -132,9 +133,14 @@ func (p *indexPair) compare(queries int, centers [][]float32) {
 		b := p.rows(strings.ReplaceAll(sql, "$T", "b"))
 		if qi%10 == 0 {
 			plan := p.rows("EXPLAIN ANALYZE " + strings.ReplaceAll(sql, "$T", "a"))
+			opened := 0
 			for _, l := range plan {
-				if strings.HasPrefix(l[0].(string), "lists:") {
+				var ne, in, read int
+				if _, err := fmt.Sscanf(l[0].(string), "lists: %d non-empty, %d opened", &ne, &opened); err == nil {
 					p.used++
+				}
+				if _, err := fmt.Sscanf(l[0].(string), "blocks: %d in the lists opened, %d read", &in, &read); err == nil && in > opened {
+					p.split++
 				}
 			}
 		}
@@ -225,18 +231,21 @@ func (p *indexPair) maxAbs() []float64 {
 // emptied), a rolled-back transaction, REINDEX and a reopen from disk.
 func TestIndexMatchesScan(t *testing.T) {
 	for _, codes := range []string{"float32", "int8"} {
-		t.Run(codes, func(t *testing.T) { testIndexMatchesScan(t, codes) })
+		t.Run(codes, func(t *testing.T) { testIndexMatchesScan(t, codes, 24) })
 	}
+	// Two lists for twelve clusters: every list holds several, so the
+	// searches read them through their blocks.
+	t.Run("int8/coarse", func(t *testing.T) { testIndexMatchesScan(t, "int8", 2) })
 }
 
-func testIndexMatchesScan(t *testing.T, codes string) {
+func testIndexMatchesScan(t *testing.T, codes string, lists int) {
 	dir := filepath.Join(t.TempDir(), "db")
 	opts := &softdb.Options{SegmentRows: 512}
 	db, err := softdb.Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed := uint64(len(codes))
+	seed := uint64(len(codes) + lists)
 	p := &indexPair{t: t, db: db.Conn(), rng: rand.New(rand.NewPCG(seed, 15)), d: 12}
 	p.exec("CREATE TABLE $T (id INT, key VECTOR(12), v VECTOR(3), f FLOAT, lab INT)")
 	centers := make([][]float32, 12)
@@ -247,7 +256,7 @@ func testIndexMatchesScan(t *testing.T, codes string) {
 		}
 	}
 	p.insert(1500, centers, 0)
-	if _, err := db.Exec(context.Background(), "CREATE INDEX ia ON a (key) WITH (lists = 24, codes = "+codes+")"); err != nil {
+	if _, err := db.Exec(context.Background(), "CREATE INDEX ia ON a (key) WITH (lists = "+fmt.Sprint(lists)+", codes = "+codes+")"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.db.Exec(context.Background(), "SET index_scan = on"); err != nil {
@@ -307,5 +316,8 @@ func testIndexMatchesScan(t *testing.T, codes string) {
 	if p.used == 0 {
 		t.Fatal("no query read the index: the comparison tested nothing")
 	}
-	t.Logf("%d of the sampled queries read the index", p.used)
+	if lists < 4 && p.split == 0 {
+		t.Fatal("no query read a list split into blocks")
+	}
+	t.Logf("%d of the sampled queries read the index (%d through blocks)", p.used, p.split)
 }

@@ -375,6 +375,12 @@ func viewOf(ix *storage.Index, t *storage.Table) *ivf.View {
 	return st.view
 }
 
+func (st *indexState) current() *ivf.View {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.view
+}
+
 func sameArray[T any](a, b []T) bool {
 	if len(a) == 0 || len(b) == 0 {
 		return len(a) == 0 && len(b) == 0 || a == nil && b == nil

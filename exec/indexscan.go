@@ -27,6 +27,23 @@ const exactTau = 1e-7
 // more than the bounds' cost.
 const indexCostRatio = 0.5
 
+// indexMinRows: a table of fewer live rows is scanned without consulting
+// its index. Scanning 4,096 rows of d = 128 reads 2 MiB, about 0.1 ms;
+// the bounds, the probe and the search's own fixed costs are a sizeable
+// part of that, so below it the index cannot pay for its decision.
+const indexMinRows = 4096
+
+// indexMinRowsPerList: nor is a table of fewer rows than this many per
+// list: the bounds alone read L·d floats, and the scan N·d.
+const indexMinRowsPerList = 16
+
+// refineRowsPerBlock: the estimate is refined with the blocks' bounds
+// only while there is at most one block for this many rows. A block's
+// bound costs about what scoring two rows of d = 128 does (its centre is
+// a row, plus the bound's arithmetic and the sort), so refining stays
+// within ~2% of the scan it may avoid.
+const refineRowsPerBlock = 128
+
 // Kinds of index search.
 const (
 	ixHard = "branch and bound over lists (exact top-k)"
@@ -156,15 +173,49 @@ func (ip *indexPlan) node(scan *planNode) *planNode {
 
 // decide estimates the rows the index reads for q and records the choice.
 func (ip *indexPlan) decide(view *ivf.View, Q *ivf.Query, b *ivf.Bounds, m *matchPlan, src ivf.Source) (bool, error) {
-	kth, best, err := view.Probe(Q, b, ip.k, src)
-	if err != nil {
-		return false, m.kernelErr(err)
+	u := view.ListUnits(b)
+	limit := int(indexCostRatio * float64(view.N))
+	// refined re-estimates with the blocks built so far, only when the
+	// lists alone say the scan: the lists' bounds are the cheap ones.
+	refined := false
+	refine := func(est int, f func(*ivf.Units) int) int {
+		if est <= limit || refined || view.BlocksBuilt() > view.N/refineRowsPerBlock {
+			return est
+		}
+		refined = true
+		u = view.Units(Q, b)
+		return f(u)
 	}
-	var est int
+	if ip.kind == ixSoft && ip.mode != "on" {
+		invT := 1 / m.temp
+		// Every row carries at least e^{(Floor−Top)/T}/N of the mass, so
+		// at most tau·N·e^{(Top−Floor)/T} rows can be left out.
+		if gap := (u.Top() - u.Floor()) * invT; ip.tau*math.Exp(gap) < 1-indexCostRatio {
+			ip.decision = fmt.Sprintf("every row carries weight (scores within %.3g·T) → scan", gap)
+			return false, nil
+		}
+		// Even if the best score reached the highest upper bound, the
+		// rest could carry too much mass: the scan, without a probe.
+		soft := func(u *ivf.Units) int { return u.EstimateSoft(invT, ip.tau, u.Top()) }
+		if est := refine(soft(u), soft); est > limit {
+			ip.decision = fmt.Sprintf("cost: at least %d of %d rows → scan", est, view.N)
+			return false, nil
+		}
+	}
+	// The lists' lower bounds stand for the best scores first; only when
+	// that says the scan are real scores probed (they are never lower).
+	kth, best := math.Inf(-1), math.Inf(-1)
+	f := func(u *ivf.Units) int { return u.EstimateSoft(1/m.temp, ip.tau, best) }
 	if ip.kind == ixHard {
-		est = b.EstimateHard(view, ip.k, kth)
-	} else {
-		est = b.EstimateSoft(view, 1/m.temp, ip.tau, best)
+		f = func(u *ivf.Units) int { return u.EstimateHard(ip.k, kth) }
+	}
+	est := f(u)
+	if est > limit {
+		var err error
+		if kth, best, err = view.Probe(Q, b, ip.k, src); err != nil {
+			return false, m.kernelErr(err)
+		}
+		est = refine(f(u), f)
 	}
 	use := float64(est) <= indexCostRatio*float64(view.N)
 	choice := "scan"
@@ -187,9 +238,19 @@ func (ip *indexPlan) prepare(ctx context.Context, p *selectPlan) (view *ivf.View
 	if err != nil || len(qs) != 1 || qs[0].v == nil {
 		return nil, nil, nil, q, false, err
 	}
+	if n := p.table.LiveRows(); ip.mode != "on" && (n < indexMinRows || n < int64(indexMinRowsPerList*ip.ix.Lists)) {
+		ip.decision = fmt.Sprintf("%d rows, %d lists → scan (the index pays from %d rows and %d rows a list)", n, ip.ix.Lists, indexMinRows, indexMinRowsPerList)
+		return nil, nil, nil, q, false, nil
+	}
 	t0 := time.Now()
 	view = viewOf(ip.ix, p.table)
 	ip.tView = time.Since(t0)
+	// Split the lists into blocks in the background, once per table
+	// version that is queried through its index (a search builds the
+	// blocks it needs first itself); it stops when the version is replaced.
+	st := stateOf(ip.ix, p.table)
+	view.WarmOnce(&tableSource{t: p.table, col: m.col, d: m.dim, segs: p.table.Segments()},
+		func() bool { return st.current() != view })
 	ip.scanBytes = int64(view.N) * int64(m.dim) * 4
 	t0 = time.Now()
 	_, qmat, qnorms := m.queryMatrix(qs)
@@ -247,6 +308,13 @@ func runIndexed(ctx context.Context, p *selectPlan) (res [][]types.Value, ok boo
 	}
 	t0 := time.Now()
 	defer func() { ip.tOut = time.Since(t0) }()
+	if ip.kind == ixSoft && m.blend {
+		r, err := m.blendIndexed(rows, q)
+		if err != nil {
+			return nil, true, err
+		}
+		return [][]types.Value{r}, true, nil
+	}
 	rows, err = m.order(ctx, rows)
 	if err != nil {
 		return nil, true, err
@@ -263,6 +331,80 @@ func runIndexed(ctx context.Context, p *selectPlan) (res [][]types.Value, ok boo
 	}
 	out, err := finish(ctx, p.out, rows)
 	return out, true, err
+}
+
+// blendIndexed blends the rows a SOFT index search scored. planIndex
+// takes that path only when every blended item is a constant or a plain
+// column without NULLs (plainBlend), so the values are read straight from
+// the segments' column arrays, in the order the search found the rows
+// (the order of a weighted sum cannot matter beyond rounding), and no row
+// is sorted or evaluated as an expression.
+func (m *matchPlan) blendIndexed(rows []srcRow, q queryVec) ([]types.Value, error) {
+	m.weigh(rows)
+	out := make([]types.Value, len(m.blendItems))
+	if len(rows) == 0 {
+		for bi, b := range m.blendItems {
+			if b.constant {
+				v, err := b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
+				if err != nil {
+					return nil, err
+				}
+				out[bi] = v
+			}
+		}
+		return out, nil
+	}
+	var sumW float64
+	for i := range rows {
+		sumW += rows[i].weight
+	}
+	for bi, b := range m.blendItems {
+		switch {
+		case b.constant:
+			v, err := b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
+			if err != nil {
+				return nil, err
+			}
+			out[bi] = v
+		case b.vecCol >= 0:
+			dim := rows[0].seg.Dim(b.vecCol)
+			acc := make([]float64, dim)
+			for i := range rows {
+				r := &rows[i]
+				if r.weight == 0 {
+					continue
+				}
+				for j, x := range r.seg.Vectors(b.vecCol)[r.i*dim : (r.i+1)*dim] {
+					acc[j] += r.weight * float64(x)
+				}
+			}
+			vec := make([]float32, dim)
+			for j, a := range acc {
+				vec[j] = float32(a / sumW)
+			}
+			out[bi] = types.VectorValue(vec)
+		default:
+			isInt := b.e.typ().Kind == types.Int
+			var acc float64
+			for i := range rows {
+				r := &rows[i]
+				if r.weight == 0 {
+					continue
+				}
+				if isInt {
+					acc += r.weight * float64(r.seg.Ints(b.floatCol)[r.i])
+				} else {
+					acc += r.weight * r.seg.Floats(b.floatCol)[r.i]
+				}
+			}
+			f, err := finite(query.Pos{}, acc/sumW, "the blend")
+			if err != nil {
+				return nil, err
+			}
+			out[bi] = f
+		}
+	}
+	return out, nil
 }
 
 // analyzeLines reports what an index search did (EXPLAIN ANALYZE).
@@ -282,8 +424,9 @@ func (ip *indexPlan) analyzeLines() []string {
 		skipWord = "summarised by their mass bound"
 	}
 	lines = append(lines,
-		fmt.Sprintf("lists: %d non-empty, %d visited, %d %s", s.Lists, s.Visited, s.Skipped, skipWord),
-		fmt.Sprintf("rows: %d candidates in visited lists, %d bounded by codes (%d left out), %d scored in float32", s.Candidates, s.Coded, s.CodeSkipped, s.Scored),
+		fmt.Sprintf("lists: %d non-empty, %d opened, %d %s", s.Lists, s.Visited, s.Skipped, skipWord),
+		fmt.Sprintf("blocks: %d in the lists opened, %d read", s.Blocks, s.BlocksRead),
+		fmt.Sprintf("rows: %d candidates in blocks read, %d bounded by codes (%d left out), %d scored in float32", s.Candidates, s.Coded, s.CodeSkipped, s.Scored),
 		fmt.Sprintf("bytes read: %d of keys and codes (the scan reads %d of keys)", s.Bytes, ip.scanBytes),
 	)
 	if ip.kind == ixSoft {

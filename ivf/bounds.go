@@ -1,8 +1,9 @@
 package ivf
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/softdb/softdb/attention"
 )
@@ -93,66 +94,90 @@ func (v *View) Bounds(Q *Query) *Bounds {
 			continue
 		}
 		b.Order = append(b.Order, l)
-		c := q.cent[l*d : (l+1)*d]
-		cn := q.cnorm[l]
-		switch Q.M {
-		case attention.Dot:
-			var dot float64
-			if exact {
-				for j, x := range Q.v {
-					dot += x * c[j]
-				}
-			} else {
-				dot = float64(fast[l])
-			}
-			w := Q.norm*L.Radius + (1e-9+Q.gamma)*Q.norm*(cn+L.Radius) + Q.gamma*Q.norm*L.MaxNorm
-			b.Lo[l], b.Hi[l] = dot-w, dot+w
-		case attention.L2:
-			var dqc, dlo float64
-			if exact {
-				var s float64
-				for j, x := range Q.v {
-					e := x - c[j]
-					s += e * e
-				}
-				dqc = math.Sqrt(s)
-				dlo = dqc * (1 - 1e-9)
-			} else {
-				s := -float64(fast[l])
-				e := (Q.gamma + 1e-9) * (Q.norm + cn) * (Q.norm + cn)
-				dqc = math.Sqrt(s + e)
-				dlo = math.Sqrt(max(0, s-e))
-			}
-			near := max(0, dlo-L.Radius)
-			far := up(dqc) + L.Radius
-			w := Q.gamma * (far * far)
-			b.Lo[l], b.Hi[l] = -(far*far)-w, -(near*near)+w
-		case attention.Cosine:
-			if Q.unit == nil { // a zero query scores 0 against every key
-				b.Lo[l], b.Hi[l] = 0, 0
-				continue
-			}
-			var dot float64
-			if exact {
-				u := q.unit[l*d : (l+1)*d]
-				for j, x := range Q.unit {
-					dot += x * u[j]
-				}
-			} else {
-				// q·û in float32 over ‖q‖; û is ĉ rounded (‖û − ĉ‖ ≤ 1e-7·√d·…,
-				// covered by 1e-6), and the kernel errs by γ‖q‖‖û‖.
-				dot = float64(fast[l]) / Q.norm
-			}
-			w := L.URadius + 1e-6 + 2*Q.gamma
-			lo, hi := max(-1, dot-w)-Q.gamma, min(1, dot+w)+Q.gamma
-			if L.HasZero {
-				lo, hi = min(lo, 0), max(hi, 0)
-			}
-			b.Lo[l], b.Hi[l] = lo, hi
-		}
+		b.Lo[l], b.Hi[l] = Q.ball(fast[l], exact, q.cent[l*d:(l+1)*d], q.unit[l*d:(l+1)*d], q.cnorm[l], L.Radius, L.URadius, L.MaxNorm, L.HasZero)
 	}
-	sort.SliceStable(b.Order, func(i, j int) bool { return b.Hi[b.Order[i]] > b.Hi[b.Order[j]] })
+	// Decreasing upper bound, ties to the lower list: a total order, so an
+	// unstable sort of (bound, list) pairs gives the stable sort's answer.
+	type pair struct {
+		hi float64
+		l  int
+	}
+	ps := make([]pair, len(b.Order))
+	for i, l := range b.Order {
+		ps[i] = pair{b.Hi[l], l}
+	}
+	slices.SortFunc(ps, func(x, y pair) int {
+		if c := cmp.Compare(y.hi, x.hi); c != 0 {
+			return c
+		}
+		return x.l - y.l
+	})
+	for i, p := range ps {
+		b.Order[i] = p.l
+	}
 	return b
+}
+
+// ball returns bounds on the float32 score of every key k of a ball:
+// ‖k − c‖ ≤ r and ‖k‖ ≤ maxNorm, and for COSINE ‖k/‖k‖ − u‖ ≤ ur for
+// non-zero k (u = c/‖c‖, or any unit or zero vector it was measured
+// against) or k = 0 when hasZero (docs/indexes.md, §1). fast is the
+// float32 kernel's q·c (DOT), −‖q−c‖² (L2) or q·u (COSINE); when exact
+// is set it is ignored and the float64 centre is used instead. cn = ‖c‖.
+func (Q *Query) ball(fast float32, exact bool, c, unit []float64, cn, r, ur, maxNorm float64, hasZero bool) (lo, hi float64) {
+	switch Q.M {
+	case attention.Dot:
+		var dot float64
+		if exact {
+			for j, x := range Q.v {
+				dot += x * c[j]
+			}
+		} else {
+			dot = float64(fast)
+		}
+		w := Q.norm*r + (1e-9+Q.gamma)*Q.norm*(cn+r) + Q.gamma*Q.norm*maxNorm
+		return dot - w, dot + w
+	case attention.L2:
+		var dqc, dlo float64
+		if exact {
+			var s float64
+			for j, x := range Q.v {
+				e := x - c[j]
+				s += e * e
+			}
+			dqc = math.Sqrt(s)
+			dlo = dqc * (1 - 1e-9)
+		} else {
+			s := -float64(fast)
+			e := (Q.gamma + 1e-9) * (Q.norm + cn) * (Q.norm + cn)
+			dqc = math.Sqrt(s + e)
+			dlo = math.Sqrt(max(0, s-e))
+		}
+		near := max(0, dlo-r)
+		far := up(dqc) + r
+		w := Q.gamma * (far * far)
+		return -(far * far) - w, -(near * near) + w
+	default: // COSINE
+		if Q.unit == nil { // a zero query scores 0 against every key
+			return 0, 0
+		}
+		var dot float64
+		if exact {
+			for j, x := range Q.unit {
+				dot += x * unit[j]
+			}
+		} else {
+			// q·û in float32 over ‖q‖; û is u rounded (‖û − u‖ ≤ 1e-7·√d·…,
+			// covered by 1e-6), and the kernel errs by γ‖q‖‖û‖.
+			dot = float64(fast) / Q.norm
+		}
+		w := ur + 1e-6 + 2*Q.gamma
+		lo, hi = max(-1, dot-w)-Q.gamma, min(1, dot+w)+Q.gamma
+		if hasZero {
+			lo, hi = min(lo, 0), max(hi, 0)
+		}
+		return lo, hi
+	}
 }
 
 // rowBound returns bounds on the float32 score of a list member from its
@@ -196,5 +221,3 @@ func codeDot(q []float64, code []int8, scale float32) float64 {
 	}
 	return float64(scale) * (s0 + s1 + s2 + s3)
 }
-
-func sortSliceStable(idx []int, less func(i, j int) bool) { sort.SliceStable(idx, less) }

@@ -171,16 +171,106 @@ func TestBoundsHold(t *testing.T) {
 	t.Logf("%d cases, %d member bounds checked, 0 violations", cases, checks)
 }
 
+// TestBlockBoundsHold checks every member's float32 score against the
+// bounds of its block (a ball of its own list's members), on the same
+// adversarial data, lists of up to 2,000 rows so that lists holding
+// several clusters, outliers or zero keys are split; and that the blocks
+// of a list hold each of its members exactly once.
+func TestBlockBoundsHold(t *testing.T) {
+	cases, checks, split := 0, 0, 0
+	rounds, queries := 120, 100
+	if testing.Short() {
+		rounds = 60
+	}
+	for _, seed := range seeds(t, rounds) {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		kind := int(seed % 5)
+		n, d := 100+rng.IntN(2000), 1+rng.IntN(40)
+		keys := data(rng, kind, n, d)
+		if rng.IntN(2) == 0 { // a few far outliers
+			for i := 0; i < 3; i++ {
+				r := rng.IntN(n)
+				for j := 0; j < d; j++ {
+					keys[r*d+j] = float32(rng.NormFloat64() * 1e4)
+				}
+			}
+		}
+		v := build(keys, n, d, 1+rng.IntN(4), Codes(rng.IntN(2)), seed)
+		src := &memSource{keys: keys, d: d}
+		for l := range v.Lists {
+			L := &v.Lists[l]
+			if len(L.IDs) == 0 {
+				continue
+			}
+			bs := v.blocks(l, src)
+			if len(bs.pos) > 1 {
+				split++
+			}
+			seen := make([]int, len(L.IDs))
+			for bi, pos := range bs.pos {
+				for i, p := range pos {
+					seen[p]++
+					if bs.ids[bi][i] != L.IDs[p] || i > 0 && pos[i-1] >= p {
+						t.Fatalf("seed %d: list %d block %d: ids out of step with positions", seed, l, bi)
+					}
+				}
+			}
+			for p, c := range seen {
+				if c != 1 {
+					t.Fatalf("seed %d: list %d member %d is in %d blocks", seed, l, p, c)
+				}
+			}
+		}
+		scores := make([]float32, n)
+		for qi := 0; qi < queries; qi++ {
+			m := attention.Metric(rng.IntN(3))
+			q := data(rng, rng.IntN(5), 1, d)
+			if rng.IntN(3) == 0 { // near a key
+				copy(q, keys[rng.IntN(n)*d:])
+			}
+			Q := prepare(m, q)
+			b := v.Bounds(Q)
+			_ = attention.ScoreRows(scores, m, Q.V, keys, d)
+			cases++
+			for _, l := range b.Order {
+				bs := v.blocks(l, src)
+				if len(bs.pos) == 1 {
+					continue // the list's own bounds, checked by TestBoundsHold
+				}
+				lo, hi := make([]float64, len(bs.pos)), make([]float64, len(bs.pos))
+				// Unclipped: the blocks' own bounds must hold.
+				bs.bounds(Q, d, math.Inf(-1), math.Inf(1), lo, hi)
+				for bi, ids := range bs.ids {
+					for _, id := range ids {
+						s := float64(scores[id])
+						checks++
+						if s < lo[bi] || s > hi[bi] {
+							t.Fatalf("seed %d: %s list %d block %d row %d: score %v outside [%v, %v]", seed, m, l, bi, id, s, lo[bi], hi[bi])
+						}
+					}
+				}
+			}
+		}
+	}
+	if split == 0 {
+		t.Fatal("no list was split into blocks: the test checks nothing")
+	}
+	t.Logf("%d cases, %d block bounds checked (%d lists split), 0 violations", cases, checks, split)
+}
+
 // TestSearchHardExact: the index's top-k equals the scan's, ties and all.
 func TestSearchHardExact(t *testing.T) {
 	rounds, queries := 400, 150
 	if testing.Short() {
 		rounds = 200
 	}
-	cases := 0
+	cases, split := 0, 0
 	for _, seed := range seeds(t, rounds) {
 		rng := rand.New(rand.NewPCG(seed, 2))
 		n, d := 30+rng.IntN(500), 1+rng.IntN(24)
+		if seed%3 == 0 { // lists large enough to split into blocks
+			n = 200 + rng.IntN(1500)
+		}
 		keys := data(rng, int(seed%5), n, d)
 		v := build(keys, n, d, 1+rng.IntN(20), Codes(rng.IntN(2)), seed)
 		src := maskFor(rng, v, n)
@@ -196,6 +286,7 @@ func TestSearchHardExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			split += st.Blocks - st.Visited
 			_ = attention.ScoreRows(scores, m, Q.V, keys, d)
 			ref := attention.NewTopK(k)
 			for i, s := range scores {
@@ -210,7 +301,10 @@ func TestSearchHardExact(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d cases, 0 differences", cases)
+	if split == 0 {
+		t.Fatal("no list opened was split into blocks")
+	}
+	t.Logf("%d cases, 0 differences (%d extra blocks bounded)", cases, split)
 }
 
 // TestSearchSoftBound: the mass SearchSoft leaves out is at most the Delta
@@ -222,10 +316,13 @@ func TestSearchSoftBound(t *testing.T) {
 	if testing.Short() {
 		rounds = 200
 	}
-	cases := 0
+	cases, split := 0, 0
 	for _, seed := range seeds(t, rounds) {
 		rng := rand.New(rand.NewPCG(seed, 3))
 		n, d := 30+rng.IntN(500), 1+rng.IntN(24)
+		if seed%3 == 0 { // lists large enough to split into blocks
+			n = 200 + rng.IntN(1500)
+		}
 		keys := data(rng, int(seed%5), n, d)
 		vals := make([]float64, n)
 		for i := range vals {
@@ -249,6 +346,7 @@ func TestSearchSoftBound(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			split += st.Blocks - st.Visited
 			cases++
 			_ = attention.ScoreRows(scores, m, Q.V, keys, d)
 			best := math.Inf(-1)
@@ -298,7 +396,10 @@ func TestSearchSoftBound(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d cases, 0 bound violations", cases)
+	if split == 0 {
+		t.Fatal("no list opened was split into blocks")
+	}
+	t.Logf("%d cases, 0 bound violations (%d extra blocks bounded)", cases, split)
 }
 
 // TestTrainDeterministic: the same rows and seed give the same centroids.

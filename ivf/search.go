@@ -3,6 +3,7 @@ package ivf
 import (
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/softdb/softdb/attention"
@@ -20,8 +21,10 @@ type Source interface {
 // Stats is what a search did, for EXPLAIN ANALYZE.
 type Stats struct {
 	Lists       int // non-empty lists
-	Visited     int // lists whose rows were read
+	Visited     int // lists opened (their blocks bounded)
 	Skipped     int // lists left out by their bound
+	Blocks      int // blocks of the lists opened
+	BlocksRead  int // blocks whose rows were read
 	Candidates  int // rows of visited lists that take part
 	Coded       int // rows bounded from their codes
 	CodeSkipped int // rows left out by their code bound
@@ -37,6 +40,8 @@ func (s *Stats) Add(o *Stats) {
 	s.Lists += o.Lists
 	s.Visited += o.Visited
 	s.Skipped += o.Skipped
+	s.Blocks += o.Blocks
+	s.BlocksRead += o.BlocksRead
 	s.Candidates += o.Candidates
 	s.Coded += o.Coded
 	s.CodeSkipped += o.CodeSkipped
@@ -47,18 +52,37 @@ func (s *Stats) Add(o *Stats) {
 	s.TimeScan += o.TimeScan
 }
 
-// Probe scores the list with the highest upper bound (the one every
-// search reads first) and returns its k-th best and its best score
-// (−Inf when it has fewer than k or no candidates): real scores that
-// sharpen the estimates far beyond the lists' lower bounds.
+// probeRows caps the rows Probe scores: enough real scores to sharpen
+// the estimates, few enough that deciding stays cheap.
+const probeRows = 64
+
+// Probe scores up to max(k, probeRows) rows of the block with the highest upper
+// bound in the list with the highest upper bound (the rows every search
+// reads first) and returns their k-th best and their best score (−Inf
+// when it has fewer than k or no candidates): real scores that sharpen
+// the estimates far beyond the lists' lower bounds.
 func (v *View) Probe(Q *Query, b *Bounds, k int, src Source) (kth, best float64, err error) {
 	kth, best = math.Inf(-1), math.Inf(-1)
 	if len(b.Order) == 0 {
 		return kth, best, nil
 	}
-	var s scratch
+	l := b.Order[0]
+	bs := v.blocks(l, src)
+	top := 0
+	if len(bs.pos) > 1 {
+		lo, hi := make([]float64, len(bs.pos)), make([]float64, len(bs.pos))
+		bs.bounds(Q, v.Q.D, b.Lo[l], b.Hi[l], lo, hi)
+		for i := range hi {
+			if hi[i] > hi[top] {
+				top = i
+			}
+		}
+	}
+	s := getScratch()
+	defer putScratch(s)
 	var st Stats
-	ids, err := src.Keep(s.idsOf(&v.Lists[b.Order[0]]))
+	ids := append(s.ids[:0], bs.ids[top][:min(len(bs.ids[top]), max(k, probeRows))]...)
+	ids, err = src.Keep(ids)
 	if err != nil || len(ids) == 0 {
 		return kth, best, err
 	}
@@ -78,75 +102,26 @@ func (v *View) Probe(Q *Query, b *Bounds, k int, src Source) (kth, best float64,
 	return kth, best, nil
 }
 
-// EstimateHard returns about how many rows SearchHard reads for the k
-// best: the rows of every list whose upper bound reaches thr (a probed
-// k-th best score), or else the k-th best lower bound of whole lists.
-func (b *Bounds) EstimateHard(v *View, k int, thr float64) int {
-	byLo := append([]int(nil), b.Order...)
-	sortDesc(byLo, b.Lo)
-	n := 0
-	for _, l := range byLo {
-		n += len(v.Lists[l].IDs)
-		if n >= k {
-			thr = max(thr, b.Lo[l])
-			break
-		}
-	}
-	rows := 0
-	for _, l := range b.Order {
-		if b.Hi[l] >= thr {
-			rows += len(v.Lists[l].IDs)
-		}
-	}
-	return rows
-}
+// scratchPool keeps searches' buffers between queries: a fresh key
+// buffer for a thousand rows of d = 128 is half a megabyte to fault in.
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
-// EstimateSoft returns about how many rows SearchSoft reads with budget
-// tau: the larger of best (a probed score) and the best lower bound
-// stands for the best score.
-func (b *Bounds) EstimateSoft(v *View, invT, tau, best float64) int {
-	for _, l := range b.Order {
-		best = max(best, b.Lo[l])
-	}
-	suffix := b.suffix(v, invT)
-	rows := 0
-	for i, l := range b.Order {
-		if suffix[i]-best*invT <= math.Log(tau) {
-			break
-		}
-		rows += len(v.Lists[l].IDs)
-	}
-	return rows
-}
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
-// suffix returns S[i] = log Σ_{j ≥ i} n_j·e^{Hi_j/T} over b.Order (one more
-// entry, −Inf, at the end).
-func (b *Bounds) suffix(v *View, invT float64) []float64 {
-	s := make([]float64, len(b.Order)+1)
-	s[len(b.Order)] = math.Inf(-1)
-	for i := len(b.Order) - 1; i >= 0; i-- {
-		l := b.Order[i]
-		s[i] = logAddExp(s[i+1], math.Log(float64(len(v.Lists[l].IDs)))+b.Hi[l]*invT)
+func putScratch(s *scratch) {
+	if cap(s.keys) > 1<<22 { // do not keep more than 16 MiB of keys alive
+		return
 	}
-	return s
-}
-
-func sortDesc(idx []int, key []float64) {
-	// insertion sort is too slow for many lists; use the standard sort.
-	sortSliceStable(idx, func(i, j int) bool { return key[idx[i]] > key[idx[j]] })
+	scratchPool.Put(s)
 }
 
 // scratch holds a search's buffers.
 type scratch struct {
+	lo, hi []float64
 	ids    []int64
 	keep   []int64
 	keys   []float32
 	scores []float32
-}
-
-func (s *scratch) idsOf(L *List) []int64 {
-	s.ids = append(s.ids[:0], L.IDs...)
-	return s.ids
 }
 
 // score scores ids exactly with the scan's kernel and returns the scores.
@@ -164,21 +139,29 @@ func (s *scratch) score(Q *Query, d int, ids []int64, src Source, st *Stats) ([]
 	return s.scores, nil
 }
 
-// codeFilter keeps the members of L among ids whose code bound passes
-// keep(lo, hi), in place. ids are ascending members of L.
-func (s *scratch) codeFilter(Q *Query, L *List, ids []int64, st *Stats, keep func(lo, hi float64) bool) []int64 {
+// codeFilter keeps the ids whose code bound passes keep(lo, hi, maxLo),
+// in place, maxLo being the highest code lower bound of all of ids. ids
+// are an ascending subsequence of members, the block's ids, whose
+// positions in L are pos.
+func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int32, st *Stats, keep func(lo, hi, maxLo float64) bool) []int64 {
 	d := len(Q.V)
-	out := ids[:0]
+	s.lo, s.hi = growTo(s.lo, len(ids)), growTo(s.hi, len(ids))
+	maxLo := math.Inf(-1)
 	j := 0
-	for _, id := range ids {
-		for L.IDs[j] != id {
+	for i, id := range ids {
+		for members[j] != id {
 			j++
 		}
-		dh := codeDot(Q.v, L.Codes[j*d:(j+1)*d], L.Scale[j])
-		lo, hi := Q.rowBound(dh, L.Norm[j], L.Err[j])
-		st.Coded++
-		st.Bytes += int64(d) + 12
-		if keep(lo, hi) {
+		p := int(pos[j])
+		dh := codeDot(Q.v, L.Codes[p*d:(p+1)*d], L.Scale[p])
+		s.lo[i], s.hi[i] = Q.rowBound(dh, L.Norm[p], L.Err[p])
+		maxLo = max(maxLo, s.lo[i])
+	}
+	st.Coded += len(ids)
+	st.Bytes += int64(len(ids)) * (int64(d) + 12)
+	out := ids[:0]
+	for i, id := range ids {
+		if keep(s.lo[i], s.hi[i], maxLo) {
 			out = append(out, id)
 		} else {
 			st.CodeSkipped++
@@ -187,112 +170,292 @@ func (s *scratch) codeFilter(Q *Query, L *List, ids []int64, st *Stats, keep fun
 	return out
 }
 
-// visit reads list L: its candidates (Source.Keep), those whose code
-// bound passes filter (when L has codes and filter is set), scored exactly.
-func (s *scratch) visit(Q *Query, L *List, src Source, st *Stats, filter func(lo, hi float64) bool) ([]int64, []float32, error) {
-	ids, err := src.Keep(s.idsOf(L))
-	if err != nil {
-		return nil, nil, err
+// pending is a block of an opened list waiting to be read.
+type pending struct {
+	hi   float64
+	w    float64 // SOFT: an upper bound on n·e^{(hi−R)/T}
+	list int32
+	blk  int32
+}
+
+// frontier walks the units of a search in decreasing order of upper
+// bound: the lists not yet opened (b.Order from i on) and the blocks of
+// the lists opened (a max-heap). A block's bound is clipped to its list's,
+// so no unit is ever bounded above the one taken before it.
+type frontier struct {
+	v    *View
+	b    *Bounds
+	Q    *Query
+	src  Source
+	st   *Stats
+	i    int
+	heap []pending
+	lo   []float64
+	hi   []float64
+	s    *scratch
+	// weight gives a block of n rows with upper bound hi its w (SOFT).
+	weight func(n int, hi float64) float64
+}
+
+func (f *frontier) less(a, b int) bool {
+	x, y := &f.heap[a], &f.heap[b]
+	if x.hi != y.hi {
+		return x.hi > y.hi
 	}
-	st.Visited++
-	st.Candidates += len(ids)
+	if x.list != y.list {
+		return x.list < y.list
+	}
+	return x.blk < y.blk
+}
+
+func (f *frontier) push(p pending) {
+	f.heap = append(f.heap, p)
+	for i := len(f.heap) - 1; i > 0; {
+		up := (i - 1) / 2
+		if !f.less(i, up) {
+			break
+		}
+		f.heap[i], f.heap[up] = f.heap[up], f.heap[i]
+		i = up
+	}
+}
+
+func (f *frontier) pop() pending {
+	top := f.heap[0]
+	n := len(f.heap) - 1
+	f.heap[0] = f.heap[n]
+	f.heap = f.heap[:n]
+	for i := 0; ; {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && f.less(c+1, c) {
+			c++
+		}
+		if !f.less(c, i) {
+			break
+		}
+		f.heap[i], f.heap[c] = f.heap[c], f.heap[i]
+		i = c
+	}
+	return top
+}
+
+// peek returns the highest upper bound of a unit left and whether that
+// unit is a list (ok is false when none is left).
+func (f *frontier) peek() (hi float64, list, ok bool) {
+	if f.i < len(f.b.Order) {
+		l := f.b.Order[f.i]
+		if len(f.heap) == 0 || f.b.Hi[l] >= f.heap[0].hi {
+			return f.b.Hi[l], true, true
+		}
+	}
+	if len(f.heap) > 0 {
+		return f.heap[0].hi, false, true
+	}
+	return 0, false, false
+}
+
+// open bounds the blocks of the next list and queues them; it returns
+// the sum of their weights.
+func (f *frontier) open() float64 {
+	l := f.b.Order[f.i]
+	f.i++
+	bs := f.v.blocks(l, f.src)
+	nb := len(bs.pos)
+	f.st.Visited++
+	f.st.Blocks += nb
+	f.lo, f.hi = growTo(f.lo, nb), growTo(f.hi, nb)
+	if nb == 1 {
+		f.lo[0], f.hi[0] = f.b.Lo[l], f.b.Hi[l]
+	} else {
+		bs.bounds(f.Q, f.v.Q.D, f.b.Lo[l], f.b.Hi[l], f.lo, f.hi)
+	}
+	var sum float64
+	for i := 0; i < nb; i++ {
+		p := pending{hi: f.hi[i], list: int32(l), blk: int32(i)}
+		if f.weight != nil {
+			p.w = f.weight(len(bs.pos[i]), p.hi)
+			sum += p.w
+		}
+		f.push(p)
+	}
+	return sum
+}
+
+// read reads the next block: its candidates (Source.Keep), those whose
+// code bound passes filter (when the list has codes and filter is set),
+// scored exactly.
+func (f *frontier) read(filter func(lo, hi, maxLo float64) bool) (pending, []int64, []float32, error) {
+	p := f.pop()
+	L := &f.v.Lists[p.list]
+	bs := f.v.blocks(int(p.list), f.src)
+	members := bs.ids[p.blk]
+	f.s.ids = append(f.s.ids[:0], members...)
+	ids, err := f.src.Keep(f.s.ids)
+	if err != nil {
+		return p, nil, nil, err
+	}
+	f.st.BlocksRead++
+	f.st.Candidates += len(ids)
 	if L.Codes != nil && filter != nil {
-		ids = s.codeFilter(Q, L, ids, st, filter)
+		ids = f.s.codeFilter(f.Q, L, ids, members, bs.pos[p.blk], f.st, filter)
 	}
 	if len(ids) == 0 {
-		return nil, nil, nil
+		return p, nil, nil, nil
 	}
-	scores, err := s.score(Q, len(Q.V), ids, src, st)
-	return ids, scores, err
+	scores, err := f.s.score(f.Q, len(f.Q.V), ids, f.src, f.st)
+	return p, ids, scores, err
 }
 
 // SearchHard returns the k best rows (best first, ties to the lower id),
-// exactly the float32 scan's: a list is read only while its upper bound
-// reaches the k-th best score found so far, and with codes a row is
-// scored only when its code bound does (branch and bound; equal bounds
-// are never skipped, so a tie with a lower id is never lost).
+// exactly the float32 scan's: lists and then their blocks are read only
+// while their upper bound reaches the k-th best score found so far, and
+// with codes a row is scored only when its code bound does (branch and
+// bound; equal bounds are never skipped, so a tie with a lower id is
+// never lost).
 func (v *View) SearchHard(Q *Query, b *Bounds, k int, src Source, st *Stats) ([]attention.Scored, error) {
 	t0 := time.Now()
 	top := attention.NewTopK(k)
-	var s scratch
+	f := &frontier{v: v, b: b, Q: Q, src: src, st: st, s: getScratch()}
+	defer putScratch(f.s)
 	st.Lists += len(b.Order)
-	kth := func() float64 {
-		if top.Len() < k {
-			return math.Inf(-1)
-		}
-		return float64(top.Sorted()[k-1].Score)
-	}
 	thr := math.Inf(-1)
-	for i, l := range b.Order {
-		if k == 0 || b.Hi[l] < thr {
-			st.Skipped += len(b.Order) - i
+	for {
+		hi, list, ok := f.peek()
+		if !ok {
 			break
 		}
-		var filter func(lo, hi float64) bool
-		if top.Len() == k {
-			filter = func(lo, hi float64) bool { return hi >= thr }
+		if k == 0 || hi < thr {
+			break
 		}
-		ids, scores, err := s.visit(Q, &v.Lists[l], src, st, filter)
+		if list {
+			f.open()
+			continue
+		}
+		var filter func(lo, hi, maxLo float64) bool
+		if top.Len() == k {
+			filter = func(lo, hi, _ float64) bool { return hi >= thr }
+		}
+		_, ids, scores, err := f.read(filter)
 		if err != nil {
 			return nil, err
 		}
 		for j, id := range ids {
 			top.Push(scores[j], id)
 		}
-		thr = kth()
+		if top.Len() == k {
+			thr = float64(top.Sorted()[k-1].Score)
+		}
 	}
+	st.Skipped += len(b.Order) - f.i
 	st.TimeScan += time.Since(t0)
 	return top.Sorted(), nil
 }
 
 // SoftResult is what SearchSoft found: the rows it scored (ascending ids
-// within each list, lists in visiting order) and the proven bound Delta ≥
-// Z_skipped / Z_scored on the softmax mass it left out.
+// within each block, blocks in reading order) and the proven bound Delta
+// ≥ Z_skipped / Z_scored on the softmax mass it left out.
 type SoftResult struct {
 	IDs    []int64
 	Scores []float32
 	Delta  float64
 }
 
-// SearchSoft reads the lists in decreasing order of upper bound and stops
-// once the mass the rest can carry is proven at most tau times the mass
-// scored (docs/indexes.md, §3): with M the best score so far and S the
-// scored mass relative to it, the rest carries at most Σ n_l·e^{Hi_l/T},
-// a suffix sum in log space, so the test is exact arithmetic on logs and
-// cannot overflow for any T or score. With codes, a row whose code bound
-// is below M + T·log(tau/(2N)) is left out and its bound added to the
-// skipped mass; the rows left out that way carry at most tau/2 of it.
+// SearchSoft reads lists and blocks in decreasing order of upper bound
+// and stops once the mass the rest can carry is proven at most tau times
+// the mass scored (docs/indexes.md, §4). A unit of n rows with upper bound
+// h carries at most n·e^{h/T}; these are summed relative to R, the
+// highest bound of all (so every term is at most n and none overflows),
+// each term rounded up and floored at 1e-300·n so that underflow never
+// drops mass; the lists not opened are a suffix sum, the queued blocks a
+// running sum recomputed exactly before it is trusted to stop. The test
+// compares logarithms, so it cannot overflow for any T or score. With
+// codes, a row whose code bound is below M + T·log(tau/(2N)) is left out
+// and its bound added to the skipped mass; the rows left out that way
+// carry at most tau/2 of it.
 func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st *Stats) (*SoftResult, error) {
 	t0 := time.Now()
-	var s scratch
+	defer func() { st.TimeScan += time.Since(t0) }()
 	st.Lists += len(b.Order)
-	suffix := b.suffix(v, invT)
 	res := &SoftResult{}
+	if len(b.Order) == 0 {
+		return res, nil
+	}
+	R := b.Hi[b.Order[0]]
+	weight := func(n int, hi float64) float64 {
+		return float64(n) * max(math.Exp((hi-R)*invT)*(1+1e-12), 1e-300)
+	}
+	f := &frontier{v: v, b: b, Q: Q, src: src, st: st, weight: weight, s: getScratch()}
+	defer putScratch(f.s)
+	// lists[i] = Σ_{j ≥ i} w_j over the lists not opened, summed from the
+	// smallest (no cancellation).
+	lists := make([]float64, len(b.Order)+1)
+	for i := len(b.Order) - 1; i >= 0; i-- {
+		l := b.Order[i]
+		lists[i] = lists[i+1] + weight(len(v.Lists[l].IDs), b.Hi[l])
+	}
+	var queued, peak float64 // Σ w over the heap (running), and its largest value since it was last recomputed
+	exactQueued := func() float64 {
+		var s float64
+		for _, p := range f.heap {
+			s += p.w
+		}
+		return s * (1 + 1e-9) // n additions of non-negative terms err by < n·2⁻⁵³ relative
+	}
 	M, sum := math.Inf(-1), 0.0 // the best score; Σ e^{(s−M)/T}
 	skipped := math.Inf(-1)     // log of the mass bound of rows skipped by code
-	rowCut := math.Log(tau / (2 * float64(max(v.N, 1))))
+	logHalfTau := math.Log(tau / 2)
+	logTau := math.Log(tau)
 	logZ := func() float64 { return M*invT + math.Log(sum) }
-	for i, l := range b.Order {
-		if sum > 0 && logAddExp(suffix[i], skipped)-logZ() <= math.Log(tau) {
-			st.Skipped += len(b.Order) - i
-			res.Delta = math.Exp(logAddExp(suffix[i], skipped) - logZ())
-			st.Bound = res.Delta
-			st.TimeScan += time.Since(t0)
-			return res, nil
-		}
-		var filter func(lo, hi float64) bool
-		if sum > 0 {
-			filter = func(lo, hi float64) bool {
-				if (hi-M)*invT <= rowCut {
-					skipped = logAddExp(skipped, hi*invT)
-					return false
-				}
-				return true
+	rest := func() float64 { // log of the bound on the mass not scored
+		return logAddExp(math.Log(lists[f.i]+max(queued, 0))+R*invT, skipped)
+	}
+	for {
+		if sum > 0 && rest()-logZ() <= logTau {
+			queued = exactQueued()
+			peak = queued
+			if r := rest(); r-logZ() <= logTau {
+				st.Skipped += len(b.Order) - f.i
+				res.Delta = math.Exp(r - logZ())
+				st.Bound = res.Delta
+				return res, nil
 			}
 		}
-		ids, scores, err := s.visit(Q, &v.Lists[l], src, st, filter)
+		_, list, ok := f.peek()
+		if !ok {
+			break
+		}
+		if list {
+			queued += f.open()
+			peak = max(peak, queued)
+			continue
+		}
+		// A row whose code bound keeps the mass left out by codes within
+		// tau/2 of a lower bound on Z_A is left out: Z_A is at least the
+		// mass scored so far and at least e^{maxLo/T}, since the row whose
+		// code lower bound is maxLo is then scored (leaving it out would
+		// need e^{hi/T} ≤ (tau/2)·e^{maxLo/T} with hi ≥ maxLo).
+		filter := func(lo, hi, maxLo float64) bool {
+			ref := maxLo * invT
+			if sum > 0 {
+				ref = max(ref, logZ())
+			}
+			if s := logAddExp(skipped, hi*invT); s <= logHalfTau+ref {
+				skipped = s
+				return false
+			}
+			return true
+		}
+		p, ids, scores, err := f.read(filter)
 		if err != nil {
 			return nil, err
+		}
+		queued -= p.w
+		if queued < 1e-9*peak { // cancellation: recompute
+			queued = exactQueued()
+			peak = queued
 		}
 		for j, id := range ids {
 			x := float64(scores[j])
@@ -310,6 +473,5 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 		res.Delta = math.Exp(skipped - logZ())
 	}
 	st.Bound = res.Delta
-	st.TimeScan += time.Since(t0)
 	return res, nil
 }

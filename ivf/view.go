@@ -22,6 +22,7 @@ type View struct {
 	Q     *Quantizer
 	Lists []List
 	N     int // members over all lists
+	blk   blockCache
 }
 
 // PartRef is a Part with the id of its row 0 and the number of its rows.
