@@ -59,3 +59,76 @@ func TestAppendGrowth(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdatePatch: a transaction of 3,000 one-row UPDATEs on a full
+// 65,536-row segment records them in the column's patch without copying
+// the column (it used to copy it once the patch held 256 slots), then one-row
+// transactions make patches of their own that copy fewer than maxDelta
+// slots each, and every row reads back as last written, from a snapshot
+// and after reopening.
+func TestUpdatePatch(t *testing.T) {
+	const d, n = 16, 65536
+	dir := t.TempDir()
+	db := mustOpen(t, Options{Dir: dir})
+	run(t, db, func(tx *Tx) error {
+		if err := tx.CreateTable(Schema{Name: "t", Columns: []Column{{Name: "key", Type: vecT(d)}}}); err != nil {
+			return err
+		}
+		rows := make([][]types.Value, n)
+		for i := range rows {
+			rows[i] = row(types.VectorValue(make([]float32, d)))
+		}
+		_, err := tx.Insert("t", rows)
+		return err
+	})
+	want := map[int64]float32{}
+	vec := func(x float32) []types.Value {
+		v := make([]float32, d)
+		v[0], v[d-1] = x, -x
+		return row(types.VectorValue(v))
+	}
+	col := func() *colData { return &db.Snapshot().Table("t").Segments()[0].cols[0] }
+	before := unsafe.SliceData(col().vecs)
+	tx := mustBegin(t, db)
+	for i := 0; i < 3000; i++ {
+		id := int64(1 + (i*7919)%n)
+		if err := tx.Update("t", []int64{id}, [][]types.Value{vec(float32(i + 1))}); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = float32(i + 1)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if c := col(); unsafe.SliceData(c.vecs) != before || c.patch == nil || c.patch.n != len(want) {
+		t.Fatalf("3,000 updates in one transaction copied the column or lost slots (patch %+v)", c.patch)
+	}
+	for i := 0; i < 100; i++ {
+		id := int64(1 + (i*104729)%n)
+		run(t, db, func(tx *Tx) error { return tx.Update("t", []int64{id}, [][]types.Value{vec(float32(-i - 1))}) })
+		want[id] = float32(-i - 1)
+		if p := col().patch; p == nil || len(p.vals) > maxDelta {
+			t.Fatalf("after %d one-row transactions the patch's own slots are %d, want ≤ %d", i+1, len(p.vals), maxDelta)
+		}
+	}
+	check := func(s *Snapshot, when string) {
+		t.Helper()
+		g := s.Table("t").Segments()[0]
+		vecs := g.Vectors(0)
+		for id := int64(1); id <= n; id++ {
+			x := want[id]
+			v := g.Value(0, int(id-1)).V
+			m := vecs[(id-1)*d : id*d]
+			if v[0] != x || v[d-1] != -x || m[0] != x || m[d-1] != -x {
+				t.Fatalf("%s: row %d holds %v / %v, want %v", when, id, v[0], m[0], x)
+			}
+		}
+	}
+	check(db.Snapshot(), "snapshot")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpen(t, Options{Dir: dir})
+	defer db.Close()
+	check(db.Snapshot(), "reopened")
+}
