@@ -88,7 +88,7 @@ func (s *Stmt) run(ctx context.Context, args []any) (*exec.Result, error) {
 	if s.closed.Load() || s.parent != nil && s.parent.closed.Load() {
 		return nil, errStmtClosed
 	}
-	params, err := bindArgs(s.nparams, args)
+	params, err := bindArgsFor(s.st, s.nparams, args)
 	if err != nil {
 		return nil, err
 	}

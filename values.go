@@ -12,10 +12,11 @@ import (
 )
 
 // toValues converts the arguments of a call to softdb values.
-func toValues(args []any) ([]types.Value, error) {
+// A vector argument is copied unless borrow is set (see bindArgsFor).
+func toValues(args []any, borrow bool) ([]types.Value, error) {
 	out := make([]types.Value, len(args))
 	for i, a := range args {
-		v, err := toValue(a)
+		v, err := toValue(a, borrow)
 		if err != nil {
 			kind := ErrType
 			if errors.Is(err, errNonFinite) {
@@ -33,8 +34,9 @@ func toValues(args []any) ([]types.Value, error) {
 // (TEXT); []float32 and []float64, or named types of them (VECTOR; nil
 // slices are NULL); a driver.Valuer, such as sql.NullString, by its Value;
 // a pointer to any of these (a nil pointer is NULL).
-// The caller's slices are copied, so it may reuse them at once.
-func toValue(a any) (types.Value, error) {
+// The caller's slices are copied, so it may reuse them at once, except a
+// []float32 when borrow is set: the value then shares its memory.
+func toValue(a any, borrow bool) (types.Value, error) {
 	switch x := a.(type) {
 	case nil:
 		return types.Value{}, nil
@@ -83,7 +85,7 @@ func toValue(a any) (types.Value, error) {
 		}
 		return types.TextValue(string(x)), nil
 	case []float32:
-		return vectorArg(x)
+		return vectorArg(x, borrow)
 	case []float64:
 		if x == nil {
 			return types.Value{}, nil
@@ -105,9 +107,9 @@ func toValue(a any) (types.Value, error) {
 	if rv.Kind() == reflect.Slice {
 		switch rv.Type().Elem().Kind() {
 		case reflect.Float32:
-			return toValue(rv.Convert(reflect.TypeFor[[]float32]()).Interface())
+			return toValue(rv.Convert(reflect.TypeFor[[]float32]()).Interface(), borrow)
 		case reflect.Float64:
-			return toValue(rv.Convert(reflect.TypeFor[[]float64]()).Interface())
+			return toValue(rv.Convert(reflect.TypeFor[[]float64]()).Interface(), borrow)
 		}
 	}
 	if vr, ok := a.(driver.Valuer); ok {
@@ -116,11 +118,11 @@ func toValue(a any) (types.Value, error) {
 			return types.Value{}, err
 		}
 		if _, again := dv.(driver.Valuer); !again {
-			return toValue(dv)
+			return toValue(dv, false)
 		}
 	}
 	if rv.Kind() == reflect.Pointer {
-		return toValue(rv.Elem().Interface())
+		return toValue(rv.Elem().Interface(), borrow)
 	}
 	return types.Value{}, fmt.Errorf("unsupported Go type %T (use nil, bool, an integer, a float, string, []byte, []float32 or []float64)", a)
 }
@@ -136,9 +138,12 @@ func floatArg(x float64) (types.Value, error) {
 
 var errNonFinite = errors.New("NaN and infinite values are not allowed")
 
-func vectorArg(x []float32) (types.Value, error) {
+func vectorArg(x []float32, borrow bool) (types.Value, error) {
 	if x == nil {
 		return types.Value{}, nil
+	}
+	if borrow {
+		return types.VectorValue(x[:len(x):len(x)]), nil
 	}
 	return types.VectorValue(slices.Clone(x)), nil
 }

@@ -70,3 +70,16 @@ func BenchmarkParseTooLong(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseShort: the short statements that scripts and clients send
+// one at a time, where the cost is the grammar's, not the text's.
+func BenchmarkParseShort(b *testing.B) {
+	for _, c := range []struct{ name, src string }{
+		{"select", "SELECT 1"},
+		{"insert", "INSERT INTO t VALUES (?, ?)"},
+		{"update", "UPDATE t SET key = ? WHERE rowid = ?"},
+		{"soft", "SOFT SELECT v FROM t MATCH [1, 2, 3] TOP 10"},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchParse(b, c.src) })
+	}
+}

@@ -279,7 +279,7 @@ func (p *exprParser) expr() (Expr, error) {
 		at := pos(p.lex.Next().Pos)
 		var y Expr
 		if y, err = p.operand(p.and); err == nil {
-			x = &Binary{At: at, Op: "OR", L: x, R: y}
+			x = p.low.binary(at, "OR", x, y)
 		}
 	}
 	return x, err
@@ -291,7 +291,7 @@ func (p *exprParser) and() (Expr, error) {
 		at := pos(p.lex.Next().Pos)
 		var y Expr
 		if y, err = p.operand(p.not); err == nil {
-			x = &Binary{At: at, Op: "AND", L: x, R: y}
+			x = p.low.binary(at, "AND", x, y)
 		}
 	}
 	return x, err
@@ -331,7 +331,7 @@ func (p *exprParser) cmp() (Expr, error) {
 			if op == "<>" {
 				op = "!="
 			}
-			return &Binary{At: at, Op: op, L: x, R: y}, nil
+			return p.low.binary(at, op, x, y), nil
 		}
 	case isKeyword(t, "IS"):
 		p.lex.Next()
@@ -492,7 +492,7 @@ func (p *exprParser) concat() (Expr, error) {
 		at := pos(p.lex.Next().Pos)
 		var y Expr
 		if y, err = p.operand(p.add); err == nil {
-			x = &Binary{At: at, Op: "||", L: x, R: y}
+			x = p.low.binary(at, "||", x, y)
 		}
 	}
 	return x, err
@@ -509,7 +509,7 @@ func (p *exprParser) add() (Expr, error) {
 		p.lex.Next()
 		var y Expr
 		if y, err = p.operand(p.mul); err == nil {
-			x = &Binary{At: at, Op: op, L: x, R: y}
+			x = p.low.binary(at, op, x, y)
 		}
 	}
 	return x, err
@@ -526,7 +526,7 @@ func (p *exprParser) mul() (Expr, error) {
 		p.lex.Next()
 		var y Expr
 		if y, err = p.operand(p.unary); err == nil {
-			x = &Binary{At: at, Op: op, L: x, R: y}
+			x = p.low.binary(at, op, x, y)
 		}
 	}
 	return x, err

@@ -49,7 +49,7 @@ func parseSpanMode(s *scanner, end int, plain bool) (st Statement, err error, re
 			st, err, retry = nil, lexErr(sl.first, "internal parser error: %v", r), sl.collapsed
 		}
 	}()
-	tree, perr := parser.ParseFromLexer(pl)
+	tree, perr := parseTree(pl)
 	if perr != nil {
 		return nil, convertError(perr), sl.collapsed
 	}

@@ -48,15 +48,50 @@ type colData struct {
 
 // colPatch is the set of updated slots of a column whose arrays are
 // shared with published snapshots. An update in the epoch that made it
-// writes it in place; a later epoch copies it (it is small: maxPatch). A
-// reader that wants the column's arrays gets them merged (merged), built
-// once per patch by the first reader that asks.
+// writes it in place; a later epoch makes its own, sharing the older
+// slots (base) and copying only the recent ones (vals), so that one-row
+// transactions do not copy a large patch each. A reader that wants the
+// column's arrays gets them merged (merged), built once per patch by the
+// first reader that asks.
 type colPatch struct {
-	vals   map[int]types.Value // by slot; K Null for NULL
-	hasNul bool                // some value in vals is NULL
+	// base holds the slots of older epochs not in vals; it is shared
+	// between patches and never written. vals holds the newer slots,
+	// written in place by the epoch that owns the patch.
+	base   map[int]types.Value // by slot; K Null for NULL
+	vals   map[int]types.Value
+	n      int  // distinct slots in base and vals
+	hasNul bool // some value in base or vals is NULL
 	epoch  uint64
 	merged atomic.Pointer[mergedCol]
 }
+
+// get returns slot i's value in the patch, if it has one.
+func (p *colPatch) get(i int) (types.Value, bool) {
+	if v, ok := p.vals[i]; ok {
+		return v, true
+	}
+	v, ok := p.base[i]
+	return v, ok
+}
+
+// each calls f with every slot of the patch and its value.
+func (p *colPatch) each(f func(i int, v types.Value)) {
+	for i, v := range p.base {
+		if _, newer := p.vals[i]; !newer {
+			f(i, v)
+		}
+	}
+	for i, v := range p.vals {
+		f(i, v)
+	}
+}
+
+// maxDelta is how many slots a new epoch's patch copies from the last
+// one before folding them into a new shared base: a one-row transaction
+// then copies at most maxDelta values, and every maxDelta-th one copies
+// the patch whole (at most maxPatch values), so about maxPatch/maxDelta
+// a transaction on average.
+const maxDelta = 32
 
 // mergedCol is a column's arrays with a patch applied, for slots < n.
 type mergedCol struct {
@@ -65,13 +100,14 @@ type mergedCol struct {
 }
 
 // maxPatch is the number of patched slots past which an update copies the
-// column instead: the copy then costs at most 1/256 of the column per
-// updated row, and a patch copy (once per write epoch) a few µs. A vector
-// column's slots are wider, so its patch may hold up to 8 times more
-// (one slot per 256 bytes of a row's vector): the column copy, 128 MiB
-// for 65,536 rows of VECTOR(512), then costs 64 KB per updated row rather
-// than 512 KB, and the patch copy stays a map of at most slots/32 values.
-func maxPatch(slots, dim int) int { return max(8, slots/256*min(8, max(1, dim/64))) }
+// column instead: one slot in eight. A transaction of updates writes its
+// epoch's patch in place, so the patch costs a map insertion an update
+// (and a reader merging it, once per committed patch, the copy it would
+// make without one), while copying a 65,536-row column is 32 MiB at
+// VECTOR(128) and 128 MiB at VECTOR(512), most of it into memory never
+// touched before: ~50-150 ms on this host, which a transaction of 3,000
+// updates used to pay once its patch passed 512 slots.
+func maxPatch(slots, dim int) int { return max(4, slots/8) }
 
 // Base returns the rowid of slot 0.
 func (g *Segment) Base() int64 { return g.base }
@@ -116,12 +152,12 @@ func (p *colPatch) merge(c *colData, n int) *colData {
 			copy(m.c.nulls, c.nulls[:n])
 		}
 	}
-	for i, v := range p.vals {
+	p.each(func(i int, v types.Value) {
 		if i < n {
 			m.c.setNull(i, v.K == types.Null)
 			m.c.set(i, &v)
 		}
-	}
+	})
 	for {
 		old := p.merged.Load()
 		if old != nil && old.n >= n {
@@ -205,7 +241,7 @@ func (g *Segment) Value(col, i int) types.Value {
 	}
 	c := &g.cols[col]
 	if c.patch != nil {
-		if v, ok := c.patch.vals[i]; ok {
+		if v, ok := c.patch.get(i); ok {
 			if v.K == types.Vector { // the patch's own memory: cap it
 				v.V = v.V[:len(v.V):len(v.V)]
 			}
@@ -329,12 +365,12 @@ func (c *colData) applyPatch(n int) {
 	if c.patch == nil {
 		return
 	}
-	for i, v := range c.patch.vals {
+	c.patch.each(func(i int, v types.Value) {
 		if i < n {
 			c.setNull(i, v.K == types.Null)
 			c.set(i, &v)
 		}
-	}
+	})
 	c.patch = nil
 }
 
@@ -380,7 +416,7 @@ func (g *Segment) update(i int, row []types.Value, epoch uint64) {
 		c := &g.cols[ci]
 		v := &row[ci]
 		if c.patch != nil {
-			if old, ok := c.patch.vals[i]; ok {
+			if old, ok := c.patch.get(i); ok {
 				if old.K == types.Null && v.K == types.Null || old.K != types.Null && v.K != types.Null && sameValue(&old, v) {
 					continue
 				}
@@ -391,7 +427,7 @@ func (g *Segment) update(i int, row []types.Value, epoch uint64) {
 			continue
 		}
 		if c.patch != nil || c.valEpoch != epoch {
-			if c.patch == nil || len(c.patch.vals) < maxPatch(len(g.live), c.dim) {
+			if c.patch == nil || c.patch.n < maxPatch(len(g.live), c.dim) {
 				c.patchSlot(i, *v, epoch)
 				continue
 			}
@@ -429,20 +465,36 @@ func (c *colData) unchanged(i int, v *types.Value) bool {
 	return isNull && wasNull || !isNull && !wasNull && c.equal(i, v)
 }
 
-// patchSlot records v as slot i's value in c's patch, copying the patch
-// first when an older epoch made it (a snapshot may hold it).
+// patchSlot records v as slot i's value in c's patch, making the epoch a
+// patch of its own first when an older epoch made it (a snapshot may hold
+// it): the older one's base is shared, and its recent slots copied, or
+// folded with the base into a new one once there are maxDelta of them.
 func (c *colData) patchSlot(i int, v types.Value, epoch uint64) {
 	p := c.patch
 	if p == nil || p.epoch != epoch {
-		np := &colPatch{epoch: epoch, vals: make(map[int]types.Value, 8)}
+		np := &colPatch{epoch: epoch}
 		if p != nil {
-			np.vals = make(map[int]types.Value, len(p.vals)+1)
-			for k, x := range p.vals {
-				np.vals[k] = x
+			np.n, np.hasNul = p.n, p.hasNul
+			if len(p.vals) < maxDelta {
+				np.base = p.base
+				np.vals = make(map[int]types.Value, len(p.vals)+1)
+				for k, x := range p.vals {
+					np.vals[k] = x
+				}
+			} else {
+				np.base = make(map[int]types.Value, p.n)
+				p.each(func(k int, x types.Value) { np.base[k] = x })
 			}
-			np.hasNul = p.hasNul
+		}
+		if np.vals == nil {
+			np.vals = make(map[int]types.Value, 8)
 		}
 		p, c.patch = np, np
+	}
+	if _, ok := p.vals[i]; !ok {
+		if _, ok := p.base[i]; !ok {
+			p.n++
+		}
 	}
 	p.vals[i] = v
 	p.hasNul = p.hasNul || v.K == types.Null

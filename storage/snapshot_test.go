@@ -101,7 +101,7 @@ func TestSnapshotIsolation(t *testing.T) {
 // TestConcurrentReaders runs readers that check an invariant on every
 // snapshot while one writer keeps changing the table: x sums to zero
 // and every row's vector is [x, -x]. Run it with -race. With 1024-row
-// segments, updates go to patches (16 slots a column) that readers merge
+// segments, updates go to patches (128 slots a column) that readers merge
 // while the writer goes on; with 8-row segments they mostly copy.
 func TestConcurrentReaders(t *testing.T) {
 	for _, segRows := range []int{8, 1024} {

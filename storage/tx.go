@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/softdb/softdb/internal/hugepage"
 	"github.com/softdb/softdb/types"
 )
 
@@ -159,20 +160,46 @@ func (tx *Tx) checkSize(extra int) error {
 	return nil
 }
 
-// reserve makes room for about extra more bytes in the batch at once,
-// rather than letting it grow by doubling (each step a copy).
+// reserve makes room for about extra more bytes in the batch, growing it
+// in few large steps rather than letting pebble double it: every step
+// copies the batch into memory it has never touched, and on the virtual
+// machines softdb runs on, a first touch costs more than the copy (3.4 ns
+// a byte in 4 KiB pages, 1.4 in 2 MiB pages, against 0.04 for the copy;
+// see hugepage.Advise). Past 1 MiB a batch grows eightfold, with huge pages
+// advised: a 53 MB transaction (10^5 one-row INSERTs of VECTOR(128))
+// touches 1+8+53 MiB instead of 1+2+…+64+53 MiB. What it reserves and
+// has not written costs address space, not memory.
 func (tx *Tx) reserve(extra int) *pebble.Batch {
 	const small = 1 << 20
-	switch {
-	case tx.batch == nil:
-		tx.batch = tx.db.pdb.NewBatchWithSize(max(extra+64, 1024))
-	case extra > small && extra > tx.batch.Len():
-		b := tx.db.pdb.NewBatchWithSize(tx.batch.Len() + extra + 64)
-		_ = b.Apply(tx.batch, nil)
-		_ = tx.batch.Close()
-		tx.batch = b
+	if tx.batch == nil {
+		tx.batch = tx.newBatch(max(extra+64, 1024))
+		return tx.batch
 	}
-	return tx.batch
+	n, c := tx.batch.Len(), cap(tx.batch.Repr())
+	need := n + extra + 64
+	if need <= c || n < small && extra <= small {
+		return tx.batch // room enough, or small: pebble's doubling is cheap
+	}
+	size := need
+	if n >= small {
+		size = max(need, min(8*c, 2<<30))
+	}
+	b := tx.newBatch(size)
+	_ = b.Apply(tx.batch, nil)
+	_ = tx.batch.Close()
+	tx.batch = b
+	return b
+}
+
+// newBatch returns an empty batch with room for size bytes, huge pages
+// advised under a large one.
+func (tx *Tx) newBatch(size int) *pebble.Batch {
+	b := tx.db.pdb.NewBatchWithSize(size)
+	if size >= 4<<20 {
+		r := b.Repr()
+		hugepage.Advise(r[:cap(r)])
+	}
+	return b
 }
 
 // CreateTable creates a table. The schema is copied; PRIMARY KEY columns
@@ -353,7 +380,18 @@ func (tx *Tx) appendRows(t *Table, first int64, rows [][]types.Value, expect int
 			}
 			g = tx.ownSeg(t, k)
 			if g.slots() < slot+need {
-				g.grow(min(int(S), max(slot+coming, 2*g.slots())), tx.epoch)
+				// Arrays this epoch allocated and already filled: the
+				// transaction is appending many rows, so grow eightfold
+				// rather than twofold. Each step copies the rows into
+				// memory never touched before, which costs more than the
+				// copy (see reserve); what is reserved and not written
+				// costs address space. One-row transactions keep doubling,
+				// so that a table's last segment stays close to its size.
+				factor := 2
+				if g.liveEpoch == tx.epoch {
+					factor = 8
+				}
+				g.grow(min(int(S), max(slot+coming, factor*g.slots())), tx.epoch)
 			} else if g.oldestEpoch() < tx.db.appendFloor {
 				g.grow(g.slots(), tx.epoch)
 			}

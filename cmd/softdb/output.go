@@ -404,7 +404,13 @@ func thousands(n int) string {
 }
 
 func (s *Shell) printCSV(st *softdb.Statement) error {
-	w := csv.NewWriter(s.Out)
+	// One csv.Writer per output: csv.NewWriter puts a 4 KB buffer of its
+	// own between it and s.Out, which a script of short statements would
+	// allocate and clear once a statement.
+	if s.csv == nil || s.csvOut != s.Out {
+		s.csv, s.csvOut = csv.NewWriter(s.Out), s.Out
+	}
+	w := s.csv
 	if err := w.Write(st.Columns); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,9 @@ type Shell struct {
 	readDepth int           // .read files being read, one inside another
 
 	progress *copyProgress // COPY progress bar when stderr is a terminal
+
+	csv    *csv.Writer   // printCSV's writer, over csvOut
+	csvOut *bufio.Writer // the Out that csv writes to
 }
 
 // NewShell opens a shell on db writing results to out and errors and notes

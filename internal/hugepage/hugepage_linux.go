@@ -48,6 +48,25 @@ func alloc(n int, collapse bool) []float32 {
 	return v
 }
 
+// Advise asks for transparent huge pages under the whole 2 MiB pages
+// inside b, a buffer that will be filled from its start (a growing write
+// batch): pages not yet touched then fault in 2 MiB at a time, which on
+// these virtual machines costs less than half as much per byte as 4 KiB
+// faults (64 MiB written into fresh memory: 91 ms advised, 177 ms not).
+// Pages already touched keep their size. Errors are ignored, as for Make.
+func Advise(b []byte) {
+	const huge = 2 << 20
+	if len(b) < 2*huge || off {
+		return
+	}
+	start := uintptr(unsafe.Pointer(&b[0]))
+	skip := int((start+huge-1)&^(huge-1) - start)
+	n := (len(b) - skip) &^ (huge - 1)
+	if n > 0 {
+		_ = unix.Madvise(b[skip:skip+n], unix.MADV_HUGEPAGE)
+	}
+}
+
 // Floats returns n zeroed floats on memory mapped for them alone, with
 // huge pages advised, for the read-bandwidth references of the benchmarks
 // (the Go heap would hand out reused, small-page memory).

@@ -11,5 +11,8 @@ func Make(n int) []float32 { return make([]float32, n) }
 // MakeLazy returns n zeroed floats.
 func MakeLazy(n int) []float32 { return make([]float32, n) }
 
+// Advise does nothing: there is no advice to give.
+func Advise(b []byte) {}
+
 // off: there is no advice to give.
 const off = true
