@@ -527,6 +527,26 @@ func TestLimits(t *testing.T) {
 // hand, returning the socket ready for messages.
 func rawStartup(t testing.TB, addr string) net.Conn {
 	t.Helper()
+	// A slot a closed client held is freed when the server has seen its
+	// Terminate, which can be just after this dial: 53300 is retried for
+	// a while.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		nc, code := tryStartup(t, addr)
+		if nc != nil {
+			return nc
+		}
+		if code != "53300" || time.Now().After(deadline) {
+			t.Fatalf("startup refused: %s", code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// tryStartup sends a startup packet and reads up to ReadyForQuery; on an
+// ErrorResponse it returns the SQLSTATE instead.
+func tryStartup(t testing.TB, addr string) (net.Conn, string) {
+	t.Helper()
 	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -538,16 +558,31 @@ func rawStartup(t testing.TB, addr string) net.Conn {
 	if _, err := nc.Write(msg); err != nil {
 		t.Fatal(err)
 	}
-	// Read up to ReadyForQuery ('Z').
 	for {
-		typ, _ := readMessage(t, nc)
-		if typ == 'Z' {
-			return nc
-		}
-		if typ == 'E' {
-			t.Fatal("startup refused")
+		typ, body := readMessage(t, nc)
+		switch typ {
+		case 'Z':
+			return nc, ""
+		case 'E':
+			nc.Close()
+			return nil, errorField(body, 'C')
 		}
 	}
+}
+
+// errorField is field f of an ErrorResponse body.
+func errorField(body []byte, f byte) string {
+	for len(body) > 1 {
+		end := bytes.IndexByte(body[1:], 0)
+		if end < 0 {
+			break
+		}
+		if body[0] == f {
+			return string(body[1 : 1+end])
+		}
+		body = body[2+end:]
+	}
+	return ""
 }
 
 func readMessage(t testing.TB, nc net.Conn) (byte, []byte) {
