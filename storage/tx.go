@@ -167,8 +167,9 @@ func (tx *Tx) checkSize(extra int) error {
 // a byte in 4 KiB pages, 1.4 in 2 MiB pages, against 0.04 for the copy;
 // see hugepage.Advise). Past 1 MiB a batch grows eightfold, with huge pages
 // advised: a 53 MB transaction (10^5 one-row INSERTs of VECTOR(128))
-// touches 1+8+53 MiB instead of 1+2+…+64+53 MiB. What it reserves and
-// has not written costs address space, not memory.
+// writes into buffers of 2, 16 and 128 MiB, touching 2+16+53 MiB instead
+// of 1+2+…+32+53. What it reserves and has not written costs address
+// space, not resident memory (the garbage collector counts it, though).
 func (tx *Tx) reserve(extra int) *pebble.Batch {
 	const small = 1 << 20
 	if tx.batch == nil {
