@@ -432,7 +432,7 @@ func (ip *indexPlan) analyzeLines() []string {
 	if ip.kind == ixSoft {
 		lines = append(lines, fmt.Sprintf("bound: left-out mass ≤ %.3g of the mass scored; error_bound %.3g", s.Bound, ip.bound))
 	} else {
-		lines = append(lines, "bound: exact (every list whose upper bound reaches the k-th best score was read)")
+		lines = append(lines, "bound: exact (every list and block whose upper bound reaches the k-th best score was read)")
 	}
 	lines = append(lines, fmt.Sprintf("time: lists %s, bounds %s, search %s, output %s", ip.tView, s.TimeBounds, s.TimeScan, ip.tOut))
 	return lines
