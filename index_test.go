@@ -22,7 +22,7 @@ type indexPair struct {
 	// used counts the queries that EXPLAIN ANALYZE said read an index,
 	// split those whose lists opened held more than one block.
 	used, split int
-	maxV []float64 // maxAbs of the current rows (nil: to compute)
+	maxV        []float64 // maxAbs of the current rows (nil: to compute)
 }
 
 func (p *indexPair) exec(sql string, args ...any) {

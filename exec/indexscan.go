@@ -60,15 +60,16 @@ type indexPlan struct {
 	within float64 // WITHIN ERROR ε (0: exact)
 
 	// Filled when the statement runs.
-	used      bool
-	decision  string
-	stats     ivf.Stats
-	tView     time.Duration
-	tOut      time.Duration
-	bound     float64 // the error proven (SPEC §8 error_bound)
-	scanBytes int64
-	mode      string   // SET index_scan: "" or "auto", "on", "off"
-	errBound  *float64 // where error_bound reads bound
+	used       bool
+	decision   string
+	stats      ivf.Stats
+	tView      time.Duration
+	tOut       time.Duration
+	bound      float64 // the error proven (SPEC §8 error_bound)
+	scanBytes  int64
+	mode       string   // SET index_scan: "" or "auto", "on", "off"
+	wantBlocks bool     // the decision refined its estimate with blocks
+	errBound   *float64 // where error_bound reads bound
 }
 
 // planWithin binds WITHIN ERROR ε: a number in (0, 1).
@@ -179,10 +180,14 @@ func (ip *indexPlan) decide(view *ivf.View, Q *ivf.Query, b *ivf.Bounds, m *matc
 	// lists alone say the scan: the lists' bounds are the cheap ones.
 	refined := false
 	refine := func(est int, f func(*ivf.Units) int) int {
-		if est <= limit || refined || view.BlocksBuilt() > view.N/refineRowsPerBlock {
+		if est <= limit || refined {
+			return est
+		}
+		if view.BlocksBuilt() > view.N/refineRowsPerBlock {
 			return est
 		}
 		refined = true
+		ip.wantBlocks = true
 		u = view.Units(Q, b)
 		return f(u)
 	}
@@ -245,12 +250,6 @@ func (ip *indexPlan) prepare(ctx context.Context, p *selectPlan) (view *ivf.View
 	t0 := time.Now()
 	view = viewOf(ip.ix, p.table)
 	ip.tView = time.Since(t0)
-	// Split the lists into blocks in the background, once per table
-	// version that is queried through its index (a search builds the
-	// blocks it needs first itself); it stops when the version is replaced.
-	st := stateOf(ip.ix, p.table)
-	view.WarmOnce(&tableSource{t: p.table, col: m.col, d: m.dim, segs: p.table.Segments()},
-		func() bool { return st.current() != view })
 	ip.scanBytes = int64(view.N) * int64(m.dim) * 4
 	t0 = time.Now()
 	_, qmat, qnorms := m.queryMatrix(qs)
@@ -258,6 +257,15 @@ func (ip *indexPlan) prepare(ctx context.Context, p *selectPlan) (view *ivf.View
 	b = view.Bounds(Q)
 	src := &tableSource{t: p.table, col: m.col, d: m.dim, where: p.where, segs: p.table.Segments()}
 	ok, err = ip.decide(view, Q, b, m, src)
+	if ok || ip.wantBlocks {
+		// Split the lists into blocks in the background, once per table
+		// version that a query reads through its index or would have
+		// refined its estimate with (a search builds the blocks it needs
+		// first itself); it stops when the version is replaced.
+		st := stateOf(ip.ix, p.table)
+		view.WarmOnce(&tableSource{t: p.table, col: m.col, d: m.dim, segs: p.table.Segments()},
+			func() bool { return st.current() != view })
+	}
 	ip.stats.TimeBounds = time.Since(t0)
 	return view, Q, b, qs[0], ok, err
 }
@@ -432,7 +440,7 @@ func (ip *indexPlan) analyzeLines() []string {
 	if ip.kind == ixSoft {
 		lines = append(lines, fmt.Sprintf("bound: left-out mass ≤ %.3g of the mass scored; error_bound %.3g", s.Bound, ip.bound))
 	} else {
-		lines = append(lines, "bound: exact (every list whose upper bound reaches the k-th best score was read)")
+		lines = append(lines, "bound: exact (every list and block whose upper bound reaches the k-th best score was read)")
 	}
 	lines = append(lines, fmt.Sprintf("time: lists %s, bounds %s, search %s, output %s", ip.tView, s.TimeBounds, s.TimeScan, ip.tOut))
 	return lines

@@ -2,6 +2,7 @@ package ivf
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -117,11 +118,11 @@ func putScratch(s *scratch) {
 
 // scratch holds a search's buffers.
 type scratch struct {
-	lo, hi []float64
-	ids    []int64
-	keep   []int64
-	keys   []float32
-	scores []float32
+	lo, hi, sorted []float64
+	ids            []int64
+	keep           []int64
+	keys           []float32
+	scores         []float32
 }
 
 // score scores ids exactly with the scan's kernel and returns the scores.
@@ -139,11 +140,11 @@ func (s *scratch) score(Q *Query, d int, ids []int64, src Source, st *Stats) ([]
 	return s.scores, nil
 }
 
-// codeFilter keeps the ids whose code bound passes keep(lo, hi, maxLo),
-// in place, maxLo being the highest code lower bound of all of ids. ids
-// are an ascending subsequence of members, the block's ids, whose
-// positions in L are pos.
-func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int32, st *Stats, keep func(lo, hi, maxLo float64) bool) []int64 {
+// codeFilter keeps the ids whose code bound passes keep(lo, hi, kLo),
+// in place, kLo being the k-th highest code lower bound of all of ids
+// (−Inf when there are fewer than k). ids are an ascending subsequence of
+// members, the block's ids, whose positions in L are pos.
+func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int32, k int, st *Stats, keep func(lo, hi, kLo float64) bool) []int64 {
 	d := len(Q.V)
 	s.lo, s.hi = growTo(s.lo, len(ids)), growTo(s.hi, len(ids))
 	maxLo := math.Inf(-1)
@@ -159,9 +160,18 @@ func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int3
 	}
 	st.Coded += len(ids)
 	st.Bytes += int64(len(ids)) * (int64(d) + 12)
+	kLo := maxLo
+	if k > 1 {
+		kLo = math.Inf(-1)
+		if len(ids) >= k {
+			s.sorted = append(s.sorted[:0], s.lo[:len(ids)]...)
+			slices.Sort(s.sorted)
+			kLo = s.sorted[len(ids)-k]
+		}
+	}
 	out := ids[:0]
 	for i, id := range ids {
-		if keep(s.lo[i], s.hi[i], maxLo) {
+		if keep(s.lo[i], s.hi[i], kLo) {
 			out = append(out, id)
 		} else {
 			st.CodeSkipped++
@@ -287,7 +297,7 @@ func (f *frontier) open() float64 {
 // read reads the next block: its candidates (Source.Keep), those whose
 // code bound passes filter (when the list has codes and filter is set),
 // scored exactly.
-func (f *frontier) read(filter func(lo, hi, maxLo float64) bool) (pending, []int64, []float32, error) {
+func (f *frontier) read(k int, filter func(lo, hi, kLo float64) bool) (pending, []int64, []float32, error) {
 	p := f.pop()
 	L := &f.v.Lists[p.list]
 	bs := f.v.blocks(int(p.list), f.src)
@@ -300,7 +310,7 @@ func (f *frontier) read(filter func(lo, hi, maxLo float64) bool) (pending, []int
 	f.st.BlocksRead++
 	f.st.Candidates += len(ids)
 	if L.Codes != nil && filter != nil {
-		ids = f.s.codeFilter(f.Q, L, ids, members, bs.pos[p.blk], f.st, filter)
+		ids = f.s.codeFilter(f.Q, L, ids, members, bs.pos[p.blk], k, f.st, filter)
 	}
 	if len(ids) == 0 {
 		return p, nil, nil, nil
@@ -334,11 +344,12 @@ func (v *View) SearchHard(Q *Query, b *Bounds, k int, src Source, st *Stats) ([]
 			f.open()
 			continue
 		}
-		var filter func(lo, hi, maxLo float64) bool
-		if top.Len() == k {
-			filter = func(lo, hi, _ float64) bool { return hi >= thr }
-		}
-		_, ids, scores, err := f.read(filter)
+		// A row whose code upper bound is strictly below the k-th best
+		// score held, or below the k-th best code lower bound of this
+		// block, cannot enter the top k nor tie: the k rows of lower bound
+		// ≥ kLo have upper bounds ≥ kLo, so they are all scored.
+		filter := func(lo, hi, kLo float64) bool { return hi >= max(thr, kLo) }
+		_, ids, scores, err := f.read(k, filter)
 		if err != nil {
 			return nil, err
 		}
@@ -448,7 +459,7 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 			}
 			return true
 		}
-		p, ids, scores, err := f.read(filter)
+		p, ids, scores, err := f.read(1, filter)
 		if err != nil {
 			return nil, err
 		}
