@@ -242,6 +242,9 @@ func (tx *Tx) putIndexEntries(t *Table, ix *Index) error {
 		return err
 	}
 	ix.stored.Store(&sls)
+	// The lists describe the arrays as they are now: make them
+	// copy-on-write for the writer from now on (as a snapshot would).
+	tx.epoch = tx.db.nextEpoch()
 	return nil
 }
 
