@@ -300,9 +300,15 @@ func (st *indexState) seedParts(d int) {
 				if i >= len(seed) {
 					return
 				}
+				// The lists cover the slots the segment had when they were
+				// made (a transaction's own segment may have grown since).
 				seg := seed[i].Seg
-				n := seg.Len()
-				e := &partEntry{p: &ivf.Part{}, vecs: seg.Vectors(st.col)[:n*d], nulls: seg.Nulls(st.col), n: n}
+				n := len(seed[i].Lists)
+				nulls := seg.Nulls(st.col)
+				if nulls != nil {
+					nulls = nulls[:n]
+				}
+				e := &partEntry{p: &ivf.Part{}, vecs: seg.Vectors(st.col)[:n*d], nulls: nulls, n: n}
 				e.p.Grow(n, st.q)
 				st.q.FillAssigned(e.p, e.vecs, seed[i].Lists, 0, n)
 				entries[i] = e

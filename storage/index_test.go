@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -18,15 +19,23 @@ import (
 func FuzzDecodeIndex(f *testing.F) {
 	ix := &Index{Name: "i", Table: "t", Column: "key", Method: "ivf", Codes: "int8", Lists: 2, Dim: 3, Seed: 7,
 		Centroids: []float32{1, 2, 3, -1, -2, -3}}
-	good := encodeIndex(ix)
+	good := encodeIndex(ix) // version 1: no entries
 	f.Add(good)
 	f.Add(good[:len(good)-1])
+	ix.stored = new(atomic.Pointer[[]SegmentLists])
+	v2 := encodeIndex(ix) // version 2: rows have entries
+	f.Add(v2)
+	f.Add(v2[:len(v2)-3])
 	f.Add([]byte{indexVersion})
-	f.Add([]byte{2, 0})
+	f.Add([]byte{indexVersionV1})
+	f.Add([]byte{3, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ix, err := DecodeIndex(b)
 		if err != nil {
 			return
+		}
+		if (ix.stored != nil) != (b[0] == indexVersion) {
+			t.Fatalf("version %d decoded with stored entries %v", b[0], ix.stored != nil)
 		}
 		if again := encodeIndex(ix); !bytes.Equal(again, b) {
 			t.Fatalf("decode then encode changed the record:\n%x\n%x", b, again)

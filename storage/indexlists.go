@@ -111,7 +111,7 @@ func DecodeIndexEntry(val []byte, lists int) (int32, error) {
 	if k <= 0 || 1+k != len(val) || k != len(binary.AppendUvarint(nil, l)) {
 		return 0, errors.New("bad index entry: malformed list number")
 	}
-	if l >= uint64(lists) {
+	if lists < 1 || l >= uint64(lists) {
 		return 0, fmt.Errorf("bad index entry: list %d of an index of %d lists", l, lists)
 	}
 	return int32(l), nil
@@ -242,6 +242,9 @@ func (tx *Tx) putIndexEntries(t *Table, ix *Index) error {
 		return err
 	}
 	ix.stored.Store(&sls)
+	// The lists describe the arrays as they are now: make them
+	// copy-on-write for the writer from now on (as a snapshot would).
+	tx.epoch = tx.db.nextEpoch()
 	return nil
 }
 
