@@ -79,7 +79,9 @@
 // runs the avx2 FMA sequence and lane reduction and the scores stay
 // bit-identical to the avx2 set's and ScoreRows'; the PV product 6
 // queries × 64 value components (4 zmm) in registers, summed in the avx2
-// order. Lone queries, bound by memory bandwidth, keep the avx2 kernels.
+// order; the FLOAT fold's exp on 16 lanes, its sums in the avx2 order (the
+// same bits). Lone queries, bound by memory bandwidth, keep the avx2
+// kernels.
 //
 // # Performance
 //
