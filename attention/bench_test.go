@@ -60,7 +60,9 @@ func fillVec(r *rand.Rand, v []float32, scale float64) []float32 {
 
 func report(b *testing.B, c clock, flops float64) {
 	sec := time.Since(c.wall).Seconds()
-	b.ReportMetric(flops*float64(b.N)/sec/1e9, "GFLOP/s")
+	if flops > 0 {
+		b.ReportMetric(flops*float64(b.N)/sec/1e9, "GFLOP/s")
+	}
 	if cpu := cpuSeconds() - c.cpu; cpu > 0 {
 		b.ReportMetric(cpu*1e9/float64(b.N), "cpu-ns/op")
 	}

@@ -140,3 +140,30 @@ func TestFoldFloats(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkFoldFloats: AccumulateFloats over one chunk's scores of 16,384
+// rows (L2-resident, no mask, as exec's fused blend of a FLOAT column
+// gives it), with each kernel set; with -count the sets alternate.
+//
+//	go test -run=NONE -bench=FoldFloats -count=6 ./attention
+func BenchmarkFoldFloats(b *testing.B) {
+	const n = 16384
+	bd := benchBlock(n, 1, 1, 1)
+	vals := make([]float64, n)
+	for i := range vals {
+		vals[i] = float64(bd.values[i])
+	}
+	for _, k := range kernelSets {
+		b.Run("kernel="+k.name, func(b *testing.B) {
+			defer useKernel(useKernel(k))
+			s := NewState(1)
+			b.SetBytes(n * 12)
+			start := startClock(b)
+			for i := 0; i < b.N; i++ {
+				s.Reset()
+				s.AccumulateFloats(bd.keys, vals, nil, 1/11.3)
+			}
+			report(b, start, 0)
+		})
+	}
+}

@@ -370,6 +370,9 @@ func dotZ5x8(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups 
 func dotZ6x8(dst *float32, ldd int, qs *float32, ldq int, keys *float32, groups int, kstride int, d8 int)
 
 //go:noescape
+func foldFloatsZ(p *float32, v *float64, nchunks int, ref0 float32, invT float32, refs *float32, sums *float32, accs *float64)
+
+//go:noescape
 func pvZ1(acc *float32, lda int, p *float32, ldp int, values *float32, n int, dvb int, dv16 int)
 
 //go:noescape
@@ -466,7 +469,8 @@ func prefetchFloats(v []float32) {
 	}
 }
 
-// foldFloatsGo runs foldFloatsAVX2 over len(refs) whole chunks of p and v.
+// foldFloatsGo runs foldFloatsAVX2 (foldFloatsZ with the avx512 set, the
+// same bits) over len(refs) whole chunks of p and v.
 func foldFloatsGo(p []float32, v []float64, ref0, invT float32, refs, sums []float32, accs []float64) {
 	nc := len(refs)
 	if nc == 0 {
@@ -475,5 +479,9 @@ func foldFloatsGo(p []float32, v []float64, ref0, invT float32, refs, sums []flo
 	_ = p[nc*chunk-1]
 	_ = v[nc*chunk-1]
 	_, _ = sums[nc-1], accs[nc-1]
+	if kern.id == idAVX512 {
+		foldFloatsZ(&p[0], &v[0], nc, ref0, invT, &refs[0], &sums[0], &accs[0])
+		return
+	}
 	foldFloatsAVX2(&p[0], &v[0], nc, ref0, invT, &refs[0], &sums[0], &accs[0])
 }

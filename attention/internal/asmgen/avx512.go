@@ -30,6 +30,7 @@ func generate512() []byte {
 	for nq := 1; nq <= zmmMaxQ; nq++ {
 		pvZ(nq)
 	}
+	foldFloatsZ()
 	return append([]byte(nil), out.Bytes()...)
 }
 
@@ -210,6 +211,138 @@ func pvZ(nq int) {
 	ins("DECQ R11")
 	ins("JMP %s_strip", name)
 	p("%s_done:", name)
+	ins("VZEROUPPER")
+	ins("RET")
+	p("")
+}
+
+// foldFloatsZ writes
+//
+//	func foldFloatsZ(p *float32, v *float64, nchunks int, ref0 float32, invT float32, refs *float32, sums *float32, accs *float64)
+//
+// foldFloatsAVX2 (main.go) with the exp on 16 lanes: the same operations
+// lane by lane (VRNDSCALEPS $0 is VROUNDPS $0; a zeroing-masked multiply
+// is the multiply and the AND with the kept lanes; the constants are
+// broadcast), so the weights are the same bits; each 16-lane vector is
+// added to the 8-lane sum as its low half then its high half, and its
+// products to the 4-lane float64 sum four rows at a time, in the order of
+// the AVX2 kernel, so the sums are the same bits too.
+func foldFloatsZ() {
+	consts := []struct{ name, val string }{
+		{"log2e", "$1.44269504088896341"},
+		{"c1", "$0.693359375"},
+		{"c2", "$-2.12194440e-4"},
+		{"p0", "$1.9875691500e-4"},
+		{"p1", "$1.3981999507e-3"},
+		{"p2", "$8.3334519073e-3"},
+		{"p3", "$4.1665795894e-2"},
+		{"p4", "$1.6666665459e-1"},
+		{"p5", "$5.0000001201e-1"},
+		{"one", "$1.0"},
+		{"expmin", "$-87.33654"},
+		{"bias", "$0x3f800000"},
+	}
+	c := func(name string) string {
+		for i, k := range consts {
+			if k.name == name {
+				return fmt.Sprintf("expconstz<>+%d(SB)", 4*i)
+			}
+		}
+		panic(name)
+	}
+	p("// exp constants for the AVX-512 fold, one lane each (broadcast); see exp.go.")
+	for i, k := range consts {
+		p("DATA expconstz<>+%d(SB)/4, %s", 4*i, k.val)
+	}
+	p("GLOBL expconstz<>(SB), RODATA|NOPTR, $%d", 4*len(consts))
+	p("")
+	const (
+		vref, vinvT, vsum, vx, vfx, vr, vz, vp, vhi = 0, 1, 2, 3, 4, 5, 6, 7, 8
+		vd, vdh, vm0, vacc, vzero                   = 9, 10, 11, 12, 14
+	)
+	p("// func foldFloatsZ(p *float32, v *float64, nchunks int, ref0 float32, invT float32, refs *float32, sums *float32, accs *float64)")
+	p("TEXT ·foldFloatsZ(SB), NOSPLIT, $0-56")
+	ins("MOVQ p+0(FP), SI")
+	ins("MOVQ v+8(FP), DX")
+	ins("MOVQ nchunks+16(FP), CX")
+	ins("VBROADCASTSS ref0+24(FP), %s", z(vref))
+	ins("VBROADCASTSS invT+28(FP), %s", z(vinvT))
+	ins("MOVQ refs+32(FP), DI")
+	ins("MOVQ sums+40(FP), R8")
+	ins("MOVQ accs+48(FP), R9")
+	ins("VXORPD Y%d, Y%d, Y%d", vzero, vzero, vzero)
+	ins("TESTQ CX, CX")
+	ins("JZ foldz_done")
+	p("foldz_chunk:")
+	ins("VMOVUPS (SI), %s", z(vm0))
+	for k := 1; k < 4; k++ {
+		ins("VMAXPS %d(SI), %s, %s", 64*k, z(vm0), z(vm0))
+	}
+	ins("VEXTRACTF32X8 $1, %s, Y%d", z(vm0), vx)
+	ins("VMAXPS Y%d, Y%d, Y%d", vx, vm0, vm0)
+	ins("VPERM2F128 $1, Y%d, Y%d, Y%d", vm0, vm0, vx)
+	ins("VMAXPS Y%d, Y%d, Y%d", vx, vm0, vm0)
+	ins("VPERMILPS $0x4e, Y%d, Y%d", vm0, vx)
+	ins("VMAXPS Y%d, Y%d, Y%d", vx, vm0, vm0)
+	ins("VPERMILPS $0xb1, Y%d, Y%d", vm0, vx)
+	ins("VMAXPS Y%d, Y%d, Y%d", vx, vm0, vm0)
+	ins("VBROADCASTSS X%d, %s", vm0, z(vm0))
+	ins("VMAXPS %s, %s, %s", z(vref), z(vm0), z(vref))
+	ins("VMOVSS X%d, (DI)", vref)
+	ins("VXORPS Y%d, Y%d, Y%d", vsum, vsum, vsum)
+	ins("VXORPD Y%d, Y%d, Y%d", vacc, vacc, vacc)
+	for k := 0; k < 4; k++ {
+		ins("VMOVUPS %d(SI), %s", 64*k, z(vx))
+		ins("VSUBPS %s, %s, %s", z(vref), z(vx), z(vx))
+		ins("VMULPS %s, %s, %s", z(vinvT), z(vx), z(vx))
+		ins("VCMPPS.BCST $0x1d, %s, %s, K1 // x >= expmin, false for NaN", c("expmin"), z(vx))
+		ins("VMAXPS.BCST %s, %s, %s", c("expmin"), z(vx), z(vx))
+		ins("VMULPS.BCST %s, %s, %s", c("log2e"), z(vx), z(vfx))
+		ins("VRNDSCALEPS $0, %s, %s", z(vfx), z(vfx))
+		ins("VMOVAPS %s, %s", z(vx), z(vr))
+		ins("VFNMADD231PS.BCST %s, %s, %s", c("c1"), z(vfx), z(vr))
+		ins("VFNMADD231PS.BCST %s, %s, %s", c("c2"), z(vfx), z(vr))
+		ins("VMULPS %s, %s, %s", z(vr), z(vr), z(vz))
+		ins("VBROADCASTSS %s, %s", c("p0"), z(vp))
+		for _, k := range []string{"p1", "p2", "p3", "p4", "p5"} {
+			ins("VFMADD213PS.BCST %s, %s, %s", c(k), z(vr), z(vp))
+		}
+		ins("VFMADD213PS %s, %s, %s", z(vr), z(vz), z(vp))
+		ins("VADDPS.BCST %s, %s, %s", c("one"), z(vp), z(vp))
+		ins("VCVTPS2DQ %s, %s", z(vfx), z(vfx))
+		ins("VPSLLD $23, %s, %s", z(vfx), z(vfx))
+		ins("VPADDD.BCST %s, %s, %s", c("bias"), z(vfx), z(vfx))
+		ins("VMULPS.Z %s, %s, K1, %s", z(vfx), z(vp), z(vp))
+		// Rows 16k..16k+7 (the low half), then 16k+8..16k+15.
+		ins("VEXTRACTF32X8 $1, %s, Y%d", z(vp), vhi)
+		for h, half := range []int{vp, vhi} {
+			ins("VADDPS Y%d, Y%d, Y%d", half, vsum, vsum)
+			ins("VCVTPS2PD Y%d, %s", half, z(vd))
+			ins("VCMPPD $4, %s, %s, K2 // weight ≠ 0", z(vzero), z(vd))
+			ins("VMULPD.Z %d(DX), %s, K2, %s", 128*k+64*h, z(vd), z(vd))
+			ins("VEXTRACTF64X4 $1, %s, Y%d", z(vd), vdh)
+			ins("VADDPD Y%d, Y%d, Y%d", vd, vacc, vacc)
+			ins("VADDPD Y%d, Y%d, Y%d", vdh, vacc, vacc)
+		}
+	}
+	ins("VEXTRACTF128 $1, Y%d, X%d", vsum, vx)
+	ins("VADDPS X%d, X%d, X%d", vx, vsum, vsum)
+	ins("VHADDPS X%d, X%d, X%d", vsum, vsum, vsum)
+	ins("VHADDPS X%d, X%d, X%d", vsum, vsum, vsum)
+	ins("VMOVSS X%d, (R8)", vsum)
+	ins("VEXTRACTF128 $1, Y%d, X%d", vacc, vd)
+	ins("VHADDPD X%d, X%d, X%d", vacc, vacc, vacc)
+	ins("VHADDPD X%d, X%d, X%d", vd, vd, vd)
+	ins("VADDSD X%d, X%d, X%d", vd, vacc, vacc)
+	ins("VMOVSD X%d, (R9)", vacc)
+	ins("ADDQ $256, SI")
+	ins("ADDQ $512, DX")
+	ins("ADDQ $4, DI")
+	ins("ADDQ $4, R8")
+	ins("ADDQ $8, R9")
+	ins("DECQ CX")
+	ins("JNZ foldz_chunk")
+	p("foldz_done:")
 	ins("VZEROUPPER")
 	ins("RET")
 	p("")
