@@ -101,10 +101,11 @@ func (k *keyTestDB) contents(table string) []string {
 // key itself) and DELETEs by PRIMARY KEY, in autocommit and inside
 // transactions that commit or roll back, on tables whose statements find
 // the row through the key (WHERE id = c …) and on twins whose statements
-// scan (WHERE id + 0 = c … for INT, id || '' = c … for TEXT: the same
-// truth, no plain key conjunct). Rows affected must agree with each other
-// and with a model, and the tables' contents with the model, also after
-// the database is reopened (the key map is then rebuilt from disk).
+// scan (WHERE id + 0 = c … for INT, id concatenated with the empty
+// string for TEXT: the same truth, no plain key conjunct). Rows affected
+// must agree with each other and with a model, and the tables' contents
+// with the model, also after the database is reopened (the key map is
+// then rebuilt from disk). The seed is logged.
 func TestKeyLookupDifferential(t *testing.T) {
 	seed := uint64(rand.Int64())
 	t.Logf("seed %d", seed)
