@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,7 +109,14 @@ func (k *keyTestDB) contents(table string) []string {
 // then rebuilt from disk). The seed is logged.
 func TestKeyLookupDifferential(t *testing.T) {
 	seed := uint64(rand.Int64())
-	t.Logf("seed %d", seed)
+	if v := os.Getenv("SOFTDB_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("SOFTDB_SEED=%q: %v", v, err)
+		}
+		seed = n
+	}
+	t.Logf("seed %d (rerun with SOFTDB_SEED)", seed)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	dir := t.TempDir()
 	k := openKeyTestDB(t, dir)
@@ -299,6 +307,96 @@ func checkKeyTables(t *testing.T, k *keyTestDB, step int, models map[string]keyM
 			if got := k.contents(name + "_" + kind); !slices.Equal(got, want) {
 				t.Fatalf("step %d: %s_%s holds\n%v\nthe model\n%v", step, name, kind, got, want)
 			}
+		}
+	}
+}
+
+// TestKeyLookupVisitsOneRow: UPDATE and DELETE by PRIMARY KEY evaluate
+// their WHERE on the keyed row only, whatever the table's size. The WHERE
+// divides by (id = c), which is 0 on every other row: a statement that
+// evaluated it on any other row (a scan) fails with division by zero.
+func TestKeyLookupVisitsOneRow(t *testing.T) {
+	k := openKeyTestDB(t, t.TempDir())
+	defer k.db.Close()
+	for _, kind := range []string{"INT", "TEXT"} {
+		for _, n := range []int{100, 10000} {
+			table := fmt.Sprintf("t_%s_%d", strings.ToLower(kind), n)
+			k.must(fmt.Sprintf("CREATE TABLE %s (id %s PRIMARY KEY, v INT)", table, kind))
+			rows := make([]string, n)
+			key := func(i int) string {
+				if kind == "INT" {
+					return strconv.Itoa(i)
+				}
+				return "'k" + strconv.Itoa(i) + "'"
+			}
+			for i := range rows {
+				rows[i] = "(" + key(i) + ", 0)"
+			}
+			k.must("INSERT INTO " + table + " VALUES " + strings.Join(rows, ", "))
+			for _, i := range []int{0, n / 2, n - 1} {
+				c := key(i)
+				for _, sql := range []string{
+					"UPDATE " + table + " SET v = v + 1 WHERE 1 / (id = " + c + ") = 1 AND id = " + c,
+					"UPDATE " + table + " SET v = v + 1 WHERE 1 / (" + c + " = id) = 1 AND " + c + " = id AND v = 1",
+					"DELETE FROM " + table + " WHERE 1 / (id = " + c + ") = 1 AND v = 2 AND id = " + c,
+				} {
+					res, err := k.exec(sql)
+					if err != nil {
+						t.Fatalf("%s: %v (the WHERE was evaluated on another row)", sql, err)
+					}
+					if res.RowsAffected != 1 {
+						t.Fatalf("%s: %d rows affected, want 1", sql, res.RowsAffected)
+					}
+				}
+				// The row is gone: the same statements find nothing.
+				if res := k.must("UPDATE " + table + " SET v = 0 WHERE 1 / (id = " + c + ") = 1 AND id = " + c); res.RowsAffected != 0 {
+					t.Fatalf("UPDATE of the deleted key %s: %d rows affected", c, res.RowsAffected)
+				}
+			}
+			if got := k.must("SELECT count(*) FROM " + table).Rows[0][0].I; got != int64(n-3) {
+				t.Fatalf("%s: %d rows left, want %d", table, got, n-3)
+			}
+			// Without the key conjunct the same WHERE scans, and fails.
+			if _, err := k.exec("UPDATE " + table + " SET v = 0 WHERE 1 / (id = " + key(1) + ") = 1"); err == nil || !strings.Contains(err.Error(), "division by zero") {
+				t.Fatalf("scan over the other rows: %v, want division by zero", err)
+			}
+		}
+	}
+}
+
+// TestKeyLookupExplain: EXPLAIN shows an UPDATE or DELETE that finds its
+// row by PRIMARY KEY or rowid as a lookup, and anything else as a scan.
+func TestKeyLookupExplain(t *testing.T) {
+	k := openKeyTestDB(t, t.TempDir())
+	defer k.db.Close()
+	k.must("CREATE TABLE ti (v INT, id INT PRIMARY KEY)")
+	k.must("CREATE TABLE tt (id TEXT PRIMARY KEY, v INT)")
+	k.must("CREATE TABLE tn (id INT, v INT)")
+	for _, c := range []struct {
+		sql    string
+		params []types.Value
+		want   string // the statement's source, the plan's last line
+	}{
+		{"UPDATE ti SET v = 1 WHERE id = 5", nil, "Lookup ti by PRIMARY KEY id = 5"},
+		{"UPDATE ti SET v = 1 WHERE v > 2 AND ? = id", []types.Value{types.IntValue(-7)}, "Lookup ti by PRIMARY KEY id = -7"},
+		{"DELETE FROM ti WHERE id = 3.0", nil, "Lookup ti by PRIMARY KEY id = 3"},
+		{"DELETE FROM tt WHERE id = 'it''s'", nil, "Lookup tt by PRIMARY KEY id = 'it''s'"},
+		{"DELETE FROM tt WHERE rowid = 4 AND id = 'a'", nil, "Lookup tt by rowid = 4"},
+		{"DELETE FROM ti WHERE id = 3.5", nil, "Scan ti"},
+		{"DELETE FROM ti WHERE id = '3'", nil, "Scan ti"},
+		{"DELETE FROM tt WHERE id = 3", nil, "Scan tt"},
+		{"DELETE FROM ti WHERE id = 3 OR v = 1", nil, "Scan ti"},
+		{"DELETE FROM ti WHERE id + 0 = 3", nil, "Scan ti"},
+		{"UPDATE tn SET v = 1 WHERE id = 5", nil, "Scan tn"},
+		{"DELETE FROM ti", nil, "Scan ti"},
+	} {
+		res := k.must("EXPLAIN "+c.sql, c.params...)
+		var lines []string
+		for _, r := range res.Rows {
+			lines = append(lines, r[0].String())
+		}
+		if len(lines) == 0 || strings.TrimLeft(lines[len(lines)-1], " └─") != c.want {
+			t.Errorf("EXPLAIN %s:\n%s\nwant the source %q", c.sql, strings.Join(lines, "\n"), c.want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 	"strings"
@@ -225,6 +226,35 @@ func matchingRows(ctx context.Context, tx *storage.Tx, t *storage.Table, where q
 		}
 	}
 	return scanRows(ctx, t, cond, -1)
+}
+
+// writeSourceNode is the EXPLAIN form of how an UPDATE or DELETE on
+// table finds its rows: matchingRows' choice between a lookup by rowid
+// or PRIMARY KEY and a scan. A WHERE that does not bind (the statement
+// would fail) prints as a scan.
+func writeSourceNode(snap *storage.Snapshot, table query.Ident, where query.Expr, params []types.Value) *planNode {
+	t := snap.Table(table.Name)
+	if t == nil || where == nil {
+		return scanNode(table.Name, where)
+	}
+	sc := &scope{schema: t.Schema(), params: params, aggErr: "in WHERE", snap: snap}
+	cond, err := sc.bind(where)
+	if err != nil {
+		return scanNode(table.Name, where)
+	}
+	p, ok := pointLookup(t.Schema(), cond)
+	if !ok {
+		return scanNode(table.Name, where)
+	}
+	by := "rowid"
+	if !p.rowid {
+		by = "PRIMARY KEY " + t.Schema().Columns[t.Schema().PrimaryKey()].Name
+	}
+	key := p.key.String()
+	if p.key.K == types.Text {
+		key = "'" + strings.ReplaceAll(key, "'", "''") + "'"
+	}
+	return node("Filter "+query.Format(where), node(fmt.Sprintf("Lookup %s by %s = %s", t.Schema().Name, by, key)))
 }
 
 // point is a WHERE conjunct that only one row can satisfy: the rowid or
