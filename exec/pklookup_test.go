@@ -380,6 +380,7 @@ func TestKeyLookupExplain(t *testing.T) {
 		{"UPDATE ti SET v = 1 WHERE id = 5", nil, "Lookup ti by PRIMARY KEY id = 5"},
 		{"UPDATE ti SET v = 1 WHERE v > 2 AND ? = id", []types.Value{types.IntValue(-7)}, "Lookup ti by PRIMARY KEY id = -7"},
 		{"DELETE FROM ti WHERE id = 3.0", nil, "Lookup ti by PRIMARY KEY id = 3"},
+		{"DELETE FROM ti WHERE id = -3", nil, "Lookup ti by PRIMARY KEY id = -3"},
 		{"DELETE FROM tt WHERE id = 'it''s'", nil, "Lookup tt by PRIMARY KEY id = 'it''s'"},
 		{"DELETE FROM tt WHERE rowid = 4 AND id = 'a'", nil, "Lookup tt by rowid = 4"},
 		{"DELETE FROM ti WHERE id = 3.5", nil, "Scan ti"},
@@ -398,5 +399,40 @@ func TestKeyLookupExplain(t *testing.T) {
 		if len(lines) == 0 || strings.TrimLeft(lines[len(lines)-1], " └─") != c.want {
 			t.Errorf("EXPLAIN %s:\n%s\nwant the source %q", c.sql, strings.Join(lines, "\n"), c.want)
 		}
+	}
+}
+
+// TestKeyLookupInTransaction walks one key through a transaction: moved
+// by an UPDATE of the key, deleted, inserted again, rolled back.
+func TestKeyLookupInTransaction(t *testing.T) {
+	k := openKeyTestDB(t, t.TempDir())
+	defer k.db.Close()
+	k.must("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+	k.must("INSERT INTO t VALUES (1, 10), (2, 20)")
+	affected := func(sql string, want int64) {
+		t.Helper()
+		if got := k.must(sql).RowsAffected; got != want {
+			t.Fatalf("%s: %d rows affected, want %d", sql, got, want)
+		}
+	}
+	k.must("BEGIN")
+	affected("UPDATE t SET id = 100 WHERE id = 1", 1)
+	affected("UPDATE t SET v = 11 WHERE id = 1", 0)
+	affected("UPDATE t SET v = 11 WHERE id = 100", 1)
+	affected("UPDATE t SET id = 1, v = 12 WHERE id = 2", 1) // 2 takes the key 1 left
+	affected("UPDATE t SET v = 13 WHERE id = 1 AND v = 12", 1)
+	affected("DELETE FROM t WHERE id = 100", 1)
+	affected("UPDATE t SET v = 14 WHERE id = 100", 0)
+	k.must("INSERT INTO t VALUES (100, 15)")
+	affected("UPDATE t SET v = 16 WHERE 100.0 = id", 1)
+	if got := k.contents("t"); !slices.Equal(got, []string{"1|13", "100|16"}) {
+		t.Fatalf("in the transaction: %v", got)
+	}
+	k.must("ROLLBACK")
+	affected("UPDATE t SET v = 17 WHERE id = 100", 0)
+	affected("UPDATE t SET v = 18 WHERE id = 1", 1)
+	affected("DELETE FROM t WHERE id = 2 AND v IS NULL", 0)
+	if got := k.contents("t"); !slices.Equal(got, []string{"1|18", "2|20"}) {
+		t.Fatalf("after ROLLBACK: %v", got)
 	}
 }
