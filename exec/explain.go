@@ -44,9 +44,9 @@ func (s *Session) explainPlan(stmt query.Statement, params []types.Value) ([]str
 	case *query.Insert:
 		root = node(fmt.Sprintf("Insert into %s (%d rows)", n.Table.Name, len(n.Rows)))
 	case *query.Update:
-		root = node("Update "+n.Table.Name, scanNode(n.Table.Name, n.Where))
+		root = node("Update "+n.Table.Name, writeSourceNode(s.snapshot(), n.Table, n.Where, params))
 	case *query.Delete:
-		root = node("Delete from "+n.Table.Name, scanNode(n.Table.Name, n.Where))
+		root = node("Delete from "+n.Table.Name, writeSourceNode(s.snapshot(), n.Table, n.Where, params))
 	case *query.Explain:
 		return nil, errorf(ErrValue, n.At, "EXPLAIN EXPLAIN is not supported")
 	default:

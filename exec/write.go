@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 	"strings"
@@ -196,37 +197,131 @@ func clipValue(v types.Value) string {
 	return s
 }
 
-// matchingRows returns the live rows of t that satisfy where (nil: all).
-func matchingRows(ctx context.Context, snap *storage.Snapshot, t *storage.Table, where query.Expr, params []types.Value, what string) ([]srcRow, error) {
+// matchingRows returns the live rows of t (in tx's current view) that
+// satisfy where (nil: all). A WHERE that pins the rowid or the PRIMARY
+// KEY to one value visits that row only (see pointLookup); anything else
+// scans the table.
+func matchingRows(ctx context.Context, tx *storage.Tx, t *storage.Table, where query.Expr, params []types.Value, what string) ([]srcRow, error) {
 	var cond expr
 	if where != nil {
-		sc := &scope{schema: t.Schema(), params: params, aggErr: "in " + what, snap: snap}
+		sc := &scope{schema: t.Schema(), params: params, aggErr: "in " + what, snap: tx.View()}
 		c, err := sc.bind(where)
 		if err != nil {
 			return nil, err
 		}
 		cond = c
-		if rowid, ok := rowidPoint(cond, len(t.Schema().Columns)); ok {
+		if p, ok := pointLookup(t.Schema(), cond); ok {
+			rowid := p.key.I
+			if !p.rowid {
+				var found, known bool
+				rowid, found, known = tx.KeyRowID(t.Schema().Name, p.key)
+				if !known {
+					return scanRows(ctx, t, cond, -1)
+				}
+				if !found {
+					return nil, nil
+				}
+			}
 			return pointRow(t, cond, rowid)
 		}
 	}
 	return scanRows(ctx, t, cond, -1)
 }
 
-// rowidPoint reports whether only the row with one rowid can satisfy
-// cond: cond is, or has as a conjunct of top-level ANDs, rowid = c with c
-// an INT literal or parameter.
-func rowidPoint(cond expr, ncols int) (int64, bool) {
+// writeSourceNode is the EXPLAIN form of how an UPDATE or DELETE on
+// table finds its rows: matchingRows' choice between a lookup by rowid
+// or PRIMARY KEY and a scan. A WHERE that does not bind (the statement
+// would fail) prints as a scan.
+func writeSourceNode(snap *storage.Snapshot, table query.Ident, where query.Expr, params []types.Value) *planNode {
+	t := snap.Table(table.Name)
+	if t == nil || where == nil {
+		return scanNode(table.Name, where)
+	}
+	sc := &scope{schema: t.Schema(), params: params, aggErr: "in WHERE", snap: snap}
+	cond, err := sc.bind(where)
+	if err != nil {
+		return scanNode(table.Name, where)
+	}
+	p, ok := pointLookup(t.Schema(), cond)
+	if !ok {
+		return scanNode(table.Name, where)
+	}
+	by := "rowid"
+	if !p.rowid {
+		by = "PRIMARY KEY " + t.Schema().Columns[t.Schema().PrimaryKey()].Name
+	}
+	key := p.key.String()
+	if p.key.K == types.Text {
+		key = "'" + strings.ReplaceAll(key, "'", "''") + "'"
+	}
+	return node("Filter "+query.Format(where), node(fmt.Sprintf("Lookup %s by %s = %s", t.Schema().Name, by, key)))
+}
+
+// point is a WHERE conjunct that only one row can satisfy: the rowid or
+// the PRIMARY KEY equals key.
+type point struct {
+	rowid bool
+	key   types.Value // INT for the rowid and an INT key, TEXT for a TEXT key
+}
+
+// pointLookup reports whether only one row of a table of schema s can
+// satisfy cond: cond is, or has as a conjunct of top-level ANDs, rowid = c
+// or pk = c (either side of =), with c a literal or parameter whose value
+// equals at most one key value under SQL comparison. The caller still
+// evaluates all of cond on the row found, so that any conjunct does.
+func pointLookup(s *storage.Schema, cond expr) (point, bool) {
+	ncols := len(s.Columns)
+	if v, ok := eqConst(cond, ncols+pseudoRowID); ok && v.K == types.Int {
+		return point{rowid: true, key: v}, true
+	}
+	pk := s.PrimaryKey()
+	if pk < 0 {
+		return point{}, false
+	}
+	v, ok := eqConst(cond, pk)
+	if !ok {
+		return point{}, false
+	}
+	if k, ok := keyValue(s.Columns[pk].Type.Kind, v); ok {
+		return point{key: k}, true
+	}
+	return point{}, false
+}
+
+// keyValue converts v to the one value of a key column of kind that
+// compares equal to it (compare in expr.go), if there is exactly one.
+// An INT column compares with a FLOAT as float64: an integral f with
+// |f| < 2^53 equals the INT int64(f) only, since every int64 of smaller
+// magnitude converts exactly, and every larger one converts to a float of
+// magnitude at least 2^53. TEXT compares bytewise with TEXT only.
+func keyValue(kind types.Kind, v types.Value) (types.Value, bool) {
+	switch {
+	case kind == types.Int && v.K == types.Int:
+		return v, true
+	case kind == types.Int && v.K == types.Float:
+		if v.F == math.Trunc(v.F) && math.Abs(v.F) < 1<<53 {
+			return types.IntValue(int64(v.F)), true
+		}
+	case kind == types.Text && v.K == types.Text:
+		return v, true
+	}
+	return types.Value{}, false
+}
+
+// eqConst returns c when cond is, or has as a conjunct of top-level ANDs,
+// col = c or c = col, with col the column in slot and c a constant (a
+// literal or a parameter, which bind makes constants).
+func eqConst(cond expr, slot int) (types.Value, bool) {
 	b, ok := cond.(*binaryE)
 	if !ok {
-		return 0, false
+		return types.Value{}, false
 	}
 	switch b.op {
 	case "AND":
-		if r, ok := rowidPoint(b.l, ncols); ok {
-			return r, true
+		if v, ok := eqConst(b.l, slot); ok {
+			return v, true
 		}
-		return rowidPoint(b.r, ncols)
+		return eqConst(b.r, slot)
 	case "=":
 		l, r := b.l, b.r
 		if _, isCol := l.(*colE); !isCol {
@@ -234,11 +329,11 @@ func rowidPoint(cond expr, ncols int) (int64, bool) {
 		}
 		c, ok1 := l.(*colE)
 		k, ok2 := r.(*constE)
-		if ok1 && ok2 && c.slot == ncols+pseudoRowID && k.v.K == types.Int {
-			return k.v.I, true
+		if ok1 && ok2 && c.slot == slot {
+			return k.v, true
 		}
 	}
-	return 0, false
+	return types.Value{}, false
 }
 
 // pointRow returns the live row rowid of t if it satisfies cond: a
@@ -295,7 +390,7 @@ func update(ctx context.Context, tx *storage.Tx, s *query.Update, params []types
 	if err != nil {
 		return 0, err
 	}
-	rows, err := matchingRows(ctx, tx.View(), t, s.Where, params, "UPDATE")
+	rows, err := matchingRows(ctx, tx, t, s.Where, params, "UPDATE")
 	if err != nil {
 		return 0, err
 	}
@@ -342,7 +437,7 @@ func deleteRows(ctx context.Context, tx *storage.Tx, s *query.Delete, params []t
 	if err != nil {
 		return 0, err
 	}
-	rows, err := matchingRows(ctx, tx.View(), t, s.Where, params, "DELETE")
+	rows, err := matchingRows(ctx, tx, t, s.Where, params, "DELETE")
 	if err != nil {
 		return 0, err
 	}

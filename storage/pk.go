@@ -73,3 +73,23 @@ type tableUndo struct {
 	tableID uint64
 	prev    *pkIndex // nil: no index before
 }
+
+// KeyRowID returns the rowid of the live row of table whose PRIMARY KEY
+// is v, as the Tx's own writes so far have left it (the writer's key map,
+// kept current by Insert, Update, Delete and rollback). known is false
+// when the map cannot answer: the Tx has ended or takes no writes, the
+// table has no PRIMARY KEY, or v is not of the key's kind (INT or TEXT;
+// a caller converts equal values of other kinds first). With known true
+// and found false, no live row has key v.
+func (tx *Tx) KeyRowID(table string, v types.Value) (rowid int64, found, known bool) {
+	t, err := tx.table(table)
+	if err != nil {
+		return 0, false, false
+	}
+	idx := tx.db.pk[t.id]
+	if idx == nil || (idx.ints != nil) != (v.K == types.Int) || idx.ints == nil && v.K != types.Text {
+		return 0, false, false
+	}
+	rowid, found = idx.get(v)
+	return rowid, found, true
+}
