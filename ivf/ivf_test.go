@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/softdb/softdb/attention"
@@ -560,5 +561,21 @@ func TestEncodeBFloat16(t *testing.T) {
 		if math.IsInf(e, 0) || math.Sqrt(r) > e {
 			t.Fatalf("coding error %v above its bound %v", math.Sqrt(r), e)
 		}
+	}
+}
+
+// TestParseCodes: every codes name reads back as itself (the stored
+// index definition keeps the name), case-insensitively; others fail.
+func TestParseCodes(t *testing.T) {
+	for _, c := range []Codes{Float32, Int8, BFloat16} {
+		for _, s := range []string{c.String(), strings.ToUpper(c.String())} {
+			got, err := ParseCodes(s)
+			if err != nil || got != c {
+				t.Fatalf("ParseCodes(%q) = %v, %v; want %v", s, got, err, c)
+			}
+		}
+	}
+	if _, err := ParseCodes("int4"); err == nil || !strings.Contains(err.Error(), "bfloat16") {
+		t.Fatalf("ParseCodes(int4): %v", err)
 	}
 }
