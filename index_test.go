@@ -20,9 +20,10 @@ type indexPair struct {
 	rng *rand.Rand
 	d   int
 	// used counts the queries that EXPLAIN ANALYZE said read an index,
-	// split those whose lists opened held more than one block.
-	used, split int
-	maxV        []float64 // maxAbs of the current rows (nil: to compute)
+	// split those whose lists opened held more than one block; coded
+	// counts the rows they bounded from codes.
+	used, split, coded int
+	maxV               []float64 // maxAbs of the current rows (nil: to compute)
 }
 
 func (p *indexPair) exec(sql string, args ...any) {
@@ -142,6 +143,10 @@ func (p *indexPair) compare(queries int, centers [][]float32) {
 				if _, err := fmt.Sscanf(l[0].(string), "blocks: %d in the lists opened, %d read", &in, &read); err == nil && in > opened {
 					p.split++
 				}
+				var cand, nc int
+				if _, err := fmt.Sscanf(l[0].(string), "rows: %d candidates in blocks read, %d bounded by codes", &cand, &nc); err == nil {
+					p.coded += nc
+				}
 			}
 		}
 		fail := func(format string, args ...any) {
@@ -230,12 +235,14 @@ func (p *indexPair) maxAbs() []float64 {
 // on adversarial data, after INSERT, UPDATE, DELETE (whole lists
 // emptied), a rolled-back transaction, REINDEX and a reopen from disk.
 func TestIndexMatchesScan(t *testing.T) {
-	for _, codes := range []string{"float32", "int8"} {
+	for _, codes := range []string{"float32", "int8", "bfloat16"} {
 		t.Run(codes, func(t *testing.T) { testIndexMatchesScan(t, codes, 24) })
 	}
 	// Two lists for twelve clusters: every list holds several, so the
 	// searches read them through their blocks.
-	t.Run("int8/coarse", func(t *testing.T) { testIndexMatchesScan(t, "int8", 2) })
+	for _, codes := range []string{"int8", "bfloat16"} {
+		t.Run(codes+"/coarse", func(t *testing.T) { testIndexMatchesScan(t, codes, 2) })
+	}
 }
 
 func testIndexMatchesScan(t *testing.T, codes string, lists int) {
@@ -303,6 +310,13 @@ func testIndexMatchesScan(t *testing.T, codes string, lists int) {
 	if got := p.rows("SHOW INDEXES"); len(got) != 1 || got[0][0] != "ia" || got[0][5] != codes {
 		t.Fatalf("SHOW INDEXES after reopen: %v", got)
 	}
+	described := false
+	for _, r := range p.rows("DESCRIBE a") {
+		described = described || r[0] == "ia" && strings.HasSuffix(fmt.Sprint(r[1]), "codes = "+codes+")")
+	}
+	if !described {
+		t.Fatalf("DESCRIBE after reopen does not show ia with codes = %s: %v", codes, p.rows("DESCRIBE a"))
+	}
 	// The lists read at Open, then writes before the first query: the
 	// lists derived from the stored ones follow them.
 	p.insert(60, centers, 4000)
@@ -315,6 +329,9 @@ func testIndexMatchesScan(t *testing.T, codes string, lists int) {
 	p.compare(queries/2, centers)
 	if p.used == 0 {
 		t.Fatal("no query read the index: the comparison tested nothing")
+	}
+	if codes != "float32" && p.coded == 0 {
+		t.Fatal("no query bounded a row from its code")
 	}
 	if lists < 4 && p.split == 0 {
 		t.Fatal("no query read a list split into blocks")

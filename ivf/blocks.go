@@ -77,7 +77,13 @@ func (v *View) blocks(l int, src Source) *blockSet {
 	defer keyPool.Put(kp)
 	keys := growTo(*kp, len(L.IDs)*d)
 	*kp = keys
-	if L.Codes != nil {
+	if L.Half != nil {
+		// bfloat16 codes decode exactly to float32: split on them as on
+		// int8 codes below.
+		for i, h := range L.Half[:len(L.IDs)*d] {
+			keys[i] = FromBFloat16(h)
+		}
+	} else if L.Codes != nil {
 		// The codes lie in list order, d bytes a row: split on them
 		// rather than gather the rows' keys from all over the table
 		// (addBall then bounds the true keys through the coding error).
@@ -139,18 +145,16 @@ func buildBlocks(L *List, keys []float32, d int) *blockSet {
 // float32 as its centre, and the radii, norms and unit centre measured in
 // float64 and widened by up (as Fill does for lists). Without codes the
 // rows are the exact float32 keys. With codes they are k̂ = s·code,
-// exact in float64 (a float32 times an integer of 7 bits), and each
+// exact in float64 (a float32 times an integer of 7 bits), or the
+// bfloat16 code's float32 (exact), and each
 // distance is widened by the row's coding error e ≥ ‖k − k̂‖:
 // ‖k − c‖ ≤ ‖k̂ − c‖ + e, and ‖k/‖k‖ − u‖ ≤ ‖k̂/‖k‖ − u‖ + e/‖k‖ with ‖k‖
 // the row's stored norm (triangle inequality).
 func (bs *blockSet) addBall(L *List, keys []float32, d int, pos []int32) {
 	row := make([]float64, d)
 	get := func(p int32) (slack float64) {
-		if L.Codes != nil {
-			sc := float64(L.Scale[p])
-			for j, c := range L.Codes[int(p)*d : (int(p)+1)*d] {
-				row[j] = sc * float64(c)
-			}
+		if L.coded() {
+			L.decode(row, int(p), d)
 			return L.Err[p]
 		}
 		for j, x := range keys[int(p)*d : (int(p)+1)*d] {

@@ -181,7 +181,8 @@ func (Q *Query) ball(fast float32, exact bool, c, unit []float64, cn, r, ur, max
 }
 
 // rowBound returns bounds on the float32 score of a list member from its
-// int8 code (docs/indexes.md, §2): with k̂ = s·code and e ≥ ‖k − k̂‖,
+// code (docs/indexes.md, §2): with k̂ = s·code (int8) or the bfloat16
+// code's float32, and e ≥ ‖k − k̂‖,
 // |q·k − q·k̂| ≤ ‖q‖·e; q·k̂ is computed in float64 from exact inputs.
 func (Q *Query) rowBound(dotHat, norm, e float64) (lo, hi float64) {
 	switch Q.M {
@@ -220,4 +221,22 @@ func codeDot(q []float64, code []int8, scale float32) float64 {
 		s0 += q[j] * float64(code[j])
 	}
 	return float64(scale) * (s0 + s1 + s2 + s3)
+}
+
+// halfDot returns q·k̂ in float64 for a bfloat16 code (each k̂_j is a
+// float32, so as with codeDot the products are of float64s exact in
+// float32 and the sum's rounding is what rowBound's slack covers).
+func halfDot(q []float64, code []uint16) float64 {
+	var s0, s1, s2, s3 float64
+	n := len(code) &^ 3
+	for j := 0; j < n; j += 4 {
+		s0 += q[j] * float64(FromBFloat16(code[j]))
+		s1 += q[j+1] * float64(FromBFloat16(code[j+1]))
+		s2 += q[j+2] * float64(FromBFloat16(code[j+2]))
+		s3 += q[j+3] * float64(FromBFloat16(code[j+3]))
+	}
+	for j := n; j < len(code); j++ {
+		s0 += q[j] * float64(FromBFloat16(code[j]))
+	}
+	return s0 + s1 + s2 + s3
 }

@@ -4,8 +4,8 @@
 // An index has three separable parts, as in FAISS's IndexIVF: a quantizer
 // (the centroids, trained by k-means on a sample, Train) that assigns
 // each vector to a list; per-row data (Part: the list, the distance to its
-// centroid, the norm, and optionally int8 codes with a per-row scale and a
-// proven bound on the coding error); and the lists themselves with their
+// centroid, the norm, and optionally int8 codes with a per-row scale, or
+// bfloat16 codes, with a proven bound on the coding error); and the lists themselves with their
 // bounds (View: members, radius, norms), over which the searches
 // (SearchHard, SearchSoft) skip what a bound proves cannot matter.
 //

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/softdb/softdb/attention"
@@ -110,6 +111,18 @@ func prepare(m attention.Metric, q []float32) *Query {
 	return NewQuery(m, v, norm)
 }
 
+// codedKinds are the codes the property tests run with: each case picks
+// float32 (no codes) or the kind, half and half, so that the random
+// streams, and so the cases, are the same for every kind.
+var codedKinds = []Codes{Int8, BFloat16}
+
+func pickCodes(rng *rand.Rand, coded Codes) Codes {
+	if rng.IntN(2) == 0 {
+		return Float32
+	}
+	return coded
+}
+
 func seeds(t *testing.T, n int) []uint64 {
 	if *seedFlag != 0 {
 		return []uint64{*seedFlag}
@@ -126,6 +139,12 @@ func seeds(t *testing.T, n int) []uint64 {
 // Each (data set, query, metric) is one case; each member checked is a
 // check. It prints the seed of a failure.
 func TestBoundsHold(t *testing.T) {
+	for _, c := range codedKinds {
+		t.Run(c.String(), func(t *testing.T) { testBoundsHold(t, c) })
+	}
+}
+
+func testBoundsHold(t *testing.T, coded Codes) {
 	cases, checks := 0, 0
 	rounds, queries := 200, 400
 	if testing.Short() {
@@ -136,7 +155,7 @@ func TestBoundsHold(t *testing.T) {
 		kind := int(seed % 5)
 		n, d := 50+rng.IntN(400), 1+rng.IntN(40)
 		keys := data(rng, kind, n, d)
-		codes := Codes(rng.IntN(2))
+		codes := pickCodes(rng, coded)
 		v := build(keys, n, d, 1+rng.IntN(16), codes, seed)
 		scores := make([]float32, n)
 		for qi := 0; qi < queries; qi++ {
@@ -157,8 +176,8 @@ func TestBoundsHold(t *testing.T) {
 					if s < b.Lo[l] || s > b.Hi[l] {
 						t.Fatalf("seed %d: %s list %d row %d: score %v outside [%v, %v]", seed, m, l, id, s, b.Lo[l], b.Hi[l])
 					}
-					if L.Codes != nil {
-						dh := codeDot(Q.v, L.Codes[j*d:(j+1)*d], L.Scale[j])
+					if L.coded() {
+						dh := L.dot(Q.v, j, d)
 						lo, hi := Q.rowBound(dh, L.Norm[j], L.Err[j])
 						if s < lo || s > hi {
 							t.Fatalf("seed %d: %s row %d: score %v outside its code bound [%v, %v]", seed, m, id, s, lo, hi)
@@ -177,6 +196,12 @@ func TestBoundsHold(t *testing.T) {
 // several clusters, outliers or zero keys are split; and that the blocks
 // of a list hold each of its members exactly once.
 func TestBlockBoundsHold(t *testing.T) {
+	for _, c := range codedKinds {
+		t.Run(c.String(), func(t *testing.T) { testBlockBoundsHold(t, c) })
+	}
+}
+
+func testBlockBoundsHold(t *testing.T, coded Codes) {
 	cases, checks, split := 0, 0, 0
 	rounds, queries := 120, 100
 	if testing.Short() {
@@ -195,7 +220,7 @@ func TestBlockBoundsHold(t *testing.T) {
 				}
 			}
 		}
-		v := build(keys, n, d, 1+rng.IntN(4), Codes(rng.IntN(2)), seed)
+		v := build(keys, n, d, 1+rng.IntN(4), pickCodes(rng, coded), seed)
 		src := &memSource{keys: keys, d: d}
 		for l := range v.Lists {
 			L := &v.Lists[l]
@@ -260,6 +285,12 @@ func TestBlockBoundsHold(t *testing.T) {
 
 // TestSearchHardExact: the index's top-k equals the scan's, ties and all.
 func TestSearchHardExact(t *testing.T) {
+	for _, c := range codedKinds {
+		t.Run(c.String(), func(t *testing.T) { testSearchHardExact(t, c) })
+	}
+}
+
+func testSearchHardExact(t *testing.T, coded Codes) {
 	rounds, queries := 400, 150
 	if testing.Short() {
 		rounds = 200
@@ -272,7 +303,7 @@ func TestSearchHardExact(t *testing.T) {
 			n = 200 + rng.IntN(1500)
 		}
 		keys := data(rng, int(seed%5), n, d)
-		v := build(keys, n, d, 1+rng.IntN(20), Codes(rng.IntN(2)), seed)
+		v := build(keys, n, d, 1+rng.IntN(20), pickCodes(rng, coded), seed)
 		src := maskFor(rng, v, n)
 		src.keys, src.d = keys, d
 		scores := make([]float32, n)
@@ -312,6 +343,12 @@ func TestSearchHardExact(t *testing.T) {
 // 1e-3 to 1e6; and the blend of the rows it scored is within 2δ·max|v| of
 // the float64 blend of all rows.
 func TestSearchSoftBound(t *testing.T) {
+	for _, c := range codedKinds {
+		t.Run(c.String(), func(t *testing.T) { testSearchSoftBound(t, c) })
+	}
+}
+
+func testSearchSoftBound(t *testing.T, coded Codes) {
 	rounds, queries := 400, 150
 	if testing.Short() {
 		rounds = 200
@@ -328,7 +365,7 @@ func TestSearchSoftBound(t *testing.T) {
 		for i := range vals {
 			vals[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(5)-2))
 		}
-		v := build(keys, n, d, 1+rng.IntN(20), Codes(rng.IntN(2)), seed)
+		v := build(keys, n, d, 1+rng.IntN(20), pickCodes(rng, coded), seed)
 		src := maskFor(rng, v, n)
 		src.keys, src.d = keys, d
 		scores := make([]float32, n)
@@ -448,4 +485,97 @@ func maskFor(rng *rand.Rand, v *View, n int) *memSource {
 		}
 	}
 	return src
+}
+
+// TestEncodeBFloat16 checks the rounding on known values (ties to even,
+// values near float32's max that would round to Inf), against a float64
+// reference on random bit patterns, and that the coding error stays
+// within its bound.
+func TestEncodeBFloat16(t *testing.T) {
+	for _, c := range []struct {
+		in   uint32
+		want uint16
+	}{
+		{0x3f800000, 0x3f80}, // 1
+		{0xbfc00000, 0xbfc0}, // −1.5
+		{0x3f808000, 0x3f80}, // 1 + 2⁻⁸: a tie, kept bit even: down
+		{0x3f818000, 0x3f82}, // 1 + 3·2⁻⁸: a tie, kept bit odd: up
+		{0x3f808001, 0x3f81}, // just above the tie: up
+		{0x3f807fff, 0x3f80}, // just below the tie: down
+		{0x3f7fffff, 0x3f80}, // rounds up across the exponent
+		{0x00000001, 0x0000}, // the least subnormal: down to 0
+		{0x00018000, 0x0002}, // a subnormal tie, kept bit odd: up
+		{0x7f7e8000, 0x7f7e}, // a tie near max, kept bit even: down
+		{0x7f7f7fff, 0x7f7f}, // below the tie at the top: down
+		{0x7f7f8000, 0x7f7f}, // the tie would give Inf: toward zero
+		{0x7f7fffff, 0x7f7f}, // float32 max would give Inf: toward zero
+		{0xff7fffff, 0xff7f}, // −max likewise
+	} {
+		if got := ToBFloat16(math.Float32frombits(c.in)); got != c.want {
+			t.Errorf("ToBFloat16(%#08x) = %#04x, want %#04x", c.in, got, c.want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(11, 11))
+	for i := 0; i < 200000; i++ {
+		b := rng.Uint32()
+		if b&0x7f800000 == 0x7f800000 {
+			continue // NaN and Inf are never stored
+		}
+		x := math.Float32frombits(b)
+		got := ToBFloat16(x)
+		// Reference: the nearer of the two bfloat16s around x in float64,
+		// ties to the even one, and toward zero when the upper is Inf.
+		lo := b &^ 0xffff
+		hi := lo + 0x10000
+		dl := math.Abs(float64(x) - float64(math.Float32frombits(lo)))
+		want := uint16(lo >> 16)
+		if hi&0x7f800000 != 0x7f800000 {
+			dh := math.Abs(float64(math.Float32frombits(hi)) - float64(x))
+			if dh < dl || dh == dl && (lo>>16)&1 == 1 {
+				want = uint16(hi >> 16)
+			}
+		}
+		if got != want {
+			t.Fatalf("ToBFloat16(%#08x) = %#04x, reference %#04x", b, got, want)
+		}
+		if f := FromBFloat16(got); math.IsInf(float64(f), 0) || math.IsNaN(float64(f)) {
+			t.Fatalf("ToBFloat16(%#08x) is not finite", b)
+		}
+	}
+	for i := 0; i < 2000; i++ {
+		k := data(rng, i%5, 1, 1+rng.IntN(64))
+		if i%7 == 0 { // some components near float32's max
+			for j := range k {
+				if rng.IntN(2) == 0 {
+					k[j] = math.Float32frombits(0x7f7f0000|rng.Uint32()&0xffff) * float32(1-2*rng.IntN(2))
+				}
+			}
+		}
+		code := make([]uint16, len(k))
+		e := EncodeBFloat16(code, k)
+		var r float64
+		for j, x := range k {
+			d := float64(x) - float64(FromBFloat16(code[j]))
+			r += d * d
+		}
+		if math.IsInf(e, 0) || math.Sqrt(r) > e {
+			t.Fatalf("coding error %v above its bound %v", math.Sqrt(r), e)
+		}
+	}
+}
+
+// TestParseCodes: every codes name reads back as itself (the stored
+// index definition keeps the name), case-insensitively; others fail.
+func TestParseCodes(t *testing.T) {
+	for _, c := range []Codes{Float32, Int8, BFloat16} {
+		for _, s := range []string{c.String(), strings.ToUpper(c.String())} {
+			got, err := ParseCodes(s)
+			if err != nil || got != c {
+				t.Fatalf("ParseCodes(%q) = %v, %v; want %v", s, got, err, c)
+			}
+		}
+	}
+	if _, err := ParseCodes("int4"); err == nil || !strings.Contains(err.Error(), "bfloat16") {
+		t.Fatalf("ParseCodes(int4): %v", err)
+	}
 }

@@ -11,8 +11,9 @@ import (
 type Codes uint8
 
 const (
-	Float32 Codes = iota // no codes: rows are scored from the column
-	Int8                 // one byte a component, a float32 scale a row
+	Float32  Codes = iota // no codes: rows are scored from the column
+	Int8                  // one byte a component, a float32 scale a row
+	BFloat16              // two bytes a component: the float32 rounded to bfloat16
 )
 
 func (c Codes) String() string {
@@ -21,6 +22,8 @@ func (c Codes) String() string {
 		return "float32"
 	case Int8:
 		return "int8"
+	case BFloat16:
+		return "bfloat16"
 	}
 	return fmt.Sprintf("Codes(%d)", uint8(c))
 }
@@ -33,9 +36,9 @@ func ParseCodes(s string) (Codes, error) {
 	case "int8":
 		return Int8, nil
 	case "bfloat16":
-		return 0, fmt.Errorf("codes = bfloat16 is not supported yet (use float32 or int8)")
+		return BFloat16, nil
 	}
-	return 0, fmt.Errorf("unknown codes %q (expected float32 or int8)", s)
+	return 0, fmt.Errorf("unknown codes %q (expected float32, int8 or bfloat16)", s)
 }
 
 // Quantizer assigns vectors to lists: the trained centroids.
@@ -87,7 +90,8 @@ type Part struct {
 	Norm   []float64 // ‖k‖ to within float64 rounding (see normSlack)
 	Code   []int8    // Int8: N×D codes
 	Scale  []float32 // Int8: k ≈ Scale·Code
-	Err    []float64 // Int8: ≥ ‖k − Scale·Code‖
+	Half   []uint16  // BFloat16: N×D codes, k ≈ the float32 of each
+	Err    []float64 // Int8: ≥ ‖k − Scale·Code‖; BFloat16: ≥ ‖k − k̂‖
 }
 
 // up widens a non-negative float64 computed from float32 data in a few
@@ -109,6 +113,10 @@ func (p *Part) Grow(n int, q *Quantizer) {
 	if q.Codes == Int8 {
 		p.Code = growTo(p.Code, n*q.D)
 		p.Scale = growTo(p.Scale, n)
+		p.Err = growTo(p.Err, n)
+	}
+	if q.Codes == BFloat16 {
+		p.Half = growTo(p.Half, n*q.D)
 		p.Err = growTo(p.Err, n)
 	}
 	p.N = n
@@ -197,6 +205,9 @@ func (q *Quantizer) fillRow(p *Part, i int, k []float32, a32 int32) {
 	if q.Codes == Int8 {
 		p.Scale[i], p.Err[i] = EncodeInt8(p.Code[i*d:(i+1)*d], k)
 	}
+	if q.Codes == BFloat16 {
+		p.Err[i] = EncodeBFloat16(p.Half[i*d:(i+1)*d], k)
+	}
 }
 
 // EncodeInt8 sets code to the int8 code of k (scale = max|k|/127, code =
@@ -230,4 +241,39 @@ func EncodeInt8(code []int8, k []float32) (scale float32, e float64) {
 		s += r * r
 	}
 	return scale, up(math.Sqrt(s))
+}
+
+// ToBFloat16 rounds x to bfloat16, the top 16 bits of a float32 (sign,
+// 8-bit exponent, 7-bit fraction), to nearest with ties to even: add
+// 0x7fff plus the lowest kept bit and truncate (the rounding of Google's
+// bfloat16 definition, cloud.google.com/tpu/docs/bfloat16, and of Intel's
+// "BFLOAT16 – Hardware Numerics Definition", 2018, §2). A finite x that
+// would round up to ±Inf (|x| ≥ 0x7f7f8000, just below float32's max) is
+// rounded toward zero instead, to ±0x7f7f, so the code stays finite and
+// its error stays small. NaN and Inf do not occur in stored keys.
+func ToBFloat16(x float32) uint16 {
+	b := math.Float32bits(x)
+	r := b + 0x7fff + (b>>16)&1
+	if r&0x7f800000 == 0x7f800000 && b&0x7f800000 != 0x7f800000 {
+		return uint16(b >> 16) // would overflow: truncate (toward zero)
+	}
+	return uint16(r >> 16)
+}
+
+// FromBFloat16 returns the float32 a bfloat16 stands for (exact).
+func FromBFloat16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// EncodeBFloat16 sets code to the bfloat16 code of k and returns a bound
+// e ≥ ‖k − k̂‖, k̂ the decoded code: each k_j − k̂_j is a difference of
+// two float32s, computed in float64 and summed in float64, then widened
+// by up as EncodeInt8 does.
+func EncodeBFloat16(code []uint16, k []float32) (e float64) {
+	var s float64
+	for j, x := range k {
+		h := ToBFloat16(x)
+		code[j] = h
+		r := float64(x) - float64(FromBFloat16(h))
+		s += r * r
+	}
+	return up(math.Sqrt(s))
 }

@@ -154,12 +154,12 @@ func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int3
 			j++
 		}
 		p := int(pos[j])
-		dh := codeDot(Q.v, L.Codes[p*d:(p+1)*d], L.Scale[p])
+		dh := L.dot(Q.v, p, d)
 		s.lo[i], s.hi[i] = Q.rowBound(dh, L.Norm[p], L.Err[p])
 		maxLo = max(maxLo, s.lo[i])
 	}
 	st.Coded += len(ids)
-	st.Bytes += int64(len(ids)) * (int64(d) + 12)
+	st.Bytes += int64(len(ids)) * L.rowCodeBytes(d)
 	kLo := maxLo
 	if k > 1 {
 		kLo = math.Inf(-1)
@@ -309,7 +309,7 @@ func (f *frontier) read(k int, filter func(lo, hi, kLo float64) bool) (pending, 
 	}
 	f.st.BlocksRead++
 	f.st.Candidates += len(ids)
-	if L.Codes != nil && filter != nil {
+	if L.coded() && filter != nil {
 		ids = f.s.codeFilter(f.Q, L, ids, members, bs.pos[p.blk], k, f.st, filter)
 	}
 	if len(ids) == 0 {

@@ -3,7 +3,9 @@ package ivf
 import "math"
 
 // List is one inverted list: its members (ascending ids) and the bounds
-// they obey. With Int8 codes, member j's code is Codes[j*D:(j+1)*D].
+// they obey. With Int8 codes, member j's code is Codes[j*D:(j+1)*D]
+// (k̂ = Scale[j]·code); with BFloat16 codes it is Half[j*D:(j+1)*D]. Either
+// way Err[j] ≥ ‖k − k̂‖.
 type List struct {
 	IDs     []int64
 	Radius  float64 // ≥ ‖k − c‖ for every member k
@@ -12,6 +14,7 @@ type List struct {
 	HasZero bool    // some member is the zero vector
 	Codes   []int8
 	Scale   []float32
+	Half    []uint16
 	Err     []float64
 	Norm    []float64
 }
@@ -53,6 +56,10 @@ func NewView(q *Quantizer, parts []PartRef) *View {
 			L.Scale = make([]float32, 0, counts[l])
 			L.Err = make([]float64, 0, counts[l])
 		}
+		if q.Codes == BFloat16 {
+			L.Half = make([]uint16, 0, counts[l]*d)
+			L.Err = make([]float64, 0, counts[l])
+		}
 	}
 	for _, pr := range parts {
 		p := pr.P
@@ -75,6 +82,10 @@ func NewView(q *Quantizer, parts []PartRef) *View {
 				L.Scale = append(L.Scale, p.Scale[i])
 				L.Err = append(L.Err, p.Err[i])
 			}
+			if q.Codes == BFloat16 {
+				L.Half = append(L.Half, p.Half[i*d:(i+1)*d]...)
+				L.Err = append(L.Err, p.Err[i])
+			}
 		}
 	}
 	for _, L := range v.Lists {
@@ -87,7 +98,7 @@ func NewView(q *Quantizer, parts []PartRef) *View {
 func (v *View) Bytes() int64 {
 	var b int64
 	for _, L := range v.Lists {
-		b += int64(len(L.IDs))*16 + int64(len(L.Codes)) + int64(len(L.Scale))*4 + int64(len(L.Err))*8
+		b += int64(len(L.IDs))*16 + int64(len(L.Codes)) + int64(len(L.Scale))*4 + int64(len(L.Half))*2 + int64(len(L.Err))*8
 	}
 	return b + int64(len(v.Q.Cent))*4*3
 }
@@ -96,9 +107,43 @@ func (v *View) Bytes() int64 {
 func (v *View) CodeBytes() int64 {
 	var b int64
 	for _, L := range v.Lists {
-		b += int64(len(L.Codes)) + int64(len(L.Scale))*4
+		b += int64(len(L.Codes)) + int64(len(L.Scale))*4 + int64(len(L.Half))*2
 	}
 	return b
+}
+
+// coded reports whether the list holds codes (of either kind).
+func (L *List) coded() bool { return L.Codes != nil || L.Half != nil }
+
+// rowCodeBytes is what bounding one row from its code reads: the code,
+// its scale (int8) and its error bound.
+func (L *List) rowCodeBytes(d int) int64 {
+	if L.Half != nil {
+		return int64(2*d) + 8
+	}
+	return int64(d) + 12
+}
+
+// dot returns q·k̂ for member p (d components) in float64.
+func (L *List) dot(q []float64, p, d int) float64 {
+	if L.Half != nil {
+		return halfDot(q, L.Half[p*d:(p+1)*d])
+	}
+	return codeDot(q, L.Codes[p*d:(p+1)*d], L.Scale[p])
+}
+
+// decode sets row to k̂ of member p, exactly (in float64).
+func (L *List) decode(row []float64, p, d int) {
+	if L.Half != nil {
+		for j, h := range L.Half[p*d : (p+1)*d] {
+			row[j] = float64(FromBFloat16(h))
+		}
+		return
+	}
+	sc := float64(L.Scale[p])
+	for j, c := range L.Codes[p*d : (p+1)*d] {
+		row[j] = sc * float64(c)
+	}
 }
 
 // logAddExp returns log(e^a + e^b) without overflow.

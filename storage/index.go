@@ -22,7 +22,7 @@ type Index struct {
 	Column    string
 	Method    string // "ivf"
 	Lists     int
-	Codes     string // "float32" or "int8"
+	Codes     string // "float32", "int8" or "bfloat16"
 	Seed      uint64
 	Dim       int
 	Centroids []float32 // Lists×Dim
