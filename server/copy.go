@@ -183,6 +183,9 @@ func (c *conn) targetColumns(ctx context.Context, cmd *copyCommand) (cols, typs 
 	}
 	typeOf := make(map[string]string, len(st.Rows))
 	for _, r := range st.Rows {
+		if strings.HasPrefix(r[1].(string), "INDEX ") {
+			continue // DESCRIBE lists the table's indexes after its columns
+		}
 		typeOf[strings.ToLower(r[0].(string))] = r[1].(string)
 		if cmd.columns == nil {
 			cols = append(cols, r[0].(string))
