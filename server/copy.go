@@ -174,37 +174,37 @@ func (c *conn) copyIO(cmd *copyCommand) error {
 }
 
 // targetColumns are the columns COPY names, or all of the table's, with
-// their types as DESCRIBE prints them ("" for a name the table lacks:
-// softdb's COPY then names it).
-func (c *conn) targetColumns(ctx context.Context, cmd *copyCommand) (cols, typs []string, err error) {
-	st, err := c.db.Run(ctx, &query.Describe{Table: query.Ident{Name: cmd.table}})
+// their kinds (INT, FLOAT, TEXT, VECTOR) as the table's SELECT * describes
+// them ("" for a name the table lacks: softdb's COPY then names it).
+func (c *conn) targetColumns(ctx context.Context, cmd *copyCommand) (cols, kinds []string, err error) {
+	// Built without positions: an error (no such table) is the COPY's,
+	// not a place in a statement the client did not write.
+	sel := &query.Select{Items: []query.SelectItem{{Star: true}}, From: &query.Ident{Name: cmd.table}}
+	d, err := c.db.Describe(ctx, sel)
 	if err != nil {
 		return nil, nil, err
 	}
-	typeOf := make(map[string]string, len(st.Rows))
-	for _, r := range st.Rows {
-		if strings.HasPrefix(r[1].(string), "INDEX ") {
-			continue // DESCRIBE lists the table's indexes after its columns
-		}
-		typeOf[strings.ToLower(r[0].(string))] = r[1].(string)
+	kindOf := make(map[string]string, len(d.Columns))
+	for _, col := range d.Columns {
+		kindOf[strings.ToLower(col.Name)] = col.Kind
 		if cmd.columns == nil {
-			cols = append(cols, r[0].(string))
+			cols = append(cols, col.Name)
 		}
 	}
 	if cmd.columns != nil {
 		cols = cmd.columns
 	}
 	for _, n := range cols {
-		typs = append(typs, typeOf[strings.ToLower(n)])
+		kinds = append(kinds, kindOf[strings.ToLower(n)])
 	}
-	return cols, typs, nil
+	return cols, kinds, nil
 }
 
 // copyIn receives the client's rows, rewrites them as a csv file with a
 // header naming the columns, and loads it with softdb's COPY, so the load
 // is atomic and checked as any COPY is.
 func (c *conn) copyIn(ctx context.Context, cmd *copyCommand) error {
-	cols, typs, err := c.targetColumns(ctx, cmd)
+	cols, kinds, err := c.targetColumns(ctx, cmd)
 	if err != nil {
 		return err
 	}
@@ -267,7 +267,7 @@ recv:
 	defer os.Remove(conv.Name())
 	defer conv.Close()
 	if cmd.binary {
-		err = convertBinaryToCSV(bufio.NewReaderSize(raw, 1<<20), conv, cols, typs, cmd.table)
+		err = convertBinaryToCSV(bufio.NewReaderSize(raw, 1<<20), conv, cols, kinds, cmd.table)
 	} else {
 		err = convertToCSV(bufio.NewReaderSize(raw, 1<<20), conv, cols, cmd)
 	}

@@ -24,8 +24,8 @@ const copySignature = "PGCOPY\n\xff\r\n\x00"
 // and is atomic and checked as any COPY is. Each field is read as the
 // column's wire type: INT as int8 (or int4, int2), FLOAT as float8 (or
 // float4), TEXT as text, and VECTOR as a float4[] or float8[] array or as
-// the text '[1,2,3]'; the type names of typs are DESCRIBE's.
-func convertBinaryToCSV(r *bufio.Reader, out io.Writer, cols, typs []string, table string) error {
+// the text '[1,2,3]'; kinds are the columns' (INT, FLOAT, TEXT, VECTOR).
+func convertBinaryToCSV(r *bufio.Reader, out io.Writer, cols, kinds []string, table string) error {
 	bad := func(row int, col string, format string, args ...any) error {
 		where := fmt.Sprintf("COPY %s FROM STDIN (binary)", table)
 		if row > 0 {
@@ -92,7 +92,7 @@ func convertBinaryToCSV(r *bufio.Reader, out io.Writer, cols, typs []string, tab
 			if _, err := io.ReadFull(r, field); err != nil {
 				return bad(row, cols[i], "the data end inside a field of %d bytes", l)
 			}
-			s, err := binaryFieldText(field, typs[i])
+			s, err := binaryFieldText(field, kinds[i])
 			if err != nil {
 				return bad(row, cols[i], "%v", err)
 			}
@@ -111,10 +111,10 @@ func convertBinaryToCSV(r *bufio.Reader, out io.Writer, cols, typs []string, tab
 }
 
 // binaryFieldText is a binary field as softdb's csv text of a column of
-// type typ (DESCRIBE's name: INT, FLOAT, TEXT, VECTOR(d)).
-func binaryFieldText(f []byte, typ string) (string, error) {
+// kind INT, FLOAT, TEXT or VECTOR.
+func binaryFieldText(f []byte, kind string) (string, error) {
 	switch {
-	case typ == "INT":
+	case kind == "INT":
 		switch len(f) {
 		case 8:
 			return strconv.FormatInt(int64(binary.BigEndian.Uint64(f)), 10), nil
@@ -124,7 +124,7 @@ func binaryFieldText(f []byte, typ string) (string, error) {
 			return strconv.FormatInt(int64(int16(binary.BigEndian.Uint16(f))), 10), nil
 		}
 		return "", fmt.Errorf("an integer of %d bytes (int8, int4 or int2 expected)", len(f))
-	case typ == "FLOAT":
+	case kind == "FLOAT":
 		var x float64
 		switch len(f) {
 		case 8:
@@ -138,7 +138,7 @@ func binaryFieldText(f []byte, typ string) (string, error) {
 			return "", fmt.Errorf("%v is not a finite FLOAT", x)
 		}
 		return strconv.FormatFloat(x, 'g', -1, 64), nil
-	case strings.HasPrefix(typ, "VECTOR") && len(f) > 0 && f[0] == 0:
+	case kind == "VECTOR" && len(f) > 0 && f[0] == 0:
 		// A binary array's first field is its dimension count, a small
 		// number, so its first byte is 0; a vector's text starts with
 		// '[' or '{'.

@@ -23,7 +23,7 @@ func FuzzCopyBinary(f *testing.F) {
 	f.Add([]byte("PGCOPY\n\xff\r\n\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var out bytes.Buffer
-		err := convertBinaryToCSV(bufio.NewReader(bytes.NewReader(data)), &out, []string{"id", "key"}, []string{"INT", "VECTOR(3)"}, "t")
+		err := convertBinaryToCSV(bufio.NewReader(bytes.NewReader(data)), &out, []string{"id", "key"}, []string{"INT", "VECTOR"}, "t")
 		if err != nil {
 			if _, ok := err.(*pgError); !ok {
 				t.Fatalf("error of type %T: %v", err, err)

@@ -473,6 +473,12 @@ func TestCopy(t *testing.T) {
 	if err := c.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 3 {
 		t.Errorf("rows after a failed COPY: %d, %v", n, err)
 	}
+	// A missing table is the COPY's error, without a position in a
+	// statement the client did not write.
+	_, err = c.PgConn().CopyFrom(ctx, strings.NewReader("1\n"), "COPY nowhere FROM STDIN")
+	if pgCode(err) != "42P01" || !strings.Contains(err.Error(), `ERROR: table "nowhere" does not exist`) {
+		t.Errorf("COPY into a missing table: %v", err)
+	}
 	// The server's files are out of reach without --files.
 	if _, err := c.Exec(ctx, "COPY t TO '/tmp/softdb-should-not-exist.csv'"); pgCode(err) != "42501" {
 		t.Errorf("COPY to a server path: %v, want 42501", err)
