@@ -74,7 +74,7 @@ func (m *matchPlan) runFusedBlend(ctx context.Context, chunks []chunk, qs []quer
 		switch {
 		case b.constant:
 			for i, q := range qs {
-				v, err := b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
+				v, err := m.constantItem(b, q)
 				if err != nil {
 					return nil, err
 				}

@@ -350,18 +350,6 @@ func runIndexed(ctx context.Context, p *selectPlan) (res [][]types.Value, ok boo
 func (m *matchPlan) blendIndexed(rows []srcRow, q queryVec) ([]types.Value, error) {
 	m.weigh(rows)
 	out := make([]types.Value, len(m.blendItems))
-	if len(rows) == 0 {
-		for bi, b := range m.blendItems {
-			if b.constant {
-				v, err := b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
-				if err != nil {
-					return nil, err
-				}
-				out[bi] = v
-			}
-		}
-		return out, nil
-	}
 	var sumW float64
 	for i := range rows {
 		sumW += rows[i].weight
@@ -369,11 +357,13 @@ func (m *matchPlan) blendIndexed(rows []srcRow, q queryVec) ([]types.Value, erro
 	for bi, b := range m.blendItems {
 		switch {
 		case b.constant:
-			v, err := b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
+			v, err := m.constantItem(b, q)
 			if err != nil {
 				return nil, err
 			}
 			out[bi] = v
+		case len(rows) == 0:
+			// No row takes part: the blend is NULL.
 		case b.vecCol >= 0:
 			dim := rows[0].seg.Dim(b.vecCol)
 			acc := make([]float64, dim)

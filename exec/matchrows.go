@@ -89,6 +89,12 @@ func (m *matchPlan) weigh(rows []srcRow) {
 	}
 }
 
+// constantItem is the value of a blend item that does not depend on the
+// rows (a constant, or an expression of the query row alone).
+func (m *matchPlan) constantItem(b blendItem, q queryVec) (types.Value, error) {
+	return b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
+}
+
 // blendRows computes the blend form from weighted candidates, renormalising
 // each item over its non-NULL values (SPEC §4).
 func (m *matchPlan) blendRows(ctx context.Context, rows []srcRow, q queryVec) ([]types.Value, error) {
@@ -96,7 +102,7 @@ func (m *matchPlan) blendRows(ctx context.Context, rows []srcRow, q queryVec) ([
 	out := make([]types.Value, len(m.blendItems))
 	for bi, b := range m.blendItems {
 		if b.constant {
-			v, err := b.e.eval(flatRow(qrowEnv(m.ncols, q.qrow)))
+			v, err := m.constantItem(b, q)
 			if err != nil {
 				return nil, err
 			}
