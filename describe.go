@@ -72,11 +72,11 @@ func (c *Conn) SetLockTimeout(d time.Duration) {
 func ErrorOffset(err error) (int, bool) {
 	var qe *query.Error
 	if errors.As(err, &qe) && qe.Pos.Line > 0 {
-		return qe.Pos.Offset, true
+		return int(qe.Pos.Offset), true
 	}
 	var ee *exec.Error
 	if errors.As(err, &ee) && ee.Pos.Line > 0 {
-		return ee.Pos.Offset, true
+		return int(ee.Pos.Offset), true
 	}
 	return 0, false
 }

@@ -81,7 +81,7 @@ func wrapErr(err error) error {
 	}
 	var qe *query.Error
 	if errors.As(err, &qe) {
-		return &SyntaxError{Line: qe.Pos.Line, Col: qe.Pos.Col, Msg: qe.Msg, err: err}
+		return &SyntaxError{Line: int(qe.Pos.Line), Col: int(qe.Pos.Col), Msg: qe.Msg, err: err}
 	}
 	var ce *storage.ConstraintError
 	var de *storage.DimensionError

@@ -97,11 +97,7 @@ func (s *scope) bind(e query.Expr) (expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		op := strings.ToUpper(n.Op)
-		if op == "<>" {
-			op = "!="
-		}
-		return &binaryE{pos: n.At, op: op, l: l, r: r}, nil
+		return &binaryE{pos: n.At, op: n.Op.String(), l: l, r: r}, nil
 	case *query.IsNull:
 		x, err := s.bind(n.X)
 		if err != nil {

@@ -30,9 +30,9 @@ func Parse(src string) ([]Statement, error) {
 // script's line and column.
 func ParseAt(src string, at Pos) ([]Statement, error) {
 	var out []Statement
-	s := scanner{src: src, line: at.Line, lineStart: -(at.Col - 1), base: at.Offset}
+	s := scanner{src: src, line: int(at.Line), lineStart: -(int(at.Col) - 1), base: int(at.Offset)}
 	if strings.HasPrefix(src, "\uFEFF") { // a byte order mark from an editor
-		s.off, s.lineStart = 3, 3-(at.Col-1)
+		s.off, s.lineStart = 3, 3-(int(at.Col)-1)
 	}
 	for {
 		sp := nextSpan(src, s.off, MaxStatementLen)

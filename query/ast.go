@@ -6,6 +6,7 @@ package query
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/softdb/softdb/types"
 )
@@ -13,8 +14,21 @@ import (
 // Pos is a position in the statement text; Line and Col are 1-based, Col
 // counts bytes. Offset is the 0-based byte offset.
 type Pos struct {
-	Offset, Line, Col int
+	// int32 rather than int: a statement is at most 1 MiB, and every
+	// node carries a Pos, so this keeps the nodes of long expressions
+	// small (TestParseAllocLinear).
+	Offset, Line, Col int32
 }
+
+// MakePos returns the position at byte offset off, line and column col.
+// A statement is at most MaxStatementLen bytes, so offsets within it fit;
+// past the largest int32 (a script of over 2³¹ lines, a line of over
+// 2 GiB) a field is held at it.
+func MakePos(off, line, col int) Pos {
+	return Pos{Offset: clamp32(off), Line: clamp32(line), Col: clamp32(col)}
+}
+
+func clamp32(n int) int32 { return int32(min(n, math.MaxInt32)) }
 
 func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
 
@@ -312,9 +326,58 @@ type Unary struct {
 // Binary is an infix operator: "+", "-", "*", "/", "%", "||", "=", "!=",
 // "<", "<=", ">", ">=", "AND", "OR". "<>" is lowered to "!=".
 type Binary struct {
-	At   Pos
-	Op   string
 	L, R Expr
+	At   Pos
+	Op   BinOp
+}
+
+// BinOp is the operator of a Binary, one byte rather than a string: a
+// long 1 + 1 + … is mostly Binary nodes.
+type BinOp uint8
+
+// The binary operators.
+const (
+	OpOr BinOp = iota + 1 // the zero BinOp is none
+	OpAnd
+	OpConcat
+	OpAdd
+	OpSub
+	OpMul
+	OpDiv
+	OpMod
+	OpEq
+	OpNe
+	OpLt
+	OpLe
+	OpGt
+	OpGe
+)
+
+var binOpNames = [...]string{
+	OpOr: "OR", OpAnd: "AND", OpConcat: "||", OpAdd: "+", OpSub: "-", OpMul: "*", OpDiv: "/", OpMod: "%",
+	OpEq: "=", OpNe: "!=", OpLt: "<", OpLe: "<=", OpGt: ">", OpGe: ">=",
+}
+
+// String returns the operator as written in SQL ("!=" for <>).
+func (o BinOp) String() string {
+	if int(o) < len(binOpNames) && o != 0 {
+		return binOpNames[o]
+	}
+	return "?"
+}
+
+// binOpOf returns the operator written s ("<>" is "!="; keywords in
+// upper case).
+func binOpOf(s string) BinOp {
+	if s == "<>" {
+		return OpNe
+	}
+	for i, name := range binOpNames {
+		if name == s && i != 0 {
+			return BinOp(i)
+		}
+	}
+	panic("query: unknown binary operator " + s)
 }
 
 // IsNull is X IS [NOT] NULL.

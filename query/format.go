@@ -321,7 +321,7 @@ func binaryPrec(op string) int {
 func exprPrec(e Expr) int {
 	switch e := e.(type) {
 	case *Binary:
-		return binaryPrec(e.Op)
+		return binaryPrec(e.Op.String())
 	case *Unary:
 		if e.Op == "NOT" {
 			return precNot
@@ -347,7 +347,7 @@ func formatExpr(b *strings.Builder, e Expr, min int) {
 	}
 	switch e := e.(type) {
 	case *Binary:
-		p := binaryPrec(e.Op)
+		p := binaryPrec(e.Op.String())
 		left, right := p, p+1
 		if p == precCmp {
 			// Comparisons do not chain: both sides sit one level tighter.
@@ -355,7 +355,7 @@ func formatExpr(b *strings.Builder, e Expr, min int) {
 		}
 		formatExpr(b, e.L, left)
 		b.WriteString(" ")
-		b.WriteString(e.Op)
+		b.WriteString(e.Op.String())
 		b.WriteString(" ")
 		formatExpr(b, e.R, right)
 	case *Unary:

@@ -98,13 +98,14 @@ func checkPositions(t *testing.T, src string, stmts []Statement) {
 	for _, s := range stmts {
 		Walk(s, func(n Node) bool {
 			p := n.Position()
-			if p.Line < 1 || p.Col < 1 || p.Offset < 0 || p.Offset > len(src) {
+			if p.Line < 1 || p.Col < 1 || p.Offset < 0 || int(p.Offset) > len(src) {
 				t.Errorf("%T has no position (%+v) in %q", n, p, src)
 				return true
 			}
-			line := 1 + strings.Count(src[:p.Offset], "\n")
-			col := p.Offset - (strings.LastIndex(src[:p.Offset], "\n") + 1) + 1
-			if line != p.Line || col != p.Col {
+			off := int(p.Offset)
+			line := 1 + strings.Count(src[:off], "\n")
+			col := off - (strings.LastIndex(src[:off], "\n") + 1) + 1
+			if line != int(p.Line) || col != int(p.Col) {
 				t.Errorf("%T at %+v, but offset %d is %d:%d in %q", n, p, p.Offset, line, col, src)
 			}
 			return true

@@ -124,6 +124,12 @@ func dumpValue(b *strings.Builder, v reflect.Value, indent int) {
 			nested = append(nested, i)
 		case reflect.String:
 			fmt.Fprintf(b, " %s=%q", ft.Name, f.String())
+		case reflect.Uint8:
+			if op, ok := f.Interface().(BinOp); ok {
+				fmt.Fprintf(b, " %s=%q", ft.Name, op.String())
+				continue
+			}
+			fmt.Fprintf(b, " %s=%v", ft.Name, f.Interface())
 		default:
 			fmt.Fprintf(b, " %s=%v", ft.Name, f.Interface())
 		}

@@ -145,7 +145,7 @@ func endPos(src string) lexer.Position {
 }
 
 func lexErr(p lexer.Position, format string, args ...any) *Error {
-	return &Error{Pos: Pos{Offset: p.Offset, Line: p.Line, Col: p.Column}, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Pos: pos(p), Msg: fmt.Sprintf(format, args...)}
 }
 
 func isIdentStart(r rune) bool {

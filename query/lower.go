@@ -41,7 +41,7 @@ func chunkFor[T any](s []T) []T {
 }
 
 func (l *lowerer) binary(at Pos, op string, x, y Expr) *Binary {
-	l.bins = append(chunkFor(l.bins), Binary{At: at, Op: op, L: x, R: y})
+	l.bins = append(chunkFor(l.bins), Binary{At: at, Op: binOpOf(op), L: x, R: y})
 	return &l.bins[len(l.bins)-1]
 }
 
@@ -50,7 +50,7 @@ func (l *lowerer) intLit(at Pos, v int64) *IntLit {
 	return &l.ints[len(l.ints)-1]
 }
 
-func pos(p lexer.Position) Pos { return Pos{Offset: p.Offset, Line: p.Line, Col: p.Column} }
+func pos(p lexer.Position) Pos { return MakePos(p.Offset, p.Line, p.Column) }
 
 func (l *lowerer) fail(p lexer.Position, format string, args ...any) {
 	if l.err == nil {
@@ -408,7 +408,7 @@ func (l *lowerer) expr(e *expr) Expr {
 		l.err = e.err
 	}
 	for _, q := range e.qs {
-		q.Index = l.paramIndex(q.At.Offset)
+		q.Index = l.paramIndex(int(q.At.Offset))
 	}
 	for _, s := range e.subs {
 		s.node.Select = l.selectStmt(s.tree)

@@ -40,16 +40,16 @@ func TestParseAST(t *testing.T) {
 		{"INSERT INTO t VALUES (1)", &Insert{Table: ident("t"), Rows: [][]Expr{{intLit(1)}}}},
 		{"UPDATE t SET value = value * 2 WHERE rowid = 1",
 			&Update{Table: ident("t"),
-				Set:   []Assignment{{Column: ident("value"), Value: &Binary{Op: "*", L: col("value"), R: intLit(2)}}},
-				Where: &Binary{Op: "=", L: col("rowid"), R: intLit(1)}}},
+				Set:   []Assignment{{Column: ident("value"), Value: &Binary{Op: OpMul, L: col("value"), R: intLit(2)}}},
+				Where: &Binary{Op: OpEq, L: col("rowid"), R: intLit(1)}}},
 		{"DELETE FROM t", &Delete{Table: ident("t")}},
 		{"SELECT 1", &Select{Items: []SelectItem{{Expr: intLit(1)}}}},
 		{"SOFT SELECT value FROM t WHERE label = 'a' MATCH [1, -2.5, 3e-2] ON key USING COSINE TEMPERATURE √d / 2 TOP 5 LIMIT 1",
 			&Select{Mode: Soft, Items: []SelectItem{{Expr: col("value")}}, From: identp("t"),
 				Match: &Match{Query: vec, On: identp("key"), Metric: Cosine,
-					Temperature: &Binary{Op: "/", L: &Call{Name: "sqrt", Args: []Expr{col("d")}}, R: intLit(2)},
+					Temperature: &Binary{Op: OpDiv, L: &Call{Name: "sqrt", Args: []Expr{col("d")}}, R: intLit(2)},
 					Top:         intLit(5)},
-				Where: &Binary{Op: "=", L: col("label"), R: &StringLit{Value: "a"}},
+				Where: &Binary{Op: OpEq, L: col("label"), R: &StringLit{Value: "a"}},
 				Limit: intLit(1)}},
 		{"HARD SELECT * FROM t MATCH $2",
 			&Select{Mode: Hard, Items: []SelectItem{{Star: true}}, From: identp("t"), Match: &Match{Query: &Param{Index: 2}}}},
@@ -58,9 +58,9 @@ func TestParseAST(t *testing.T) {
 				Items: []SelectItem{{Expr: col("label")}, {Expr: &Call{Name: "sum", Args: []Expr{col("weight")}}, Alias: "p"}},
 				From:  identp("t"),
 				Match: &Match{Query: &Subquery{Select: &Select{Items: []SelectItem{{Expr: col("key")}}, From: identp("q"),
-					Where: &Binary{Op: "<", L: col("rowid"), R: intLit(3)}}}},
+					Where: &Binary{Op: OpLt, L: col("rowid"), R: intLit(3)}}}},
 				GroupBy: []Expr{col("label")},
-				Having:  &Binary{Op: ">", L: col("p"), R: intLit(0)},
+				Having:  &Binary{Op: OpGt, L: col("p"), R: intLit(0)},
 				OrderBy: []OrderItem{{Expr: col("p"), Desc: true}, {Expr: col("label")}},
 				Limit:   intLit(1), Offset: intLit(2)}},
 		{"COPY t (key, value) FROM 'k.npy', 'v.npy' WITH (FORMAT npy, header = true)",
@@ -188,7 +188,7 @@ func TestErrors(t *testing.T) {
 // column, as the whole script parsed at once does.
 func TestParseAt(t *testing.T) {
 	prefix := "SELECT 1;\n-- two\n\n  SELECT 2; "
-	at := Pos{Offset: len(prefix), Line: 4, Col: 13}
+	at := Pos{Offset: int32(len(prefix)), Line: 4, Col: 13}
 	for _, src := range []string{
 		"SOFT SELECT v FORM t",
 		"SELECT [1, 2, 3, 4e38]",
@@ -407,8 +407,8 @@ func TestFormatConstructed(t *testing.T) {
 		{&FloatLit{Value: 2}, "2.0"},
 		{&FloatLit{Value: 1e300}, "1e+300"},
 		{&Unary{Op: "-", X: &IntLit{Value: -3}}, "-(-3)"},
-		{&Binary{Op: "-", L: col("a"), R: &Binary{Op: "-", L: col("b"), R: col("c")}}, "a - (b - c)"},
-		{&Binary{Op: "AND", L: &Binary{Op: "OR", L: col("a"), R: col("b")}, R: col("c")}, "(a OR b) AND c"},
+		{&Binary{Op: OpSub, L: col("a"), R: &Binary{Op: OpSub, L: col("b"), R: col("c")}}, "a - (b - c)"},
+		{&Binary{Op: OpAnd, L: &Binary{Op: OpOr, L: col("a"), R: col("b")}, R: col("c")}, "(a OR b) AND c"},
 		{&ColumnRef{Table: "my t", Name: "Select"}, `"my t"."Select"`},
 		{&Ident{Name: "x"}, "x"},
 	}
@@ -462,7 +462,7 @@ func TestStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	items := st.(*Select).Items
-	for i, want := range []int{9, 29, 43} {
+	for i, want := range []int32{9, 29, 43} {
 		if got := Start(items[i].Expr).Col; got != want {
 			t.Errorf("item %d: Start at col %d, want %d", i, got, want)
 		}

@@ -97,7 +97,7 @@ func posAt(text string, off int) query.Pos {
 	if nl := strings.LastIndexByte(text[:off], '\n'); nl >= 0 {
 		col = off - nl
 	}
-	return query.Pos{Offset: off, Line: line, Col: col}
+	return query.MakePos(off, line, col)
 }
 
 // prepareText parses one statement of text (starting at position at of

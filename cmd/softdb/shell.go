@@ -71,7 +71,7 @@ func (s *Shell) Close() error {
 func (s *Shell) ExecText(ctx context.Context, text string, at query.Pos) error {
 	stmts, err := query.ParseAt(text, at)
 	if err != nil {
-		return lineError(at.Line, err)
+		return lineError(int(at.Line), err)
 	}
 	for _, st := range stmts {
 		res, err := s.Conn.Run(ctx, st)
@@ -79,7 +79,7 @@ func (s *Shell) ExecText(ctx context.Context, text string, at query.Pos) error {
 			s.progress.finish()
 		}
 		if err != nil {
-			return lineError(st.Position().Line, err)
+			return lineError(int(st.Position().Line), err)
 		}
 		if res.Columns != nil {
 			if err := s.print(st, res); err != nil {
@@ -185,7 +185,7 @@ func (s *Shell) RunScript(ctx context.Context, r io.Reader) error {
 			if err := s.runPiece(ctx, p); err != nil {
 				return err
 			}
-			return lineError(p.at.Line, errors.New("statement is too long"))
+			return lineError(int(p.at.Line), errors.New("statement is too long"))
 		}
 		if eof {
 			return nil
@@ -203,7 +203,7 @@ func (s *Shell) runPiece(ctx context.Context, p piece) error {
 	}
 	more, err := s.dot(ctx, strings.TrimSpace(p.text))
 	if err != nil {
-		return lineError(p.at.Line, err)
+		return lineError(int(p.at.Line), err)
 	}
 	if !more {
 		return errQuit

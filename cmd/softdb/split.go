@@ -11,7 +11,8 @@ import (
 // blanks and comments before it are not part of it.
 type piece struct {
 	text string
-	at   query.Pos
+	at   query.Pos // its line and column (offsets count from its start)
+	off  int       // its byte offset in the script
 	dot  bool
 }
 
@@ -29,7 +30,8 @@ type splitter struct {
 	state     scanState // at buf[scan]
 	blank     bool      // buf[head:scan] holds only blanks and comments
 	lineBlank bool      // only blanks since the last newline
-	at        query.Pos // where buf[head] is in the script
+	line, col int       // where buf[head] is in the script
+	offset    int       // and its byte offset
 	steps     int       // bytes scanned, counted for the test of linear work
 }
 
@@ -49,7 +51,7 @@ var byteOrderMark = []byte("\uFEFF")
 func newSplitter() *splitter {
 	sp := &splitter{}
 	sp.reset()
-	sp.at = query.Pos{Line: 1, Col: 1}
+	sp.line, sp.col = 1, 1
 	return sp
 }
 
@@ -83,14 +85,14 @@ func (sp *splitter) pending() bool { return sp.head < len(sp.buf) }
 // the parser reports), unless it is only blanks and comments.
 func (sp *splitter) next(eof bool) (piece, bool) {
 	b := sp.buf
-	if sp.at.Offset == 0 && sp.scan == 0 && sp.head == 0 {
+	if sp.offset == 0 && sp.scan == 0 && sp.head == 0 {
 		// A byte order mark from an editor starts the script.
 		if !eof && len(b) < len(byteOrderMark) && bytes.HasPrefix(byteOrderMark, b) {
 			return piece{}, false
 		}
 		if bytes.HasPrefix(b, byteOrderMark) {
 			sp.head, sp.scan = len(byteOrderMark), len(byteOrderMark)
-			sp.at.Offset = len(byteOrderMark)
+			sp.offset = len(byteOrderMark)
 		}
 	}
 	i := sp.scan
@@ -219,7 +221,7 @@ func (sp *splitter) overlong() (piece, bool) {
 
 // cut hands out buf[head:end] as a piece.
 func (sp *splitter) cut(end int, dot bool) piece {
-	p := piece{text: string(sp.buf[sp.head:end]), at: sp.at, dot: dot}
+	p := piece{text: string(sp.buf[sp.head:end]), at: sp.pos(), off: sp.offset, dot: dot}
 	sp.advance(end)
 	sp.scan = end
 	sp.state, sp.blank = inCode, true
@@ -230,11 +232,17 @@ func (sp *splitter) cut(end int, dot bool) piece {
 func (sp *splitter) advance(end int) {
 	seg := sp.buf[sp.head:end]
 	if k := bytes.LastIndexByte(seg, '\n'); k >= 0 {
-		sp.at.Line += bytes.Count(seg, []byte{'\n'})
-		sp.at.Col = len(seg) - k
+		sp.line += bytes.Count(seg, []byte{'\n'})
+		sp.col = len(seg) - k
 	} else {
-		sp.at.Col += len(seg)
+		sp.col += len(seg)
 	}
-	sp.at.Offset += len(seg)
+	sp.offset += len(seg)
 	sp.head = end
 }
+
+// pos returns where buf[head] is, as the parser takes it: line and column
+// in the script, and offset 0, so that offsets in the statement's
+// positions count from its start (a script may be longer than an int32
+// offset; a statement is not).
+func (sp *splitter) pos() query.Pos { return query.MakePos(0, sp.line, sp.col) }

@@ -113,13 +113,13 @@ func TestSplitter(t *testing.T) {
 			if p.dot != (strings.HasPrefix(p.text, ".") && !strings.HasPrefix(p.text, ".no")) {
 				t.Errorf("chunk %d: %q: dot %v", chunk, p.text, p.dot)
 			}
-			if off := p.at.Offset; off+len(p.text) > len(splitScript) || splitScript[off:off+len(p.text)] != p.text {
+			if off := p.off; off+len(p.text) > len(splitScript) || splitScript[off:off+len(p.text)] != p.text {
 				t.Fatalf("chunk %d: %q is not at offset %d", chunk, p.text, off)
 			}
-			before := splitScript[:p.at.Offset]
+			before := splitScript[:p.off]
 			line := strings.Count(before, "\n") + 1
 			col := len(before) - strings.LastIndexByte(before, '\n')
-			if p.at.Line != line || p.at.Col != col {
+			if int(p.at.Line) != line || int(p.at.Col) != col {
 				t.Errorf("chunk %d: %q at %d:%d, want %d:%d", chunk, p.text, p.at.Line, p.at.Col, line, col)
 			}
 		}
