@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 
 	"github.com/softdb/softdb"
@@ -33,8 +34,21 @@ Serve it to PostgreSQL clients: softdb serve [flags] [DBDIR]
 flags:
 `
 
+// gcFloor is heap the garbage collector counts as live but the process
+// never touches (a fresh large allocation is not written, so it costs
+// address space, not memory): Go's heap goal is twice the live heap and
+// at least 4 MiB, so without it a script of many short statements, each
+// allocating a few KiB to parse and plan, would collect every few hundred
+// statements. With it the goal is at least 32 MiB: 1,000,000 `SELECT 1;`
+// from a pipe ran 1.2–1.6× faster (paired runs, 2 cores), for about
+// 20 MiB more resident memory.
+var gcFloor []byte
+
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	gcFloor = make([]byte, 16<<20)
+	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	runtime.KeepAlive(gcFloor)
+	os.Exit(code)
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
