@@ -1,6 +1,7 @@
 package query
 
 import (
+	"math"
 	"runtime"
 	"strings"
 	"testing"
@@ -148,5 +149,30 @@ func TestLongSyntaxError(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || int(err.(*Error).Pos.Col) != wantPos {
 			t.Errorf("%.30s…: %v, want %s at column %d", tc.src, err, tc.want, wantPos)
 		}
+	}
+}
+
+// TestMakePos: positions past the int32 range (a script of over 2³¹
+// lines, a line of over 2 GiB) are held at the largest int32, not wrapped
+// to negative numbers.
+func TestMakePos(t *testing.T) {
+	if p := MakePos(1<<40, 1<<33, 7); p.Offset != math.MaxInt32 || p.Line != math.MaxInt32 || p.Col != 7 {
+		t.Errorf("MakePos past int32: %+v", p)
+	}
+	if p := MakePos(12, 3, 4); p != (Pos{Offset: 12, Line: 3, Col: 4}) {
+		t.Errorf("MakePos(12, 3, 4) = %+v", p)
+	}
+}
+
+// TestBinOpNames: every operator the parser lowers reads back as written,
+// and the zero BinOp is none of them.
+func TestBinOpNames(t *testing.T) {
+	for _, op := range []string{"OR", "AND", "||", "+", "-", "*", "/", "%", "=", "!=", "<", "<=", ">", ">="} {
+		if got := binOpOf(op).String(); got != op {
+			t.Errorf("%s reads back as %s", op, got)
+		}
+	}
+	if binOpOf("<>") != OpNe || BinOp(0).String() != "?" {
+		t.Errorf("<> is %v; the zero BinOp is %q", binOpOf("<>"), BinOp(0).String())
 	}
 }
