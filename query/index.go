@@ -59,6 +59,13 @@ func (l *lowerer) options(opts []*copyOption) []CopyOption {
 	var out []CopyOption
 	for _, o := range opts {
 		opt := CopyOption{At: pos(o.Pos), Name: strings.ToUpper(o.Name.Value), Value: "TRUE"}
+		// As in PostgreSQL, an option given twice is an error, not the
+		// last one winning.
+		for _, prev := range out {
+			if prev.Name == opt.Name {
+				l.fail(o.Pos, "option %s is given twice (first at %s)", strings.ToLower(opt.Name), prev.At)
+			}
+		}
 		if v := o.Value; v != nil {
 			opt.Value = v.Value
 			if v.Type == tokString || v.Type == tokQIdent {
