@@ -137,3 +137,45 @@ func TestProjectionBadFiles(t *testing.T) {
 		t.Error("a refused CREATE PROJECTION left a projection")
 	}
 }
+
+// TestGeneratedOverflow: a generated column whose value leaves float32's
+// range fails the write with an error naming the column and the row (the
+// VALUES row, the rowid, the file and line), and writes nothing.
+func TestGeneratedOverflow(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openTemp(t)
+	w := filepath.Join(dir, "w.npy")
+	writeRawNPY(t, w, "<f4", "(3, 2)", float32Bytes([]float32{10, 10, 10, 10, 10, 10}))
+	csv := filepath.Join(dir, "x.csv")
+	if err := os.WriteFile(csv, []byte("x\n\"[1,1,1]\"\n\"[3e38,3e38,3e38]\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		fmt.Sprintf("CREATE PROJECTION w (3 -> 2) FROM '%s'", w),
+		"CREATE TABLE g (x VECTOR(3), k VECTOR(2) GENERATED ALWAYS AS (project(x, w)) STORED)",
+		"INSERT INTO g (x) VALUES ([1, 2, 3])",
+	} {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ q, want string }{
+		{"INSERT INTO g (x) VALUES ([1, 1, 1]), ([3e38, 3e38, 3e38])", "generated column g.k, row 2: vector arithmetic overflowed float32"},
+		{"UPDATE g SET x = [3e38, 3e38, 3e38]", "generated column g.k, rowid 1: vector arithmetic overflowed float32"},
+		{fmt.Sprintf("COPY g (x) FROM '%s' WITH (header true)", csv), "generated column g.k, " + csv + ":3: vector arithmetic overflowed float32"},
+	} {
+		_, err := db.Exec(ctx, c.q)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", c.q, err, c.want)
+		}
+	}
+	var n int
+	var k string
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM g").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d rows (%v) after the refused writes, want 1", n, err)
+	}
+	if err := db.QueryRow(ctx, "SELECT k FROM g").Scan(&k); err != nil || k != "[60, 60]" {
+		t.Errorf("k = %s (%v), want [60, 60]", k, err)
+	}
+}

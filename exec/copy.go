@@ -179,7 +179,7 @@ func copyFrom(ctx context.Context, tx *storage.Tx, n *query.Copy, progress Progr
 		copy(row, cur.rows[at])
 		copy(pos, cur.pos[at*len(readers):(at+1)*len(readers)])
 		at++
-		if err := gen.fill(row); err != nil {
+		if err := gen.fill(row, n.At, func() string { return pos[0].String() }); err != nil {
 			return err
 		}
 		if done++; done%progressRows == 0 {

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -62,25 +63,28 @@ func planGenerated(snap *storage.Snapshot, schema *storage.Schema) (*genPlan, er
 	return g, nil
 }
 
-// fill computes the generated columns of a full row in place.
-func (g *genPlan) fill(row []types.Value) error {
+// fill computes the generated columns of a full row in place. An error
+// names the column and the row (where: "row 2", "rowid 17", "x.csv:4")
+// and points at at, the statement writing it: a position inside the
+// stored expression would mean nothing to the statement's author.
+func (g *genPlan) fill(row []types.Value, at query.Pos, where func() string) error {
 	if g == nil {
 		return nil
 	}
 	for k, c := range g.cols {
-		v, err := g.exprs[k].eval(flatRow(row))
-		if err != nil {
-			return err
-		}
 		col := g.schema.Columns[c]
-		cv, err := coerce(v, col, g.schema.Name, query.Pos{})
-		if err != nil {
-			if e, ok := err.(*Error); ok {
-				e.Msg = "generated column " + g.schema.Name + "." + col.Name + ": " + e.Msg
-			}
-			return err
+		v, err := g.exprs[k].eval(flatRow(row))
+		if err == nil {
+			v, err = coerce(v, col, g.schema.Name, query.Pos{})
 		}
-		row[c] = cv
+		if err != nil {
+			class, msg := ErrValue, err.Error()
+			if e, ok := err.(*Error); ok {
+				class, msg = e.Class, e.Msg
+			}
+			return errorf(class, at, "generated column %s.%s, %s: %s", g.schema.Name, col.Name, where(), msg)
+		}
+		row[c] = v
 	}
 	return nil
 }
@@ -212,7 +216,7 @@ func refreshGenerated(ctx context.Context, tx *storage.Tx, names []string) error
 			for c := range row {
 				row[c] = r.seg.Value(c, r.i)
 			}
-			if err := g.fill(row); err != nil {
+			if err := g.fill(row, query.Pos{}, func() string { return fmt.Sprintf("rowid %d", r.rowid) }); err != nil {
 				return err
 			}
 			ids[ri], newRows[ri] = r.rowid, row

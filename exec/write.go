@@ -113,7 +113,7 @@ func insert(tx *storage.Tx, s *query.Insert, params []types.Value) (n, lastID in
 			}
 			row[target[j]] = cv
 		}
-		if err := gen.fill(row); err != nil {
+		if err := gen.fill(row, s.At, func() string { return fmt.Sprintf("row %d", ri+1) }); err != nil {
 			return 0, 0, err
 		}
 		rows[ri] = row
@@ -420,7 +420,7 @@ func update(ctx context.Context, tx *storage.Tx, s *query.Update, params []types
 			}
 			row[st.col] = cv
 		}
-		if err := gen.fill(row); err != nil {
+		if err := gen.fill(row, s.At, func() string { return fmt.Sprintf("rowid %d", r.rowid) }); err != nil {
 			return 0, err
 		}
 		ids[ri] = r.rowid
