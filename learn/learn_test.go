@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/softdb/softdb/attention"
@@ -137,6 +138,13 @@ func TestTrainErrors(t *testing.T) {
 	p, w = randomProblem(5, 1, 4, 2, attention.Dot, false, false)
 	if _, err := Train(context.Background(), p, w, 5, nil); err == nil {
 		t.Error("one row: no error")
+	}
+	p, w = randomProblem(5, 20, 4, 2, attention.Dot, false, false)
+	for i := range p.Labels {
+		p.Labels[i] = int32(i) // every label unique: the loss is 0 for any W
+	}
+	if _, err := Train(context.Background(), p, w, 5, nil); err == nil || !strings.Contains(err.Error(), "no two of the 20 rows share a label") {
+		t.Errorf("unique labels: error %v", err)
 	}
 	p, w = randomProblem(5, 20, 4, 2, attention.Dot, false, false)
 	p.Temperature = 5e-324 // 1/T overflows: logits are ±Inf

@@ -50,6 +50,18 @@ func (p *Problem) Check() error {
 		if !distinct {
 			return fmt.Errorf("all %d rows have the same label: there is nothing to tell apart", p.N)
 		}
+		// A row whose label no other row has contributes nothing to the
+		// loss (see row); when that is every row, the loss is 0 whatever
+		// the projection.
+		seen := make(map[int32]bool, len(p.Labels))
+		shared := false
+		for _, c := range p.Labels {
+			shared = shared || seen[c]
+			seen[c] = true
+		}
+		if !shared {
+			return fmt.Errorf("no two of the %d rows share a label: there is nothing to pull together", p.N)
+		}
 	}
 	return nil
 }
