@@ -1,6 +1,7 @@
 package softdb_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/softdb/softdb"
@@ -617,5 +619,41 @@ func TestBackwardManyChunks(t *testing.T) {
 				t.Errorf("%s heads=%d: grad_temperature = %.8g, finite difference %.8g", metric, heads, gT, fd)
 			}
 		}
+	}
+}
+
+// TestBackwardOverflow: a gradient past float32's range (values and g
+// near 3e38 make ⟨g, v⟩ about 1e77) is an error naming the gradient, in
+// the blend form (grad_query) and the row form (grad_key), with and
+// without HEADS, rather than a component clamped to ±MaxFloat32.
+func TestBackwardOverflow(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	if _, err := db.Exec(ctx, "CREATE TABLE t (k VECTOR(2), v VECTOR(2)); INSERT INTO t VALUES ([1, 0], [3e38, 3e38]), ([0, 1], [-3e38, -3e38])"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ q, want string }{
+		{"SOFT SELECT v, grad_query FROM t MATCH [1, 0] BACKWARD v = [3e38, 3e38]", "grad_query overflows float32"},
+		{"SOFT SELECT v, grad_query FROM t MATCH [1, 0] HEADS 2 BACKWARD v = [3e38, 3e38]", "grad_query overflows float32"},
+		{"SOFT SELECT rowid, grad_key FROM t MATCH [1, 0] BACKWARD v = [3e38, 3e38]", "grad_key overflows float32"},
+	} {
+		rows, err := db.Query(ctx, c.q)
+		for err == nil && rows.Next() {
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", c.q, err, c.want)
+		}
+	}
+	// In range the gradient comes back: g = [0.1, 0.1] gives ⟨g, v⟩ =
+	// ±6e37, computed in float64 though the float32 product would not fit.
+	var gq []float32
+	if err := db.QueryRow(ctx, "SOFT SELECT grad_query FROM t MATCH [1, 0] BACKWARD v = [0.1, 0.1]").Scan(&gq); err != nil {
+		t.Fatal(err)
+	}
+	if len(gq) != 2 || !(gq[0] > 1e36) || gq[1] != -gq[0] {
+		t.Errorf("grad_query = %v, want [x, -x] with x about 1e37", gq)
 	}
 }

@@ -299,7 +299,10 @@ func (lp *learnPlan) finishRows(ctx context.Context, m *matchPlan, p *selectPlan
 	var gT float64
 	ok := false
 	if lp.grad != nil && q.v != nil {
-		gq, gT, ok = lp.rowGrads(m, rows, q.v)
+		var err error
+		if gq, gT, ok, err = lp.rowGrads(m, rows, q.v); err != nil {
+			return nil, err
+		}
 	}
 	if !m.blend {
 		return finish(ctx, p.out, rows)
@@ -323,7 +326,11 @@ func (lp *learnPlan) finishRows(ctx context.Context, m *matchPlan, p *selectPlan
 func (lp *learnPlan) gradItems(m *matchPlan, res []types.Value, qrow types.Value, gq []float64, gT float64) error {
 	env := flatRow(qrowEnv(m.ncols, qrow))
 	if gq != nil {
-		env[m.ncols+pseudoGradQuery] = types.VectorValue(narrow(gq))
+		v, err := narrow(gq, "grad_query", lp.grad.at)
+		if err != nil {
+			return err
+		}
+		env[m.ncols+pseudoGradQuery] = types.VectorValue(v)
 		env[m.ncols+pseudoGradTemp] = types.FloatValue(gT)
 	}
 	for i, k := range lp.kinds {
@@ -345,7 +352,7 @@ func (lp *learnPlan) gradItems(m *matchPlan, res []types.Value, qrow types.Value
 // whose column value is NULL take no part in the blend (SPEC §4: the
 // weights are renormalised over the others): their ∂L/∂vᵢ is NULL and
 // their ∂L/∂kᵢ the zero vector. ok is false when no row takes part.
-func (lp *learnPlan) rowGrads(m *matchPlan, rows []srcRow, q []float32) (gq []float64, gT float64, ok bool) {
+func (lp *learnPlan) rowGrads(m *matchPlan, rows []srcRow, q []float32) (gq []float64, gT float64, ok bool, err error) {
 	gs := lp.grad
 	vals := make([][]float64, len(rows))
 	var wsum float64
@@ -370,7 +377,7 @@ func (lp *learnPlan) rowGrads(m *matchPlan, rows []srcRow, q []float32) (gq []fl
 		rows[i].grad = &rowGrad{key: types.VectorValue(make([]float32, d))}
 	}
 	if !(wsum > 0) {
-		return nil, 0, false
+		return nil, 0, false, nil
 	}
 	var gb float64
 	for i := range rows {
@@ -397,7 +404,11 @@ func (lp *learnPlan) rowGrads(m *matchPlan, rows []srcRow, q []float32) (gq []fl
 		gT -= c * float64(r.score) * invT
 		clear(gk)
 		attention.ScoreGrad(gk, m.metric, c, k, q)
-		r.grad.key = types.VectorValue(narrow(gk))
+		key, err := narrow(gk, "grad_key", gs.at)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		r.grad.key = types.VectorValue(key)
 		if gs.t.Kind == types.Vector {
 			gvv := make([]float32, gs.dv)
 			for j, x := range gs.g {
@@ -408,14 +419,19 @@ func (lp *learnPlan) rowGrads(m *matchPlan, rows []srcRow, q []float32) (gq []fl
 			r.grad.value = types.FloatValue(w * float64(gs.g[0]))
 		}
 	}
-	return gq, gT, true
+	return gq, gT, true, nil
 }
 
-// narrow rounds a float64 vector to float32, clamped to float32's range.
-func narrow(v []float64) []float32 {
+// narrow rounds the float64 gradient v to float32. A component past
+// float32's range is an error, as for vector arithmetic: clamping it
+// would return a wrong gradient without a word.
+func narrow(v []float64, name string, at query.Pos) ([]float32, error) {
 	out := make([]float32, len(v))
 	for j, x := range v {
-		out[j] = float32(max(min(x, math.MaxFloat32), -math.MaxFloat32))
+		out[j] = float32(x)
+		if math.IsInf(float64(out[j]), 0) || math.IsNaN(x) {
+			return nil, errorf(ErrValue, at, "%s overflows float32: component %d is %g (scale g or the values down)", name, j+1, x)
+		}
 	}
-	return out
+	return out, nil
 }
