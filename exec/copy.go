@@ -40,18 +40,16 @@ func (s *Session) copy(ctx context.Context, n *query.Copy, res *Result) error {
 	})
 }
 
-// copyTargets resolves COPY's column list (all columns when absent).
+// copyTargets resolves COPY's column list. Without one, COPY FROM and
+// COPY TO both take every column but the generated ones, as in
+// PostgreSQL: what COPY TO writes, COPY FROM reads back (the generated
+// columns are computed again). A list may name a generated column for
+// COPY TO.
 func copyTargets(t *storage.Table, n *query.Copy) ([]int, []formats.Column, error) {
 	schema := t.Schema()
 	var idx []int
 	if len(n.Columns) == 0 {
 		idx = writableColumns(schema)
-		if n.To {
-			idx = nil
-			for i := range schema.Columns {
-				idx = append(idx, i)
-			}
-		}
 	} else {
 		seen := map[int]bool{}
 		for _, c := range n.Columns {

@@ -57,6 +57,22 @@ func (s *Session) Describe(stmt query.Statement, nparams int) (*Description, err
 		d.Columns = []string{"plan"}
 		d.Types = []types.Type{{Kind: types.Text}}
 		d.HasRows = true
+	case *query.Copy:
+		// The columns COPY loads or writes, in order (it returns no rows):
+		// a client streaming the data itself (the server's COPY … FROM
+		// STDIN) needs them.
+		t, err := tableOf(snap, n.Table)
+		if err != nil {
+			return nil, err
+		}
+		_, cols, err := copyTargets(t, n)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cols {
+			d.Columns = append(d.Columns, c.Name)
+			d.Types = append(d.Types, c.Type)
+		}
 	}
 	return d, nil
 }

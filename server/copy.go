@@ -173,14 +173,16 @@ func (c *conn) copyIO(cmd *copyCommand) error {
 	return c.copyOut(ctx, cmd)
 }
 
-// targetColumns are the columns COPY names, or all of the table's, with
-// their kinds (INT, FLOAT, TEXT, VECTOR) as the table's SELECT * describes
-// them ("" for a name the table lacks: softdb's COPY then names it).
+// targetColumns are the columns COPY names, or the table's without its
+// generated ones, with their kinds (INT, FLOAT, TEXT, VECTOR), as softdb
+// describes the same COPY to a file ("" for a name the table lacks:
+// softdb's COPY then names it).
 func (c *conn) targetColumns(ctx context.Context, cmd *copyCommand) (cols, kinds []string, err error) {
 	// Built without positions: an error (no such table) is the COPY's,
-	// not a place in a statement the client did not write.
-	sel := &query.Select{Items: []query.SelectItem{{Star: true}}, From: &query.Ident{Name: cmd.table}}
-	d, err := c.db.Describe(ctx, sel)
+	// not a place in a statement the client did not write. The columns
+	// are described from the whole table, so that a name the list gets
+	// wrong is reported by the COPY that runs.
+	d, err := c.db.Describe(ctx, &query.Copy{Table: query.Ident{Name: cmd.table}, To: !cmd.in})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -519,15 +521,17 @@ func isHex(c byte) bool {
 func (c *conn) copyOut(ctx context.Context, cmd *copyCommand) error {
 	text := cmd.query
 	if text == "" {
-		cols := "*"
-		if cmd.columns != nil {
-			q := make([]string, len(cmd.columns))
-			for i, n := range cmd.columns {
-				q[i] = quoteIdent(n)
-			}
-			cols = strings.Join(q, ", ")
+		// Without a list, the table's columns but the generated ones, as
+		// COPY … TO a file writes (and COPY … FROM reads back).
+		names, _, err := c.targetColumns(ctx, cmd)
+		if err != nil {
+			return err
 		}
-		text = "SELECT " + cols + " FROM " + quoteIdent(cmd.table)
+		q := make([]string, len(names))
+		for i, n := range names {
+			q[i] = quoteIdent(n)
+		}
+		text = "SELECT " + strings.Join(q, ", ") + " FROM " + quoteIdent(cmd.table)
 	}
 	st, err := query.ParseOne(text)
 	if err != nil {
