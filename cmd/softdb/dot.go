@@ -184,6 +184,9 @@ func (s *Shell) describe(ctx context.Context, table string) ([]column, error) {
 		var c column
 		c.name, _ = r[0].(string)
 		c.typ, _ = r[1].(string)
+		if strings.HasPrefix(c.typ, "INDEX ") {
+			continue // an index on the table (no column type starts so): see indexes
+		}
 		c.typ = strings.TrimSuffix(c.typ, " (match column)")
 		nn, _ := r[2].(int64)
 		pk, _ := r[3].(int64)
@@ -193,7 +196,8 @@ func (s *Shell) describe(ctx context.Context, table string) ([]column, error) {
 	return cols, nil
 }
 
-// schema prints CREATE TABLE statements, as sqlite3's .schema does.
+// schema prints CREATE TABLE and CREATE INDEX statements, as sqlite3's
+// .schema does: run again, they make the same tables.
 func (s *Shell) schema(ctx context.Context, args []string) error {
 	names, counts, err := s.tables(ctx)
 	if err != nil {
@@ -205,6 +209,10 @@ func (s *Shell) schema(ctx context.Context, args []string) error {
 			return fmt.Errorf("no table %q (.tables lists them)", args[0])
 		}
 		names, counts = names[i:i+1], counts[i:i+1]
+	}
+	indexes, err := s.indexes(ctx)
+	if err != nil {
+		return err
 	}
 	for i, t := range names {
 		cols, err := s.describe(ctx, t)
@@ -222,8 +230,32 @@ func (s *Shell) schema(ctx context.Context, args []string) error {
 			}
 		}
 		fmt.Fprintf(s.Out, "CREATE TABLE %s (%s); -- %s\n", identSQL(t), strings.Join(defs, ", "), rowCount(int(counts[i])))
+		for _, ix := range indexes {
+			if ix[1] == t {
+				// lists in a comment: on an empty table CREATE INDEX refuses
+				// more lists than rows; REINDEX after a load rebuilds it.
+				fmt.Fprintf(s.Out, "CREATE INDEX %s ON %s USING %s (%s) WITH (codes = %s); -- lists = %s\n", identSQL(ix[0]), identSQL(t), ix[3], identSQL(ix[2]), ix[5], ix[4])
+			}
+		}
 	}
 	return nil
+}
+
+// indexes lists SHOW INDEXES: name, table, column, method, lists, codes.
+func (s *Shell) indexes(ctx context.Context) ([][6]string, error) {
+	res, err := s.query(ctx, "SHOW INDEXES")
+	if err != nil {
+		return nil, err
+	}
+	out := make([][6]string, len(res.Rows))
+	for i, r := range res.Rows {
+		for j := range out[i] {
+			if j < len(r) {
+				out[i][j] = fmt.Sprint(r[j])
+			}
+		}
+	}
+	return out, nil
 }
 
 func indexFold(list []string, s string) int {

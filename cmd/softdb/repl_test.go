@@ -288,6 +288,18 @@ INSERT INTO people VALUES (1, 'ann', [1, 2, 3]);`)
 	if _, errs := sh.feed(t, ".schema nosuch"); !strings.Contains(errs, `no table "nosuch"`) {
 		t.Errorf(".schema nosuch: %q", errs)
 	}
+	// An index is a CREATE INDEX of its own (DESCRIBE lists it among the
+	// rows), and what .schema prints runs again on a fresh database.
+	sh.mustFeed(t, `CREATE INDEX "people key" ON people (key) WITH (codes = int8);`)
+	out = sh.mustFeed(t, ".schema people")
+	if want := want + "CREATE INDEX \"people key\" ON people USING ivf (key) WITH (codes = int8); -- lists = 1\n"; out != want {
+		t.Errorf(".schema people with an index:\n%s\nwant:\n%s", out, want)
+	}
+	fresh := newTestShell(t, true)
+	fresh.mustFeed(t, out)
+	if got := fresh.mustFeed(t, ".schema people"); got != strings.Replace(out, "1 row", "0 rows", 1) {
+		t.Errorf(".schema after replaying it:\n%s\nwant:\n%s", got, out)
+	}
 	out = sh.mustFeed(t, ".help")
 	for _, c := range dotCommands {
 		if !strings.Contains(out, c) {
