@@ -3,6 +3,7 @@ package softdb_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -144,6 +145,9 @@ func TestMemoryEstimateBounds(t *testing.T) {
 	if n != 300 {
 		t.Errorf("count(*), sum(weight) over 300 queries: %d rows, want one per query", n)
 	}
+	if shown, err := showSetting(ctx, conn, "max_statement_memory"); err != nil || shown != "100MB" {
+		t.Errorf("SHOW max_statement_memory = %q, %v; want 100MB", shown, err)
+	}
 	// GROUP BY qrow may make a group per row: still refused at 100 MB.
 	if _, err := conn.Query(ctx, agg); !errors.Is(err, softdb.ErrLimit) || !strings.Contains(err.Error(), "limit of 100.0 MiB") {
 		t.Errorf("GROUP BY over 20000 × 20000 at 100 MB: %v", err)
@@ -157,6 +161,17 @@ func TestMemoryEstimateBounds(t *testing.T) {
 	}
 	if _, err := conn.Query(ctx, aggNoGroup); !errors.Is(err, softdb.ErrLimit) {
 		t.Errorf("after SET … DEFAULT: %v, want ErrLimit", err)
+	}
+	// SHOW gives the value in a form SET reads back.
+	shown, err := showSetting(ctx, conn, "max_statement_memory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "SET max_statement_memory = '"+shown+"'"); err != nil {
+		t.Errorf("SET max_statement_memory = %q (as SHOW gave it): %v", shown, err)
+	}
+	if _, err := conn.Query(ctx, "SHOW no_such_setting"); err == nil || !strings.Contains(err.Error(), `unknown setting "no_such_setting"`) {
+		t.Errorf("SHOW no_such_setting: %v", err)
 	}
 	for _, c := range []struct{ sql, want string }{
 		{"SET max_statement_memory = 'lots'", "invalid memory size"},
@@ -173,4 +188,19 @@ func TestMemoryEstimateBounds(t *testing.T) {
 			t.Errorf("ParseMemorySize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
+}
+
+// showSetting runs SHOW name on conn.
+func showSetting(ctx context.Context, conn *softdb.Conn, name string) (string, error) {
+	rows, err := conn.Query(ctx, "SHOW "+name)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var v string
+	if !rows.Next() {
+		return "", fmt.Errorf("SHOW %s: no row (%v)", name, rows.Err())
+	}
+	err = rows.Scan(&v)
+	return v, err
 }

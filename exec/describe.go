@@ -1,6 +1,8 @@
 package exec
 
 import (
+	"strings"
+
 	"github.com/softdb/softdb/query"
 	"github.com/softdb/softdb/storage"
 	"github.com/softdb/softdb/types"
@@ -53,6 +55,11 @@ func (s *Session) Describe(stmt query.Statement, nparams int) (*Description, err
 		d.Columns = []string{"column", "type", "not_null", "primary_key"}
 		d.Types = []types.Type{{Kind: types.Text}, {Kind: types.Text}, {Kind: types.Int}, {Kind: types.Int}}
 		d.HasRows = true
+	case *query.ShowSetting:
+		if _, err := s.setting(n); err != nil {
+			return nil, err
+		}
+		d.Columns, d.Types, d.HasRows = []string{strings.ToLower(n.Name.Name)}, []types.Type{{Kind: types.Text}}, true
 	case *query.Explain:
 		d.Columns = []string{"plan"}
 		d.Types = []types.Type{{Kind: types.Text}}

@@ -138,6 +138,20 @@ func bytesText(n int64) string {
 	return fmt.Sprintf("%d KiB", (n+1023)/1024)
 }
 
+// memorySizeText writes n bytes in the largest unit ParseMemorySize
+// reads back exactly: "8GB", "1536MB", "17179869185".
+func memorySizeText(n int64) string {
+	for _, u := range []struct {
+		name  string
+		shift uint
+	}{{"TB", 40}, {"GB", 30}, {"MB", 20}, {"kB", 10}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return fmt.Sprintf("%d%s", n>>u.shift, u.name)
+		}
+	}
+	return fmt.Sprint(n)
+}
+
 // ParseMemorySize reads a memory size: a whole number of bytes, or a
 // number with a unit kB, MB, GB or TB (PostgreSQL's units, powers of
 // 1024; KiB, MiB, GiB, TiB and K, M, G, T mean the same), case-insensitive,

@@ -112,6 +112,20 @@ func (s *Session) set(n *query.Set) error {
 	return nil
 }
 
+// setting returns the value of SHOW name, in a form SET accepts back.
+func (s *Session) setting(n *query.ShowSetting) (string, error) {
+	switch strings.ToLower(n.Name.Name) {
+	case "max_statement_memory":
+		return memorySizeText(s.MemoryLimit()), nil
+	case "index_scan":
+		if s.indexScan == "" {
+			return "auto", nil
+		}
+		return s.indexScan, nil
+	}
+	return "", errorf(ErrNotFound, n.Name.At, "unknown setting %q (the settings are max_statement_memory and index_scan)", n.Name.Name)
+}
+
 // PinSnapshot makes the session read-only over the current committed state:
 // every later statement sees that same snapshot.
 func (s *Session) PinSnapshot() { s.pinned = s.eng.db.Snapshot() }
@@ -329,6 +343,12 @@ func (s *Session) Exec(ctx context.Context, stmt query.Statement, params []types
 		}
 	case *query.Set:
 		err = s.set(n)
+	case *query.ShowSetting:
+		var v string
+		if v, err = s.setting(n); err == nil {
+			res.Columns, res.Types, res.HasRows = []string{strings.ToLower(n.Name.Name)}, []types.Type{{Kind: types.Text}}, true
+			res.Rows = [][]types.Value{{types.TextValue(v)}}
+		}
 	case *query.Begin:
 		err = s.Begin(ctx)
 	case *query.Commit:

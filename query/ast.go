@@ -229,6 +229,12 @@ type CopyOption struct {
 // ShowTables is SHOW TABLES.
 type ShowTables struct{ At Pos }
 
+// ShowSetting is SHOW name: the value of a setting SET changes.
+type ShowSetting struct {
+	At   Pos
+	Name Ident
+}
+
 // Set is SET name = value (or TO value): a setting of the session. Name
 // is as written; Value is a string literal's contents, or a number or word
 // as written.
@@ -440,6 +446,7 @@ func (n *Delete) Position() Pos      { return n.At }
 func (n *Select) Position() Pos      { return n.At }
 func (n *Copy) Position() Pos        { return n.At }
 func (n *ShowTables) Position() Pos  { return n.At }
+func (n *ShowSetting) Position() Pos { return n.At }
 func (n *Describe) Position() Pos    { return n.At }
 func (n *Set) Position() Pos         { return n.At }
 func (n *Explain) Position() Pos     { return n.At }
@@ -473,6 +480,7 @@ func (*Delete) node()      {}
 func (*Select) node()      {}
 func (*Copy) node()        {}
 func (*ShowTables) node()  {}
+func (*ShowSetting) node() {}
 func (*Describe) node()    {}
 func (*Set) node()         {}
 func (*Explain) node()     {}
@@ -505,6 +513,7 @@ func (*Delete) stmt()      {}
 func (*Select) stmt()      {}
 func (*Copy) stmt()        {}
 func (*ShowTables) stmt()  {}
+func (*ShowSetting) stmt() {}
 func (*Describe) stmt()    {}
 func (*Set) stmt()         {}
 func (*Explain) stmt()     {}

@@ -159,6 +159,9 @@ func formatStmt(b *strings.Builder, s Statement) {
 		writeOptions(b, s.Options)
 	case *ShowTables:
 		b.WriteString("SHOW TABLES")
+	case *ShowSetting:
+		b.WriteString("SHOW ")
+		b.WriteString(quoteIdent(s.Name.Name))
 	case *Set:
 		b.WriteString("SET ")
 		b.WriteString(quoteIdent(s.Name.Name))

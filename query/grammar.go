@@ -203,9 +203,10 @@ type copyOption struct {
 
 type showTables struct {
 	Pos         lexer.Position
-	Show        bool `parser:"@'SHOW' ( 'TABLES'"`
-	Indexes     bool `parser:"| @'INDEXES'"`
-	Projections bool `parser:"| @'PROJECTIONS' )"`
+	Show        bool  `parser:"@'SHOW' ( 'TABLES'"`
+	Indexes     bool  `parser:"| @'INDEXES'"`
+	Projections bool  `parser:"| @'PROJECTIONS'"`
+	Setting     *name `parser:"| @@ )"`
 }
 
 type setStmt struct {

@@ -77,6 +77,8 @@ func (l *lowerer) statement(s *statement) Statement {
 		st = &DropTable{At: pos(s.Drop.Pos), IfExists: s.Drop.IfExists, Name: l.name(s.Drop.Name)}
 	case s.Reindex != nil:
 		st = &Reindex{At: pos(s.Reindex.Pos), Name: l.name(s.Reindex.Name)}
+	case s.Show != nil && s.Show.Setting != nil:
+		st = &ShowSetting{At: pos(s.Show.Pos), Name: l.name(s.Show.Setting)}
 	case s.Show != nil && s.Show.Indexes:
 		st = &ShowIndexes{At: pos(s.Show.Pos)}
 	case s.Insert != nil:

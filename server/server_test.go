@@ -266,6 +266,20 @@ func TestPgx(t *testing.T) {
 	if _, err := c.Exec(ctx, "SET no_such_setting = 1"); pgCode(err) != "42704" {
 		t.Errorf("SET unknown: %v", err)
 	}
+	// softdb's own SHOWs go to softdb, not to the client settings.
+	mustExec(t, c, "SET max_statement_memory = '1536MB'")
+	var mem string
+	if err := c.QueryRow(ctx, "SHOW max_statement_memory").Scan(&mem); err != nil || mem != "1536MB" {
+		t.Errorf("SHOW max_statement_memory = %q, %v", mem, err)
+	}
+	rows, qerr := c.Query(ctx, "SHOW INDEXES")
+	if qerr == nil {
+		rows.Close()
+		qerr = rows.Err()
+	}
+	if qerr != nil {
+		t.Errorf("SHOW INDEXES: %v", qerr)
+	}
 }
 
 // TestDatabaseSQL uses database/sql through pgx's stdlib driver.

@@ -194,8 +194,8 @@ func (c *conn) classify(text string) *special {
 	case reShow.MatchString(t):
 		name := strings.ToLower(reShow.FindStringSubmatch(t)[1])
 		switch name {
-		case "tables":
-			return nil
+		case "tables", "indexes", "projections", "max_statement_memory", "index_scan":
+			return nil // softdb's own SHOW
 		case "all":
 			var names []string
 			for k := range settings {
@@ -207,9 +207,6 @@ func (c *conn) classify(text string) *special {
 				sp.rows = append(sp.rows, []any{k, c.sess.values[k]})
 			}
 			return sp
-		}
-		if name == "max_statement_memory" {
-			return &special{err: &pgError{code: "0A000", msg: "SHOW max_statement_memory is not supported; SET max_statement_memory sets it"}}
 		}
 		v, ok := c.sess.values[name]
 		if !ok {
