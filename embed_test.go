@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -196,6 +197,26 @@ func TestScan(t *testing.T) {
 	}
 	if err := row("i = 7").Scan(&s, &i, &i, &i); err == nil || !strings.Contains(err.Error(), "column 3 (s)") {
 		t.Errorf("TEXT into *int: %v", err)
+	}
+	// Narrow and unsigned integers take what fits; what does not is an
+	// error, as is a FLOAT past float32's range (not ±Inf).
+	var (
+		i8  int8
+		i16 int16
+		u   uint
+		u8  uint8
+		u64 uint64
+	)
+	if err := db.QueryRow(ctx, "SELECT 127, -32768, 7, 255, 9223372036854775807").Scan(&i8, &i16, &u, &u8, &u64); err != nil || i8 != 127 || i16 != -32768 || u != 7 || u8 != 255 || u64 != math.MaxInt64 {
+		t.Errorf("narrow and unsigned = %v %v %v %v %v, %v", i8, i16, u, u8, u64, err)
+	}
+	for _, c := range []struct {
+		sql  string
+		dest any
+	}{{"SELECT 128", &i8}, {"SELECT -1", &u}, {"SELECT 256", &u8}, {"SELECT 1e300", &f32}, {"SELECT -1e39", &f32}} {
+		if err := db.QueryRow(ctx, c.sql).Scan(c.dest); err == nil || !strings.Contains(err.Error(), "cannot scan") {
+			t.Errorf("%s into %T: %v, want an error", c.sql, c.dest, err)
+		}
 	}
 	// NULL: **T, *any, sql.Null*; other destinations are an error.
 	var (

@@ -103,8 +103,10 @@ func (r *Rows) Values() []any {
 // Scan copies the current row into dest, one pointer per column. A
 // destination may be:
 //
-//   - *int64, *int, *int32 (INT, or a FLOAT with an integral value);
-//     *float64, *float32 (FLOAT or INT); *bool (INT: non-zero is true);
+//   - *int64, *int, *int32, *int16, *int8 and the unsigned kinds (INT,
+//     or a FLOAT with an integral value, that fits the type);
+//     *float64, *float32 (FLOAT or INT; for *float32 within its range);
+//     *bool (INT: non-zero is true);
 //   - *string (TEXT; other kinds in their text form); *[]byte (a copy);
 //   - *[]float32 or *[]float64 for a VECTOR: each Scan allocates a new
 //     slice, so a slice from an earlier row is never overwritten;
@@ -190,8 +192,29 @@ func scanValue(v types.Value, dest any) error {
 			*d = f
 			return nil
 		}
+	case *int16:
+		if i, ok := asInt(v, math.MinInt16, math.MaxInt16); ok {
+			*d = int16(i)
+			return nil
+		}
+	case *int8:
+		if i, ok := asInt(v, math.MinInt8, math.MaxInt8); ok {
+			*d = int8(i)
+			return nil
+		}
+	case *uint64, *uint, *uint32, *uint16, *uint8:
+		// Unsigned: an INT from 0 up to what the type holds (an INT is at
+		// most MaxInt64, which uint64 and uint hold).
+		hi := map[reflect.Kind]int64{reflect.Uint64: math.MaxInt64, reflect.Uint: math.MaxInt64,
+			reflect.Uint32: math.MaxUint32, reflect.Uint16: math.MaxUint16, reflect.Uint8: math.MaxUint8}[rv.Elem().Kind()]
+		if i, ok := asInt(v, 0, hi); ok {
+			rv.Elem().SetUint(uint64(i))
+			return nil
+		}
 	case *float32:
-		if f, ok := v.AsFloat(); ok {
+		// A FLOAT past float32's range does not fit: an error, as
+		// database/sql's conversion gives, not ±Inf.
+		if f, ok := v.AsFloat(); ok && !math.IsInf(float64(float32(f)), 0) {
 			*d = float32(f)
 			return nil
 		}
