@@ -432,6 +432,10 @@ func (v *View) Warm(src Source, stop func() bool) {
 type Units struct {
 	Lo, Hi []float64
 	N      []int
+	// EstimateSoft's suffix sums of n·e^{(hi−Top)/T}, for suffixInvT: two
+	// estimates at one temperature share them.
+	suffix     []float64
+	suffixInvT float64
 }
 
 // ListUnits returns the lists' bounds as units (no blocks).
@@ -532,15 +536,24 @@ func (u *Units) EstimateSoft(invT, tau, best float64) int {
 		best = max(best, l)
 	}
 	R := u.Hi[0]
-	suffix := make([]float64, len(u.Hi)+1)
-	for i := len(u.Hi) - 1; i >= 0; i-- {
-		suffix[i] = suffix[i+1] + float64(u.N[i])*math.Exp((u.Hi[i]-R)*invT)
+	if u.suffixInvT != invT || len(u.suffix) != len(u.Hi)+1 {
+		u.suffix = growTo(u.suffix, len(u.Hi)+1)
+		u.suffix[len(u.Hi)] = 0
+		for i := len(u.Hi) - 1; i >= 0; i-- {
+			u.suffix[i] = u.suffix[i+1] + float64(u.N[i])*math.Exp((u.Hi[i]-R)*invT)
+		}
+		u.suffixInvT = invT
 	}
-	// Stop where suffix·e^{R/T} ≤ tau·e^{best/T}.
+	// Stop where suffix·e^{R/T} ≤ tau·e^{best/T}, compared as numbers when
+	// e^lim is one (no logarithm a unit).
 	lim := math.Log(tau) + (best-R)*invT
+	stop := func(s float64) bool { return math.Log(s) <= lim }
+	if e := math.Exp(lim); e > 0 && !math.IsInf(e, 1) {
+		stop = func(s float64) bool { return s <= e }
+	}
 	rows := 0
 	for i := range u.Hi {
-		if math.Log(suffix[i]) <= lim {
+		if stop(u.suffix[i]) {
 			break
 		}
 		rows += u.N[i]

@@ -1,9 +1,8 @@
 package ivf
 
 import (
-	"cmp"
 	"math"
-	"slices"
+	"sync"
 
 	"github.com/softdb/softdb/attention"
 )
@@ -96,27 +95,21 @@ func (v *View) Bounds(Q *Query) *Bounds {
 		b.Order = append(b.Order, l)
 		b.Lo[l], b.Hi[l] = Q.ball(fast[l], exact, q.cent[l*d:(l+1)*d], q.unit[l*d:(l+1)*d], q.cnorm[l], L.Radius, L.URadius, L.MaxNorm, L.HasZero)
 	}
-	// Decreasing upper bound, ties to the lower list: a total order, so an
-	// unstable sort of (bound, list) pairs gives the stable sort's answer.
-	type pair struct {
-		hi float64
-		l  int
-	}
-	ps := make([]pair, len(b.Order))
-	for i, l := range b.Order {
-		ps[i] = pair{b.Hi[l], l}
-	}
-	slices.SortFunc(ps, func(x, y pair) int {
-		if c := cmp.Compare(y.hi, x.hi); c != 0 {
-			return c
-		}
-		return x.l - y.l
-	})
-	for i, p := range ps {
-		b.Order[i] = p.l
-	}
+	// Decreasing upper bound, ties to the lower list (b.Order is built in
+	// list order and the sort is stable).
+	s := sortPool.Get().(*sortScratch)
+	s.keys, s.tmp = sortByHiDesc(b.Order, b.Hi, s.keys, s.tmp)
+	sortPool.Put(s)
 	return b
 }
+
+// sortScratch is the radix sort's buffers, kept between queries.
+type sortScratch struct {
+	keys []uint64
+	tmp  []int
+}
+
+var sortPool = sync.Pool{New: func() any { return new(sortScratch) }}
 
 // ball returns bounds on the float32 score of every key k of a ball:
 // ‖k − c‖ ≤ r and ‖k‖ ≤ maxNorm, and for COSINE ‖k/‖k‖ − u‖ ≤ ur for

@@ -448,12 +448,17 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 		// mass scored so far and at least e^{maxLo/T}, since the row whose
 		// code lower bound is maxLo is then scored (leaving it out would
 		// need e^{hi/T} ≤ (tau/2)·e^{maxLo/T} with hi ≥ maxLo).
+		refZ := math.Inf(-1) // log Z, constant while a block is filtered
+		if sum > 0 {
+			refZ = logZ()
+		}
 		filter := func(lo, hi, maxLo float64) bool {
-			ref := maxLo * invT
-			if sum > 0 {
-				ref = max(ref, logZ())
+			lim := logHalfTau + max(maxLo*invT, refZ)
+			h := hi * invT
+			if h > lim {
+				return true // logAddExp(skipped, h) ≥ h: kept, without the exp and log
 			}
-			if s := logAddExp(skipped, hi*invT); s <= logHalfTau+ref {
+			if s := logAddExp(skipped, h); s <= lim {
 				skipped = s
 				return false
 			}
