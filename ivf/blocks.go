@@ -442,7 +442,7 @@ type Units struct {
 func (v *View) ListUnits(b *Bounds) *Units {
 	u := &Units{Lo: make([]float64, len(b.Order)), Hi: make([]float64, len(b.Order)), N: make([]int, len(b.Order))}
 	for i, l := range b.Order {
-		u.Lo[i], u.Hi[i], u.N[i] = b.Lo[l], b.Hi[l], len(v.Lists[l].IDs)
+		u.Lo[i], u.Hi[i], u.N[i] = b.Lo[l], b.Hi[l], v.size[l]
 	}
 	return u
 }
@@ -455,7 +455,7 @@ func (v *View) Units(Q *Query, b *Bounds) *Units {
 	for _, l := range b.Order {
 		bs := sets[l].Load()
 		if bs == nil || len(bs.pos) == 1 {
-			u.Lo, u.Hi, u.N = append(u.Lo, b.Lo[l]), append(u.Hi, b.Hi[l]), append(u.N, len(v.Lists[l].IDs))
+			u.Lo, u.Hi, u.N = append(u.Lo, b.Lo[l]), append(u.Hi, b.Hi[l]), append(u.N, v.size[l])
 			continue
 		}
 		lo, hi = growTo(lo, len(bs.pos)), growTo(hi, len(bs.pos))

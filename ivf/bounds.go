@@ -87,13 +87,13 @@ func (v *View) Bounds(Q *Query) *Bounds {
 		}
 	}
 	exact := err != nil
-	for l := range v.Lists {
-		L := &v.Lists[l]
-		if len(L.IDs) == 0 {
+	for l, n := range v.size {
+		if n == 0 {
 			continue
 		}
 		b.Order = append(b.Order, l)
-		b.Lo[l], b.Hi[l] = Q.ball(fast[l], exact, q.cent[l*d:(l+1)*d], q.unit[l*d:(l+1)*d], q.cnorm[l], L.Radius, L.URadius, L.MaxNorm, L.HasZero)
+		B := &v.balls[l]
+		b.Lo[l], b.Hi[l] = Q.ball(fast[l], exact, q.cent[l*d:(l+1)*d], q.unit[l*d:(l+1)*d], q.cnorm[l], B.radius, B.uradius, B.maxNorm, B.hasZero)
 	}
 	// Decreasing upper bound, ties to the lower list (b.Order is built in
 	// list order and the sort is stable).
@@ -177,7 +177,9 @@ func (Q *Query) ball(fast float32, exact bool, c, unit []float64, cn, r, ur, max
 // code (docs/indexes.md, §2): with k̂ = s·code (int8) or the bfloat16
 // code's float32, and e ≥ ‖k − k̂‖,
 // |q·k − q·k̂| ≤ ‖q‖·e; q·k̂ is computed in float64 from exact inputs.
-func (Q *Query) rowBound(dotHat, norm, e float64) (lo, hi float64) {
+// For L2 the bound is also taken in metric form (§2b), from kh2 = ‖k̂‖²,
+// and the two are intersected.
+func (Q *Query) rowBound(dotHat, kh2, norm, e float64) (lo, hi float64) {
 	switch Q.M {
 	case attention.Dot:
 		w := Q.norm*e + Q.gamma*Q.norm*(norm+e) + 1e-9*Q.norm*(norm+e)
@@ -188,7 +190,9 @@ func (Q *Query) rowBound(dotHat, norm, e float64) (lo, hi float64) {
 		base := -Q.norm*Q.norm - norm*norm
 		sq := (Q.norm + norm) * (Q.norm + norm)
 		slack := Q.gamma*sq + 1e-9*sq
-		return base + 2*dotHat - w - slack, base + 2*dotHat + w + slack
+		lo, hi = base+2*dotHat-w-slack, base+2*dotHat+w+slack
+		mlo, mhi := Q.l2Metric(dotHat, kh2, norm, e)
+		return max(lo, mlo-slack), min(hi, mhi+slack)
 	default: // COSINE
 		if norm == 0 || Q.norm == 0 {
 			return 0, 0
@@ -199,37 +203,65 @@ func (Q *Query) rowBound(dotHat, norm, e float64) (lo, hi float64) {
 	}
 }
 
-// codeDot returns q·(scale·code) in float64 (exact products of float32
-// and small integers, summed in float64).
-func codeDot(q []float64, code []int8, scale float32) float64 {
-	var s0, s1, s2, s3 float64
-	n := len(code) &^ 3
-	for j := 0; j < n; j += 4 {
-		s0 += q[j] * float64(code[j])
-		s1 += q[j+1] * float64(code[j+1])
-		s2 += q[j+2] * float64(code[j+2])
-		s3 += q[j+3] * float64(code[j+3])
-	}
-	for j := n; j < len(code); j++ {
-		s0 += q[j] * float64(code[j])
-	}
-	return float64(scale) * (s0 + s1 + s2 + s3)
+// l2Metric bounds −‖q−k‖² (in real arithmetic) by the triangle
+// inequality around k̂ (docs/indexes.md, §2b): with D = ‖q − k̂‖,
+// ‖q − k‖ ∈ [D − e, D + e]. D² = ‖q‖² − 2q·k̂ + ‖k̂‖² is computed in
+// float64 from dotHat = q·k̂ and kh2 = ‖k̂‖², each within (d + 2)·2⁻⁵³
+// relative of its magnitude (Higham §3.1), so within 1e-9·(‖q‖ + ‖k̂‖)² in
+// all, with ‖k̂‖ ≤ norm + e; the squares and roots are rounded outward.
+func (Q *Query) l2Metric(dotHat, kh2, norm, e float64) (lo, hi float64) {
+	r := Q.norm + norm + e
+	delta := 1e-9 * r * r
+	D2 := Q.norm*Q.norm - 2*dotHat + kh2
+	far := up(math.Sqrt(max(0, D2+delta))) + e
+	near := max(0, math.Sqrt(max(0, D2-delta))*(1-1e-9)-e)
+	return -far * far * (1 + 1e-9), -near * near * (1 - 1e-9)
 }
 
-// halfDot returns q·k̂ in float64 for a bfloat16 code (each k̂_j is a
-// float32, so as with codeDot the products are of float64s exact in
-// float32 and the sum's rounding is what rowBound's slack covers).
-func halfDot(q []float64, code []uint16) float64 {
+// codeDot returns q·(scale·code) in float64 (exact products of float32
+// and small integers, summed in float64) and ‖scale·code‖² (the integer
+// Σ code², exact, times scale², rounded once).
+func codeDot(q []float64, code []int8, scale float32) (dot, sq float64) {
 	var s0, s1, s2, s3 float64
+	var c2 int64
 	n := len(code) &^ 3
 	for j := 0; j < n; j += 4 {
-		s0 += q[j] * float64(FromBFloat16(code[j]))
-		s1 += q[j+1] * float64(FromBFloat16(code[j+1]))
-		s2 += q[j+2] * float64(FromBFloat16(code[j+2]))
-		s3 += q[j+3] * float64(FromBFloat16(code[j+3]))
+		c0, c1, cc2, c3 := int64(code[j]), int64(code[j+1]), int64(code[j+2]), int64(code[j+3])
+		s0 += q[j] * float64(c0)
+		s1 += q[j+1] * float64(c1)
+		s2 += q[j+2] * float64(cc2)
+		s3 += q[j+3] * float64(c3)
+		c2 += c0*c0 + c1*c1 + cc2*cc2 + c3*c3
 	}
 	for j := n; j < len(code); j++ {
-		s0 += q[j] * float64(FromBFloat16(code[j]))
+		c := int64(code[j])
+		s0 += q[j] * float64(c)
+		c2 += c * c
 	}
-	return s0 + s1 + s2 + s3
+	sc := float64(scale)
+	return sc * (s0 + s1 + s2 + s3), sc * sc * float64(c2)
+}
+
+// halfDot returns q·k̂ and ‖k̂‖² in float64 for a bfloat16 code (each
+// k̂_j is a float32, so as with codeDot the products are of float64s exact
+// in float32 and the sums' rounding is what rowBound's slack covers).
+func halfDot(q []float64, code []uint16) (dot, sq float64) {
+	var s0, s1, s2, s3, t0, t1 float64
+	n := len(code) &^ 3
+	for j := 0; j < n; j += 4 {
+		k0, k1 := float64(FromBFloat16(code[j])), float64(FromBFloat16(code[j+1]))
+		k2, k3 := float64(FromBFloat16(code[j+2])), float64(FromBFloat16(code[j+3]))
+		s0 += q[j] * k0
+		s1 += q[j+1] * k1
+		s2 += q[j+2] * k2
+		s3 += q[j+3] * k3
+		t0 += k0*k0 + k1*k1
+		t1 += k2*k2 + k3*k3
+	}
+	for j := n; j < len(code); j++ {
+		k := float64(FromBFloat16(code[j]))
+		s0 += q[j] * k
+		t0 += k * k
+	}
+	return s0 + s1 + s2 + s3, t0 + t1
 }

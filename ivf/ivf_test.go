@@ -177,8 +177,8 @@ func testBoundsHold(t *testing.T, coded Codes) {
 						t.Fatalf("seed %d: %s list %d row %d: score %v outside [%v, %v]", seed, m, l, id, s, b.Lo[l], b.Hi[l])
 					}
 					if L.coded() {
-						dh := L.dot(Q.v, j, d)
-						lo, hi := Q.rowBound(dh, L.Norm[j], L.Err[j])
+						dh, kh2 := L.dot(Q.v, j, d)
+						lo, hi := Q.rowBound(dh, kh2, L.Norm[j], L.Err[j])
 						if s < lo || s > hi {
 							t.Fatalf("seed %d: %s row %d: score %v outside its code bound [%v, %v]", seed, m, id, s, lo, hi)
 						}

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/softdb/softdb/attention"
 )
 
 // TestSortByHiDesc checks the radix sort against a stable comparison
@@ -46,6 +48,68 @@ func TestSortByHiDesc(t *testing.T) {
 		keys, tmp = sortByHiDesc(got, hi, keys, tmp)
 		if !slices.Equal(got, want) {
 			t.Fatalf("case %d: got %v, want %v (hi %v)", it, got, want, hi)
+		}
+	}
+}
+
+// TestL2CodeBoundTighter: for L2, the code bound in metric form
+// (docs/indexes.md §2b: ‖q − k‖ within e of ‖q − k̂‖) is intersected with
+// the dot form's (2‖q‖e either side); for a query among clustered keys,
+// far from the origin, the rows near it get intervals well under half as
+// wide. Both must still hold every float32 score (TestBoundsHold checks
+// the intersection on adversarial data; this checks the metric form
+// alone too).
+func TestL2CodeBoundTighter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	n, d := 4000, 64
+	keys := make([]float32, n*d)
+	cents := make([]float32, 8*d)
+	for i := range cents {
+		cents[i] = float32(rng.NormFloat64())
+	}
+	for i := 0; i < n; i++ {
+		c := rng.IntN(8)
+		for j := 0; j < d; j++ {
+			keys[i*d+j] = cents[c*d+j] + float32(rng.NormFloat64()*0.3)
+		}
+	}
+	for _, codes := range codedKinds {
+		v := build(keys, n, d, 8, codes, 1)
+		q := append([]float32(nil), keys[:d]...)
+		for j := range q {
+			q[j] += float32(rng.NormFloat64() * 0.05)
+		}
+		Q := prepare(attention.L2, q)
+		scores := make([]float32, n)
+		_ = attention.ScoreRows(scores, attention.L2, Q.V, keys, d)
+		var ratios []float64
+		for l := range v.Lists {
+			L := &v.Lists[l]
+			for j, id := range L.IDs {
+				dh, kh2 := L.dot(Q.v, j, d)
+				lo, hi := Q.rowBound(dh, kh2, L.Norm[j], L.Err[j])
+				mlo, mhi := Q.l2Metric(dh, kh2, L.Norm[j], L.Err[j])
+				norm := L.Norm[j]
+				sq := (Q.norm + norm) * (Q.norm + norm)
+				slack := Q.gamma*sq + 1e-9*sq
+				s := float64(scores[id])
+				if s < lo || s > hi || s < mlo-slack || s > mhi+slack {
+					t.Fatalf("%s row %d: score %v outside [%v, %v] or the metric form [%v, %v]", codes, id, s, lo, hi, mlo-slack, mhi+slack)
+				}
+				dotWidth := 4 * (Q.norm*L.Err[j] + 1e-9*Q.norm*(norm+L.Err[j]))
+				if s > -4*float64(d)*0.3*0.3 { // the query's own cluster
+					ratios = append(ratios, (hi-lo-2*slack)/dotWidth)
+				}
+			}
+		}
+		slices.Sort(ratios)
+		if len(ratios) < 100 {
+			t.Fatalf("%s: only %d rows near the query", codes, len(ratios))
+		}
+		med := ratios[len(ratios)/2]
+		t.Logf("%s: %d rows of the query's cluster, median code-bound width %.2f× the dot form's", codes, len(ratios), med)
+		if med > 0.6 {
+			t.Errorf("%s: median width %.2f× the dot form's, want ≤ 0.6×", codes, med)
 		}
 	}
 }

@@ -154,8 +154,8 @@ func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int3
 			j++
 		}
 		p := int(pos[j])
-		dh := L.dot(Q.v, p, d)
-		s.lo[i], s.hi[i] = Q.rowBound(dh, L.Norm[p], L.Err[p])
+		dh, kh2 := L.dot(Q.v, p, d)
+		s.lo[i], s.hi[i] = Q.rowBound(dh, kh2, L.Norm[p], L.Err[p])
 		maxLo = max(maxLo, s.lo[i])
 	}
 	st.Coded += len(ids)
@@ -405,7 +405,7 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 	lists := make([]float64, len(b.Order)+1)
 	for i := len(b.Order) - 1; i >= 0; i-- {
 		l := b.Order[i]
-		lists[i] = lists[i+1] + weight(len(v.Lists[l].IDs), b.Hi[l])
+		lists[i] = lists[i+1] + weight(v.size[l], b.Hi[l])
 	}
 	var queued, peak float64 // Σ w over the heap (running), and its largest value since it was last recomputed
 	exactQueued := func() float64 {
