@@ -30,6 +30,10 @@ type Query struct {
 	norm  float64
 	unit  []float64 // v/‖v‖ (COSINE)
 	gamma float64
+	// code32: int8 code bounds sum q·code in float32 on the AVX2 kernel;
+	// set when it can run and no partial sum can overflow (Σ|qⱼ|·127 ≤
+	// √d·‖q‖·127 far below float32's range) nor Σcode² leave int32.
+	code32 bool
 }
 
 // NewQuery prepares q (already scaled for COSINE) with its norm qnorm.
@@ -41,6 +45,7 @@ func NewQuery(m attention.Metric, q []float32, qnorm float32) *Query {
 		s += Q.v[i] * Q.v[i]
 	}
 	Q.norm = math.Sqrt(s)
+	Q.code32 = haveCodeDot && len(q) < 100_000 && Q.norm*127*math.Sqrt(float64(len(q))) < 1e30
 	if m == attention.Cosine && Q.norm > 0 {
 		Q.unit = make([]float64, len(q))
 		for i, x := range Q.v {
@@ -179,26 +184,28 @@ func (Q *Query) ball(fast float32, exact bool, c, unit []float64, cn, r, ur, max
 // |q·k − q·k̂| ≤ ‖q‖·e; q·k̂ is computed in float64 from exact inputs.
 // For L2 the bound is also taken in metric form (§2b), from kh2 = ‖k̂‖²,
 // and the two are intersected.
-func (Q *Query) rowBound(dotHat, kh2, norm, e float64) (lo, hi float64) {
+// derr bounds the error of dotHat beyond float64 rounding (the float32
+// code kernel's, §2c; 0 for the float64 sums).
+func (Q *Query) rowBound(dotHat, kh2, derr, norm, e float64) (lo, hi float64) {
 	switch Q.M {
 	case attention.Dot:
-		w := Q.norm*e + Q.gamma*Q.norm*(norm+e) + 1e-9*Q.norm*(norm+e)
+		w := Q.norm*e + Q.gamma*Q.norm*(norm+e) + 1e-9*Q.norm*(norm+e) + derr
 		return dotHat - w, dotHat + w
 	case attention.L2:
 		// −‖q−k‖² = 2q·k − ‖q‖² − ‖k‖².
-		w := 2 * (Q.norm*e + 1e-9*Q.norm*(norm+e))
+		w := 2 * (Q.norm*e + 1e-9*Q.norm*(norm+e) + derr)
 		base := -Q.norm*Q.norm - norm*norm
 		sq := (Q.norm + norm) * (Q.norm + norm)
 		slack := Q.gamma*sq + 1e-9*sq
 		lo, hi = base+2*dotHat-w-slack, base+2*dotHat+w+slack
-		mlo, mhi := Q.l2Metric(dotHat, kh2, norm, e)
+		mlo, mhi := Q.l2Metric(dotHat, kh2, derr, norm, e)
 		return max(lo, mlo-slack), min(hi, mhi+slack)
 	default: // COSINE
 		if norm == 0 || Q.norm == 0 {
 			return 0, 0
 		}
 		c := dotHat / (Q.norm * norm)
-		w := e/norm + 1e-9 + 2*Q.gamma
+		w := e/norm + 1e-9 + 2*Q.gamma + derr/(Q.norm*norm)*(1+1e-9)
 		return c - w, c + w
 	}
 }
@@ -208,14 +215,33 @@ func (Q *Query) rowBound(dotHat, kh2, norm, e float64) (lo, hi float64) {
 // ‖q − k‖ ∈ [D − e, D + e]. D² = ‖q‖² − 2q·k̂ + ‖k̂‖² is computed in
 // float64 from dotHat = q·k̂ and kh2 = ‖k̂‖², each within (d + 2)·2⁻⁵³
 // relative of its magnitude (Higham §3.1), so within 1e-9·(‖q‖ + ‖k̂‖)² in
-// all, with ‖k̂‖ ≤ norm + e; the squares and roots are rounded outward.
-func (Q *Query) l2Metric(dotHat, kh2, norm, e float64) (lo, hi float64) {
+// all, with ‖k̂‖ ≤ norm + e, plus 2·derr; the squares and roots are
+// rounded outward.
+func (Q *Query) l2Metric(dotHat, kh2, derr, norm, e float64) (lo, hi float64) {
 	r := Q.norm + norm + e
-	delta := 1e-9 * r * r
+	delta := 1e-9*r*r + 2*derr*(1+1e-9)
 	D2 := Q.norm*Q.norm - 2*dotHat + kh2
 	far := up(math.Sqrt(max(0, D2+delta))) + e
 	near := max(0, math.Sqrt(max(0, D2-delta))*(1-1e-9)-e)
 	return -far * far * (1 + 1e-9), -near * near * (1 - 1e-9)
+}
+
+// codeDot returns q·k̂ and ‖k̂‖² for member p of L (an int8 or bfloat16
+// list) and derr, a bound on dot's error beyond float64 rounding. With
+// int8 codes and the AVX2 kernel (Q.code32) q·code is summed in float32
+// (§2c): Higham's γ_d·Σ|qⱼcⱼ| ≤ γ_d·‖q‖‖code‖ bounds its rounding (any
+// order, with or without FMA; Q.gamma ≥ γ_d), plus d·2⁻¹⁴⁹ per unit for
+// underflow, both times the scale; Σcode² is exact in int32.
+func (Q *Query) codeDot(L *List, p, d int) (dot, sq, derr float64) {
+	if Q.code32 && L.Codes != nil {
+		dot32, c2 := codeDot32(Q.V, L.Codes[p*d:(p+1)*d])
+		sc := float64(L.Scale[p])
+		sq = sc * sc * float64(c2)
+		derr = Q.gamma*Q.norm*math.Sqrt(sq)*(1+1e-9) + sc*float64(d)*0x1p-140
+		return float64(dot32) * sc, sq, derr
+	}
+	dot, sq = L.dot(Q.v, p, d)
+	return dot, sq, 0
 }
 
 // codeDot returns q·(scale·code) in float64 (exact products of float32

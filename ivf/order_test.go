@@ -86,9 +86,9 @@ func TestL2CodeBoundTighter(t *testing.T) {
 		for l := range v.Lists {
 			L := &v.Lists[l]
 			for j, id := range L.IDs {
-				dh, kh2 := L.dot(Q.v, j, d)
-				lo, hi := Q.rowBound(dh, kh2, L.Norm[j], L.Err[j])
-				mlo, mhi := Q.l2Metric(dh, kh2, L.Norm[j], L.Err[j])
+				dh, kh2, derr := Q.codeDot(L, j, d)
+				lo, hi := Q.rowBound(dh, kh2, derr, L.Norm[j], L.Err[j])
+				mlo, mhi := Q.l2Metric(dh, kh2, derr, L.Norm[j], L.Err[j])
 				norm := L.Norm[j]
 				sq := (Q.norm + norm) * (Q.norm + norm)
 				slack := Q.gamma*sq + 1e-9*sq
@@ -110,6 +110,48 @@ func TestL2CodeBoundTighter(t *testing.T) {
 		t.Logf("%s: %d rows of the query's cluster, median code-bound width %.2f× the dot form's", codes, len(ratios), med)
 		if med > 0.6 {
 			t.Errorf("%s: median width %.2f× the dot form's, want ≤ 0.6×", codes, med)
+		}
+	}
+}
+
+// TestCodeDot32 checks the float32 code kernel against an exact float64
+// reference: Σ code² exactly, and q·code within Higham's γ_d·Σ|qⱼcⱼ|
+// plus d·2⁻¹⁴⁹ for underflow (the error codeDot charges it), for every
+// length (tails of 1 to 15), codes of every value including −128, and
+// queries from subnormal to 10⁴.
+func TestCodeDot32(t *testing.T) {
+	if !haveCodeDot {
+		t.Skip("no AVX2+FMA: the float64 sums are used")
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for it := 0; it < 20000; it++ {
+		d := 1 + rng.IntN(300)
+		q := make([]float32, d)
+		code := make([]int8, d)
+		scale := math.Pow(10, float64(rng.IntN(12)-8))
+		if rng.IntN(20) == 0 {
+			scale = 1e-42 // subnormal queries
+		}
+		for j := range q {
+			q[j] = float32(rng.NormFloat64() * scale)
+			code[j] = int8(rng.IntN(256) - 128)
+		}
+		var exact, abs float64
+		var sq int64
+		for j := range q {
+			p := float64(q[j]) * float64(code[j])
+			exact += p
+			abs += math.Abs(p)
+			sq += int64(code[j]) * int64(code[j])
+		}
+		dot, s2 := codeDot32(q, code)
+		if int64(s2) != sq {
+			t.Fatalf("d=%d: Σcode² = %d, want %d", d, s2, sq)
+		}
+		u := math.Ldexp(1, -24)
+		gamma := float64(d) * u / (1 - float64(d)*u)
+		if err := math.Abs(float64(dot) - exact); err > gamma*abs+float64(d)*0x1p-149 {
+			t.Fatalf("d=%d: q·code = %v, exact %v: error %g beyond γ_d·Σ|qc| = %g", d, dot, exact, err, gamma*abs)
 		}
 	}
 }

@@ -154,8 +154,8 @@ func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int3
 			j++
 		}
 		p := int(pos[j])
-		dh, kh2 := L.dot(Q.v, p, d)
-		s.lo[i], s.hi[i] = Q.rowBound(dh, kh2, L.Norm[p], L.Err[p])
+		dh, kh2, derr := Q.codeDot(L, p, d)
+		s.lo[i], s.hi[i] = Q.rowBound(dh, kh2, derr, L.Norm[p], L.Err[p])
 		maxLo = max(maxLo, s.lo[i])
 	}
 	st.Coded += len(ids)
@@ -452,14 +452,35 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 		if sum > 0 {
 			refZ = logZ()
 		}
+		// Within a block the limit is constant (maxLo is the block's), so
+		// the mass left out is summed as acc = (e^{skipped} + Σ e^{h})/e^{lim}
+		// in plain numbers, one exp a row, each term rounded up by 10⁻⁶
+		// (covering the rounding of up to 10⁹ additions of non-negative
+		// terms, error < n·2⁻⁵³ relative), and folded back into skipped,
+		// rounded up again, once the block is read.
+		var lim, acc float64
+		started, left := false, false
 		filter := func(lo, hi, maxLo float64) bool {
-			lim := logHalfTau + max(maxLo*invT, refZ)
-			h := hi * invT
-			if h > lim {
-				return true // logAddExp(skipped, h) ≥ h: kept, without the exp and log
+			if !started {
+				started = true
+				lim = logHalfTau + max(maxLo*invT, refZ)
+				acc = math.Exp(skipped-lim) * (1 + 1e-6)
 			}
-			if s := logAddExp(skipped, h); s <= lim {
-				skipped = s
+			h := hi * invT
+			if !(h <= lim) {
+				return true // e^{skipped} + e^h > e^h > e^{lim}: kept
+			}
+			if math.IsInf(lim, 0) || math.IsInf(h, -1) {
+				// Outside the plain-number range: in logarithms.
+				if s := logAddExp(skipped, h); s <= lim {
+					skipped = s
+					return false
+				}
+				return true
+			}
+			if t := math.Exp(h-lim) * (1 + 1e-6); acc+t <= 1 {
+				acc += t
+				left = true
 				return false
 			}
 			return true
@@ -467,6 +488,10 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 		p, ids, scores, err := f.read(1, filter)
 		if err != nil {
 			return nil, err
+		}
+		if left {
+			// log rounds within 2⁻⁵² of lim's magnitude: round up by that.
+			skipped = max(skipped, lim+math.Log(acc)+0x1p-50*(1+math.Abs(lim)))
 		}
 		queued -= p.w
 		if queued < 1e-9*peak { // cancellation: recompute
