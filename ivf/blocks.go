@@ -440,11 +440,24 @@ type Units struct {
 
 // ListUnits returns the lists' bounds as units (no blocks).
 func (v *View) ListUnits(b *Bounds) *Units {
-	u := &Units{Lo: make([]float64, len(b.Order)), Hi: make([]float64, len(b.Order)), N: make([]int, len(b.Order))}
+	u := unitsPool.Get().(*Units)
+	n := len(b.Order)
+	u.Lo, u.Hi, u.N = growTo(u.Lo, n), growTo(u.Hi, n), growTo(u.N, n)
+	u.suffix, u.suffixInvT = u.suffix[:0], 0
 	for i, l := range b.Order {
 		u.Lo[i], u.Hi[i], u.N[i] = b.Lo[l], b.Hi[l], v.size[l]
 	}
 	return u
+}
+
+var unitsPool = sync.Pool{New: func() any { return new(Units) }}
+
+// Release hands the arrays of units made by ListUnits back for a later
+// query; u must not be used after it. Not calling it is correct.
+func (u *Units) Release() {
+	if u != nil {
+		unitsPool.Put(u)
+	}
 }
 
 // Units returns the lists' bounds refined by their blocks where built.

@@ -119,6 +119,9 @@ func putScratch(s *scratch) {
 // scratch holds a search's buffers.
 type scratch struct {
 	lo, hi, sorted []float64
+	lists          []float64
+	heap           []pending // a frontier's, kept with its lo, hi
+	flo, fhi       []float64
 	ids            []int64
 	keep           []int64
 	keys           []float32
@@ -205,6 +208,12 @@ type frontier struct {
 	s    *scratch
 	// weight gives a block of n rows with upper bound hi its w (SOFT).
 	weight func(n int, hi float64) float64
+}
+
+// release hands the frontier's buffers and scratch back.
+func (f *frontier) release() {
+	f.s.heap, f.s.flo, f.s.fhi = f.heap, f.lo, f.hi
+	putScratch(f.s)
 }
 
 func (f *frontier) less(a, b int) bool {
@@ -329,7 +338,8 @@ func (v *View) SearchHard(Q *Query, b *Bounds, k int, src Source, st *Stats) ([]
 	t0 := time.Now()
 	top := attention.NewTopK(k)
 	f := &frontier{v: v, b: b, Q: Q, src: src, st: st, s: getScratch()}
-	defer putScratch(f.s)
+	f.heap, f.lo, f.hi = f.s.heap[:0], f.s.flo, f.s.fhi
+	defer f.release()
 	st.Lists += len(b.Order)
 	thr := math.Inf(-1)
 	for {
@@ -399,10 +409,13 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 		return float64(n) * max(math.Exp((hi-R)*invT)*(1+1e-12), 1e-300)
 	}
 	f := &frontier{v: v, b: b, Q: Q, src: src, st: st, weight: weight, s: getScratch()}
-	defer putScratch(f.s)
+	f.heap, f.lo, f.hi = f.s.heap[:0], f.s.flo, f.s.fhi
+	defer f.release()
 	// lists[i] = Σ_{j ≥ i} w_j over the lists not opened, summed from the
 	// smallest (no cancellation).
-	lists := make([]float64, len(b.Order)+1)
+	f.s.lists = growTo(f.s.lists, len(b.Order)+1)
+	lists := f.s.lists
+	lists[len(b.Order)] = 0
 	for i := len(b.Order) - 1; i >= 0; i-- {
 		l := b.Order[i]
 		lists[i] = lists[i+1] + weight(v.size[l], b.Hi[l])
