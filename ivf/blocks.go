@@ -515,11 +515,14 @@ func (u *Units) Floor() float64 {
 // best: the rows of every unit whose upper bound reaches thr (a probed
 // k-th best score), or else the k-th best lower bound of whole units.
 func (u *Units) EstimateHard(k int, thr float64) int {
-	byLo := make([]int, len(u.Lo))
+	ss := sortPool.Get().(*sortScratch)
+	defer sortPool.Put(ss)
+	byLo := growTo(ss.ids, len(u.Lo))
+	ss.ids = byLo
 	for i := range byLo {
 		byLo[i] = i
 	}
-	slices.SortFunc(byLo, func(a, b int) int { return cmp.Compare(u.Lo[b], u.Lo[a]) })
+	ss.keys, ss.tmp = sortByHiDesc(byLo, u.Lo, ss.keys, ss.tmp)
 	n := 0
 	for _, i := range byLo {
 		n += u.N[i]

@@ -130,6 +130,7 @@ func (v *View) Bounds(Q *Query) *Bounds {
 type sortScratch struct {
 	keys []uint64
 	tmp  []int
+	ids  []int
 }
 
 var sortPool = sync.Pool{New: func() any { return new(sortScratch) }}

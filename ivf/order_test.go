@@ -155,3 +155,38 @@ func TestCodeDot32(t *testing.T) {
 		}
 	}
 }
+
+// TestKthLargest checks the selection against a sort, ties and NaN (as
+// −Inf) included, for k on both sides of its insertion limit.
+func TestKthLargest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var buf []float64
+	for it := 0; it < 5000; it++ {
+		n := 1 + rng.IntN(300)
+		xs := make([]float64, n)
+		for i := range xs {
+			switch rng.IntN(6) {
+			case 0:
+				xs[i] = math.NaN()
+			case 1:
+				xs[i] = float64(rng.IntN(3))
+			default:
+				xs[i] = rng.NormFloat64()
+			}
+		}
+		k := 1 + rng.IntN(min(n, 100))
+		ref := make([]float64, n)
+		for i, x := range xs {
+			if x != x {
+				x = math.Inf(-1)
+			}
+			ref[i] = x
+		}
+		slices.Sort(ref)
+		var got float64
+		buf, got = kthLargest(buf, xs, k)
+		if got != ref[n-k] {
+			t.Fatalf("n=%d k=%d: got %v, want %v", n, k, got, ref[n-k])
+		}
+	}
+}

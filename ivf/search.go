@@ -167,9 +167,7 @@ func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int3
 	if k > 1 {
 		kLo = math.Inf(-1)
 		if len(ids) >= k {
-			s.sorted = append(s.sorted[:0], s.lo[:len(ids)]...)
-			slices.Sort(s.sorted)
-			kLo = s.sorted[len(ids)-k]
+			s.sorted, kLo = kthLargest(s.sorted, s.lo[:len(ids)], k)
 		}
 	}
 	out := ids[:0]
@@ -528,4 +526,48 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 	}
 	st.Bound = res.Delta
 	return res, nil
+}
+
+// kthLargest returns the k-th largest of xs (1 ≤ k ≤ len(xs)), NaN
+// counting as −Inf, keeping the k largest in buf (ascending, reused):
+// one pass with an insertion into buf when a value enters it, where a sort
+// of xs cost n·log n.
+func kthLargest(buf, xs []float64, k int) ([]float64, float64) {
+	if k > 64 {
+		buf = append(buf[:0], xs...)
+		for i, x := range buf {
+			if x != x {
+				buf[i] = math.Inf(-1)
+			}
+		}
+		slices.Sort(buf)
+		return buf, buf[len(buf)-k]
+	}
+	buf = buf[:0]
+	for _, x := range xs {
+		if x != x {
+			x = math.Inf(-1)
+		}
+		if len(buf) == k {
+			if x <= buf[0] {
+				continue
+			}
+			// Drop the smallest: move the smaller ones down, x in place.
+			i := 0
+			for i+1 < k && buf[i+1] < x {
+				buf[i] = buf[i+1]
+				i++
+			}
+			buf[i] = x
+			continue
+		}
+		i := len(buf)
+		buf = append(buf, x)
+		for i > 0 && buf[i-1] > x {
+			buf[i] = buf[i-1]
+			i--
+		}
+		buf[i] = x
+	}
+	return buf, buf[0]
 }
