@@ -432,9 +432,9 @@ func (s *tableSource) locate(id int64) (*storage.Segment, int, bool) {
 }
 
 // Keep's and Gather's ids ascend (a block's members), so both walk the
-// segments with a cursor instead of a binary search a row; a segment with every
-// row live and no NULL key keeps its rows without reading them when there
-// is no WHERE.
+// segments with a cursor instead of a binary search a row (any order
+// stays correct, only slower); without a WHERE, a segment with every row
+// live and no NULL key keeps its rows without reading them.
 func (s *tableSource) Keep(ids []int64) ([]int64, error) {
 	out := ids[:0]
 	ncols := len(s.t.Schema().Columns)
