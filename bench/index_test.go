@@ -61,7 +61,7 @@ func loadavg() string {
 }
 
 // indexData returns the keys of a data set (n×d) and its metric.
-func indexData(t *testing.T, ds string, n int) (keys []float32, d int, metric string) {
+func indexData(t testing.TB, ds string, n int) (keys []float32, d int, metric string) {
 	rng := rand.New(rand.NewPCG(11, 11))
 	switch ds {
 	case "glove":
@@ -108,7 +108,7 @@ func indexData(t *testing.T, ds string, n int) (keys []float32, d int, metric st
 	}
 }
 
-func writeNpy(t *testing.T, path string, rows []float32, d int) {
+func writeNpy(t testing.TB, path string, rows []float32, d int) {
 	w, err := formats.CreateWriter(path, []formats.Column{{Name: "v", Type: types.Type{Kind: types.Vector, Dim: d}}}, formats.Options{})
 	if err != nil {
 		t.Fatal(err)

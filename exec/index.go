@@ -431,15 +431,31 @@ func (s *tableSource) locate(id int64) (*storage.Segment, int, bool) {
 	return s.segs[i], int(id - s.segs[i].Base()), true
 }
 
+// Keep's and Gather's ids ascend (a block's members), so both walk the
+// segments with a cursor instead of a binary search a row (any order
+// stays correct, only slower); without a WHERE, a segment with every row
+// live and no NULL key keeps its rows without reading them.
 func (s *tableSource) Keep(ids []int64) ([]int64, error) {
 	out := ids[:0]
 	ncols := len(s.t.Schema().Columns)
+	var seg *storage.Segment
+	var live, nulls []byte
+	full := false
 	for _, id := range ids {
-		seg, i, ok := s.locate(id)
-		if !ok || seg.Live()[i] == 0 {
+		if seg == nil || id >= seg.Base()+int64(seg.Len()) || id < seg.Base() {
+			sg, _, ok := s.locate(id)
+			if !ok {
+				continue
+			}
+			seg, live, nulls = sg, sg.Live(), sg.Nulls(s.col)
+			full = s.where == nil && nulls == nil && sg.LiveCount() == sg.Len()
+		}
+		if full {
+			out = append(out, id)
 			continue
 		}
-		if nulls := seg.Nulls(s.col); nulls != nil && nulls[i] != 0 {
+		i := int(id - seg.Base())
+		if live[i] == 0 || nulls != nil && nulls[i] != 0 {
 			continue
 		}
 		if s.where != nil {
@@ -459,8 +475,14 @@ func (s *tableSource) Keep(ids []int64) ([]int64, error) {
 
 func (s *tableSource) Gather(dst []float32, ids []int64) {
 	d := s.d
+	var seg *storage.Segment
+	var vecs []float32
 	for j, id := range ids {
-		seg, i, _ := s.locate(id)
-		copy(dst[j*d:(j+1)*d], seg.Vectors(s.col)[i*d:(i+1)*d])
+		if seg == nil || id >= seg.Base()+int64(seg.Len()) || id < seg.Base() {
+			seg, _, _ = s.locate(id)
+			vecs = seg.Vectors(s.col)
+		}
+		i := int(id - seg.Base())
+		copy(dst[j*d:(j+1)*d], vecs[i*d:(i+1)*d])
 	}
 }

@@ -175,6 +175,7 @@ func (ip *indexPlan) node(scan *planNode) *planNode {
 // decide estimates the rows the index reads for q and records the choice.
 func (ip *indexPlan) decide(view *ivf.View, Q *ivf.Query, b *ivf.Bounds, m *matchPlan, src ivf.Source) (bool, error) {
 	u := view.ListUnits(b)
+	defer func() { u.Release() }()
 	limit := int(indexCostRatio * float64(view.N))
 	// refined re-estimates with the blocks built so far, only when the
 	// lists alone say the scan: the lists' bounds are the cheap ones.
@@ -279,6 +280,7 @@ func runIndexed(ctx context.Context, p *selectPlan) (res [][]types.Value, ok boo
 	}
 	m := p.match
 	view, Q, b, q, use, err := ip.prepare(ctx, p)
+	defer b.Release()
 	if err != nil || !use {
 		return nil, false, err
 	}
@@ -303,6 +305,7 @@ func runIndexed(ctx context.Context, p *selectPlan) (res [][]types.Value, ok boo
 		if err != nil {
 			return nil, true, m.kernelErr(err)
 		}
+		rows = make([]srcRow, 0, len(sr.IDs))
 		for i, id := range sr.IDs {
 			rows = append(rows, mk(id, sr.Scores[i]))
 		}

@@ -432,15 +432,32 @@ func (v *View) Warm(src Source, stop func() bool) {
 type Units struct {
 	Lo, Hi []float64
 	N      []int
+	// EstimateSoft's suffix sums of n·e^{(hi−Top)/T}, for suffixInvT: two
+	// estimates at one temperature share them.
+	suffix     []float64
+	suffixInvT float64
 }
 
 // ListUnits returns the lists' bounds as units (no blocks).
 func (v *View) ListUnits(b *Bounds) *Units {
-	u := &Units{Lo: make([]float64, len(b.Order)), Hi: make([]float64, len(b.Order)), N: make([]int, len(b.Order))}
+	u := unitsPool.Get().(*Units)
+	n := len(b.Order)
+	u.Lo, u.Hi, u.N = growTo(u.Lo, n), growTo(u.Hi, n), growTo(u.N, n)
+	u.suffix, u.suffixInvT = u.suffix[:0], 0
 	for i, l := range b.Order {
-		u.Lo[i], u.Hi[i], u.N[i] = b.Lo[l], b.Hi[l], len(v.Lists[l].IDs)
+		u.Lo[i], u.Hi[i], u.N[i] = b.Lo[l], b.Hi[l], v.size[l]
 	}
 	return u
+}
+
+var unitsPool = sync.Pool{New: func() any { return new(Units) }}
+
+// Release hands the arrays of units made by ListUnits back for a later
+// query; u must not be used after it. Not calling it is correct.
+func (u *Units) Release() {
+	if u != nil {
+		unitsPool.Put(u)
+	}
 }
 
 // Units returns the lists' bounds refined by their blocks where built.
@@ -451,7 +468,7 @@ func (v *View) Units(Q *Query, b *Bounds) *Units {
 	for _, l := range b.Order {
 		bs := sets[l].Load()
 		if bs == nil || len(bs.pos) == 1 {
-			u.Lo, u.Hi, u.N = append(u.Lo, b.Lo[l]), append(u.Hi, b.Hi[l]), append(u.N, len(v.Lists[l].IDs))
+			u.Lo, u.Hi, u.N = append(u.Lo, b.Lo[l]), append(u.Hi, b.Hi[l]), append(u.N, v.size[l])
 			continue
 		}
 		lo, hi = growTo(lo, len(bs.pos)), growTo(hi, len(bs.pos))
@@ -498,11 +515,14 @@ func (u *Units) Floor() float64 {
 // best: the rows of every unit whose upper bound reaches thr (a probed
 // k-th best score), or else the k-th best lower bound of whole units.
 func (u *Units) EstimateHard(k int, thr float64) int {
-	byLo := make([]int, len(u.Lo))
+	ss := sortPool.Get().(*sortScratch)
+	defer sortPool.Put(ss)
+	byLo := growTo(ss.ids, len(u.Lo))
+	ss.ids = byLo
 	for i := range byLo {
 		byLo[i] = i
 	}
-	slices.SortFunc(byLo, func(a, b int) int { return cmp.Compare(u.Lo[b], u.Lo[a]) })
+	ss.keys, ss.tmp = sortByHiDesc(byLo, u.Lo, ss.keys, ss.tmp)
 	n := 0
 	for _, i := range byLo {
 		n += u.N[i]
@@ -532,15 +552,24 @@ func (u *Units) EstimateSoft(invT, tau, best float64) int {
 		best = max(best, l)
 	}
 	R := u.Hi[0]
-	suffix := make([]float64, len(u.Hi)+1)
-	for i := len(u.Hi) - 1; i >= 0; i-- {
-		suffix[i] = suffix[i+1] + float64(u.N[i])*math.Exp((u.Hi[i]-R)*invT)
+	if u.suffixInvT != invT || len(u.suffix) != len(u.Hi)+1 {
+		u.suffix = growTo(u.suffix, len(u.Hi)+1)
+		u.suffix[len(u.Hi)] = 0
+		for i := len(u.Hi) - 1; i >= 0; i-- {
+			u.suffix[i] = u.suffix[i+1] + float64(u.N[i])*math.Exp((u.Hi[i]-R)*invT)
+		}
+		u.suffixInvT = invT
 	}
-	// Stop where suffix·e^{R/T} ≤ tau·e^{best/T}.
+	// Stop where suffix·e^{R/T} ≤ tau·e^{best/T}, compared as numbers when
+	// e^lim is one (no logarithm a unit).
 	lim := math.Log(tau) + (best-R)*invT
+	stop := func(s float64) bool { return math.Log(s) <= lim }
+	if e := math.Exp(lim); e > 0 && !math.IsInf(e, 1) {
+		stop = func(s float64) bool { return s <= e }
+	}
 	rows := 0
 	for i := range u.Hi {
-		if math.Log(suffix[i]) <= lim {
+		if stop(u.suffix[i]) {
 			break
 		}
 		rows += u.N[i]

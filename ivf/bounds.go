@@ -1,9 +1,8 @@
 package ivf
 
 import (
-	"cmp"
 	"math"
-	"slices"
+	"sync"
 
 	"github.com/softdb/softdb/attention"
 )
@@ -31,6 +30,10 @@ type Query struct {
 	norm  float64
 	unit  []float64 // v/‖v‖ (COSINE)
 	gamma float64
+	// code32: int8 code bounds sum q·code in float32 on the AVX2 kernel;
+	// set when it can run and no partial sum can overflow (Σ|qⱼ|·127 ≤
+	// √d·‖q‖·127 far below float32's range) nor Σcode² leave int32.
+	code32 bool
 }
 
 // NewQuery prepares q (already scaled for COSINE) with its norm qnorm.
@@ -42,6 +45,7 @@ func NewQuery(m attention.Metric, q []float32, qnorm float32) *Query {
 		s += Q.v[i] * Q.v[i]
 	}
 	Q.norm = math.Sqrt(s)
+	Q.code32 = haveCodeDot && len(q) < 100_000 && Q.norm*127*math.Sqrt(float64(len(q))) < 1e30
 	if m == attention.Cosine && Q.norm > 0 {
 		Q.unit = make([]float64, len(q))
 		for i, x := range Q.v {
@@ -57,6 +61,19 @@ func NewQuery(m attention.Metric, q []float32, qnorm float32) *Query {
 type Bounds struct {
 	Lo, Hi []float64
 	Order  []int
+	fast   []float32
+}
+
+// boundsPool keeps Bounds' arrays between queries (Release): 1,000 lists
+// are 28 KB of fresh memory a query otherwise.
+var boundsPool = sync.Pool{New: func() any { return new(Bounds) }}
+
+// Release hands b's arrays back for a later query's Bounds; b must not be
+// used after it. Not calling it is correct, only slower.
+func (b *Bounds) Release() {
+	if b != nil {
+		boundsPool.Put(b)
+	}
 }
 
 // Bounds computes the per-list bounds of q over v (docs/indexes.md, §1):
@@ -70,12 +87,17 @@ type Bounds struct {
 func (v *View) Bounds(Q *Query) *Bounds {
 	q := v.Q
 	d := q.D
-	b := &Bounds{Lo: make([]float64, q.L), Hi: make([]float64, q.L)}
+	b := boundsPool.Get().(*Bounds)
+	b.Lo, b.Hi = growTo(b.Lo, q.L), growTo(b.Hi, q.L)
+	clear(b.Lo)
+	clear(b.Hi)
+	b.Order = b.Order[:0]
 	// q·c (DOT), ‖q−c‖² (L2) or q·ĉ (COSINE) for every list at once with
 	// the float32 kernels; each errs by at most γ·(its magnitude) (§0),
 	// which widens the bounds below. A centre beyond float32's range falls
 	// back to float64.
-	fast := make([]float32, q.L)
+	b.fast = growTo(b.fast, q.L)
+	fast := b.fast
 	var err error
 	switch Q.M {
 	case attention.Dot:
@@ -88,35 +110,30 @@ func (v *View) Bounds(Q *Query) *Bounds {
 		}
 	}
 	exact := err != nil
-	for l := range v.Lists {
-		L := &v.Lists[l]
-		if len(L.IDs) == 0 {
+	for l, n := range v.size {
+		if n == 0 {
 			continue
 		}
 		b.Order = append(b.Order, l)
-		b.Lo[l], b.Hi[l] = Q.ball(fast[l], exact, q.cent[l*d:(l+1)*d], q.unit[l*d:(l+1)*d], q.cnorm[l], L.Radius, L.URadius, L.MaxNorm, L.HasZero)
+		B := &v.balls[l]
+		b.Lo[l], b.Hi[l] = Q.ball(fast[l], exact, q.cent[l*d:(l+1)*d], q.unit[l*d:(l+1)*d], q.cnorm[l], B.radius, B.uradius, B.maxNorm, B.hasZero)
 	}
-	// Decreasing upper bound, ties to the lower list: a total order, so an
-	// unstable sort of (bound, list) pairs gives the stable sort's answer.
-	type pair struct {
-		hi float64
-		l  int
-	}
-	ps := make([]pair, len(b.Order))
-	for i, l := range b.Order {
-		ps[i] = pair{b.Hi[l], l}
-	}
-	slices.SortFunc(ps, func(x, y pair) int {
-		if c := cmp.Compare(y.hi, x.hi); c != 0 {
-			return c
-		}
-		return x.l - y.l
-	})
-	for i, p := range ps {
-		b.Order[i] = p.l
-	}
+	// Decreasing upper bound, ties to the lower list (b.Order is built in
+	// list order and the sort is stable).
+	s := sortPool.Get().(*sortScratch)
+	s.keys, s.tmp = sortByHiDesc(b.Order, b.Hi, s.keys, s.tmp)
+	sortPool.Put(s)
 	return b
 }
+
+// sortScratch is the radix sort's buffers, kept between queries.
+type sortScratch struct {
+	keys []uint64
+	tmp  []int
+	ids  []int
+}
+
+var sortPool = sync.Pool{New: func() any { return new(sortScratch) }}
 
 // ball returns bounds on the float32 score of every key k of a ball:
 // ‖k − c‖ ≤ r and ‖k‖ ≤ maxNorm, and for COSINE ‖k/‖k‖ − u‖ ≤ ur for
@@ -184,59 +201,112 @@ func (Q *Query) ball(fast float32, exact bool, c, unit []float64, cn, r, ur, max
 // code (docs/indexes.md, §2): with k̂ = s·code (int8) or the bfloat16
 // code's float32, and e ≥ ‖k − k̂‖,
 // |q·k − q·k̂| ≤ ‖q‖·e; q·k̂ is computed in float64 from exact inputs.
-func (Q *Query) rowBound(dotHat, norm, e float64) (lo, hi float64) {
+// For L2 the bound is also taken in metric form (§2b), from kh2 = ‖k̂‖²,
+// and the two are intersected.
+// derr bounds the error of dotHat beyond float64 rounding (the float32
+// code kernel's, §2c; 0 for the float64 sums).
+func (Q *Query) rowBound(dotHat, kh2, derr, norm, e float64) (lo, hi float64) {
 	switch Q.M {
 	case attention.Dot:
-		w := Q.norm*e + Q.gamma*Q.norm*(norm+e) + 1e-9*Q.norm*(norm+e)
+		w := Q.norm*e + Q.gamma*Q.norm*(norm+e) + 1e-9*Q.norm*(norm+e) + derr
 		return dotHat - w, dotHat + w
 	case attention.L2:
 		// −‖q−k‖² = 2q·k − ‖q‖² − ‖k‖².
-		w := 2 * (Q.norm*e + 1e-9*Q.norm*(norm+e))
+		w := 2 * (Q.norm*e + 1e-9*Q.norm*(norm+e) + derr)
 		base := -Q.norm*Q.norm - norm*norm
 		sq := (Q.norm + norm) * (Q.norm + norm)
 		slack := Q.gamma*sq + 1e-9*sq
-		return base + 2*dotHat - w - slack, base + 2*dotHat + w + slack
+		lo, hi = base+2*dotHat-w-slack, base+2*dotHat+w+slack
+		mlo, mhi := Q.l2Metric(dotHat, kh2, derr, norm, e)
+		return max(lo, mlo-slack), min(hi, mhi+slack)
 	default: // COSINE
 		if norm == 0 || Q.norm == 0 {
 			return 0, 0
 		}
 		c := dotHat / (Q.norm * norm)
-		w := e/norm + 1e-9 + 2*Q.gamma
+		w := e/norm + 1e-9 + 2*Q.gamma + derr/(Q.norm*norm)*(1+1e-9)
 		return c - w, c + w
 	}
 }
 
-// codeDot returns q·(scale·code) in float64 (exact products of float32
-// and small integers, summed in float64).
-func codeDot(q []float64, code []int8, scale float32) float64 {
-	var s0, s1, s2, s3 float64
-	n := len(code) &^ 3
-	for j := 0; j < n; j += 4 {
-		s0 += q[j] * float64(code[j])
-		s1 += q[j+1] * float64(code[j+1])
-		s2 += q[j+2] * float64(code[j+2])
-		s3 += q[j+3] * float64(code[j+3])
-	}
-	for j := n; j < len(code); j++ {
-		s0 += q[j] * float64(code[j])
-	}
-	return float64(scale) * (s0 + s1 + s2 + s3)
+// l2Metric bounds −‖q−k‖² (in real arithmetic) by the triangle
+// inequality around k̂ (docs/indexes.md, §2b): with D = ‖q − k̂‖,
+// ‖q − k‖ ∈ [D − e, D + e]. D² = ‖q‖² − 2q·k̂ + ‖k̂‖² is computed in
+// float64 from dotHat = q·k̂ and kh2 = ‖k̂‖², each within (d + 2)·2⁻⁵³
+// relative of its magnitude (Higham §3.1), so within 1e-9·(‖q‖ + ‖k̂‖)² in
+// all, with ‖k̂‖ ≤ norm + e, plus 2·derr; the squares and roots are
+// rounded outward.
+func (Q *Query) l2Metric(dotHat, kh2, derr, norm, e float64) (lo, hi float64) {
+	r := Q.norm + norm + e
+	delta := 1e-9*r*r + 2*derr*(1+1e-9)
+	D2 := Q.norm*Q.norm - 2*dotHat + kh2
+	far := up(math.Sqrt(max(0, D2+delta))) + e
+	near := max(0, math.Sqrt(max(0, D2-delta))*(1-1e-9)-e)
+	return -far * far * (1 + 1e-9), -near * near * (1 - 1e-9)
 }
 
-// halfDot returns q·k̂ in float64 for a bfloat16 code (each k̂_j is a
-// float32, so as with codeDot the products are of float64s exact in
-// float32 and the sum's rounding is what rowBound's slack covers).
-func halfDot(q []float64, code []uint16) float64 {
+// codeDot returns q·k̂ and ‖k̂‖² for member p of L (an int8 or bfloat16
+// list) and derr, a bound on dot's error beyond float64 rounding. With
+// int8 codes and the AVX2 kernel (Q.code32) q·code is summed in float32
+// (§2c): Higham's γ_d·Σ|qⱼcⱼ| ≤ γ_d·‖q‖‖code‖ bounds its rounding (any
+// order, with or without FMA; Q.gamma ≥ γ_d), plus d·2⁻¹⁴⁹ per unit for
+// underflow, both times the scale; Σcode² is exact in int32.
+func (Q *Query) codeDot(L *List, p, d int) (dot, sq, derr float64) {
+	if Q.code32 && L.Codes != nil {
+		dot32, c2 := codeDot32(Q.V, L.Codes[p*d:(p+1)*d])
+		sc := float64(L.Scale[p])
+		sq = sc * sc * float64(c2)
+		derr = Q.gamma*Q.norm*math.Sqrt(sq)*(1+1e-9) + sc*float64(d)*0x1p-140
+		return float64(dot32) * sc, sq, derr
+	}
+	dot, sq = L.dot(Q.v, p, d)
+	return dot, sq, 0
+}
+
+// codeDot returns q·(scale·code) in float64 (exact products of float32
+// and small integers, summed in float64) and ‖scale·code‖² (the integer
+// Σ code², exact, times scale², rounded once).
+func codeDot(q []float64, code []int8, scale float32) (dot, sq float64) {
 	var s0, s1, s2, s3 float64
+	var c2 int64
 	n := len(code) &^ 3
 	for j := 0; j < n; j += 4 {
-		s0 += q[j] * float64(FromBFloat16(code[j]))
-		s1 += q[j+1] * float64(FromBFloat16(code[j+1]))
-		s2 += q[j+2] * float64(FromBFloat16(code[j+2]))
-		s3 += q[j+3] * float64(FromBFloat16(code[j+3]))
+		c0, c1, cc2, c3 := int64(code[j]), int64(code[j+1]), int64(code[j+2]), int64(code[j+3])
+		s0 += q[j] * float64(c0)
+		s1 += q[j+1] * float64(c1)
+		s2 += q[j+2] * float64(cc2)
+		s3 += q[j+3] * float64(c3)
+		c2 += c0*c0 + c1*c1 + cc2*cc2 + c3*c3
 	}
 	for j := n; j < len(code); j++ {
-		s0 += q[j] * float64(FromBFloat16(code[j]))
+		c := int64(code[j])
+		s0 += q[j] * float64(c)
+		c2 += c * c
 	}
-	return s0 + s1 + s2 + s3
+	sc := float64(scale)
+	return sc * (s0 + s1 + s2 + s3), sc * sc * float64(c2)
+}
+
+// halfDot returns q·k̂ and ‖k̂‖² in float64 for a bfloat16 code (each
+// k̂_j is a float32, so as with codeDot the products are of float64s exact
+// in float32 and the sums' rounding is what rowBound's slack covers).
+func halfDot(q []float64, code []uint16) (dot, sq float64) {
+	var s0, s1, s2, s3, t0, t1 float64
+	n := len(code) &^ 3
+	for j := 0; j < n; j += 4 {
+		k0, k1 := float64(FromBFloat16(code[j])), float64(FromBFloat16(code[j+1]))
+		k2, k3 := float64(FromBFloat16(code[j+2])), float64(FromBFloat16(code[j+3]))
+		s0 += q[j] * k0
+		s1 += q[j+1] * k1
+		s2 += q[j+2] * k2
+		s3 += q[j+3] * k3
+		t0 += k0*k0 + k1*k1
+		t1 += k2*k2 + k3*k3
+	}
+	for j := n; j < len(code); j++ {
+		k := float64(FromBFloat16(code[j]))
+		s0 += q[j] * k
+		t0 += k * k
+	}
+	return s0 + s1 + s2 + s3, t0 + t1
 }

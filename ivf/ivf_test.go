@@ -165,6 +165,8 @@ func testBoundsHold(t *testing.T, coded Codes) {
 				copy(q, keys[rng.IntN(n)*d:])
 			}
 			Q := prepare(m, q)
+			Q64 := *Q
+			Q64.code32 = false
 			b := v.Bounds(Q)
 			_ = attention.ScoreRows(scores, m, Q.V, keys, d)
 			cases++
@@ -177,10 +179,14 @@ func testBoundsHold(t *testing.T, coded Codes) {
 						t.Fatalf("seed %d: %s list %d row %d: score %v outside [%v, %v]", seed, m, l, id, s, b.Lo[l], b.Hi[l])
 					}
 					if L.coded() {
-						dh := L.dot(Q.v, j, d)
-						lo, hi := Q.rowBound(dh, L.Norm[j], L.Err[j])
-						if s < lo || s > hi {
-							t.Fatalf("seed %d: %s row %d: score %v outside its code bound [%v, %v]", seed, m, id, s, lo, hi)
+						// The float32 code kernel (where it runs) and the
+						// float64 sums.
+						for _, Q := range []*Query{Q, &Q64} {
+							dh, kh2, derr := Q.codeDot(L, j, d)
+							lo, hi := Q.rowBound(dh, kh2, derr, L.Norm[j], L.Err[j])
+							if s < lo || s > hi {
+								t.Fatalf("seed %d: %s row %d: score %v outside its code bound [%v, %v] (float32 kernel %v)", seed, m, id, s, lo, hi, Q.code32)
+							}
 						}
 					}
 				}
@@ -254,6 +260,8 @@ func testBlockBoundsHold(t *testing.T, coded Codes) {
 				copy(q, keys[rng.IntN(n)*d:])
 			}
 			Q := prepare(m, q)
+			Q64 := *Q
+			Q64.code32 = false
 			b := v.Bounds(Q)
 			_ = attention.ScoreRows(scores, m, Q.V, keys, d)
 			cases++

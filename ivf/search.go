@@ -119,6 +119,9 @@ func putScratch(s *scratch) {
 // scratch holds a search's buffers.
 type scratch struct {
 	lo, hi, sorted []float64
+	lists          []float64
+	heap           []pending // a frontier's, kept with its lo, hi
+	flo, fhi       []float64
 	ids            []int64
 	keep           []int64
 	keys           []float32
@@ -154,8 +157,8 @@ func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int3
 			j++
 		}
 		p := int(pos[j])
-		dh := L.dot(Q.v, p, d)
-		s.lo[i], s.hi[i] = Q.rowBound(dh, L.Norm[p], L.Err[p])
+		dh, kh2, derr := Q.codeDot(L, p, d)
+		s.lo[i], s.hi[i] = Q.rowBound(dh, kh2, derr, L.Norm[p], L.Err[p])
 		maxLo = max(maxLo, s.lo[i])
 	}
 	st.Coded += len(ids)
@@ -164,9 +167,7 @@ func (s *scratch) codeFilter(Q *Query, L *List, ids, members []int64, pos []int3
 	if k > 1 {
 		kLo = math.Inf(-1)
 		if len(ids) >= k {
-			s.sorted = append(s.sorted[:0], s.lo[:len(ids)]...)
-			slices.Sort(s.sorted)
-			kLo = s.sorted[len(ids)-k]
+			s.sorted, kLo = kthLargest(s.sorted, s.lo[:len(ids)], k)
 		}
 	}
 	out := ids[:0]
@@ -205,6 +206,12 @@ type frontier struct {
 	s    *scratch
 	// weight gives a block of n rows with upper bound hi its w (SOFT).
 	weight func(n int, hi float64) float64
+}
+
+// release hands the frontier's buffers and scratch back.
+func (f *frontier) release() {
+	f.s.heap, f.s.flo, f.s.fhi = f.heap, f.lo, f.hi
+	putScratch(f.s)
 }
 
 func (f *frontier) less(a, b int) bool {
@@ -329,7 +336,8 @@ func (v *View) SearchHard(Q *Query, b *Bounds, k int, src Source, st *Stats) ([]
 	t0 := time.Now()
 	top := attention.NewTopK(k)
 	f := &frontier{v: v, b: b, Q: Q, src: src, st: st, s: getScratch()}
-	defer putScratch(f.s)
+	f.heap, f.lo, f.hi = f.s.heap[:0], f.s.flo, f.s.fhi
+	defer f.release()
 	st.Lists += len(b.Order)
 	thr := math.Inf(-1)
 	for {
@@ -399,13 +407,16 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 		return float64(n) * max(math.Exp((hi-R)*invT)*(1+1e-12), 1e-300)
 	}
 	f := &frontier{v: v, b: b, Q: Q, src: src, st: st, weight: weight, s: getScratch()}
-	defer putScratch(f.s)
+	f.heap, f.lo, f.hi = f.s.heap[:0], f.s.flo, f.s.fhi
+	defer f.release()
 	// lists[i] = Σ_{j ≥ i} w_j over the lists not opened, summed from the
 	// smallest (no cancellation).
-	lists := make([]float64, len(b.Order)+1)
+	f.s.lists = growTo(f.s.lists, len(b.Order)+1)
+	lists := f.s.lists
+	lists[len(b.Order)] = 0
 	for i := len(b.Order) - 1; i >= 0; i-- {
 		l := b.Order[i]
-		lists[i] = lists[i+1] + weight(len(v.Lists[l].IDs), b.Hi[l])
+		lists[i] = lists[i+1] + weight(v.size[l], b.Hi[l])
 	}
 	var queued, peak float64 // Σ w over the heap (running), and its largest value since it was last recomputed
 	exactQueued := func() float64 {
@@ -448,13 +459,39 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 		// mass scored so far and at least e^{maxLo/T}, since the row whose
 		// code lower bound is maxLo is then scored (leaving it out would
 		// need e^{hi/T} ≤ (tau/2)·e^{maxLo/T} with hi ≥ maxLo).
+		refZ := math.Inf(-1) // log Z, constant while a block is filtered
+		if sum > 0 {
+			refZ = logZ()
+		}
+		// Within a block the limit is constant (maxLo is the block's), so
+		// the mass left out is summed as acc = (e^{skipped} + Σ e^{h})/e^{lim}
+		// in plain numbers, one exp a row, each term rounded up by 10⁻⁶
+		// (covering the rounding of up to 10⁹ additions of non-negative
+		// terms, error < n·2⁻⁵³ relative), and folded back into skipped,
+		// rounded up again, once the block is read.
+		var lim, acc float64
+		started, left := false, false
 		filter := func(lo, hi, maxLo float64) bool {
-			ref := maxLo * invT
-			if sum > 0 {
-				ref = max(ref, logZ())
+			if !started {
+				started = true
+				lim = logHalfTau + max(maxLo*invT, refZ)
+				acc = math.Exp(skipped-lim) * (1 + 1e-6)
 			}
-			if s := logAddExp(skipped, hi*invT); s <= logHalfTau+ref {
-				skipped = s
+			h := hi * invT
+			if !(h <= lim) {
+				return true // e^{skipped} + e^h > e^h > e^{lim}: kept
+			}
+			if math.IsInf(lim, 0) || math.IsInf(h, -1) {
+				// Outside the plain-number range: in logarithms.
+				if s := logAddExp(skipped, h); s <= lim {
+					skipped = s
+					return false
+				}
+				return true
+			}
+			if t := math.Exp(h-lim) * (1 + 1e-6); acc+t <= 1 {
+				acc += t
+				left = true
 				return false
 			}
 			return true
@@ -462,6 +499,10 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 		p, ids, scores, err := f.read(1, filter)
 		if err != nil {
 			return nil, err
+		}
+		if left {
+			// log rounds within 2⁻⁵² of lim's magnitude: round up by that.
+			skipped = max(skipped, lim+math.Log(acc)+0x1p-50*(1+math.Abs(lim)))
 		}
 		queued -= p.w
 		if queued < 1e-9*peak { // cancellation: recompute
@@ -485,4 +526,48 @@ func (v *View) SearchSoft(Q *Query, b *Bounds, invT, tau float64, src Source, st
 	}
 	st.Bound = res.Delta
 	return res, nil
+}
+
+// kthLargest returns the k-th largest of xs (1 ≤ k ≤ len(xs)), NaN
+// counting as −Inf, keeping the k largest in buf (ascending, reused):
+// one pass with an insertion into buf when a value enters it, where a sort
+// of xs cost n·log n.
+func kthLargest(buf, xs []float64, k int) ([]float64, float64) {
+	if k > 64 {
+		buf = append(buf[:0], xs...)
+		for i, x := range buf {
+			if x != x {
+				buf[i] = math.Inf(-1)
+			}
+		}
+		slices.Sort(buf)
+		return buf, buf[len(buf)-k]
+	}
+	buf = buf[:0]
+	for _, x := range xs {
+		if x != x {
+			x = math.Inf(-1)
+		}
+		if len(buf) == k {
+			if x <= buf[0] {
+				continue
+			}
+			// Drop the smallest: move the smaller ones down, x in place.
+			i := 0
+			for i+1 < k && buf[i+1] < x {
+				buf[i] = buf[i+1]
+				i++
+			}
+			buf[i] = x
+			continue
+		}
+		i := len(buf)
+		buf = append(buf, x)
+		for i > 0 && buf[i-1] > x {
+			buf[i] = buf[i-1]
+			i--
+		}
+		buf[i] = x
+	}
+	return buf, buf[0]
 }

@@ -26,6 +26,16 @@ type View struct {
 	Lists []List
 	N     int // members over all lists
 	blk   blockCache
+	// The lists' sizes and balls, contiguous: a query's bounds read these
+	// for every list, and 1,000 Lists are 200 KB of headers.
+	size  []int
+	balls []listBall
+}
+
+// listBall is what View.Bounds reads of a list besides its centre.
+type listBall struct {
+	radius, uradius, maxNorm float64
+	hasZero                  bool
 }
 
 // PartRef is a Part with the id of its row 0 and the number of its rows.
@@ -88,8 +98,12 @@ func NewView(q *Quantizer, parts []PartRef) *View {
 			}
 		}
 	}
-	for _, L := range v.Lists {
+	v.size = make([]int, len(v.Lists))
+	v.balls = make([]listBall, len(v.Lists))
+	for l, L := range v.Lists {
 		v.N += len(L.IDs)
+		v.size[l] = len(L.IDs)
+		v.balls[l] = listBall{L.Radius, L.URadius, L.MaxNorm, L.HasZero}
 	}
 	return v
 }
@@ -124,8 +138,8 @@ func (L *List) rowCodeBytes(d int) int64 {
 	return int64(d) + 12
 }
 
-// dot returns q·k̂ for member p (d components) in float64.
-func (L *List) dot(q []float64, p, d int) float64 {
+// dot returns q·k̂ and ‖k̂‖² for member p (d components) in float64.
+func (L *List) dot(q []float64, p, d int) (dot, sq float64) {
 	if L.Half != nil {
 		return halfDot(q, L.Half[p*d:(p+1)*d])
 	}
