@@ -306,18 +306,7 @@ func indexSpeed(t *testing.T, ds string, n int) {
 		if _, err := conn.Exec(ctx, "SET index_scan = auto"); err != nil {
 			t.Fatal(err)
 		}
-		plan, err := conn.Query(ctx, "EXPLAIN ANALYZE "+fmt.Sprintf(c.sql, vec(qs[0])))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var lines []string
-		for plan.Next() {
-			l := fmt.Sprint(plan.Values()...)
-			if strings.HasPrefix(l, "lists:") || strings.HasPrefix(l, "rows:") || strings.HasPrefix(l, "index") {
-				lines = append(lines, l)
-			}
-		}
-		plan.Close()
+		lines := explainLines(t, conn, fmt.Sprintf(c.sql, vec(qs[0])), "lists:", "rows:", "index")
 		ms, mi := medianDur(scan), medianDur(idx)
 		t.Logf("%s %-40s scan %8.2f ms  index %8.2f ms  speed-up %5.2f×  | %s", ds, c.name, msf(ms), msf(mi), float64(ms)/float64(mi), strings.Join(lines, " | "))
 	}
@@ -446,4 +435,26 @@ func TestIndexReopen(t *testing.T) {
 		t.Logf("n=%d d=%d, %d pairs, medians of %s time: Open %.0f ms without the index, %.0f ms with (%.2f×); Open + first HARD top-10 %.0f ms (scan) vs %.0f ms (index, first use) (%.2f×)",
 			n, d, runs, what, f(0, 0), f(0, 1), f(0, 1)/f(0, 0), f(1, 0), f(1, 1), f(1, 1)/f(1, 0))
 	}
+}
+
+// explainLines runs EXPLAIN ANALYZE sql on conn and returns its lines
+// that start with one of prefixes.
+func explainLines(t testing.TB, conn *softdb.Conn, sql string, prefixes ...string) []string {
+	t.Helper()
+	r, err := conn.Query(context.Background(), "EXPLAIN ANALYZE "+sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var lines []string
+	for r.Next() {
+		l := fmt.Sprint(r.Values()...)
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p) {
+				lines = append(lines, l)
+				break
+			}
+		}
+	}
+	return lines
 }

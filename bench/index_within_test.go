@@ -164,18 +164,7 @@ func TestIndexQueryTimes(t *testing.T) {
 				t.Fatal(err)
 			}
 			t0 := time.Now()
-			r, err := conn.Query(ctx, "EXPLAIN ANALYZE "+sql)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var lines []string
-			for r.Next() {
-				l := fmt.Sprint(r.Values()...)
-				if strings.HasPrefix(l, "time:") || strings.HasPrefix(l, "rows:") || strings.HasPrefix(l, "lists:") {
-					lines = append(lines, l)
-				}
-			}
-			r.Close()
+			lines := explainLines(t, conn, sql, "time:", "rows:", "lists:")
 			t.Logf("%s %6.2f ms | %s", mode, float64(time.Since(t0).Microseconds())/1e3, strings.Join(lines, " | "))
 		}
 	}
