@@ -695,3 +695,22 @@ func TestCloseInsideUpdate(t *testing.T) {
 		t.Errorf("View after Close: %v", err)
 	}
 }
+
+// TestTextArgUTF8: a TEXT argument that is not UTF-8 is refused, naming
+// the argument and the byte, and nothing is written.
+func TestTextArgUTF8(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, softdb.Memory)
+	mustExec(t, db, "CREATE TABLE t (s TEXT)")
+	for _, arg := range []any{"ok\xff", []byte("\xc3(")} {
+		_, err := db.Exec(ctx, "INSERT INTO t VALUES (?)", arg)
+		if err == nil || !strings.Contains(err.Error(), "argument $1: invalid UTF-8 in text at byte") {
+			t.Errorf("INSERT %q: %v", arg, err)
+		}
+	}
+	mustExec(t, db, "INSERT INTO t VALUES (?)", "héllo")
+	var n int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d rows, %v; want the one valid row", n, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/softdb/softdb/types"
 )
@@ -78,12 +79,12 @@ func toValue(a any, borrow bool) (types.Value, error) {
 	case float64:
 		return floatArg(x)
 	case string:
-		return types.TextValue(x), nil
+		return textArg(x)
 	case []byte:
 		if x == nil {
 			return types.Value{}, nil
 		}
-		return types.TextValue(string(x)), nil
+		return textArg(string(x))
 	case []float32:
 		return vectorArg(x, borrow)
 	case []float64:
@@ -174,4 +175,27 @@ func goValue(v types.Value, copyVec bool) any {
 		return v.V
 	}
 	return nil
+}
+
+// textArg is a TEXT argument. Text is UTF-8, as in statements and in
+// every import format: invalid bytes would come back from an export as
+// U+FFFD, or not at all.
+func textArg(s string) (types.Value, error) {
+	if !utf8.ValidString(s) {
+		return types.Value{}, fmt.Errorf("invalid UTF-8 in text at byte %d", firstInvalidUTF8(s)+1)
+	}
+	return types.TextValue(s), nil
+}
+
+// firstInvalidUTF8 returns the offset of s's first byte that does not
+// start a valid UTF-8 sequence, or -1.
+func firstInvalidUTF8(s string) int {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(s[i:]); n == 1 {
+				return i
+			}
+		}
+	}
+	return -1
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -33,6 +34,16 @@ func ParseAt(src string, at Pos) ([]Statement, error) {
 	s := scanner{src: src, line: int(at.Line), lineStart: -(int(at.Col) - 1), base: int(at.Offset)}
 	if strings.HasPrefix(src, "\uFEFF") { // a byte order mark from an editor
 		s.off, s.lineStart = 3, 3-(int(at.Col)-1)
+	}
+	if !utf8.ValidString(src) {
+		// Statements are UTF-8 (as PostgreSQL's are, 22021): a string
+		// with invalid bytes would not survive an export.
+		for i, r := range src {
+			if _, n := utf8.DecodeRuneInString(src[i:]); r == utf8.RuneError && n == 1 {
+				s.advance(i)
+				return nil, lexErr(s.pos(), "invalid UTF-8: byte 0x%02x does not start a character", src[i])
+			}
+		}
 	}
 	for {
 		sp := nextSpan(src, s.off, MaxStatementLen)

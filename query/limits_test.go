@@ -1,6 +1,7 @@
 package query
 
 import (
+	"errors"
 	"math"
 	"runtime"
 	"strings"
@@ -174,5 +175,25 @@ func TestBinOpNames(t *testing.T) {
 	}
 	if binOpOf("<>") != OpNe || BinOp(0).String() != "?" {
 		t.Errorf("<> is %v; the zero BinOp is %q", binOpOf("<>"), BinOp(0).String())
+	}
+}
+
+// TestInvalidUTF8: a statement with bytes that are not UTF-8 is refused at
+// the first of them, wherever it is (in a string, a name, a comment).
+func TestInvalidUTF8(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		line int32
+		col  int32
+	}{
+		{"INSERT INTO t VALUES (1, 'ab\xffcd')", 1, 29},
+		{"SELECT 1;\nSELECT 'é' AS \"a\xc3\"", 2, 18}, // columns count bytes
+		{"SELECT 1 -- \x80 in a comment", 1, 13},
+	} {
+		_, err := Parse(c.src)
+		var e *Error
+		if !errors.As(err, &e) || !strings.Contains(e.Msg, "invalid UTF-8") || e.Pos.Line != c.line || e.Pos.Col != c.col {
+			t.Errorf("%q: %v, want invalid UTF-8 at %d:%d", c.src, err, c.line, c.col)
+		}
 	}
 }
