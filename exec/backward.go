@@ -51,12 +51,9 @@ func planLearned(s *query.Select, m *matchPlan, schema *storage.Schema, params [
 	}
 	lp := &learnPlan{heads: 1, dim: m.dim}
 	if h := s.Match.Heads; h != nil {
-		n, err := constInt(h, params, "HEADS")
+		n, err := constIntFrom(h, params, "HEADS", 1)
 		if err != nil {
 			return nil, err
-		}
-		if n < 1 {
-			return nil, errorf(ErrValue, h.Position(), "HEADS must be at least 1, got %d", n)
 		}
 		if int64(m.dim)%n != 0 {
 			return nil, errorf(ErrDimension, h.Position(), "HEADS %d does not divide the dimension %d of %s.%s", n, m.dim, m.table, m.colName)

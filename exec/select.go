@@ -285,6 +285,11 @@ func planOutput(s *query.Select, sc *scope, m *matchPlan) (*outputSpec, error) {
 
 // constInt evaluates a constant non-negative integer (LIMIT, OFFSET, TOP).
 func constInt(e query.Expr, params []types.Value, what string) (int64, error) {
+	return constIntFrom(e, params, what, 0)
+}
+
+// constIntFrom evaluates a constant integer ≥ lo (0 or 1).
+func constIntFrom(e query.Expr, params []types.Value, what string, lo int64) (int64, error) {
 	sc := &scope{params: params, aggErr: "in " + what}
 	b, err := sc.bind(e)
 	if err != nil {
@@ -297,8 +302,11 @@ func constInt(e query.Expr, params []types.Value, what string) (int64, error) {
 	if v.K == types.Float && v.F == float64(int64(v.F)) {
 		v = types.IntValue(int64(v.F))
 	}
-	if v.K != types.Int || v.I < 0 {
-		return 0, errorf(ErrValue, e.Position(), "%s must be a non-negative integer, got %s", what, v.String())
+	if v.K != types.Int || v.I < lo {
+		if lo == 0 {
+			return 0, errorf(ErrValue, e.Position(), "%s must be a non-negative integer, got %s", what, v.String())
+		}
+		return 0, errorf(ErrValue, e.Position(), "%s must be an integer ≥ %d, got %s", what, lo, v.String())
 	}
 	return v.I, nil
 }
