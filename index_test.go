@@ -397,3 +397,35 @@ func TestIndexCreatedInTransaction(t *testing.T) {
 		t.Fatal("no query read the index: the comparison tested nothing")
 	}
 }
+
+// TestExplainWhyNoIndex: when a column has an index that a statement
+// cannot use, EXPLAIN ANALYZE names the index and says why, instead of
+// claiming there is none.
+func TestExplainWhyNoIndex(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	mustExec(t, db, "CREATE TABLE t (k VECTOR(2), v FLOAT)")
+	mustExec(t, db, "CREATE TABLE u (k VECTOR(2))")
+	mustExec(t, db, "INSERT INTO t VALUES ([1, 0], 1), ([0, 1], 2), ([1, 1], 3)")
+	mustExec(t, db, "INSERT INTO u VALUES ([1, 0])")
+	mustExec(t, db, "CREATE INDEX ti ON t (k)")
+	for _, c := range []struct{ sql, want string }{
+		{"HARD SELECT rowid FROM t MATCH (SELECT k FROM t) LIMIT 1", "index ti not used: a batch of queries"},
+		{"SOFT SELECT rowid, weight FROM t MATCH [1, 0]", "index ti not used: the row form returns every row's weight"},
+		{"SOFT SELECT k FROM t MATCH [1, 0] HEADS 2", "index ti not used: HEADS and BACKWARD"},
+		{"SOFT SELECT rowid, weight FROM u MATCH [1, 0]", "no index on k"},
+	} {
+		rows, err := db.Query(ctx, "EXPLAIN ANALYZE "+c.sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			plan = append(plan, fmt.Sprint(rows.Values()...))
+		}
+		rows.Close()
+		if last := plan[len(plan)-1]; !strings.Contains(last, c.want) {
+			t.Errorf("%s: %q, want it to say %q", c.sql, last, c.want)
+		}
+	}
+}

@@ -38,7 +38,11 @@ func (s *Session) explain(ctx context.Context, n *query.Explain, params []types.
 	if p.index != nil {
 		lines = append(lines, p.index.analyzeLines()...)
 	} else if p.match != nil {
-		lines = append(lines, fmt.Sprintf("scan: every row of %s scored (no index on %s)", p.table.Schema().Name, p.match.colName))
+		why := "no index on " + p.match.colName
+		if p.noIndex != "" {
+			why = p.noIndex
+		}
+		lines = append(lines, fmt.Sprintf("scan: every row of %s scored (%s)", p.table.Schema().Name, why))
 	}
 	return lines, nil
 }

@@ -98,14 +98,13 @@ func planWithin(s *query.Select, params []types.Value) (float64, error) {
 }
 
 // planIndex chooses an index for p's match when one can answer it exactly
-// (or within ε); the run decides by cost whether to use it.
+// (or within ε); the run decides by cost whether to use it. When there is
+// an index on the column but the statement cannot use it, p.noIndex says
+// why (EXPLAIN ANALYZE shows it).
 func planIndex(p *selectPlan, within float64, errBound *float64) {
 	m := p.match
-	if m == nil || m.sub != nil {
-		return // batches scan (a batch reads every key once per block anyway)
-	}
-	if m.learn != nil {
-		return // HEADS and BACKWARD need every row's weight: they scan
+	if m == nil {
+		return
 	}
 	var ix *storage.Index
 	for _, x := range p.table.Indexes() {
@@ -117,6 +116,15 @@ func planIndex(p *selectPlan, within float64, errBound *float64) {
 	if ix == nil {
 		return
 	}
+	skip := func(why string) { p.noIndex = "index " + ix.Name + " not used: " + why }
+	if m.sub != nil {
+		skip("a batch of queries (MATCH (SELECT …)) reads every key once a block anyway")
+		return
+	}
+	if m.learn != nil {
+		skip("HEADS and BACKWARD need every row's weight")
+		return
+	}
 	ip := &indexPlan{ix: ix, within: within, errBound: errBound}
 	switch {
 	case m.mode == query.Hard:
@@ -126,6 +134,7 @@ func planIndex(p *selectPlan, within float64, errBound *float64) {
 	case m.temp == 0:
 		ip.kind, ip.k = ixHard, 1
 	case math.IsInf(1/m.temp, 1):
+		skip("at a subnormal temperature every weight is computed")
 		return
 	case m.blend && plainBlend(p):
 		ip.kind, ip.tau = ixSoft, exactTau
@@ -134,7 +143,11 @@ func planIndex(p *selectPlan, within float64, errBound *float64) {
 		}
 	case !m.blend && within > 0:
 		ip.kind, ip.tau = ixSoft, within/2
+	case m.blend:
+		skip("a blended item is an expression or has NULLs, so one mass bound does not cover it")
+		return
 	default:
+		skip("the row form returns every row's weight; add WITHIN ERROR ε, TOP k or LIMIT")
 		return
 	}
 	p.index = ip

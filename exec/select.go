@@ -23,6 +23,7 @@ type selectPlan struct {
 	match    *matchPlan     // nil: plain SELECT
 	scans    *scanShare     // shared scans of the engine (nil: run alone)
 	index    *indexPlan     // nil: the match scans (indexscan.go)
+	noIndex  string         // why an index on the match column is not used
 	out      *outputSpec
 }
 
