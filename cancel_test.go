@@ -92,3 +92,43 @@ func TestCancelExpensiveScan(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelledBeforeCommit: a write whose context is done before its
+// commit begins (CREATE INDEX and REINDEX after their k-means, TRAIN
+// between blocks of rows, an INSERT) fails with the context's error and
+// leaves nothing behind, rather than committing anyway or reporting the
+// ambiguous "commit did not finish".
+func TestCancelledBeforeCommit(t *testing.T) {
+	db := openTemp(t)
+	ctx := context.Background()
+	mustExec(t, db, "CREATE TABLE t (k VECTOR(4), l INT)")
+	mustExec(t, db, "INSERT INTO t VALUES ([1, 0, 0, 0], 1), ([0, 1, 0, 0], 1), ([0, 0, 1, 0], 2), ([0, 0, 0, 1], 2)")
+	mustExec(t, db, "CREATE PROJECTION p (4 -> 2) INIT IDENTITY")
+	mustExec(t, db, "CREATE INDEX j ON t (k)")
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, q := range []string{
+		"CREATE INDEX i ON t (k)",
+		"REINDEX j",
+		"TRAIN PROJECTION p ON t (k) LABEL l ITERATIONS 3",
+		"INSERT INTO t VALUES ([1, 1, 1, 1], 3)",
+	} {
+		if _, err := db.Exec(done, q); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "did not finish") {
+			t.Errorf("%s with a cancelled context: %v, want context.Canceled alone", q, err)
+		}
+	}
+	var n, ix int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 4 {
+		t.Errorf("%d rows (%v), want 4", n, err)
+	}
+	rows, err := db.Query(ctx, "SHOW INDEXES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		ix++
+	}
+	if ix != 1 {
+		t.Errorf("%d indexes after the cancelled CREATE INDEX, want 1", ix)
+	}
+}

@@ -106,7 +106,9 @@ func trainIndex(ctx context.Context, t *storage.Table, name string, at query.Pos
 	if n == 0 {
 		cent = make([]float32, lists*d) // one zero centroid: the bounds hold for any rows added later
 	} else {
-		cent = ivf.TrainRows(n, row, d, lists, indexSeed)
+		if cent, err = ivf.TrainRows(ctx, n, row, d, lists, indexSeed); err != nil {
+			return storage.Index{}, err
+		}
 	}
 	return storage.Index{Name: name, Table: schema.Name, Column: c.Name, Method: "ivf", Lists: len(cent) / d,
 		Codes: o.codes.String(), Seed: indexSeed, Dim: d, Centroids: cent}, nil
@@ -134,6 +136,9 @@ func createIndex(ctx context.Context, tx *storage.Tx, s *query.CreateIndex) erro
 	def, err := trainIndex(ctx, t, s.Name.Name, s.At, s.Column, o)
 	if err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // before every row's list is written
 	}
 	return tx.CreateIndex(def)
 }
@@ -164,6 +169,9 @@ func reindex(ctx context.Context, tx *storage.Tx, s *query.Reindex) error {
 	lists := max(1, min(ix.Lists, n))
 	def, err := trainIndex(ctx, t, ix.Name, s.At, query.Ident{Name: ix.Column}, indexOptions{lists: lists, codes: codes})
 	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := tx.DropIndex(ix.Name); err != nil {

@@ -1,6 +1,7 @@
 package ivf
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -42,12 +43,14 @@ const MaxLists = 1 << 16
 // returns lists centroids, lists×d. The result is a function of (keys, d,
 // lists, seed) and the kernel set only, whatever the number of cores.
 func Train(keys []float32, d, lists int, seed uint64) []float32 {
-	return TrainRows(len(keys)/d, func(i int) []float32 { return keys[i*d : (i+1)*d] }, d, lists, seed)
+	cent, _ := TrainRows(context.Background(), len(keys)/d, func(i int) []float32 { return keys[i*d : (i+1)*d] }, d, lists, seed)
+	return cent
 }
 
 // TrainRows is Train over n rows that row returns (row i, d values), so
 // that the rows need not be copied into one array: only the sample is.
-func TrainRows(n int, row func(i int) []float32, d, lists int, seed uint64) []float32 {
+// It stops with ctx's error between iterations once ctx is done.
+func TrainRows(ctx context.Context, n int, row func(i int) []float32, d, lists int, seed uint64) ([]float32, error) {
 	if lists < 1 || n < 1 {
 		panic("ivf: Train needs at least one row and one list")
 	}
@@ -72,6 +75,9 @@ func TrainRows(n int, row func(i int) []float32, d, lists int, seed uint64) []fl
 	sums := make([]float64, lists*d)
 	counts := make([]int, lists)
 	for it := 0; it < trainIters; it++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		Assign(assign, sample, d, cent)
 		clear(sums)
 		clear(counts)
@@ -97,7 +103,7 @@ func TrainRows(n int, row func(i int) []float32, d, lists int, seed uint64) []fl
 			}
 		}
 	}
-	return cent
+	return cent, nil
 }
 
 // assignBlock is how many rows Assign scores against the centroids at a

@@ -16,6 +16,7 @@
 package learn
 
 import (
+	"context"
 	"math"
 	"runtime"
 	"sync"
@@ -45,6 +46,10 @@ type Problem struct {
 	Exact bool
 
 	counts map[int32]int // rows per label, set by LossGrad
+	// ctx, set by Train: LossGrad stops between blocks of rows once it is
+	// done (one evaluation over 20,000 rows takes seconds), leaving a
+	// partial loss that Train discards.
+	ctx context.Context
 }
 
 // NumParams is the length of the parameter vector: D·Out, or twice that
@@ -133,6 +138,9 @@ func (p *Problem) LossGrad(w, grad []float64) float64 {
 			s32 := make([]float32, blockRows*ldd)
 			g := make([]float64, n)
 			for blk := b0; blk < b1; blk++ {
+				if p.ctx != nil && p.ctx.Err() != nil {
+					return
+				}
 				r0, r1 := blk*blockRows, min((blk+1)*blockRows, n)
 				if !p.Exact {
 					var qnb []float32

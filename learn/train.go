@@ -123,7 +123,12 @@ func Train(ctx context.Context, p *Problem, w0 []float64, iterations int, progre
 		}
 		return nil
 	}}
+	p.ctx = ctx
+	defer func() { p.ctx = nil }()
 	f0 := func() float64 { eval(w0); return lastF }()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if nonFinit {
 		return nil, &NonFiniteError{Iteration: 0, Loss: badLoss}
 	}

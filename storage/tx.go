@@ -587,6 +587,13 @@ func (tx *Tx) CommitContext(ctx context.Context) error {
 		tx.end()
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		// Cancelled before the commit began: nothing is written, and
+		// the caller knows it (the ambiguous case is a cancel during it).
+		tx.abandon()
+		tx.end()
+		return err
+	}
 	if err := db.checkSpace(tx.batchLen()); err != nil {
 		tx.abandon()
 		tx.end()
