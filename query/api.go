@@ -35,21 +35,22 @@ func ParseAt(src string, at Pos) ([]Statement, error) {
 	if strings.HasPrefix(src, "\uFEFF") { // a byte order mark from an editor
 		s.off, s.lineStart = 3, 3-(int(at.Col)-1)
 	}
-	if !utf8.ValidString(src) {
-		// Statements are UTF-8 (as PostgreSQL's are, 22021): a string
-		// with invalid bytes would not survive an export.
-		for i, r := range src {
-			if _, n := utf8.DecodeRuneInString(src[i:]); r == utf8.RuneError && n == 1 {
-				s.advance(i)
-				return nil, lexErr(s.pos(), "invalid UTF-8: byte 0x%02x does not start a character", src[i])
-			}
-		}
-	}
 	for {
 		sp := nextSpan(src, s.off, MaxStatementLen)
 		if sp.tooLong {
 			s.advance(sp.start)
 			return nil, lexErr(s.pos(), "statement is too long (the limit is %d bytes)", MaxStatementLen)
+		}
+		// Statements are UTF-8 (as PostgreSQL's are, 22021): a string with
+		// invalid bytes would not survive an export. Checked a statement
+		// at a time, so the first error in the text is the one returned.
+		if text := src[s.off:sp.end]; !utf8.ValidString(text) {
+			for i, r := range text {
+				if _, n := utf8.DecodeRuneInString(text[i:]); r == utf8.RuneError && n == 1 {
+					s.advance(s.off + i)
+					return nil, lexErr(s.pos(), "invalid UTF-8: byte 0x%02x does not start a character", text[i])
+				}
+			}
 		}
 		if s.off < sp.end { // also when only comments: one may be unterminated
 			st, err := parseSpan(&s, sp.end)

@@ -196,4 +196,8 @@ func TestInvalidUTF8(t *testing.T) {
 			t.Errorf("%q: %v, want invalid UTF-8 at %d:%d", c.src, err, c.line, c.col)
 		}
 	}
+	// The first error in the text wins: a syntax error before the bad byte.
+	if _, err := Parse("SELEC 1;\nSELECT '\xff'"); err == nil || strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("syntax error before invalid UTF-8: %v, want the syntax error", err)
+	}
 }
