@@ -410,7 +410,7 @@ func TestExplainWhyNoIndex(t *testing.T) {
 	mustExec(t, db, "INSERT INTO u VALUES ([1, 0])")
 	mustExec(t, db, "CREATE INDEX ti ON t (k)")
 	for _, c := range []struct{ sql, want string }{
-		{"HARD SELECT rowid FROM t MATCH (SELECT k FROM t) LIMIT 1", "index ti not used: a batch of queries"},
+		{"HARD SELECT rowid FROM t MATCH (SELECT k FROM t) LIMIT 1", "a batch of 3 queries reads every key once a block → scan"},
 		{"SOFT SELECT rowid, weight FROM t MATCH [1, 0]", "index ti not used: the row form returns every row's weight"},
 		{"SOFT SELECT k FROM t MATCH [1, 0] HEADS 2", "index ti not used: HEADS and BACKWARD"},
 		{"SOFT SELECT rowid, weight FROM u MATCH [1, 0]", "no index on k"},
@@ -427,5 +427,64 @@ func TestExplainWhyNoIndex(t *testing.T) {
 		if last := plan[len(plan)-1]; !strings.Contains(last, c.want) {
 			t.Errorf("%s: %q, want it to say %q", c.sql, last, c.want)
 		}
+	}
+}
+
+// TestIndexOneRowBatch: MATCH (SELECT k … WHERE …) that yields one query is
+// searched through the index like a literal query, with the same answer as
+// the scan and its qrow; a batch of several queries scans.
+func TestIndexOneRowBatch(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	c := db.Conn()
+	defer c.Close()
+	mustExec(t, db, "CREATE TABLE t (k VECTOR(4), v FLOAT)")
+	rng := rand.New(rand.NewPCG(5, 11))
+	var b strings.Builder
+	b.WriteString("INSERT INTO t VALUES ")
+	for i := range 6000 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		cl := float64(i%8) * 10 // eight clusters, so the lists bound well
+		fmt.Fprintf(&b, "([%g, %g, %g, %g], %d)", cl+rng.NormFloat64(), rng.NormFloat64(), cl-rng.NormFloat64(), rng.NormFloat64(), i)
+	}
+	mustExec(t, db, b.String())
+	mustExec(t, db, "CREATE INDEX ti ON t (k) WITH (lists = 8)")
+	run := func(sql string) (string, []string) {
+		rows, err := c.Query(ctx, sql)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			out = append(out, fmt.Sprint(rows.Values()...))
+		}
+		return strings.Join(out, "\n"), out
+	}
+	for _, q := range []string{
+		"HARD SELECT qrow, rowid FROM t MATCH (SELECT k FROM t WHERE rowid = 7) LIMIT 3",
+		"SOFT SELECT qrow, v FROM t MATCH (SELECT k FROM t WHERE rowid = 7) TEMPERATURE 0.5",
+		"SOFT SELECT qrow, v FROM t MATCH (SELECT k FROM t WHERE rowid = 7) TEMPERATURE 0.5 TOP 4",
+	} {
+		if _, err := c.Exec(ctx, "SET index_scan = off"); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := run(q)
+		if _, err := c.Exec(ctx, "SET index_scan = on"); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := run(q)
+		if got != want || !strings.HasPrefix(got, "7 ") {
+			t.Errorf("%s through the index:\n%s\nscan:\n%s", q, got, want)
+		}
+		if _, plan := run("EXPLAIN ANALYZE " + q); !strings.Contains(strings.Join(plan, "\n"), "index ti: ") {
+			t.Errorf("EXPLAIN ANALYZE %s did not use the index:\n%s", q, strings.Join(plan, "\n"))
+		}
+	}
+	_, plan := run("EXPLAIN ANALYZE HARD SELECT qrow, rowid FROM t MATCH (SELECT k FROM t WHERE rowid <= 3) LIMIT 1")
+	if last := plan[len(plan)-1]; !strings.Contains(last, "a batch of 3 queries") {
+		t.Errorf("a batch of 3 queries: %q", last)
 	}
 }

@@ -67,9 +67,10 @@ type indexPlan struct {
 	tOut       time.Duration
 	bound      float64 // the error proven (SPEC §8 error_bound)
 	scanBytes  int64
-	mode       string   // SET index_scan: "" or "auto", "on", "off"
-	wantBlocks bool     // the decision refined its estimate with blocks
-	errBound   *float64 // where error_bound reads bound
+	mode       string     // SET index_scan: "" or "auto", "on", "off"
+	wantBlocks bool       // the decision refined its estimate with blocks
+	errBound   *float64   // where error_bound reads bound
+	batch      []queryVec // MATCH (SELECT …)'s queries, kept for the scan when not one
 }
 
 // planWithin binds WITHIN ERROR ε: a number in (0, 1).
@@ -117,10 +118,6 @@ func planIndex(p *selectPlan, within float64, errBound *float64) {
 		return
 	}
 	skip := func(why string) { p.noIndex = "index " + ix.Name + " not used: " + why }
-	if m.sub != nil {
-		skip("a batch of queries (MATCH (SELECT …)) reads every key once a block anyway")
-		return
-	}
 	if m.learn != nil {
 		skip("HEADS and BACKWARD need every row's weight")
 		return
@@ -254,6 +251,15 @@ func (ip *indexPlan) decide(view *ivf.View, Q *ivf.Query, b *ivf.Bounds, m *matc
 func (ip *indexPlan) prepare(ctx context.Context, p *selectPlan) (view *ivf.View, Q *ivf.Query, b *ivf.Bounds, q queryVec, ok bool, err error) {
 	m := p.match
 	qs, err := m.queries(ctx, p.table.Schema())
+	if m.sub != nil && err == nil {
+		ip.batch = qs // the scan runs these rather than the subquery again
+		if len(qs) != 1 {
+			// A batch of one query (MATCH (SELECT k … WHERE id = …)) is
+			// searched like a literal; more read the keys once a block.
+			ip.decision = fmt.Sprintf("a batch of %d queries reads every key once a block → scan", len(qs))
+			return nil, nil, nil, q, false, nil
+		}
+	}
 	if err != nil || len(qs) != 1 || qs[0].v == nil {
 		return nil, nil, nil, q, false, err
 	}
@@ -282,6 +288,15 @@ func (ip *indexPlan) prepare(ctx context.Context, p *selectPlan) (view *ivf.View
 	}
 	ip.stats.TimeBounds = time.Since(t0)
 	return view, Q, b, qs[0], ok, err
+}
+
+// batchQueries is p's queries: those the index's decision evaluated, else
+// evaluated now.
+func (p *selectPlan) batchQueries(ctx context.Context) ([]queryVec, error) {
+	if p.index != nil && p.index.batch != nil {
+		return p.index.batch, nil
+	}
+	return p.match.queries(ctx, p.table.Schema())
 }
 
 // runIndexed runs p's match through its index when the planner chose one

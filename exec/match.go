@@ -302,8 +302,7 @@ const chunkRows = 16384
 // runMatch executes HARD/SOFT SELECT: once per query, results in query order.
 func runMatch(ctx context.Context, p *selectPlan) ([][]types.Value, error) {
 	m := p.match
-	schema := p.table.Schema()
-	qs, err := m.queries(ctx, schema)
+	qs, err := p.batchQueries(ctx)
 	if err != nil {
 		return nil, err
 	}
