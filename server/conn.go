@@ -47,6 +47,11 @@ type conn struct {
 	// pendingBegin: the client sent BEGIN; softdb's transaction starts at
 	// the first write (tx.go).
 	pendingBegin bool
+	// implicit: the statements being run, outside BEGIN, share one
+	// transaction (several in a Query string, or up to Sync); implicitTx:
+	// softdb's open transaction is that one, not an explicit one (tx.go).
+	implicit   bool
+	implicitTx bool
 
 	mu      sync.Mutex
 	cancelF context.CancelFunc // of the running statement, or nil
@@ -356,6 +361,9 @@ func (c *conn) loop() error {
 			c.be.Send(&pgproto3.CloseComplete{})
 		case *pgproto3.Sync:
 			delete(c.portals, "")
+			if err := c.endImplicit(false); err != nil {
+				c.sendError(err)
+			}
 			c.be.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus()})
 		case *pgproto3.Flush:
 		case *pgproto3.Terminate:
@@ -391,6 +399,9 @@ func (c *conn) sendError(err error) {
 
 // extError reports an error of an extended-protocol message.
 func (c *conn) extError(err error) {
+	if rerr := c.endImplicit(true); rerr != nil {
+		c.srv.cfg.Logf("connection %d: rolling back the implicit transaction: %v", c.pid, rerr)
+	}
 	c.sendError(err)
 	c.skipToSync = true
 }

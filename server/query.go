@@ -45,9 +45,16 @@ type result struct {
 const flushRows = 512
 
 // simpleQuery runs a Query message: one or more statements, each in turn
-// until one fails.
+// until one fails. Several statements outside BEGIN share one implicit
+// transaction (tx.go), so a failure undoes the ones before it.
 func (c *conn) simpleQuery(sql string) {
 	ran := false
+	fail := func(err error) {
+		if rerr := c.endImplicit(true); rerr != nil {
+			c.srv.cfg.Logf("connection %d: rolling back the implicit transaction: %v", c.pid, rerr)
+		}
+		c.sendError(err)
+	}
 	for off := 0; off < len(sql); {
 		end := query.StatementEnd(sql[off:])
 		if end < 0 {
@@ -56,9 +63,12 @@ func (c *conn) simpleQuery(sql string) {
 		piece := sql[off : off+end]
 		at := posAt(sql, off)
 		off += end
+		// The last statement alone needs no transaction of its own: it
+		// commits by itself.
+		c.implicit = c.implicitTx || moreStatements(sql[off:])
 		p, err := c.prepareText(piece, at, nil)
 		if err != nil {
-			c.sendError(withPosition(err, sql))
+			fail(withPosition(err, sql))
 			return
 		}
 		if p.empty() {
@@ -67,27 +77,38 @@ func (c *conn) simpleQuery(sql string) {
 		ran = true
 		if p.special != nil && p.special.copyIO != nil {
 			if err := c.copyIO(p.special.copyIO); err != nil {
-				c.sendError(err)
+				fail(err)
 				return
 			}
 			continue
 		}
 		res, err := c.run(p, nil)
 		if err != nil {
-			c.sendError(withPosition(err, sql))
+			fail(withPosition(err, sql))
 			return
 		}
 		if res.fields != nil {
 			c.be.Send(&pgproto3.RowDescription{Fields: res.fields})
 		}
 		if err := c.sendRows(res.rows, res.fields, nil); err != nil {
+			_ = c.endImplicit(true)
 			return
 		}
 		c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(res.tag)})
 	}
+	if err := c.endImplicit(false); err != nil {
+		c.sendError(err)
+		return
+	}
 	if !ran {
 		c.be.Send(&pgproto3.EmptyQueryResponse{})
 	}
+}
+
+// moreStatements reports whether rest of a query string holds more than
+// separators.
+func moreStatements(rest string) bool {
+	return strings.TrimLeft(rest, " \t\r\n;") != ""
 }
 
 // posAt is the position of byte off in text.
@@ -360,6 +381,9 @@ func (c *conn) execute(m *pgproto3.Execute) {
 		return
 	}
 	if pt.res == nil {
+		if !c.pendingBegin && !c.db.InTx() {
+			c.implicit = true // until Sync
+		}
 		res, err := c.run(pt.p, pt.args)
 		if err != nil {
 			c.extError(withPosition(err, pt.p.text))

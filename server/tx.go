@@ -14,12 +14,23 @@ import (
 // write: until then the session reads the latest commit at each
 // statement (read committed, PostgreSQL's default) and takes no lock, so
 // readers never wait for one another.
+//
+// Outside BEGIN, the statements of one Query message, and the
+// extended-protocol messages up to Sync, form one implicit transaction as
+// in PostgreSQL: opened at their first write, committed at the end of the
+// string (or at Sync), rolled back when one of them fails.
 
 // txControl runs BEGIN, COMMIT or ROLLBACK.
 func (c *conn) txControl(ctx context.Context, st query.Statement) error {
 	inTx := c.db.InTx()
 	switch st.(type) {
 	case *query.Begin:
+		if c.implicitTx {
+			// BEGIN inside an implicit transaction makes it explicit:
+			// the writes before it are kept until COMMIT.
+			c.implicitTx = false
+			return nil
+		}
 		if inTx || c.pendingBegin {
 			c.warning("25001", "there is already a transaction in progress")
 			return nil
@@ -35,27 +46,61 @@ func (c *conn) txControl(ctx context.Context, st query.Statement) error {
 			c.warning("25P01", "there is no transaction in progress")
 			return nil
 		}
+		if c.implicitTx {
+			// PostgreSQL ends the implicit transaction as asked, with the
+			// warning that there was no BEGIN.
+			c.implicitTx = false
+			c.warning("25P01", "there is no transaction in progress")
+		}
 	}
 	_, err := c.db.Run(ctx, st)
 	return err
 }
 
-// beginIfWrite opens the deferred transaction before a statement that
-// writes.
+// beginIfWrite opens the deferred transaction, or the implicit one,
+// before a statement that writes.
 func (c *conn) beginIfWrite(ctx context.Context, st query.Statement) error {
-	if !c.pendingBegin {
-		return nil
-	}
-	switch st.(type) {
-	case *query.Insert, *query.Update, *query.Delete, *query.Copy, *query.CreateTable, *query.DropTable:
-	default:
+	implicit := c.implicit && !c.pendingBegin && !c.db.InTx()
+	if !c.pendingBegin && !implicit || !writes(st) {
 		return nil
 	}
 	if _, err := c.db.Run(ctx, &query.Begin{}); err != nil {
 		return err
 	}
 	c.pendingBegin = false
+	c.implicitTx = implicit
 	return nil
+}
+
+// writes reports whether st may change the database: every statement but
+// the reads, so that a new kind of statement is transactional by default.
+func writes(st query.Statement) bool {
+	switch n := st.(type) {
+	case *query.Select, *query.Explain, *query.ShowTables, *query.ShowSetting, *query.Describe,
+		*query.ShowIndexes, *query.ShowProjections, *query.CopyProjection, *query.Set:
+		return false
+	case *query.Copy:
+		return !n.To
+	}
+	return true
+}
+
+// endImplicit ends the implicit transaction at the end of a Query string
+// or at Sync: committed, or rolled back when failed is set.
+func (c *conn) endImplicit(failed bool) error {
+	c.implicit = false
+	if !c.implicitTx {
+		return nil
+	}
+	c.implicitTx = false
+	var st query.Statement = &query.Commit{}
+	if failed {
+		st = &query.Rollback{}
+	}
+	ctx, done := c.statementContext()
+	defer done()
+	_, err := c.db.Run(ctx, st)
+	return err
 }
 
 // warning sends a WARNING notice.

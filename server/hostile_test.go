@@ -1,0 +1,279 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/softdb/softdb/server"
+)
+
+// wire is a raw protocol client, for what drivers cannot express.
+type wire struct {
+	t  testing.TB
+	nc net.Conn
+	fe *pgproto3.Frontend
+}
+
+func dialWire(t testing.TB, ts *testServer) *wire {
+	t.Helper()
+	nc := rawStartup(t, ts.addr)
+	_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
+	t.Cleanup(func() { nc.Close() })
+	return &wire{t: t, nc: nc, fe: pgproto3.NewFrontend(nc, nc)}
+}
+
+func (w *wire) send(msgs ...pgproto3.FrontendMessage) {
+	w.t.Helper()
+	for _, m := range msgs {
+		w.fe.Send(m)
+	}
+	if err := w.fe.Flush(); err != nil {
+		w.t.Fatalf("send: %v", err)
+	}
+}
+
+// replies reads up to ReadyForQuery and sums the answers up, one string
+// each: "E 23505", "C INSERT 0 1", "D 1|x|NULL", "Z I", "N 25P01" …
+func (w *wire) replies() []string {
+	w.t.Helper()
+	var out []string
+	for {
+		m, err := w.fe.Receive()
+		if err != nil {
+			w.t.Fatalf("receive after %q: %v", out, err)
+		}
+		switch m := m.(type) {
+		case *pgproto3.ErrorResponse:
+			out = append(out, "E "+m.Code)
+		case *pgproto3.NoticeResponse:
+			out = append(out, "N "+m.Code)
+		case *pgproto3.CommandComplete:
+			out = append(out, "C "+string(m.CommandTag))
+		case *pgproto3.DataRow:
+			vals := make([]string, len(m.Values))
+			for i, v := range m.Values {
+				if v == nil {
+					vals[i] = "NULL"
+				} else {
+					vals[i] = fmt.Sprintf("%q", v)
+				}
+			}
+			out = append(out, "D "+strings.Join(vals, "|"))
+		case *pgproto3.ReadyForQuery:
+			return append(out, "Z "+string(m.TxStatus))
+		}
+	}
+}
+
+// query sends one Query message and returns replies.
+func (w *wire) query(sql string) []string {
+	w.t.Helper()
+	w.send(&pgproto3.Query{String: sql})
+	return w.replies()
+}
+
+func has(replies []string, want string) bool {
+	for _, r := range replies {
+		if r == want {
+			return true
+		}
+	}
+	return false
+}
+
+func count(t testing.TB, c *pgx.Conn, table string) int64 {
+	t.Helper()
+	var n int64
+	if err := c.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
+
+// TestImplicitTransaction: the statements of one Query message, and the
+// extended-protocol messages up to Sync, outside BEGIN, are one
+// transaction: a failure undoes the ones before it, as in PostgreSQL.
+func TestImplicitTransaction(t *testing.T) {
+	ts := startServer(t, server.Config{LockTimeout: 500 * time.Millisecond})
+	c := connect(t, ts)
+	mustExec(t, c, "CREATE TABLE t (id INT PRIMARY KEY, name TEXT)")
+	w := dialWire(t, ts)
+
+	// A later statement fails: the inserts before it are rolled back.
+	r := w.query("INSERT INTO t VALUES (1, 'a'); INSERT INTO t VALUES (2, 'b'); SELECT nosuch FROM t")
+	if !has(r, "C INSERT 0 1") || !has(r, "E 42703") || r[len(r)-1] != "Z I" {
+		t.Errorf("replies %q", r)
+	}
+	if n := count(t, c, "t"); n != 0 {
+		t.Errorf("%d rows after a failed multi-statement query, want 0", n)
+	}
+	r = w.query("INSERT INTO t VALUES (1, 'a'); INSERT INTO t VALUES (1, 'dup')")
+	if !has(r, "E 23505") || count(t, c, "t") != 0 {
+		t.Errorf("duplicate key: replies %q, %d rows", r, count(t, c, "t"))
+	}
+	// The write lock was released with the rollback.
+	mustExec(t, c, "INSERT INTO t VALUES (9, 'other session')")
+	mustExec(t, c, "DELETE FROM t")
+
+	// All succeed: one commit, the later statements see the earlier ones.
+	r = w.query("INSERT INTO t VALUES (1, 'a'); INSERT INTO t VALUES (2, 'b'); SELECT count(*) FROM t;")
+	if !has(r, `D "2"`) || r[len(r)-1] != "Z I" {
+		t.Errorf("replies %q", r)
+	}
+	if n := count(t, c, "t"); n != 2 {
+		t.Errorf("%d rows, want 2", n)
+	}
+
+	// BEGIN inside the string makes the transaction explicit, the writes
+	// before it included; it stays open after the string.
+	r = w.query("INSERT INTO t VALUES (3, 'c'); BEGIN; INSERT INTO t VALUES (4, 'd')")
+	if r[len(r)-1] != "Z T" {
+		t.Errorf("after BEGIN in the string: %q, want status T", r)
+	}
+	if r := w.query("ROLLBACK"); r[len(r)-1] != "Z I" {
+		t.Errorf("ROLLBACK: %q", r)
+	}
+	if n := count(t, c, "t"); n != 2 {
+		t.Errorf("%d rows after ROLLBACK, want 2 (3 and 4 undone)", n)
+	}
+	// COMMIT inside the string commits what came before it (with
+	// PostgreSQL's warning); what follows is a new transaction.
+	r = w.query("INSERT INTO t VALUES (5, 'e'); COMMIT; INSERT INTO t VALUES (6, 'f'); INSERT INTO t VALUES (6, 'dup')")
+	if !has(r, "N 25P01") || !has(r, "E 23505") {
+		t.Errorf("replies %q", r)
+	}
+	if n := count(t, c, "t"); n != 3 {
+		t.Errorf("%d rows, want 3 (5 committed, 6 undone)", n)
+	}
+	// Inside an explicit transaction a failed statement changes nothing
+	// and the transaction goes on (docs/decisions.md).
+	w.query("BEGIN")
+	r = w.query("INSERT INTO t VALUES (7, 'g'); INSERT INTO t VALUES (7, 'dup')")
+	if !has(r, "E 23505") || r[len(r)-1] != "Z T" {
+		t.Errorf("replies %q", r)
+	}
+	w.query("COMMIT")
+	if n := count(t, c, "t"); n != 4 {
+		t.Errorf("%d rows, want 4", n)
+	}
+	mustExec(t, c, "DELETE FROM t")
+
+	// The extended protocol: Parse/Bind/Execute … Sync is one transaction.
+	ext := func(ids ...string) []string {
+		for _, id := range ids {
+			w.fe.Send(&pgproto3.Parse{Query: "INSERT INTO t VALUES ($1, 'x')"})
+			w.fe.Send(&pgproto3.Bind{Parameters: [][]byte{[]byte(id)}})
+			w.fe.Send(&pgproto3.Execute{})
+		}
+		w.send(&pgproto3.Sync{})
+		return w.replies()
+	}
+	if r := ext("1", "2", "2"); !has(r, "E 23505") || r[len(r)-1] != "Z I" {
+		t.Errorf("replies %q", r)
+	}
+	if n := count(t, c, "t"); n != 0 {
+		t.Errorf("%d rows after a failed Sync group, want 0", n)
+	}
+	if r := ext("1", "2"); has(r, "E 23505") {
+		t.Errorf("replies %q", r)
+	}
+	if n := count(t, c, "t"); n != 2 {
+		t.Errorf("%d rows, want 2", n)
+	}
+	// A bad Parse after a write in the same group undoes the write too.
+	w.fe.Send(&pgproto3.Parse{Query: "INSERT INTO t VALUES (3, 'x')"})
+	w.fe.Send(&pgproto3.Bind{})
+	w.fe.Send(&pgproto3.Execute{})
+	w.fe.Send(&pgproto3.Parse{Query: "SELEC oops"})
+	w.send(&pgproto3.Sync{})
+	if r := w.replies(); !has(r, "E 42601") {
+		t.Errorf("replies %q", r)
+	}
+	if n := count(t, c, "t"); n != 2 {
+		t.Errorf("%d rows, want 2 (3 undone)", n)
+	}
+
+	// pgx's batch is one Sync group.
+	b := &pgx.Batch{}
+	b.Queue("INSERT INTO t VALUES ($1, 'x')", 10)
+	b.Queue("INSERT INTO t VALUES ($1, 'x')", 1)
+	if err := c.SendBatch(context.Background(), b).Close(); pgCode(err) != "23505" {
+		t.Errorf("batch: %v", err)
+	}
+	if n := count(t, c, "t"); n != 2 {
+		t.Errorf("%d rows after a failed batch, want 2", n)
+	}
+}
+
+// TestRollbackSchema: BEGIN … ROLLBACK undoes CREATE INDEX, DROP INDEX,
+// CREATE PROJECTION and TRAIN as it undoes rows: each runs in the
+// session's transaction, which BEGIN opens before the statement.
+func TestRollbackSchema(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	c := connect(t, ts)
+	ctx := context.Background()
+	mustExec(t, c, "CREATE TABLE t (k VECTOR(4), l INT)")
+	mustExec(t, c, "INSERT INTO t VALUES ([1, 0, 0, 0], 1), ([0, 1, 0, 0], 1), ([0, 0, 1, 0], 2), ([0, 0, 0, 1], 2)")
+	mustExec(t, c, "CREATE PROJECTION p (4 -> 2) INIT IDENTITY")
+	mustExec(t, c, "CREATE INDEX j ON t (k) WITH (lists = 1)")
+	names := func(sql string) string {
+		t.Helper()
+		rows, err := c.Query(ctx, sql)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			out = append(out, string(rows.RawValues()[0]))
+		}
+		return fmt.Sprintf("%s", out)
+	}
+	projected := func() string {
+		t.Helper()
+		var v string
+		if err := c.QueryRow(ctx, "SELECT project([0, 0, 1, 1], p)").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	indexes, projections, before := names("SHOW INDEXES"), names("SHOW PROJECTIONS"), projected()
+	for _, sql := range []string{
+		"CREATE INDEX i ON t (k) WITH (lists = 1)",
+		"DROP INDEX j",
+		"CREATE PROJECTION q (4 -> 4) INIT IDENTITY",
+		"DROP PROJECTION p",
+		"TRAIN PROJECTION p ON t (k) LABEL l ITERATIONS 3",
+	} {
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := names("SHOW INDEXES"); got != indexes {
+			t.Errorf("after BEGIN; %s; ROLLBACK: indexes %s, want %s", sql, got, indexes)
+		}
+		if got := names("SHOW PROJECTIONS"); got != projections {
+			t.Errorf("after BEGIN; %s; ROLLBACK: projections %s, want %s", sql, got, projections)
+		}
+		if got := projected(); got != before {
+			t.Errorf("after BEGIN; %s; ROLLBACK: p maps [0,0,1,1] to %s, want %s", sql, got, before)
+		}
+	}
+	// Committed, TRAIN does change p: the check above could fail.
+	mustExec(t, c, "TRAIN PROJECTION p ON t (k) LABEL l ITERATIONS 3")
+	if projected() == before {
+		t.Errorf("TRAIN left p unchanged")
+	}
+}
