@@ -218,6 +218,11 @@ func (c *conn) start(m *pgproto3.StartupMessage) error {
 		// 3.2 would need longer cancel keys; ask for 3.0.
 		c.be.Send(&pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0})
 	}
+	for k, v := range m.Parameters {
+		if err := checkUTF8(fmt.Sprintf("startup parameter %q: ", k), []byte(k+v)); err != nil {
+			return err
+		}
+	}
 	c.user = m.Parameters["user"]
 	if c.user == "" {
 		return &pgError{code: "28000", msg: "no user name given in the startup message"}
@@ -342,7 +347,11 @@ func (c *conn) loop() error {
 		}
 		switch m := msg.(type) {
 		case *pgproto3.Query:
-			c.simpleQuery(m.String)
+			if err := checkUTF8("", []byte(m.String)); err != nil {
+				c.sendError(err)
+			} else {
+				c.simpleQuery(m.String)
+			}
 			c.be.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus()})
 		case *pgproto3.Parse:
 			c.parse(m)

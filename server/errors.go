@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -69,6 +70,8 @@ func sqlState(err error, msg string) string {
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "57014" // query_canceled
+	case strings.Contains(msg, "invalid UTF-8"):
+		return "22021" // character_not_in_repertoire (COPY data, …)
 	case errors.Is(err, softdb.ErrSyntax), errors.As(err, new(*query.Error)):
 		return "42601" // syntax_error
 	case errors.Is(err, softdb.ErrNotFound):
@@ -123,4 +126,26 @@ func sqlState(err error, msg string) string {
 		return "58030" // io_error
 	}
 	return "XX000" // internal_error
+}
+
+// checkUTF8 refuses text that is not UTF-8, as PostgreSQL does when a
+// message arrives: what is the text ("" for a query string, else e.g.
+// "parameter $1: "). A query string's error carries the position.
+func checkUTF8(what string, b []byte) *pgError {
+	if utf8.Valid(b) {
+		return nil
+	}
+	off := 0
+	for off < len(b) {
+		r, n := utf8.DecodeRune(b[off:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		off += n
+	}
+	e := &pgError{code: "22021", msg: fmt.Sprintf("%sinvalid byte sequence for encoding \"UTF8\": 0x%02x", what, b[off])}
+	if what == "" {
+		e.position = int32(utf8.RuneCount(b[:off]) + 1)
+	}
+	return e
 }

@@ -277,3 +277,84 @@ func TestRollbackSchema(t *testing.T) {
 		t.Errorf("TRAIN left p unchanged")
 	}
 }
+
+// TestInvalidUTF8: bytes that are not UTF-8 in a query string, a text
+// parameter or COPY data get 22021 (character_not_in_repertoire), and
+// the connection goes on.
+func TestInvalidUTF8(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	c := connect(t, ts)
+	mustExec(t, c, "CREATE TABLE t (id INT, name TEXT)")
+	w := dialWire(t, ts)
+	alive := func(what string) {
+		t.Helper()
+		if r := w.query("SELECT 41 + 1"); !has(r, `D "42"`) || r[len(r)-1] != "Z I" {
+			t.Fatalf("after %s: %q", what, r)
+		}
+	}
+	for _, sql := range []string{
+		"SELECT 'a\xffb'",
+		"INSERT INTO t VALUES (1, 'caf\xc3')",
+		"SELECT 1; SELECT '\xed\xa0\x80'", // an encoded surrogate
+		"SET application_name = '\xfe'",
+		"SHOW \xff",
+		"-- \xff\nSELECT 1",
+	} {
+		if r := w.query(sql); !has(r, "E 22021") {
+			t.Errorf("%q: %q, want 22021", sql, r)
+		}
+		alive(fmt.Sprintf("%q", sql))
+	}
+	// Parse with such bytes.
+	w.fe.Send(&pgproto3.Parse{Query: "SELECT '\xff'"})
+	w.send(&pgproto3.Sync{})
+	if r := w.replies(); !has(r, "E 22021") {
+		t.Errorf("Parse: %q", r)
+	}
+	alive("Parse")
+	// A text parameter: untyped, declared text, in binary format, stored
+	// into a TEXT column or only selected.
+	for _, tc := range []struct {
+		sql    string
+		oid    uint32
+		format int16
+	}{
+		{"INSERT INTO t VALUES (2, $1)", 0, 0},
+		{"INSERT INTO t VALUES (2, $1)", 25, 0},
+		{"INSERT INTO t VALUES (2, $1)", 25, 1},
+		{"SELECT $1", 0, 0},
+		{"SELECT count(*) FROM t WHERE name = $1", 1043, 0},
+	} {
+		w.fe.Send(&pgproto3.Parse{Query: tc.sql, ParameterOIDs: []uint32{tc.oid}})
+		w.fe.Send(&pgproto3.Bind{ParameterFormatCodes: []int16{tc.format}, Parameters: [][]byte{[]byte("x\x80y")}})
+		w.fe.Send(&pgproto3.Execute{})
+		w.send(&pgproto3.Sync{})
+		if r := w.replies(); !has(r, "E 22021") {
+			t.Errorf("%s with a parameter of type %d, format %d: %q, want 22021", tc.sql, tc.oid, tc.format, r)
+		}
+		alive(tc.sql)
+	}
+	// COPY FROM STDIN data.
+	w.send(&pgproto3.Query{String: "COPY t FROM STDIN"})
+	w.send(&pgproto3.CopyData{Data: []byte("3\tok\n4\tbad\xff\n")}, &pgproto3.CopyDone{})
+	if r := w.replies(); !has(r, "E 22021") {
+		t.Errorf("COPY: %q, want 22021", r)
+	}
+	alive("COPY")
+	if n := count(t, c, "t"); n != 0 {
+		t.Errorf("%d rows stored, want 0", n)
+	}
+	// A startup parameter: the connection is refused.
+	nc, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	sm := &pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "u", "application_name": "\xff"}}
+	buf, _ := sm.Encode(nil)
+	nc.Write(buf)
+	if code := readErrorCode(t, nc); code != "22021" {
+		t.Errorf("startup: %s, want 22021", code)
+	}
+}

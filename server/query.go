@@ -288,6 +288,10 @@ func (c *conn) parse(m *pgproto3.Parse) {
 			return
 		}
 	}
+	if err := checkUTF8("", []byte(m.Query)); err != nil {
+		c.extError(err)
+		return
+	}
 	oids := m.ParameterOIDs
 	if oids == nil {
 		oids = []uint32{}
@@ -327,7 +331,14 @@ func (c *conn) bind(m *pgproto3.Bind) {
 		if i < len(p.params) {
 			kind = p.params[i].Kind
 		}
-		v, err := decodeParam(i, raw, formatFor(m.ParameterFormatCodes, i), p.paramOIDs[i], kind)
+		format := formatFor(m.ParameterFormatCodes, i)
+		if format == 0 || isTextOID(p.paramOIDs[i]) {
+			if err := checkUTF8(fmt.Sprintf("parameter $%d: ", i+1), raw); err != nil {
+				c.extError(err)
+				return
+			}
+		}
+		v, err := decodeParam(i, raw, format, p.paramOIDs[i], kind)
 		if err != nil {
 			c.extError(err)
 			return

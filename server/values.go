@@ -152,6 +152,11 @@ func appendBinary(buf []byte, v any, oid uint32) ([]byte, bool) {
 	return appendText(buf, v)
 }
 
+// isTextOID reports the types whose binary form is their text.
+func isTextOID(oid uint32) bool {
+	return oid == oidText || oid == oidVarchar || oid == oidUnknown
+}
+
 func formatFor(formats []int16, i int) int16 {
 	switch len(formats) {
 	case 0:
