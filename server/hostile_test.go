@@ -358,3 +358,69 @@ func TestInvalidUTF8(t *testing.T) {
 		t.Errorf("startup: %s, want 22021", code)
 	}
 }
+
+// TestEmptyIsNotNull: a text parameter of length 0 is the empty string,
+// of length -1 NULL, and results keep them apart, in text and binary.
+func TestEmptyIsNotNull(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	c := connect(t, ts)
+	mustExec(t, c, "CREATE TABLE t (id INT, name TEXT)")
+	w := dialWire(t, ts)
+	for i, tc := range []struct {
+		oid    uint32
+		format int16
+		val    []byte
+	}{
+		{0, 0, []byte{}}, {25, 0, []byte{}}, {25, 1, []byte{}}, {1043, 0, []byte{}},
+		{0, 0, nil}, {25, 1, nil},
+	} {
+		w.fe.Send(&pgproto3.Parse{Query: "INSERT INTO t VALUES ($1, $2)", ParameterOIDs: []uint32{20, tc.oid}})
+		w.fe.Send(&pgproto3.Bind{ParameterFormatCodes: []int16{0, tc.format}, Parameters: [][]byte{[]byte(fmt.Sprint(i)), tc.val}})
+		w.fe.Send(&pgproto3.Execute{})
+		w.send(&pgproto3.Sync{})
+		if r := w.replies(); !has(r, "C INSERT 0 1") {
+			t.Fatalf("insert %d: %q", i, r)
+		}
+	}
+	var empty, null int64
+	if err := c.QueryRow(context.Background(), "SELECT count(*) FROM t WHERE name = ''").Scan(&empty); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.QueryRow(context.Background(), "SELECT count(*) FROM t WHERE name IS NULL").Scan(&null); err != nil {
+		t.Fatal(err)
+	}
+	if empty != 4 || null != 2 {
+		t.Errorf("%d empty and %d NULL, want 4 and 2", empty, null)
+	}
+	// Results: the first row's values are all empty, then NULL, in the
+	// simple protocol and in the extended one, text and binary.
+	want := []string{`D ""|""`, "D NULL|NULL", `D ""|NULL`}
+	got := w.query("SELECT '' AS a, '' AS b; SELECT NULL AS a, NULL AS b; SELECT '' AS a, NULL AS b")
+	for _, d := range want {
+		if !has(got, d) {
+			t.Errorf("simple: %q lacks %s", got, d)
+		}
+	}
+	for _, format := range []int16{0, 1} {
+		for i, q := range []string{"SELECT name, name FROM t WHERE id = 0", "SELECT name, name FROM t WHERE id = 4", "SELECT name, NULL FROM t WHERE id = 1"} {
+			w.fe.Send(&pgproto3.Parse{Query: q})
+			w.fe.Send(&pgproto3.Bind{ResultFormatCodes: []int16{format}})
+			w.fe.Send(&pgproto3.Execute{})
+			w.send(&pgproto3.Sync{})
+			if r := w.replies(); !has(r, want[i]) {
+				t.Errorf("%s (format %d): %q, want %s", q, format, r, want[i])
+			}
+		}
+	}
+	// pgx reads them apart.
+	var a, b *string
+	if err := c.QueryRow(context.Background(), "SELECT name FROM t WHERE id = 0").Scan(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.QueryRow(context.Background(), "SELECT name FROM t WHERE id = 4").Scan(&b); err != nil {
+		t.Fatal(err)
+	}
+	if a == nil || *a != "" || b != nil {
+		t.Errorf("pgx read %v, %v; want '' and NULL", a, b)
+	}
+}

@@ -105,6 +105,11 @@ func appendText(buf []byte, v any) ([]byte, bool) {
 // format (0 text, 1 binary).
 func encodeRow(row []any, fs []pgproto3.FieldDescription, formats []int16, buf []byte) ([][]byte, []byte) {
 	vals := make([][]byte, len(row))
+	if buf == nil {
+		// A slice of a nil buffer is nil, which the wire sends as NULL:
+		// '' must stay a value of length 0.
+		buf = make([]byte, 0, 256)
+	}
 	buf = buf[:0]
 	starts := make([]int, len(row)+1)
 	nulls := make([]bool, len(row))
