@@ -21,6 +21,9 @@ import (
 var (
 	errShuttingDown = &pgError{code: "57P01", severity: "FATAL", msg: "terminating connection due to administrator command (the server is shutting down)"}
 	errTooManyFiles = syscall.EMFILE
+	// errStatementTimeout is the cause of a context that statement_timeout
+	// ended.
+	errStatementTimeout = &pgError{code: "57014", msg: "canceling statement due to statement timeout"}
 )
 
 // conn is one client connection: after startup, one session.
@@ -243,7 +246,11 @@ func (c *conn) start(m *pgproto3.StartupMessage) error {
 	}
 	c.db = c.srv.db.Conn()
 	c.db.SetLockTimeout(c.srv.cfg.LockTimeout)
-	c.sess = newSession(m.Parameters)
+	sess, err := newSession(m.Parameters)
+	if err != nil {
+		return err
+	}
+	c.sess = sess
 	c.be.Send(&pgproto3.AuthenticationOk{})
 	for _, p := range c.sess.startupStatus() {
 		c.be.Send(p)
@@ -278,9 +285,22 @@ func (c *conn) isClosing() bool {
 }
 
 // statementContext returns the context of one statement, which a
-// CancelRequest or Shutdown cancels.
+// CancelRequest or Shutdown cancels, and statement_timeout ends.
 func (c *conn) statementContext() (context.Context, func()) {
+	return c.context(c.sess.statementTimeout)
+}
+
+// context returns a context that a CancelRequest or Shutdown cancels,
+// ending after timeout unless it is 0.
+func (c *conn) context(timeout time.Duration) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
+	if timeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, timeout, errStatementTimeout)
+		cancel = func(cancel context.CancelFunc) context.CancelFunc {
+			return func() { stop(); cancel() }
+		}(cancel)
+	}
 	c.mu.Lock()
 	c.cancelF = cancel
 	if c.closing {

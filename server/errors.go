@@ -46,8 +46,11 @@ func asPgError(err error) *pgError {
 	}
 	msg := err.Error()
 	out := &pgError{code: sqlState(err, msg), msg: msg}
-	if errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, context.Canceled):
 		out.msg = "canceling statement due to user request"
+	case errors.Is(err, context.DeadlineExceeded):
+		out.msg = errStatementTimeout.msg // the only deadline a statement has
 	}
 	return out
 }

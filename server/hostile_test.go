@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/softdb/softdb/server"
 )
@@ -423,4 +425,94 @@ func TestEmptyIsNotNull(t *testing.T) {
 	if a == nil || *a != "" || b != nil {
 		t.Errorf("pgx read %v, %v; want '' and NULL", a, b)
 	}
+}
+
+// longStatement scores every row of big against every row: seconds.
+const longStatement = "SOFT SELECT count(*) FROM big MATCH (SELECT key FROM big)"
+
+// TestStatementTimeout: statement_timeout, set with SET or in the
+// startup packet's options (PGOPTIONS), ends a long statement with 57014
+// and the session goes on; a CancelRequest sent on a second connection
+// does the same.
+func TestStatementTimeout(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	c := connect(t, ts)
+	ctx := context.Background()
+	loadRandom(t, c, "big", 20000, 32)
+	expectCancel := func(c *pgx.Conn, msg string) {
+		t.Helper()
+		start := time.Now()
+		_, err := c.Exec(ctx, longStatement)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "57014" || pe.Message != msg {
+			t.Errorf("long statement: %v, want 57014 %q", err, msg)
+			return
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("the statement ran %v", d)
+		}
+		if n := count(t, c, "big"); n != 20000 {
+			t.Errorf("after the timeout: %d rows", n)
+		}
+	}
+	const timedOut = "canceling statement due to statement timeout"
+	mustExec(t, c, "SET statement_timeout = '100ms'")
+	var v string
+	if err := c.QueryRow(ctx, "SHOW statement_timeout").Scan(&v); err != nil || v != "100ms" {
+		t.Errorf("SHOW statement_timeout = %q, %v", v, err)
+	}
+	expectCancel(c, timedOut)
+	mustExec(t, c, "SET statement_timeout TO 0")
+	if _, err := c.Exec(ctx, "SET statement_timeout = 'soon'"); pgCode(err) != "22023" {
+		t.Errorf("SET statement_timeout = 'soon': %v, want 22023", err)
+	}
+	// Off again: a statement of a few hundred ms finishes.
+	if _, err := c.Exec(ctx, "SOFT SELECT count(*) FROM big MATCH (SELECT key FROM big LIMIT 5)"); err != nil {
+		t.Errorf("without a timeout: %v", err)
+	}
+
+	// In the startup packet: options (PGOPTIONS) or a parameter of its own.
+	for _, params := range []map[string]string{
+		{"options": "-c statement_timeout=100ms"},
+		{"options": "-cstatement_timeout=100 --application-name=x\\ y"},
+		{"options": "--statement_timeout=0.1s"},
+		{"statement_timeout": "100"},
+	} {
+		cfg, err := pgx.ParseConfig(ts.dsn(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range params {
+			cfg.RuntimeParams[k] = v
+		}
+		c2, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			t.Fatalf("%v: %v", params, err)
+		}
+		expectCancel(c2, timedOut)
+		c2.Close(ctx)
+	}
+	for _, opts := range []string{"-c statement_timeout=soon", "-e", "-c statement_timeout"} {
+		cfg, _ := pgx.ParseConfig(ts.dsn(""))
+		cfg.RuntimeParams["options"] = opts
+		if _, err := pgx.ConnectConfig(ctx, cfg); err == nil || !strings.Contains(err.Error(), "SQLSTATE") {
+			t.Errorf("options %q: %v, want an error", opts, err)
+		}
+	}
+
+	// A CancelRequest on a second connection, by hand.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		expectCancel(c, "canceling statement due to user request")
+	}()
+	time.Sleep(300 * time.Millisecond)
+	nc, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf, _ := (&pgproto3.CancelRequest{ProcessID: c.PgConn().PID(), SecretKey: c.PgConn().SecretKey()}).Encode(nil)
+	nc.Write(buf)
+	nc.Close()
+	<-done
 }

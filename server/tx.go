@@ -97,7 +97,9 @@ func (c *conn) endImplicit(failed bool) error {
 	if failed {
 		st = &query.Rollback{}
 	}
-	ctx, done := c.statementContext()
+	// Not the statement's timeout: ending the transaction is not a
+	// statement the client sent.
+	ctx, done := c.context(0)
 	defer done()
 	_, err := c.db.Run(ctx, st)
 	return err
