@@ -55,6 +55,13 @@ type conn struct {
 	// softdb's open transaction is that one, not an explicit one (tx.go).
 	implicit   bool
 	implicitTx bool
+	// failedTx: a statement PostgreSQL would run inside the transaction
+	// (SAVEPOINT …) was refused, so the transaction is aborted: nothing
+	// but ROLLBACK (or COMMIT, which rolls back) runs until it ends.
+	failedTx bool
+	// startup are the startup packet's parameters, what RESET ALL and
+	// DISCARD ALL return to.
+	startupParams map[string]string
 
 	mu      sync.Mutex
 	cancelF context.CancelFunc // of the running statement, or nil
@@ -226,6 +233,11 @@ func (c *conn) start(m *pgproto3.StartupMessage) error {
 			return err
 		}
 	}
+	if v, ok := m.Parameters["replication"]; ok {
+		if on, known := parseBool(v); on || !known {
+			return &pgError{code: "0A000", severity: "FATAL", msg: "replication connections are not supported: softdb has no write-ahead log to stream (connect without replication=…)"}
+		}
+	}
 	c.user = m.Parameters["user"]
 	if c.user == "" {
 		return &pgError{code: "28000", msg: "no user name given in the startup message"}
@@ -246,6 +258,7 @@ func (c *conn) start(m *pgproto3.StartupMessage) error {
 	}
 	c.db = c.srv.db.Conn()
 	c.db.SetLockTimeout(c.srv.cfg.LockTimeout)
+	c.startupParams = m.Parameters
 	sess, err := newSession(m.Parameters)
 	if err != nil {
 		return err
@@ -324,6 +337,9 @@ func (c *conn) cancelStatement() {
 }
 
 func (c *conn) txStatus() byte {
+	if c.failedTx {
+		return 'E'
+	}
 	if c.pendingBegin || c.db.InTx() {
 		return 'T'
 	}

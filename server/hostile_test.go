@@ -516,3 +516,132 @@ func TestStatementTimeout(t *testing.T) {
 	nc.Close()
 	<-done
 }
+
+// TestUnsupportedStatements: cursors get 0A000; a replication connection
+// is refused; DEALLOCATE and DISCARD ALL act on the session; SAVEPOINT,
+// RELEASE and ROLLBACK TO are refused with 0A000 inside a transaction
+// and abort it, so that COMMIT cannot keep what the client meant to undo.
+func TestUnsupportedStatements(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	c := connect(t, ts)
+	mustExec(t, c, "CREATE TABLE t (id INT)")
+	w := dialWire(t, ts)
+	for _, sql := range []string{
+		"DECLARE cur NO SCROLL CURSOR FOR SELECT 1",
+		"FETCH FORWARD 10 FROM cur",
+		"MOVE NEXT IN cur",
+	} {
+		if r := w.query(sql); !has(r, "E 0A000") || r[len(r)-1] != "Z I" {
+			t.Errorf("%s: %q, want 0A000", sql, r)
+		}
+	}
+	if r := w.query("CLOSE cur"); !has(r, "E 34000") {
+		t.Errorf("CLOSE cur: %q, want 34000", r)
+	}
+	if r := w.query("CLOSE ALL"); !has(r, "C CLOSE CURSOR ALL") {
+		t.Errorf("CLOSE ALL: %q", r)
+	}
+	// psql's FETCH_COUNT: the DECLARE fails in BEGIN; the session goes on.
+	if r := w.query("BEGIN; DECLARE _psql_cursor NO SCROLL CURSOR FOR SELECT 1"); !has(r, "E 0A000") {
+		t.Errorf("DECLARE in BEGIN: %q", r)
+	}
+	w.query("ROLLBACK")
+
+	// Replication connections.
+	for _, v := range []string{"database", "true"} {
+		cfg, _ := pgx.ParseConfig(ts.dsn(""))
+		cfg.RuntimeParams["replication"] = v
+		if _, err := pgx.ConnectConfig(context.Background(), cfg); pgCode(err) != "0A000" {
+			t.Errorf("replication=%s: %v, want 0A000", v, err)
+		}
+	}
+	cfg, _ := pgx.ParseConfig(ts.dsn(""))
+	cfg.RuntimeParams["replication"] = "false"
+	if c2, err := pgx.ConnectConfig(context.Background(), cfg); err != nil {
+		t.Errorf("replication=false: %v", err)
+	} else {
+		c2.Close(context.Background())
+	}
+
+	// DEALLOCATE name / ALL, DISCARD ALL.
+	prepare := func(name string) {
+		w.fe.Send(&pgproto3.Parse{Name: name, Query: "SELECT 1"})
+		w.send(&pgproto3.Sync{})
+		if r := w.replies(); has(r, "E 42P05") {
+			t.Fatalf("Parse %s: %q", name, r)
+		}
+	}
+	exists := func(name string) bool {
+		w.fe.Send(&pgproto3.Describe{ObjectType: 'S', Name: name})
+		w.send(&pgproto3.Sync{})
+		return !has(w.replies(), "E 26000")
+	}
+	prepare("s1")
+	prepare("s2")
+	if r := w.query("DEALLOCATE s1"); !has(r, "C DEALLOCATE") || exists("s1") || !exists("s2") {
+		t.Errorf("DEALLOCATE s1: %q; s1 %v, s2 %v", r, exists("s1"), exists("s2"))
+	}
+	if r := w.query("DEALLOCATE s1"); !has(r, "E 26000") {
+		t.Errorf("DEALLOCATE s1 again: %q, want 26000", r)
+	}
+	prepare("s1")
+	if r := w.query("DEALLOCATE ALL"); !has(r, "C DEALLOCATE ALL") || exists("s1") || exists("s2") {
+		t.Errorf("DEALLOCATE ALL: %q", r)
+	}
+	prepare("s1")
+	w.query("SET statement_timeout = 1234; SET application_name = 'before'")
+	if r := w.query("BEGIN; DISCARD ALL"); !has(r, "E 25001") {
+		t.Errorf("DISCARD ALL in BEGIN: %q, want 25001", r)
+	}
+	w.query("ROLLBACK")
+	if r := w.query("DISCARD ALL"); !has(r, "C DISCARD ALL") || exists("s1") {
+		t.Errorf("DISCARD ALL: %q, s1 %v", r, exists("s1"))
+	}
+	if r := w.query("SHOW statement_timeout"); !has(r, `D "0"`) {
+		t.Errorf("after DISCARD ALL: %q", r)
+	}
+	if r := w.query("SHOW application_name"); !has(r, `D ""`) {
+		t.Errorf("after DISCARD ALL: %q", r)
+	}
+
+	// Savepoints.
+	for _, sp := range []string{"SAVEPOINT a", "RELEASE SAVEPOINT a", "ROLLBACK TO SAVEPOINT a", "ROLLBACK TO a"} {
+		if r := w.query(sp); !has(r, "E 25P01") || r[len(r)-1] != "Z I" {
+			t.Errorf("%s outside a transaction: %q, want 25P01", sp, r)
+		}
+		w.query("BEGIN; INSERT INTO t VALUES (1)")
+		if r := w.query(sp); !has(r, "E 0A000") || r[len(r)-1] != "Z E" {
+			t.Errorf("%s: %q, want 0A000 and status E", sp, r)
+		}
+		if r := w.query("INSERT INTO t VALUES (2)"); !has(r, "E 25P02") || r[len(r)-1] != "Z E" {
+			t.Errorf("after %s: %q, want 25P02", sp, r)
+		}
+		if r := w.query("COMMIT"); !has(r, "C ROLLBACK") || r[len(r)-1] != "Z I" {
+			t.Errorf("COMMIT of an aborted transaction: %q, want ROLLBACK", r)
+		}
+		if n := count(t, c, "t"); n != 0 {
+			t.Fatalf("after %s and COMMIT: %d rows, want 0", sp, n)
+		}
+	}
+	// ROLLBACK ends the aborted state too; a savepoint before any write
+	// (BEGIN deferred) aborts as well.
+	w.query("BEGIN; SAVEPOINT a")
+	if r := w.query("ROLLBACK"); !has(r, "C ROLLBACK") || r[len(r)-1] != "Z I" {
+		t.Errorf("ROLLBACK: %q", r)
+	}
+	if r := w.query("SELECT 1"); !has(r, `D "1"`) {
+		t.Errorf("after ROLLBACK: %q", r)
+	}
+	// In the extended protocol: the aborted state holds across Syncs.
+	w.query("BEGIN")
+	for _, q := range []string{"SAVEPOINT b", "SELECT 1"} {
+		w.fe.Send(&pgproto3.Parse{Query: q})
+		w.fe.Send(&pgproto3.Bind{})
+		w.fe.Send(&pgproto3.Execute{})
+		w.send(&pgproto3.Sync{})
+		if r := w.replies(); r[len(r)-1] != "Z E" {
+			t.Errorf("%s: %q, want status E", q, r)
+		}
+	}
+	w.query("ROLLBACK")
+}

@@ -76,6 +76,10 @@ func (c *conn) simpleQuery(sql string) {
 		}
 		ran = true
 		if p.special != nil && p.special.copyIO != nil {
+			if c.failedTx {
+				fail(errAborted)
+				return
+			}
 			if err := c.copyIO(p.special.copyIO); err != nil {
 				fail(err)
 				return
@@ -204,17 +208,28 @@ func (c *conn) describePrepared(p *prepared, describe []uint32) (*prepared, erro
 
 // run runs a prepared statement with its arguments.
 func (c *conn) run(p *prepared, args []any) (*result, error) {
+	if c.failedTx && (p.special == nil || p.special.stmt == nil) {
+		return nil, errAborted
+	}
 	if sp := p.special; sp != nil {
 		switch {
 		case sp.err != nil:
 			return nil, sp.err
 		case sp.set != nil:
 			sp.set(c)
+		case sp.do != nil:
+			if err := sp.do(c); err != nil {
+				return nil, err
+			}
 		case sp.stmt != nil:
 			ctx, done := c.statementContext()
 			defer done()
-			if err := c.txControl(ctx, sp.stmt); err != nil {
+			tag, err := c.txControl(ctx, sp.stmt)
+			if err != nil {
 				return nil, err
+			}
+			if tag != "" {
+				return &result{tag: tag}, nil
 			}
 		case sp.copyIO != nil:
 			return nil, &pgError{code: "0A000", msg: "COPY FROM STDIN / TO STDOUT is supported in the simple query protocol only"}

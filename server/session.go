@@ -251,13 +251,14 @@ func (s *session) startupStatus() []*pgproto3.ParameterStatus {
 // parameters, version(), transaction statement variants), and
 // statements that reach for PostgreSQL's catalogs.
 type special struct {
-	tag    string          // command tag, "" for a query
-	cols   []string        // result columns (text), for a query
-	rows   [][]any         // the result
-	stmt   query.Statement // run by the engine instead (BEGIN …)
-	err    error           // the statement's error
-	set    func(c *conn)   // applies a SET or RESET
-	copyIO *copyCommand    // COPY … FROM STDIN / TO STDOUT
+	tag    string              // command tag, "" for a query
+	cols   []string            // result columns (text), for a query
+	rows   [][]any             // the result
+	stmt   query.Statement     // run by the engine instead (BEGIN …)
+	err    error               // the statement's error
+	set    func(c *conn)       // applies a SET or RESET
+	do     func(c *conn) error // runs a statement on the session's state
+	copyIO *copyCommand        // COPY … FROM STDIN / TO STDOUT
 }
 
 var (
@@ -270,7 +271,12 @@ var (
 	reSetTx    = regexp.MustCompile(`(?is)^set\s+(session\s+characteristics\s+as\s+)?transaction\s`)
 	reShow     = regexp.MustCompile(`(?is)^show\s+([a-z_][a-z0-9_.]*)$`)
 	reReset    = regexp.MustCompile(`(?is)^reset\s+([a-z_][a-z0-9_.]*)$`)
-	reNoop     = regexp.MustCompile(`(?is)^(discard\s+(all|plans|temp|temporary|sequences)|unlisten\s+\*|deallocate\s+(prepare\s+)?(all|"?[a-z0-9_]+"?))$`)
+	reNoop     = regexp.MustCompile(`(?is)^(discard\s+(temp|temporary|sequences)|unlisten\s+\*)$`)
+	reDiscard  = regexp.MustCompile(`(?is)^discard\s+(all|plans)$`)
+	reDealloc  = regexp.MustCompile(`(?is)^deallocate\s+(prepare\s+)?("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)$`)
+	reSavept   = regexp.MustCompile(`(?is)^(savepoint\s|release\s|rollback(\s+(transaction|work))?\s+to\s)`)
+	reClose    = regexp.MustCompile(`(?is)^close\s+(all|"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)$`)
+	reCursor   = regexp.MustCompile(`(?is)^(declare\s+\S+\s+.*\bcursor\b|fetch\b|move\b|close\s)`)
 	reFunc     = regexp.MustCompile(`(?is)^select\s+(pg_catalog\.)?(version|current_schema|current_database|current_user|session_user|user|pg_backend_pid|current_setting)\s*(\(\s*('([^']*)')?\s*\))?(\s+as\s+("?)([a-z_][a-z0-9_]*)("?))?$`)
 	reCatalog  = regexp.MustCompile(`(?i)\b(pg_catalog\s*\.|information_schema\s*\.|pg_(class|namespace|attribute|type|database|roles|settings|proc|tables|indexes|user|index|constraint|am|extension|description|inherits|stat\w*|tablespace)\b)`)
 	reCopyIO   = regexp.MustCompile(`(?is)^copy\s.*\b(stdin|stdout)\b`)
@@ -306,7 +312,7 @@ func (c *conn) classify(text string) *special {
 		name := strings.ToLower(reReset.FindStringSubmatch(t)[1])
 		return &special{tag: "RESET", set: func(c *conn) {
 			if name == "all" {
-				c.sess, _ = newSession(map[string]string{"user": c.user})
+				c.resetAll()
 				return
 			}
 			if st, ok := settings[name]; ok {
@@ -339,6 +345,52 @@ func (c *conn) classify(text string) *special {
 			col = st.name
 		}
 		return &special{cols: []string{col}, rows: [][]any{{v}}}
+	case reSavept.MatchString(t):
+		what := strings.ToUpper(strings.Fields(t)[0])
+		if what == "ROLLBACK" {
+			what = "ROLLBACK TO SAVEPOINT"
+		}
+		return &special{do: func(c *conn) error { return c.refuseInBlock(what) }}
+	case reCursor.MatchString(t):
+		if m := reClose.FindStringSubmatch(t); m != nil {
+			// No cursor can exist, so CLOSE ALL has nothing to do.
+			if strings.EqualFold(m[1], "all") {
+				return &special{tag: "CLOSE CURSOR ALL"}
+			}
+			return &special{err: &pgError{code: "34000", msg: fmt.Sprintf("cursor %q does not exist", unquoteIdent(m[1]))}}
+		}
+		return &special{err: &pgError{code: "0A000", msg: "cursors (DECLARE, FETCH, MOVE) are not supported",
+			hint: "Read a large result in parts with the extended protocol (Execute with a row limit), or with LIMIT and OFFSET; in psql, unset FETCH_COUNT."}}
+	case reDiscard.MatchString(t):
+		all := strings.EqualFold(reDiscard.FindStringSubmatch(t)[1], "all")
+		return &special{tag: "DISCARD " + strings.ToUpper(reDiscard.FindStringSubmatch(t)[1]), do: func(c *conn) error {
+			if all && c.inBlock() {
+				return &pgError{code: "25001", msg: "DISCARD ALL cannot run inside a transaction block"}
+			}
+			clear(c.parsed)
+			if all {
+				clear(c.stmts)
+				clear(c.portals)
+				c.resetAll()
+			}
+			return nil
+		}}
+	case reDealloc.MatchString(t):
+		name := reDealloc.FindStringSubmatch(t)[2]
+		if strings.EqualFold(name, "all") {
+			return &special{tag: "DEALLOCATE ALL", do: func(c *conn) error { clear(c.stmts); return nil }}
+		}
+		name = unquoteIdent(name)
+		if name == reDealloc.FindStringSubmatch(t)[2] {
+			name = strings.ToLower(name) // an unquoted name folds to lower case
+		}
+		return &special{tag: "DEALLOCATE", do: func(c *conn) error {
+			if _, ok := c.stmts[name]; !ok || name == "" {
+				return &pgError{code: "26000", msg: fmt.Sprintf("prepared statement %q does not exist", name)}
+			}
+			delete(c.stmts, name)
+			return nil
+		}}
 	case reNoop.MatchString(t):
 		return &special{tag: strings.ToUpper(strings.Fields(t)[0])}
 	case reFunc.MatchString(t):
@@ -388,7 +440,8 @@ func (c *conn) classify(text string) *special {
 // specialWords are the first words of the statements classify answers;
 // catalogWords mark a query of PostgreSQL's catalogs.
 var specialWords = map[string]bool{"begin": true, "start": true, "commit": true, "end": true, "rollback": true, "abort": true,
-	"set": true, "show": true, "reset": true, "discard": true, "unlisten": true, "deallocate": true, "copy": true}
+	"set": true, "show": true, "reset": true, "discard": true, "unlisten": true, "deallocate": true, "copy": true,
+	"savepoint": true, "release": true, "declare": true, "fetch": true, "move": true, "close": true}
 
 // mayBeSpecial is a cheap test that spares the common statements the
 // regular expressions of classify.
@@ -414,6 +467,14 @@ func mayBeSpecial(t string) bool {
 		}
 	}
 	return false
+}
+
+// resetAll returns every setting to its value at the start of the
+// session, the startup packet's included (RESET ALL, DISCARD ALL).
+func (c *conn) resetAll() {
+	if s, err := newSession(c.startupParams); err == nil {
+		c.sess = s
+	}
 }
 
 // setSpecial is SET name = value of a session parameter.

@@ -20,31 +20,40 @@ import (
 // in PostgreSQL: opened at their first write, committed at the end of the
 // string (or at Sync), rolled back when one of them fails.
 
-// txControl runs BEGIN, COMMIT or ROLLBACK.
-func (c *conn) txControl(ctx context.Context, st query.Statement) error {
+// txControl runs BEGIN, COMMIT or ROLLBACK; tag, when not "", replaces
+// the statement's command tag.
+func (c *conn) txControl(ctx context.Context, st query.Statement) (tag string, err error) {
 	inTx := c.db.InTx()
+	if c.failedTx {
+		if _, ok := st.(*query.Begin); ok {
+			return "", errAborted
+		}
+		// COMMIT of an aborted transaction rolls back, as in PostgreSQL.
+		c.failedTx = false
+		st, tag = &query.Rollback{}, "ROLLBACK"
+	}
 	switch st.(type) {
 	case *query.Begin:
 		if c.implicitTx {
 			// BEGIN inside an implicit transaction makes it explicit:
 			// the writes before it are kept until COMMIT.
 			c.implicitTx = false
-			return nil
+			return "", nil
 		}
 		if inTx || c.pendingBegin {
 			c.warning("25001", "there is already a transaction in progress")
-			return nil
+			return "", nil
 		}
 		c.pendingBegin = true
-		return nil
+		return "", nil
 	case *query.Commit, *query.Rollback:
 		if c.pendingBegin {
 			c.pendingBegin = false
-			return nil
+			return tag, nil
 		}
 		if !inTx {
 			c.warning("25P01", "there is no transaction in progress")
-			return nil
+			return tag, nil
 		}
 		if c.implicitTx {
 			// PostgreSQL ends the implicit transaction as asked, with the
@@ -53,8 +62,30 @@ func (c *conn) txControl(ctx context.Context, st query.Statement) error {
 			c.warning("25P01", "there is no transaction in progress")
 		}
 	}
-	_, err := c.db.Run(ctx, st)
-	return err
+	_, err = c.db.Run(ctx, st)
+	return tag, err
+}
+
+// errAborted answers every statement but ROLLBACK and COMMIT in an
+// aborted transaction.
+var errAborted = &pgError{code: "25P02", msg: "current transaction is aborted, commands ignored until end of transaction block"}
+
+// inBlock reports whether an explicit transaction is open (BEGIN sent).
+func (c *conn) inBlock() bool {
+	return c.pendingBegin || c.db.InTx() && !c.implicitTx
+}
+
+// refuseInBlock refuses a statement softdb cannot run inside a
+// transaction: inside one it aborts the transaction (the client meant
+// what followed to depend on it), outside it is refused as PostgreSQL
+// refuses it there.
+func (c *conn) refuseInBlock(what string) error {
+	if !c.inBlock() {
+		return &pgError{code: "25P01", msg: what + " can only be used in transaction blocks"}
+	}
+	c.failedTx = true
+	return &pgError{code: "0A000", msg: what + " is not supported: softdb transactions have no savepoints; the transaction is aborted, end it with ROLLBACK",
+		hint: "Run the statements that may fail in a transaction of their own."}
 }
 
 // beginIfWrite opens the deferred transaction, or the implicit one,
