@@ -55,6 +55,8 @@ type conn struct {
 	// softdb's open transaction is that one, not an explicit one (tx.go).
 	implicit   bool
 	implicitTx bool
+	// unflushed counts the messages answered since the last flush.
+	unflushed int
 	// failedTx: a statement PostgreSQL would run inside the transaction
 	// (SAVEPOINT …) was refused, so the transaction is aborted: nothing
 	// but ROLLBACK (or COMMIT, which rolls back) runs until it ends.
@@ -422,17 +424,47 @@ func (c *conn) loop() error {
 		default:
 			return fmt.Errorf("unexpected message %T", msg)
 		}
+		c.unflushed++
 		switch msg.(type) {
 		case *pgproto3.Query, *pgproto3.Sync, *pgproto3.Flush:
 			if err := c.flush(); err != nil {
+				return err
+			}
+		default:
+			if err := c.flushSome(); err != nil {
 				return err
 			}
 		}
 	}
 }
 
+// flushEvery is how many messages, or statements of one Query, are
+// answered before the answers are written without waiting for Sync or
+// the end of the string: a long pipeline streams its results rather than
+// piling them up in memory.
+const flushEvery = 256
+
+// flushSome flushes once flushEvery answers are waiting.
+func (c *conn) flushSome() error {
+	if c.unflushed < flushEvery {
+		return nil
+	}
+	return c.flush()
+}
+
+// flush writes the buffered answers. A client that stops reading them
+// for StallTimeout loses its connection, rather than holding the session
+// (and perhaps the write lock) forever.
 func (c *conn) flush() error {
-	return c.be.Flush()
+	c.unflushed = 0
+	if !c.isClosing() { // Shutdown's deadline wakes a blocked write
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.StallTimeout))
+	}
+	err := c.be.Flush()
+	if errors.Is(err, os.ErrDeadlineExceeded) && !c.isClosing() {
+		return &pgError{code: "08006", msg: fmt.Sprintf("the client read no answer for %v (write timeout); the connection is closed", c.srv.cfg.StallTimeout)}
+	}
+	return err
 }
 
 // sendError reports err; in the extended protocol the messages up to the

@@ -645,3 +645,108 @@ func TestUnsupportedStatements(t *testing.T) {
 	}
 	w.query("ROLLBACK")
 }
+
+// TestPipelineStreams: the answers to a long pipeline without Sync, and
+// to a Query string of many statements, reach the client while it is
+// still sending or the server still running, not all at the end; a
+// client that stops reading loses its connection after the stall
+// timeout, and the server goes on.
+func TestPipelineStreams(t *testing.T) {
+	ts := startServer(t, server.Config{StallTimeout: time.Second})
+	w := dialWire(t, ts)
+	w.fe.Send(&pgproto3.Parse{Name: "s", Query: "SELECT $1 + 1", ParameterOIDs: []uint32{20}})
+	w.send(&pgproto3.Sync{})
+	if r := w.replies(); len(r) != 1 {
+		t.Fatalf("Parse: %q", r)
+	}
+	const n = 5000
+	half, total := make(chan struct{}), make(chan int, 1)
+	go func() {
+		// Count the answers; half are due before Sync is sent.
+		k := 0
+		for {
+			m, err := w.fe.Receive()
+			if err != nil {
+				break
+			}
+			switch m.(type) {
+			case *pgproto3.CommandComplete:
+				if k++; k == n/2 {
+					close(half)
+				}
+			case *pgproto3.ReadyForQuery:
+				total <- k
+				return
+			}
+		}
+		total <- -1
+	}()
+	for i := 0; i < n; i++ {
+		w.fe.Send(&pgproto3.Bind{PreparedStatement: "s", Parameters: [][]byte{[]byte(fmt.Sprint(i))}})
+		w.fe.Send(&pgproto3.Execute{})
+		if i%100 == 99 {
+			if err := w.fe.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	select {
+	case <-half:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no answers before Sync: the server holds them until Sync")
+	}
+	w.send(&pgproto3.Sync{})
+	if k := <-total; k != n {
+		t.Fatalf("%d answers, want %d", k, n)
+	}
+
+	// A Query string of many statements: the first answers arrive long
+	// before the last.
+	var q strings.Builder
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&q, "SELECT %d;", i)
+	}
+	start := time.Now()
+	w.send(&pgproto3.Query{String: q.String()})
+	var first time.Duration
+	rows := 0
+	for {
+		m, err := w.fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == 0 {
+			first = time.Since(start)
+		}
+		if _, ok := m.(*pgproto3.DataRow); ok {
+			rows++
+		}
+		if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	if total := time.Since(start); rows != 20000 || first > total/4 {
+		t.Errorf("%d rows; first answer after %v of %v", rows, first, total)
+	}
+
+	// A client that sends a long pipeline and never reads.
+	w2 := dialWire(t, ts)
+	big := fmt.Sprintf("SELECT '%s'", strings.Repeat("x", 1<<16))
+	w2.fe.Send(&pgproto3.Parse{Name: "big", Query: big})
+	for i := 0; i < 400; i++ {
+		w2.fe.Send(&pgproto3.Bind{PreparedStatement: "big"})
+		w2.fe.Send(&pgproto3.Execute{})
+	}
+	w2.fe.Send(&pgproto3.Sync{})
+	_ = w2.fe.Flush() // 26 MB of answers the client never reads
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.srv.Sessions() > 1 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s := ts.srv.Sessions(); s != 1 {
+		t.Errorf("%d sessions: the stalled client still holds its own", s)
+	}
+	if r := w.query("SELECT 1"); !has(r, `D "1"`) {
+		t.Errorf("the other session: %q", r)
+	}
+}

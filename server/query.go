@@ -99,6 +99,11 @@ func (c *conn) simpleQuery(sql string) {
 			return
 		}
 		c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(res.tag)})
+		c.unflushed++
+		if err := c.flushSome(); err != nil {
+			_ = c.endImplicit(true)
+			return
+		}
 	}
 	if err := c.endImplicit(false); err != nil {
 		c.sendError(err)
@@ -288,7 +293,7 @@ func (c *conn) sendRows(rows [][]any, fs []pgproto3.FieldDescription, formats []
 		vals, buf = encodeRow(r, fs, formats, buf)
 		c.be.Send(&pgproto3.DataRow{Values: vals})
 		if (i+1)%flushRows == 0 {
-			if err := c.be.Flush(); err != nil {
+			if err := c.flush(); err != nil {
 				return err
 			}
 		}
