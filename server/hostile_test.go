@@ -750,3 +750,83 @@ func TestPipelineStreams(t *testing.T) {
 		t.Errorf("the other session: %q", r)
 	}
 }
+
+// failingReader yields some rows, then fails: pgx then sends CopyFail.
+type failingReader struct{ data string }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.data == "" {
+		return 0, errors.New("the client gave up")
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// TestCopyFail: COPY FROM STDIN ended by CopyFail inserts nothing, with
+// 57014, and the connection goes on; in a Query string with other
+// statements their writes are rolled back too.
+func TestCopyFail(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	c := connect(t, ts)
+	ctx := context.Background()
+	mustExec(t, c, "CREATE TABLE t (id INT, name TEXT)")
+	var rows strings.Builder
+	for i := 0; i < 10000; i++ {
+		fmt.Fprintf(&rows, "%d\trow %d\n", i, i)
+	}
+	_, err := c.PgConn().CopyFrom(ctx, &failingReader{data: rows.String()}, "COPY t FROM STDIN")
+	if pgCode(err) != "57014" {
+		t.Errorf("CopyFrom with a failing reader: %v, want 57014", err)
+	}
+	if n := count(t, c, "t"); n != 0 {
+		t.Errorf("%d rows after CopyFail, want 0", n)
+	}
+
+	w := dialWire(t, ts)
+	copyFail := func(sql string) []string {
+		w.send(&pgproto3.Query{String: sql})
+		for {
+			m, err := w.fe.Receive()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := m.(*pgproto3.CopyInResponse); ok {
+				break
+			}
+			if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+				t.Fatalf("%s: no CopyInResponse", sql)
+			}
+		}
+		w.send(&pgproto3.CopyData{Data: []byte("1\ta\n2\tb\n")}, &pgproto3.CopyFail{Message: "stop"},
+			&pgproto3.CopyData{Data: []byte("3\tc\n")}) // late data is ignored
+		return w.replies()
+	}
+	if r := copyFail("COPY t FROM STDIN"); !has(r, "E 57014") || r[len(r)-1] != "Z I" {
+		t.Errorf("CopyFail: %q", r)
+	}
+	if r := w.query("SELECT count(*) FROM t"); !has(r, `D "0"`) {
+		t.Errorf("after CopyFail: %q", r)
+	}
+	if r := copyFail("INSERT INTO t VALUES (9, 'before'); COPY t FROM STDIN; INSERT INTO t VALUES (10, 'after')"); !has(r, "E 57014") || r[len(r)-1] != "Z I" {
+		t.Errorf("CopyFail in a string: %q", r)
+	}
+	if n := count(t, c, "t"); n != 0 {
+		t.Errorf("%d rows after CopyFail in a string, want 0 (the INSERT before it undone)", n)
+	}
+	// Inside BEGIN the failed COPY changes nothing and the transaction
+	// goes on (docs/decisions.md).
+	w.query("BEGIN; INSERT INTO t VALUES (1, 'kept')")
+	if r := copyFail("COPY t FROM STDIN"); !has(r, "E 57014") || r[len(r)-1] != "Z T" {
+		t.Errorf("CopyFail in BEGIN: %q", r)
+	}
+	w.query("COMMIT")
+	if n := count(t, c, "t"); n != 1 {
+		t.Errorf("%d rows, want 1", n)
+	}
+	// The connection still copies.
+	tag, err := c.PgConn().CopyFrom(ctx, strings.NewReader("2\tb\n"), "COPY t FROM STDIN")
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Errorf("COPY after: %v %v", tag, err)
+	}
+}
