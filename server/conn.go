@@ -57,6 +57,8 @@ type conn struct {
 	implicitTx bool
 	// unflushed counts the messages answered since the last flush.
 	unflushed int
+	// rowBuf is sendRows' buffer, kept between results.
+	rowBuf []byte
 	// failedTx: a statement PostgreSQL would run inside the transaction
 	// (SAVEPOINT …) was refused, so the transaction is aborted: nothing
 	// but ROLLBACK (or COMMIT, which rolls back) runs until it ends.

@@ -287,7 +287,12 @@ func commandTag(stmt query.Statement, st *softdb.Statement) string {
 // sendRows sends rows as DataRows, flushing now and then so that a large
 // result streams.
 func (c *conn) sendRows(rows [][]any, fs []pgproto3.FieldDescription, formats []int16) error {
-	var buf []byte
+	buf := c.rowBuf
+	defer func() {
+		if cap(buf) <= 1<<16 { // a huge row's buffer is not kept
+			c.rowBuf = buf[:0]
+		}
+	}()
 	for i, r := range rows {
 		var vals [][]byte
 		vals, buf = encodeRow(r, fs, formats, buf)
