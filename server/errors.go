@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -131,15 +132,16 @@ func sqlState(err error, msg string) string {
 	return "XX000" // internal_error
 }
 
-// checkUTF8 refuses text that is not UTF-8, as PostgreSQL does when a
-// message arrives: what is the text ("" for a query string, else e.g.
-// "parameter $1: "). A query string's error carries the position.
+// checkUTF8 refuses text that is not UTF-8, or holds a NUL byte, as
+// PostgreSQL does when a message arrives: what is the text ("" for a
+// query string, else e.g. "parameter $1: "). A query string's error
+// carries the position.
 func checkUTF8(what string, b []byte) *pgError {
-	if utf8.Valid(b) {
+	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
 		return nil
 	}
 	off := 0
-	for off < len(b) {
+	for off < len(b) && b[off] != 0 {
 		r, n := utf8.DecodeRune(b[off:])
 		if r == utf8.RuneError && n <= 1 {
 			break

@@ -327,14 +327,16 @@ func TestInvalidUTF8(t *testing.T) {
 		{"SELECT $1", 0, 0},
 		{"SELECT count(*) FROM t WHERE name = $1", 1043, 0},
 	} {
-		w.fe.Send(&pgproto3.Parse{Query: tc.sql, ParameterOIDs: []uint32{tc.oid}})
-		w.fe.Send(&pgproto3.Bind{ParameterFormatCodes: []int16{tc.format}, Parameters: [][]byte{[]byte("x\x80y")}})
-		w.fe.Send(&pgproto3.Execute{})
-		w.send(&pgproto3.Sync{})
-		if r := w.replies(); !has(r, "E 22021") {
-			t.Errorf("%s with a parameter of type %d, format %d: %q, want 22021", tc.sql, tc.oid, tc.format, r)
+		for _, bad := range []string{"x\x80y", "x\x00y"} {
+			w.fe.Send(&pgproto3.Parse{Query: tc.sql, ParameterOIDs: []uint32{tc.oid}})
+			w.fe.Send(&pgproto3.Bind{ParameterFormatCodes: []int16{tc.format}, Parameters: [][]byte{[]byte(bad)}})
+			w.fe.Send(&pgproto3.Execute{})
+			w.send(&pgproto3.Sync{})
+			if r := w.replies(); !has(r, "E 22021") {
+				t.Errorf("%s with a parameter %q of type %d, format %d: %q, want 22021", tc.sql, bad, tc.oid, tc.format, r)
+			}
+			alive(tc.sql)
 		}
-		alive(tc.sql)
 	}
 	// COPY FROM STDIN data.
 	w.send(&pgproto3.Query{String: "COPY t FROM STDIN"})
