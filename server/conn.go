@@ -21,10 +21,11 @@ import (
 var (
 	errShuttingDown = &pgError{code: "57P01", severity: "FATAL", msg: "terminating connection due to administrator command (the server is shutting down)"}
 	errTooManyFiles = syscall.EMFILE
-	// errStatementTimeout is the cause of a context that statement_timeout
-	// ended.
-	errStatementTimeout = &pgError{code: "57014", msg: "canceling statement due to statement timeout"}
 )
+
+// statementTimeoutMsg is PostgreSQL's message for a statement that
+// statement_timeout ended.
+const statementTimeoutMsg = "canceling statement due to statement timeout"
 
 // conn is one client connection: after startup, one session.
 type conn struct {
@@ -63,8 +64,8 @@ type conn struct {
 	// (SAVEPOINT …) was refused, so the transaction is aborted: nothing
 	// but ROLLBACK (or COMMIT, which rolls back) runs until it ends.
 	failedTx bool
-	// startup are the startup packet's parameters, what RESET ALL and
-	// DISCARD ALL return to.
+	// startupParams are the startup packet's parameters, what RESET ALL
+	// and DISCARD ALL return to.
 	startupParams map[string]string
 
 	mu      sync.Mutex
@@ -313,10 +314,9 @@ func (c *conn) context(timeout time.Duration) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	if timeout > 0 {
 		var stop context.CancelFunc
-		ctx, stop = context.WithTimeoutCause(ctx, timeout, errStatementTimeout)
-		cancel = func(cancel context.CancelFunc) context.CancelFunc {
-			return func() { stop(); cancel() }
-		}(cancel)
+		ctx, stop = context.WithTimeout(ctx, timeout)
+		parent := cancel
+		cancel = func() { stop(); parent() }
 	}
 	c.mu.Lock()
 	c.cancelF = cancel

@@ -51,7 +51,7 @@ func asPgError(err error) *pgError {
 	case errors.Is(err, context.Canceled):
 		out.msg = "canceling statement due to user request"
 	case errors.Is(err, context.DeadlineExceeded):
-		out.msg = errStatementTimeout.msg // the only deadline a statement has
+		out.msg = statementTimeoutMsg // the only deadline a statement has
 	}
 	return out
 }

@@ -63,10 +63,8 @@ func init() {
 		{name: "extra_float_digits", def: "1"},
 		{name: "search_path", def: `"$user", public`},
 		{name: "statement_timeout", def: "0", strict: true, check: func(v string) string {
-			if _, err := parseTimeout(v); err != "" {
-				return err
-			}
-			return ""
+			_, why := parseTimeout(v)
+			return why
 		}},
 		{name: "lock_timeout", def: "0"},
 		{name: "idle_in_transaction_session_timeout", def: "0"},
