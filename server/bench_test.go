@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/binary"
 	"testing"
 
@@ -22,4 +23,40 @@ func BenchmarkSimpleQuery(b *testing.B) {
 			b.Fatal("no answer")
 		}
 	}
+}
+
+// BenchmarkWrite is one committed INSERT per round trip: in the simple
+// protocol, and in the extended protocol with a parameter (pgx's Exec:
+// Parse/Bind/Execute/Sync, the statement cached).
+func BenchmarkWrite(b *testing.B) {
+	b.Run("simple", func(b *testing.B) {
+		ts := startServer(b, server.Config{})
+		c := connect(b, ts)
+		mustExec(b, c, "CREATE TABLE t (id INT, name TEXT)")
+		nc := rawStartup(b, ts.addr)
+		defer nc.Close()
+		body := "INSERT INTO t VALUES (1, 'x');\x00"
+		q := append(binary.BigEndian.AppendUint32([]byte{'Q'}, uint32(len(body)+4)), body...)
+		b.ReportAllocs()
+		for b.Loop() {
+			nc.Write(q)
+			if !readUntil(nc, 'Z') {
+				b.Fatal("no answer")
+			}
+		}
+	})
+	b.Run("extended", func(b *testing.B) {
+		ts := startServer(b, server.Config{})
+		c := connect(b, ts)
+		mustExec(b, c, "CREATE TABLE t (id INT, name TEXT)")
+		ctx := context.Background()
+		b.ReportAllocs()
+		i := int64(0)
+		for b.Loop() {
+			i++
+			if _, err := c.Exec(ctx, "INSERT INTO t VALUES ($1, 'x')", i); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -23,6 +23,10 @@ var (
 	errTooManyFiles = syscall.EMFILE
 )
 
+// statementTimeoutMsg is PostgreSQL's message for a statement that
+// statement_timeout ended.
+const statementTimeoutMsg = "canceling statement due to statement timeout"
+
 // conn is one client connection: after startup, one session.
 type conn struct {
 	srv    *Server
@@ -47,6 +51,22 @@ type conn struct {
 	// pendingBegin: the client sent BEGIN; softdb's transaction starts at
 	// the first write (tx.go).
 	pendingBegin bool
+	// implicit: the statements being run, outside BEGIN, share one
+	// transaction (several in a Query string, or up to Sync); implicitTx:
+	// softdb's open transaction is that one, not an explicit one (tx.go).
+	implicit   bool
+	implicitTx bool
+	// unflushed counts the messages answered since the last flush.
+	unflushed int
+	// rowBuf is sendRows' buffer, kept between results.
+	rowBuf []byte
+	// failedTx: a statement PostgreSQL would run inside the transaction
+	// (SAVEPOINT …) was refused, so the transaction is aborted: nothing
+	// but ROLLBACK (or COMMIT, which rolls back) runs until it ends.
+	failedTx bool
+	// startupParams are the startup packet's parameters, what RESET ALL
+	// and DISCARD ALL return to.
+	startupParams map[string]string
 
 	mu      sync.Mutex
 	cancelF context.CancelFunc // of the running statement, or nil
@@ -213,6 +233,16 @@ func (c *conn) start(m *pgproto3.StartupMessage) error {
 		// 3.2 would need longer cancel keys; ask for 3.0.
 		c.be.Send(&pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0})
 	}
+	for k, v := range m.Parameters {
+		if err := checkUTF8(fmt.Sprintf("startup parameter %q: ", k), []byte(k+v)); err != nil {
+			return err
+		}
+	}
+	if v, ok := m.Parameters["replication"]; ok {
+		if on, known := parseBool(v); on || !known {
+			return &pgError{code: "0A000", severity: "FATAL", msg: "replication connections are not supported: softdb has no write-ahead log to stream (connect without replication=…)"}
+		}
+	}
 	c.user = m.Parameters["user"]
 	if c.user == "" {
 		return &pgError{code: "28000", msg: "no user name given in the startup message"}
@@ -233,7 +263,12 @@ func (c *conn) start(m *pgproto3.StartupMessage) error {
 	}
 	c.db = c.srv.db.Conn()
 	c.db.SetLockTimeout(c.srv.cfg.LockTimeout)
-	c.sess = newSession(m.Parameters)
+	c.startupParams = m.Parameters
+	sess, err := newSession(m.Parameters)
+	if err != nil {
+		return err
+	}
+	c.sess = sess
 	c.be.Send(&pgproto3.AuthenticationOk{})
 	for _, p := range c.sess.startupStatus() {
 		c.be.Send(p)
@@ -268,9 +303,21 @@ func (c *conn) isClosing() bool {
 }
 
 // statementContext returns the context of one statement, which a
-// CancelRequest or Shutdown cancels.
+// CancelRequest or Shutdown cancels, and statement_timeout ends.
 func (c *conn) statementContext() (context.Context, func()) {
+	return c.context(c.sess.statementTimeout)
+}
+
+// context returns a context that a CancelRequest or Shutdown cancels,
+// ending after timeout unless it is 0.
+func (c *conn) context(timeout time.Duration) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
+	if timeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeout(ctx, timeout)
+		parent := cancel
+		cancel = func() { stop(); parent() }
+	}
 	c.mu.Lock()
 	c.cancelF = cancel
 	if c.closing {
@@ -294,6 +341,9 @@ func (c *conn) cancelStatement() {
 }
 
 func (c *conn) txStatus() byte {
+	if c.failedTx {
+		return 'E'
+	}
 	if c.pendingBegin || c.db.InTx() {
 		return 'T'
 	}
@@ -337,7 +387,11 @@ func (c *conn) loop() error {
 		}
 		switch m := msg.(type) {
 		case *pgproto3.Query:
-			c.simpleQuery(m.String)
+			if err := checkUTF8("", []byte(m.String)); err != nil {
+				c.sendError(err)
+			} else {
+				c.simpleQuery(m.String)
+			}
 			c.be.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus()})
 		case *pgproto3.Parse:
 			c.parse(m)
@@ -356,6 +410,9 @@ func (c *conn) loop() error {
 			c.be.Send(&pgproto3.CloseComplete{})
 		case *pgproto3.Sync:
 			delete(c.portals, "")
+			if err := c.endImplicit(false); err != nil {
+				c.sendError(err)
+			}
 			c.be.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus()})
 		case *pgproto3.Flush:
 		case *pgproto3.Terminate:
@@ -369,17 +426,47 @@ func (c *conn) loop() error {
 		default:
 			return fmt.Errorf("unexpected message %T", msg)
 		}
+		c.unflushed++
 		switch msg.(type) {
 		case *pgproto3.Query, *pgproto3.Sync, *pgproto3.Flush:
 			if err := c.flush(); err != nil {
+				return err
+			}
+		default:
+			if err := c.flushSome(); err != nil {
 				return err
 			}
 		}
 	}
 }
 
+// flushEvery is how many messages, or statements of one Query, are
+// answered before the answers are written without waiting for Sync or
+// the end of the string: a long pipeline streams its results rather than
+// piling them up in memory.
+const flushEvery = 256
+
+// flushSome flushes once flushEvery answers are waiting.
+func (c *conn) flushSome() error {
+	if c.unflushed < flushEvery {
+		return nil
+	}
+	return c.flush()
+}
+
+// flush writes the buffered answers. A client that stops reading them
+// for StallTimeout loses its connection, rather than holding the session
+// (and perhaps the write lock) forever.
 func (c *conn) flush() error {
-	return c.be.Flush()
+	c.unflushed = 0
+	if !c.isClosing() { // Shutdown's deadline wakes a blocked write
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.StallTimeout))
+	}
+	err := c.be.Flush()
+	if errors.Is(err, os.ErrDeadlineExceeded) && !c.isClosing() {
+		return &pgError{code: "08006", msg: fmt.Sprintf("the client read no answer for %v (write timeout); the connection is closed", c.srv.cfg.StallTimeout)}
+	}
+	return err
 }
 
 // sendError reports err; in the extended protocol the messages up to the
@@ -391,6 +478,9 @@ func (c *conn) sendError(err error) {
 
 // extError reports an error of an extended-protocol message.
 func (c *conn) extError(err error) {
+	if rerr := c.endImplicit(true); rerr != nil {
+		c.srv.cfg.Logf("connection %d: rolling back the implicit transaction: %v", c.pid, rerr)
+	}
 	c.sendError(err)
 	c.skipToSync = true
 }

@@ -224,7 +224,7 @@ func (c *conn) copyIn(ctx context.Context, cmd *copyCommand) error {
 		}
 	}
 	c.be.Send(&pgproto3.CopyInResponse{OverallFormat: format, ColumnFormatCodes: colFormats})
-	if err := c.be.Flush(); err != nil {
+	if err := c.flush(); err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(raw, 1<<20)
@@ -593,7 +593,7 @@ func (c *conn) copyOut(ctx context.Context, cmd *copyCommand) error {
 		bw.WriteByte('\n')
 		send()
 		if (k+1)%flushRows == 0 {
-			if err := c.be.Flush(); err != nil {
+			if err := c.flush(); err != nil {
 				return err
 			}
 		}

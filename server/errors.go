@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -45,8 +47,11 @@ func asPgError(err error) *pgError {
 	}
 	msg := err.Error()
 	out := &pgError{code: sqlState(err, msg), msg: msg}
-	if errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, context.Canceled):
 		out.msg = "canceling statement due to user request"
+	case errors.Is(err, context.DeadlineExceeded):
+		out.msg = statementTimeoutMsg // the only deadline a statement has
 	}
 	return out
 }
@@ -69,6 +74,8 @@ func sqlState(err error, msg string) string {
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "57014" // query_canceled
+	case strings.Contains(msg, "invalid UTF-8"):
+		return "22021" // character_not_in_repertoire (COPY data, …)
 	case errors.Is(err, softdb.ErrSyntax), errors.As(err, new(*query.Error)):
 		return "42601" // syntax_error
 	case errors.Is(err, softdb.ErrNotFound):
@@ -123,4 +130,27 @@ func sqlState(err error, msg string) string {
 		return "58030" // io_error
 	}
 	return "XX000" // internal_error
+}
+
+// checkUTF8 refuses text that is not UTF-8, or holds a NUL byte, as
+// PostgreSQL does when a message arrives: what is the text ("" for a
+// query string, else e.g. "parameter $1: "). A query string's error
+// carries the position.
+func checkUTF8(what string, b []byte) *pgError {
+	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
+		return nil
+	}
+	off := 0
+	for off < len(b) && b[off] != 0 {
+		r, n := utf8.DecodeRune(b[off:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		off += n
+	}
+	e := &pgError{code: "22021", msg: fmt.Sprintf("%sinvalid byte sequence for encoding \"UTF8\": 0x%02x", what, b[off])}
+	if what == "" {
+		e.position = int32(utf8.RuneCount(b[:off]) + 1)
+	}
+	return e
 }

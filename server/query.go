@@ -45,9 +45,16 @@ type result struct {
 const flushRows = 512
 
 // simpleQuery runs a Query message: one or more statements, each in turn
-// until one fails.
+// until one fails. Several statements outside BEGIN share one implicit
+// transaction (tx.go), so a failure undoes the ones before it.
 func (c *conn) simpleQuery(sql string) {
 	ran := false
+	fail := func(err error) {
+		if rerr := c.endImplicit(true); rerr != nil {
+			c.srv.cfg.Logf("connection %d: rolling back the implicit transaction: %v", c.pid, rerr)
+		}
+		c.sendError(err)
+	}
 	for off := 0; off < len(sql); {
 		end := query.StatementEnd(sql[off:])
 		if end < 0 {
@@ -56,9 +63,12 @@ func (c *conn) simpleQuery(sql string) {
 		piece := sql[off : off+end]
 		at := posAt(sql, off)
 		off += end
+		// The last statement alone needs no transaction of its own: it
+		// commits by itself.
+		c.implicit = c.implicitTx || moreStatements(sql[off:])
 		p, err := c.prepareText(piece, at, nil)
 		if err != nil {
-			c.sendError(withPosition(err, sql))
+			fail(withPosition(err, sql))
 			return
 		}
 		if p.empty() {
@@ -66,28 +76,48 @@ func (c *conn) simpleQuery(sql string) {
 		}
 		ran = true
 		if p.special != nil && p.special.copyIO != nil {
+			if c.failedTx {
+				fail(errAborted)
+				return
+			}
 			if err := c.copyIO(p.special.copyIO); err != nil {
-				c.sendError(err)
+				fail(err)
 				return
 			}
 			continue
 		}
 		res, err := c.run(p, nil)
 		if err != nil {
-			c.sendError(withPosition(err, sql))
+			fail(withPosition(err, sql))
 			return
 		}
 		if res.fields != nil {
 			c.be.Send(&pgproto3.RowDescription{Fields: res.fields})
 		}
 		if err := c.sendRows(res.rows, res.fields, nil); err != nil {
+			_ = c.endImplicit(true)
 			return
 		}
 		c.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(res.tag)})
+		c.unflushed++
+		if err := c.flushSome(); err != nil {
+			_ = c.endImplicit(true)
+			return
+		}
+	}
+	if err := c.endImplicit(false); err != nil {
+		c.sendError(err)
+		return
 	}
 	if !ran {
 		c.be.Send(&pgproto3.EmptyQueryResponse{})
 	}
+}
+
+// moreStatements reports whether rest of a query string holds more than
+// separators.
+func moreStatements(rest string) bool {
+	return strings.TrimLeft(rest, " \t\r\n;") != ""
 }
 
 // posAt is the position of byte off in text.
@@ -183,17 +213,28 @@ func (c *conn) describePrepared(p *prepared, describe []uint32) (*prepared, erro
 
 // run runs a prepared statement with its arguments.
 func (c *conn) run(p *prepared, args []any) (*result, error) {
+	if c.failedTx && (p.special == nil || p.special.stmt == nil) {
+		return nil, errAborted
+	}
 	if sp := p.special; sp != nil {
 		switch {
 		case sp.err != nil:
 			return nil, sp.err
 		case sp.set != nil:
 			sp.set(c)
+		case sp.do != nil:
+			if err := sp.do(c); err != nil {
+				return nil, err
+			}
 		case sp.stmt != nil:
 			ctx, done := c.statementContext()
 			defer done()
-			if err := c.txControl(ctx, sp.stmt); err != nil {
+			tag, err := c.txControl(ctx, sp.stmt)
+			if err != nil {
 				return nil, err
+			}
+			if tag != "" {
+				return &result{tag: tag}, nil
 			}
 		case sp.copyIO != nil:
 			return nil, &pgError{code: "0A000", msg: "COPY FROM STDIN / TO STDOUT is supported in the simple query protocol only"}
@@ -246,13 +287,18 @@ func commandTag(stmt query.Statement, st *softdb.Statement) string {
 // sendRows sends rows as DataRows, flushing now and then so that a large
 // result streams.
 func (c *conn) sendRows(rows [][]any, fs []pgproto3.FieldDescription, formats []int16) error {
-	var buf []byte
+	buf := c.rowBuf
+	defer func() {
+		if cap(buf) <= 1<<16 { // a huge row's buffer is not kept
+			c.rowBuf = buf[:0]
+		}
+	}()
 	for i, r := range rows {
 		var vals [][]byte
 		vals, buf = encodeRow(r, fs, formats, buf)
 		c.be.Send(&pgproto3.DataRow{Values: vals})
 		if (i+1)%flushRows == 0 {
-			if err := c.be.Flush(); err != nil {
+			if err := c.flush(); err != nil {
 				return err
 			}
 		}
@@ -266,6 +312,10 @@ func (c *conn) parse(m *pgproto3.Parse) {
 			c.extError(&pgError{code: "42P05", msg: fmt.Sprintf("prepared statement %q already exists", m.Name)})
 			return
 		}
+	}
+	if err := checkUTF8("", []byte(m.Query)); err != nil {
+		c.extError(err)
+		return
 	}
 	oids := m.ParameterOIDs
 	if oids == nil {
@@ -306,7 +356,14 @@ func (c *conn) bind(m *pgproto3.Bind) {
 		if i < len(p.params) {
 			kind = p.params[i].Kind
 		}
-		v, err := decodeParam(i, raw, formatFor(m.ParameterFormatCodes, i), p.paramOIDs[i], kind)
+		format := formatFor(m.ParameterFormatCodes, i)
+		if format == 0 || isTextOID(p.paramOIDs[i]) {
+			if err := checkUTF8(fmt.Sprintf("parameter $%d: ", i+1), raw); err != nil {
+				c.extError(err)
+				return
+			}
+		}
+		v, err := decodeParam(i, raw, format, p.paramOIDs[i], kind)
 		if err != nil {
 			c.extError(err)
 			return
@@ -360,6 +417,9 @@ func (c *conn) execute(m *pgproto3.Execute) {
 		return
 	}
 	if pt.res == nil {
+		if !c.pendingBegin && !c.db.InTx() {
+			c.implicit = true // until Sync
+		}
 		res, err := c.run(pt.p, pt.args)
 		if err != nil {
 			c.extError(withPosition(err, pt.p.text))

@@ -2,10 +2,12 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/softdb/softdb/query"
@@ -23,6 +25,9 @@ type setting struct {
 	def    string
 	report bool                  // sent as ParameterStatus (GUC_REPORT)
 	check  func(v string) string // "" or why v is refused
+	// strict: a bad value at startup refuses the connection (others are
+	// ignored there, as settings softdb only records).
+	strict bool
 }
 
 var settings = map[string]*setting{}
@@ -57,7 +62,10 @@ func init() {
 		{name: "in_hot_standby", def: "off", report: true, check: func(string) string { return "in_hot_standby is read-only" }},
 		{name: "extra_float_digits", def: "1"},
 		{name: "search_path", def: `"$user", public`},
-		{name: "statement_timeout", def: "0"},
+		{name: "statement_timeout", def: "0", strict: true, check: func(v string) string {
+			_, why := parseTimeout(v)
+			return why
+		}},
 		{name: "lock_timeout", def: "0"},
 		{name: "idle_in_transaction_session_timeout", def: "0"},
 		{name: "default_transaction_isolation", def: "serializable"},
@@ -92,21 +100,133 @@ func parseBool(v string) (bool, bool) {
 // session holds a connection's settings.
 type session struct {
 	values map[string]string // by lower-case name
+	// statementTimeout is statement_timeout's value, read once.
+	statementTimeout time.Duration
 }
 
-func newSession(startup map[string]string) *session {
+// newSession makes the settings of a new connection: the defaults, then
+// the startup packet's parameters, then those of its options parameter
+// (PGOPTIONS: -c name=value, --name=value).
+func newSession(startup map[string]string) (*session, error) {
 	s := &session{values: map[string]string{}}
 	for k, st := range settings {
 		s.values[k] = st.def
 	}
 	s.values["session_authorization"] = startup["user"]
+	params := map[string]string{}
 	for k, v := range startup {
-		k = strings.ToLower(k)
-		if st, ok := settings[k]; ok && k != "client_encoding" && (st.check == nil || st.check(v) == "") {
-			s.values[k] = v
+		params[strings.ToLower(k)] = v
+	}
+	opts, err := parseOptions(startup["options"])
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range opts {
+		params[k] = v
+	}
+	for k, v := range params {
+		st, ok := settings[k]
+		if !ok || k == "client_encoding" {
+			continue
+		}
+		if st.check != nil {
+			if why := st.check(v); why != "" {
+				if st.strict {
+					return nil, &pgError{code: "22023", msg: fmt.Sprintf("invalid value for parameter %q: %q: %s", st.name, v, why)}
+				}
+				continue
+			}
+		}
+		s.set(k, v)
+	}
+	return s, nil
+}
+
+// set sets the setting key (lower case) to v, which its check accepted.
+func (s *session) set(key, v string) {
+	s.values[key] = v
+	if key == "statement_timeout" {
+		s.statementTimeout, _ = parseTimeout(v)
+	}
+}
+
+// parseOptions reads the options startup parameter as PostgreSQL does
+// (pg_split_opts): words split at spaces, a backslash keeps the next
+// character; -c name=value, -cname=value and --name=value set name.
+// Other options are refused, as a PostgreSQL server refuses what it does
+// not know.
+func parseOptions(opts string) (map[string]string, error) {
+	var words []string
+	var w strings.Builder
+	inWord := false
+	for i := 0; i < len(opts); i++ {
+		ch := opts[i]
+		switch {
+		case ch == '\\' && i+1 < len(opts):
+			i++
+			w.WriteByte(opts[i])
+			inWord = true
+		case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r':
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+		default:
+			w.WriteByte(ch)
+			inWord = true
 		}
 	}
-	return s
+	if inWord {
+		words = append(words, w.String())
+	}
+	out := map[string]string{}
+	for i := 0; i < len(words); i++ {
+		var kv string
+		switch word := words[i]; {
+		case word == "-c" && i+1 < len(words):
+			i++
+			kv = words[i]
+		case strings.HasPrefix(word, "-c") && len(word) > 2:
+			kv = word[2:]
+		case strings.HasPrefix(word, "--") && len(word) > 2:
+			kv = word[2:]
+		default:
+			return nil, &pgError{code: "42601", severity: "FATAL", msg: fmt.Sprintf("invalid command-line argument in the options startup parameter: %q (only -c name=value and --name=value are accepted)", word)}
+		}
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, &pgError{code: "42601", severity: "FATAL", msg: fmt.Sprintf("-c %s requires a value (-c name=value)", kv)}
+		}
+		out[strings.ToLower(strings.ReplaceAll(name, "-", "_"))] = val
+	}
+	return out, nil
+}
+
+// parseTimeout reads a time setting as PostgreSQL does: a number of
+// milliseconds, or a number with a unit (us, ms, s, min, h, d); 0 turns
+// the timeout off. The second result is "" or why v is refused.
+func parseTimeout(v string) (time.Duration, string) {
+	t := strings.TrimSpace(v)
+	end := 0
+	for end < len(t) && (t[end] >= '0' && t[end] <= '9' || t[end] == '.') {
+		end++
+	}
+	f, err := strconv.ParseFloat(t[:end], 64)
+	if err != nil {
+		return 0, "a time is a number of milliseconds, or a number with a unit: us, ms, s, min, h, d"
+	}
+	unit := map[string]time.Duration{"": time.Millisecond, "us": time.Microsecond, "ms": time.Millisecond, "s": time.Second,
+		"min": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
+	u, ok := unit[strings.TrimSpace(t[end:])]
+	if !ok {
+		return 0, fmt.Sprintf("invalid unit %q: valid units are us, ms, s, min, h and d", strings.TrimSpace(t[end:]))
+	}
+	d := f * float64(u)
+	if d > float64(math.MaxInt32)*float64(time.Millisecond) {
+		return 0, "the largest time is 2147483647 ms"
+	}
+	return time.Duration(d), ""
 }
 
 func (s *session) startupStatus() []*pgproto3.ParameterStatus {
@@ -129,13 +249,14 @@ func (s *session) startupStatus() []*pgproto3.ParameterStatus {
 // parameters, version(), transaction statement variants), and
 // statements that reach for PostgreSQL's catalogs.
 type special struct {
-	tag    string          // command tag, "" for a query
-	cols   []string        // result columns (text), for a query
-	rows   [][]any         // the result
-	stmt   query.Statement // run by the engine instead (BEGIN …)
-	err    error           // the statement's error
-	set    func(c *conn)   // applies a SET or RESET
-	copyIO *copyCommand    // COPY … FROM STDIN / TO STDOUT
+	tag    string              // command tag, "" for a query
+	cols   []string            // result columns (text), for a query
+	rows   [][]any             // the result
+	stmt   query.Statement     // run by the engine instead (BEGIN …)
+	err    error               // the statement's error
+	set    func(c *conn)       // applies a SET or RESET
+	do     func(c *conn) error // runs a statement on the session's state
+	copyIO *copyCommand        // COPY … FROM STDIN / TO STDOUT
 }
 
 var (
@@ -148,7 +269,12 @@ var (
 	reSetTx    = regexp.MustCompile(`(?is)^set\s+(session\s+characteristics\s+as\s+)?transaction\s`)
 	reShow     = regexp.MustCompile(`(?is)^show\s+([a-z_][a-z0-9_.]*)$`)
 	reReset    = regexp.MustCompile(`(?is)^reset\s+([a-z_][a-z0-9_.]*)$`)
-	reNoop     = regexp.MustCompile(`(?is)^(discard\s+(all|plans|temp|temporary|sequences)|unlisten\s+\*|deallocate\s+(prepare\s+)?(all|"?[a-z0-9_]+"?))$`)
+	reNoop     = regexp.MustCompile(`(?is)^(discard\s+(temp|temporary|sequences)|unlisten\s+\*)$`)
+	reDiscard  = regexp.MustCompile(`(?is)^discard\s+(all|plans)$`)
+	reDealloc  = regexp.MustCompile(`(?is)^deallocate\s+(prepare\s+)?("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)$`)
+	reSavept   = regexp.MustCompile(`(?is)^(savepoint\s|release\s|rollback(\s+(transaction|work))?\s+to\s)`)
+	reClose    = regexp.MustCompile(`(?is)^close\s+(all|"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)$`)
+	reCursor   = regexp.MustCompile(`(?is)^(declare\s+\S+\s+.*\bcursor\b|fetch\b|move\b|close\s)`)
 	reFunc     = regexp.MustCompile(`(?is)^select\s+(pg_catalog\.)?(version|current_schema|current_database|current_user|session_user|user|pg_backend_pid|current_setting)\s*(\(\s*('([^']*)')?\s*\))?(\s+as\s+("?)([a-z_][a-z0-9_]*)("?))?$`)
 	reCatalog  = regexp.MustCompile(`(?i)\b(pg_catalog\s*\.|information_schema\s*\.|pg_(class|namespace|attribute|type|database|roles|settings|proc|tables|indexes|user|index|constraint|am|extension|description|inherits|stat\w*|tablespace)\b)`)
 	reCopyIO   = regexp.MustCompile(`(?is)^copy\s.*\b(stdin|stdout)\b`)
@@ -184,11 +310,11 @@ func (c *conn) classify(text string) *special {
 		name := strings.ToLower(reReset.FindStringSubmatch(t)[1])
 		return &special{tag: "RESET", set: func(c *conn) {
 			if name == "all" {
-				c.sess = newSession(map[string]string{"user": c.user})
+				c.resetAll()
 				return
 			}
 			if st, ok := settings[name]; ok {
-				c.sess.values[name] = st.def
+				c.sess.set(name, st.def)
 			}
 		}}
 	case reShow.MatchString(t):
@@ -217,6 +343,52 @@ func (c *conn) classify(text string) *special {
 			col = st.name
 		}
 		return &special{cols: []string{col}, rows: [][]any{{v}}}
+	case reSavept.MatchString(t):
+		what := strings.ToUpper(strings.Fields(t)[0])
+		if what == "ROLLBACK" {
+			what = "ROLLBACK TO SAVEPOINT"
+		}
+		return &special{do: func(c *conn) error { return c.refuseInBlock(what) }}
+	case reCursor.MatchString(t):
+		if m := reClose.FindStringSubmatch(t); m != nil {
+			// No cursor can exist, so CLOSE ALL has nothing to do.
+			if strings.EqualFold(m[1], "all") {
+				return &special{tag: "CLOSE CURSOR ALL"}
+			}
+			return &special{err: &pgError{code: "34000", msg: fmt.Sprintf("cursor %q does not exist", unquoteIdent(m[1]))}}
+		}
+		return &special{err: &pgError{code: "0A000", msg: "cursors (DECLARE, FETCH, MOVE) are not supported",
+			hint: "Read a large result in parts with the extended protocol (Execute with a row limit), or with LIMIT and OFFSET; in psql, unset FETCH_COUNT."}}
+	case reDiscard.MatchString(t):
+		all := strings.EqualFold(reDiscard.FindStringSubmatch(t)[1], "all")
+		return &special{tag: "DISCARD " + strings.ToUpper(reDiscard.FindStringSubmatch(t)[1]), do: func(c *conn) error {
+			if all && c.inBlock() {
+				return &pgError{code: "25001", msg: "DISCARD ALL cannot run inside a transaction block"}
+			}
+			clear(c.parsed)
+			if all {
+				clear(c.stmts)
+				clear(c.portals)
+				c.resetAll()
+			}
+			return nil
+		}}
+	case reDealloc.MatchString(t):
+		name := reDealloc.FindStringSubmatch(t)[2]
+		if strings.EqualFold(name, "all") {
+			return &special{tag: "DEALLOCATE ALL", do: func(c *conn) error { clear(c.stmts); return nil }}
+		}
+		name = unquoteIdent(name)
+		if name == reDealloc.FindStringSubmatch(t)[2] {
+			name = strings.ToLower(name) // an unquoted name folds to lower case
+		}
+		return &special{tag: "DEALLOCATE", do: func(c *conn) error {
+			if _, ok := c.stmts[name]; !ok || name == "" {
+				return &pgError{code: "26000", msg: fmt.Sprintf("prepared statement %q does not exist", name)}
+			}
+			delete(c.stmts, name)
+			return nil
+		}}
 	case reNoop.MatchString(t):
 		return &special{tag: strings.ToUpper(strings.Fields(t)[0])}
 	case reFunc.MatchString(t):
@@ -266,7 +438,8 @@ func (c *conn) classify(text string) *special {
 // specialWords are the first words of the statements classify answers;
 // catalogWords mark a query of PostgreSQL's catalogs.
 var specialWords = map[string]bool{"begin": true, "start": true, "commit": true, "end": true, "rollback": true, "abort": true,
-	"set": true, "show": true, "reset": true, "discard": true, "unlisten": true, "deallocate": true, "copy": true}
+	"set": true, "show": true, "reset": true, "discard": true, "unlisten": true, "deallocate": true, "copy": true,
+	"savepoint": true, "release": true, "declare": true, "fetch": true, "move": true, "close": true}
 
 // mayBeSpecial is a cheap test that spares the common statements the
 // regular expressions of classify.
@@ -294,6 +467,14 @@ func mayBeSpecial(t string) bool {
 	return false
 }
 
+// resetAll returns every setting to its value at the start of the
+// session, the startup packet's included (RESET ALL, DISCARD ALL).
+func (c *conn) resetAll() {
+	if s, err := newSession(c.startupParams); err == nil {
+		c.sess = s
+	}
+}
+
 // setSpecial is SET name = value of a session parameter.
 func (c *conn) setSpecial(name, value string) *special {
 	key := strings.ToLower(name)
@@ -314,7 +495,7 @@ func (c *conn) setSpecial(name, value string) *special {
 		v = "UTF8"
 	}
 	return &special{tag: "SET", set: func(c *conn) {
-		c.sess.values[key] = v
+		c.sess.set(key, v)
 		if st.report {
 			c.be.Send(&pgproto3.ParameterStatus{Name: st.name, Value: v})
 		}

@@ -105,6 +105,11 @@ func appendText(buf []byte, v any) ([]byte, bool) {
 // format (0 text, 1 binary).
 func encodeRow(row []any, fs []pgproto3.FieldDescription, formats []int16, buf []byte) ([][]byte, []byte) {
 	vals := make([][]byte, len(row))
+	if buf == nil {
+		// A slice of a nil buffer is nil, which the wire sends as NULL:
+		// '' must stay a value of length 0.
+		buf = make([]byte, 0, 256)
+	}
 	buf = buf[:0]
 	starts := make([]int, len(row)+1)
 	nulls := make([]bool, len(row))
@@ -150,6 +155,11 @@ func appendBinary(buf []byte, v any, oid uint32) ([]byte, bool) {
 	}
 	// text's binary form is its text.
 	return appendText(buf, v)
+}
+
+// isTextOID reports the types whose binary form is their text.
+func isTextOID(oid uint32) bool {
+	return oid == oidText || oid == oidVarchar || oid == oidUnknown
 }
 
 func formatFor(formats []int16, i int) int16 {
