@@ -60,9 +60,9 @@ type conn struct {
 	unflushed int
 	// rowBuf is sendRows' buffer, kept between results.
 	rowBuf []byte
-	// failedTx: a statement PostgreSQL would run inside the transaction
-	// (SAVEPOINT …) was refused, so the transaction is aborted: nothing
-	// but ROLLBACK (or COMMIT, which rolls back) runs until it ends.
+	// failedTx: a statement failed (or SAVEPOINT … was refused) inside
+	// an explicit transaction, so it is aborted: nothing but ROLLBACK (or
+	// COMMIT, which rolls back) runs until it ends.
 	failedTx bool
 	// startupParams are the startup packet's parameters, what RESET ALL
 	// and DISCARD ALL return to.
@@ -478,9 +478,7 @@ func (c *conn) sendError(err error) {
 
 // extError reports an error of an extended-protocol message.
 func (c *conn) extError(err error) {
-	if rerr := c.endImplicit(true); rerr != nil {
-		c.srv.cfg.Logf("connection %d: rolling back the implicit transaction: %v", c.pid, rerr)
-	}
+	c.failStatement()
 	c.sendError(err)
 	c.skipToSync = true
 }

@@ -153,16 +153,22 @@ func TestImplicitTransaction(t *testing.T) {
 	if n := count(t, c, "t"); n != 3 {
 		t.Errorf("%d rows, want 3 (5 committed, 6 undone)", n)
 	}
-	// Inside an explicit transaction a failed statement changes nothing
-	// and the transaction goes on (docs/decisions.md).
+	// Inside an explicit transaction a failed statement aborts it, as in
+	// PostgreSQL: other statements get 25P02 and COMMIT rolls back, so
+	// nothing the client sent before the error is kept (docs/decisions.md).
 	w.query("BEGIN")
 	r = w.query("INSERT INTO t VALUES (7, 'g'); INSERT INTO t VALUES (7, 'dup')")
-	if !has(r, "E 23505") || r[len(r)-1] != "Z T" {
+	if !has(r, "E 23505") || r[len(r)-1] != "Z E" {
 		t.Errorf("replies %q", r)
 	}
-	w.query("COMMIT")
-	if n := count(t, c, "t"); n != 4 {
-		t.Errorf("%d rows, want 4", n)
+	if r := w.query("INSERT INTO t VALUES (8, 'h')"); !has(r, "E 25P02") || r[len(r)-1] != "Z E" {
+		t.Errorf("a statement in the aborted transaction: %q", r)
+	}
+	if r := w.query("COMMIT"); !has(r, "C ROLLBACK") || r[len(r)-1] != "Z I" {
+		t.Errorf("COMMIT of the aborted transaction: %q", r)
+	}
+	if n := count(t, c, "t"); n != 3 {
+		t.Errorf("%d rows, want 3 (7 and 8 not kept)", n)
 	}
 	mustExec(t, c, "DELETE FROM t")
 
@@ -816,15 +822,15 @@ func TestCopyFail(t *testing.T) {
 	if n := count(t, c, "t"); n != 0 {
 		t.Errorf("%d rows after CopyFail in a string, want 0 (the INSERT before it undone)", n)
 	}
-	// Inside BEGIN the failed COPY changes nothing and the transaction
-	// goes on (docs/decisions.md).
-	w.query("BEGIN; INSERT INTO t VALUES (1, 'kept')")
-	if r := copyFail("COPY t FROM STDIN"); !has(r, "E 57014") || r[len(r)-1] != "Z T" {
+	// Inside BEGIN the failed COPY aborts the transaction, as in
+	// PostgreSQL: COMMIT rolls it back (docs/decisions.md).
+	w.query("BEGIN; INSERT INTO t VALUES (1, 'not kept')")
+	if r := copyFail("COPY t FROM STDIN"); !has(r, "E 57014") || r[len(r)-1] != "Z E" {
 		t.Errorf("CopyFail in BEGIN: %q", r)
 	}
 	w.query("COMMIT")
-	if n := count(t, c, "t"); n != 1 {
-		t.Errorf("%d rows, want 1", n)
+	if n := count(t, c, "t"); n != 0 {
+		t.Errorf("%d rows, want 0", n)
 	}
 	// The connection still copies.
 	tag, err := c.PgConn().CopyFrom(ctx, strings.NewReader("2\tb\n"), "COPY t FROM STDIN")

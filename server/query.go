@@ -50,9 +50,7 @@ const flushRows = 512
 func (c *conn) simpleQuery(sql string) {
 	ran := false
 	fail := func(err error) {
-		if rerr := c.endImplicit(true); rerr != nil {
-			c.srv.cfg.Logf("connection %d: rolling back the implicit transaction: %v", c.pid, rerr)
-		}
+		c.failStatement()
 		c.sendError(err)
 	}
 	for off := 0; off < len(sql); {

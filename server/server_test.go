@@ -186,6 +186,25 @@ func TestPgx(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// An error aborts the transaction (extended protocol): the next
+	// statement is refused with 25P02 and Commit rolls back what came
+	// before the error.
+	tx, err = c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO docs VALUES ($1, $2, $3, $4)", 6, []float32{1, 1, 1}, "not kept", 1.0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO docs VALUES ($1, $2, $3, $4)", 7, []float32{1, 1}, "bad", 1.0); err == nil {
+		t.Fatal("a 2-d vector into VECTOR(3) was accepted")
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1"); pgCode(err) != "25P02" {
+		t.Errorf("after an error in the transaction: %v, want 25P02", err)
+	}
+	if err := tx.Commit(ctx); err == nil {
+		t.Error("Commit of an aborted transaction reported success")
+	}
 	var labels []string
 	rows, err := c.Query(ctx, "SELECT label FROM docs ORDER BY id")
 	if err != nil {

@@ -66,6 +66,19 @@ func (c *conn) txControl(ctx context.Context, st query.Statement) (tag string, e
 	return tag, err
 }
 
+// failStatement follows a failed statement: an implicit transaction is
+// rolled back, and an explicit one is aborted as in PostgreSQL (status E;
+// only ROLLBACK, or COMMIT, which rolls back, ends it), so that a client
+// that commits after an error never keeps part of what it sent.
+func (c *conn) failStatement() {
+	if err := c.endImplicit(true); err != nil {
+		c.srv.cfg.Logf("connection %d: rolling back the implicit transaction: %v", c.pid, err)
+	}
+	if c.inBlock() {
+		c.failedTx = true
+	}
+}
+
 // errAborted answers every statement but ROLLBACK and COMMIT in an
 // aborted transaction.
 var errAborted = &pgError{code: "25P02", msg: "current transaction is aborted, commands ignored until end of transaction block"}
