@@ -55,6 +55,8 @@ func (w *wire) replies() []string {
 			out = append(out, "E "+m.Code)
 		case *pgproto3.NoticeResponse:
 			out = append(out, "N "+m.Code)
+		case *pgproto3.ParameterStatus:
+			out = append(out, "S "+m.Name+"="+m.Value)
 		case *pgproto3.CommandComplete:
 			out = append(out, "C "+string(m.CommandTag))
 		case *pgproto3.DataRow:
@@ -602,8 +604,13 @@ func TestUnsupportedStatements(t *testing.T) {
 		t.Errorf("DISCARD ALL in BEGIN: %q, want 25001", r)
 	}
 	w.query("ROLLBACK")
-	if r := w.query("DISCARD ALL"); !has(r, "C DISCARD ALL") || exists("s1") {
+	// application_name is reported (ParameterStatus) when it changes back.
+	if r := w.query("DISCARD ALL"); !has(r, "C DISCARD ALL") || !has(r, "S application_name=") || exists("s1") {
 		t.Errorf("DISCARD ALL: %q, s1 %v", r, exists("s1"))
+	}
+	w.query("SET application_name = 'again'")
+	if r := w.query("RESET application_name"); !has(r, "C RESET") || !has(r, "S application_name=") {
+		t.Errorf("RESET application_name: %q, want its ParameterStatus", r)
 	}
 	if r := w.query("SHOW statement_timeout"); !has(r, `D "0"`) {
 		t.Errorf("after DISCARD ALL: %q", r)

@@ -313,9 +313,7 @@ func (c *conn) classify(text string) *special {
 				c.resetAll()
 				return
 			}
-			if st, ok := settings[name]; ok {
-				c.sess.set(name, st.def)
-			}
+			c.reset(name)
 		}}
 	case reShow.MatchString(t):
 		name := strings.ToLower(reShow.FindStringSubmatch(t)[1])
@@ -470,9 +468,34 @@ func mayBeSpecial(t string) bool {
 // resetAll returns every setting to its value at the start of the
 // session, the startup packet's included (RESET ALL, DISCARD ALL).
 func (c *conn) resetAll() {
-	if s, err := newSession(c.startupParams); err == nil {
-		c.sess = s
+	s, err := newSession(c.startupParams)
+	if err != nil {
+		return
 	}
+	old := c.sess
+	c.sess = s
+	for key, st := range settings {
+		if st.report && old.values[key] != s.values[key] {
+			c.be.Send(&pgproto3.ParameterStatus{Name: st.name, Value: s.values[key]})
+		}
+	}
+}
+
+// reset is RESET name: the value the session started with (its startup
+// packet's, else the default), reported to the client if it is reported.
+func (c *conn) reset(key string) {
+	st, ok := settings[key]
+	if !ok {
+		return
+	}
+	v := st.def
+	if s, err := newSession(c.startupParams); err == nil {
+		v = s.values[key]
+	}
+	if st.report && c.sess.values[key] != v {
+		c.be.Send(&pgproto3.ParameterStatus{Name: st.name, Value: v})
+	}
+	c.sess.set(key, v)
 }
 
 // setSpecial is SET name = value of a session parameter.
