@@ -7,7 +7,6 @@ import (
 	"math"
 	"reflect"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/softdb/softdb/types"
 )
@@ -177,25 +176,11 @@ func goValue(v types.Value, copyVec bool) any {
 	return nil
 }
 
-// textArg is a TEXT argument. Text is UTF-8, as in statements and in
-// every import format: invalid bytes would come back from an export as
-// U+FFFD, or not at all.
+// textArg is a TEXT argument: UTF-8, as in statements and in every
+// import format.
 func textArg(s string) (types.Value, error) {
-	if !utf8.ValidString(s) {
-		return types.Value{}, fmt.Errorf("invalid UTF-8 in text at byte %d", firstInvalidUTF8(s)+1)
+	if i := types.InvalidUTF8(s); i >= 0 {
+		return types.Value{}, fmt.Errorf("invalid UTF-8 in text at byte %d", i+1)
 	}
 	return types.TextValue(s), nil
-}
-
-// firstInvalidUTF8 returns the offset of s's first byte that does not
-// start a valid UTF-8 sequence, or -1.
-func firstInvalidUTF8(s string) int {
-	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, n := utf8.DecodeRuneInString(s[i:]); n == 1 {
-				return i
-			}
-		}
-	}
-	return -1
 }

@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/softdb/softdb/types"
 )
 
 // Parse parses a script of ";"-separated statements. The final ";" is
@@ -44,13 +44,9 @@ func ParseAt(src string, at Pos) ([]Statement, error) {
 		// Statements are UTF-8 (as PostgreSQL's are, 22021): a string with
 		// invalid bytes would not survive an export. Checked a statement
 		// at a time, so the first error in the text is the one returned.
-		if text := src[s.off:sp.end]; !utf8.ValidString(text) {
-			for i, r := range text {
-				if _, n := utf8.DecodeRuneInString(text[i:]); r == utf8.RuneError && n == 1 {
-					s.advance(s.off + i)
-					return nil, lexErr(s.pos(), "invalid UTF-8: byte 0x%02x does not start a character", text[i])
-				}
-			}
+		if i := types.InvalidUTF8(src[s.off:sp.end]); i >= 0 {
+			s.advance(s.off + i)
+			return nil, lexErr(s.pos(), "invalid UTF-8: byte 0x%02x does not start a character", src[s.off])
 		}
 		if s.off < sp.end { // also when only comments: one may be unterminated
 			st, err := parseSpan(&s, sp.end)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/softdb/softdb"
 	"github.com/softdb/softdb/query"
+	"github.com/softdb/softdb/types"
 )
 
 // pgError is an error as the protocol reports it: a SQLSTATE code
@@ -140,13 +141,9 @@ func checkUTF8(what string, b []byte) *pgError {
 	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
 		return nil
 	}
-	off := 0
-	for off < len(b) && b[off] != 0 {
-		r, n := utf8.DecodeRune(b[off:])
-		if r == utf8.RuneError && n <= 1 {
-			break
-		}
-		off += n
+	off := types.InvalidUTF8(string(b)) // the error path only: the copy is rare
+	if nul := bytes.IndexByte(b, 0); off < 0 || nul >= 0 && nul < off {
+		off = nul
 	}
 	e := &pgError{code: "22021", msg: fmt.Sprintf("%sinvalid byte sequence for encoding \"UTF8\": 0x%02x", what, b[off])}
 	if what == "" {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind is the type of a column or of a value.
@@ -20,6 +21,24 @@ const (
 	Text               // UTF-8 string
 	Vector             // []float32 of a fixed dimension
 )
+
+// InvalidUTF8 returns the offset of s's first byte that does not start a
+// valid UTF-8 sequence, or -1 when s is UTF-8. TEXT is UTF-8 everywhere
+// (statements, arguments, imports): invalid bytes would come back from
+// an export as U+FFFD, or not at all.
+func InvalidUTF8(s string) int {
+	if utf8.ValidString(s) {
+		return -1
+	}
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(s[i:]); n == 1 {
+				return i
+			}
+		}
+	}
+	return -1 // not reached: s is not valid
+}
 
 // MaxDim is the largest VECTOR dimension (SPEC §1).
 const MaxDim = 65536

@@ -71,3 +71,19 @@ func FuzzParseVector(f *testing.F) {
 		}
 	})
 }
+
+// TestInvalidUTF8: the offset of the first byte that does not start a
+// character; U+FFFD itself, written out, is valid text.
+func TestInvalidUTF8(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		want int
+	}{
+		{"", -1}, {"plain", -1}, {"é – ü", -1}, {"\uFFFD", -1},
+		{"ab\xffcd", 2}, {"a\xc3", 1}, {"\uFFFD\x80", 3}, {"\xc3\xa9\xed\xa0\x80", 2}, // a surrogate's encoding
+	} {
+		if got := InvalidUTF8(c.s); got != c.want {
+			t.Errorf("InvalidUTF8(%q) = %d, want %d", c.s, got, c.want)
+		}
+	}
+}
