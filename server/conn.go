@@ -64,9 +64,9 @@ type conn struct {
 	// an explicit transaction, so it is aborted: nothing but ROLLBACK (or
 	// COMMIT, which rolls back) runs until it ends.
 	failedTx bool
-	// startupParams are the startup packet's parameters, what RESET ALL
+	// startSess is the session as the startup packet set it, what RESET
 	// and DISCARD ALL return to.
-	startupParams map[string]string
+	startSess *session
 
 	mu      sync.Mutex
 	cancelF context.CancelFunc // of the running statement, or nil
@@ -263,12 +263,11 @@ func (c *conn) start(m *pgproto3.StartupMessage) error {
 	}
 	c.db = c.srv.db.Conn()
 	c.db.SetLockTimeout(c.srv.cfg.LockTimeout)
-	c.startupParams = m.Parameters
 	sess, err := newSession(m.Parameters)
 	if err != nil {
 		return err
 	}
-	c.sess = sess
+	c.startSess, c.sess = sess, sess.clone()
 	c.be.Send(&pgproto3.AuthenticationOk{})
 	for _, p := range c.sess.startupStatus() {
 		c.be.Send(p)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"sort"
@@ -140,6 +141,13 @@ func newSession(startup map[string]string) (*session, error) {
 		s.set(k, v)
 	}
 	return s, nil
+}
+
+// clone is a copy of s that can be changed on its own.
+func (s *session) clone() *session {
+	c := *s
+	c.values = maps.Clone(s.values)
+	return &c
 }
 
 // set sets the setting key (lower case) to v, which its check accepted.
@@ -466,32 +474,22 @@ func mayBeSpecial(t string) bool {
 }
 
 // resetAll returns every setting to its value at the start of the
-// session, the startup packet's included (RESET ALL, DISCARD ALL).
+// session (RESET ALL, DISCARD ALL), reporting those that change.
 func (c *conn) resetAll() {
-	s, err := newSession(c.startupParams)
-	if err != nil {
-		return
-	}
-	old := c.sess
-	c.sess = s
-	for key, st := range settings {
-		if st.report && old.values[key] != s.values[key] {
-			c.be.Send(&pgproto3.ParameterStatus{Name: st.name, Value: s.values[key]})
-		}
+	for key := range settings {
+		c.reset(key)
 	}
 }
 
 // reset is RESET name: the value the session started with (its startup
-// packet's, else the default), reported to the client if it is reported.
+// packet's, else the default), reported to the client if it changes and
+// is a reported setting.
 func (c *conn) reset(key string) {
 	st, ok := settings[key]
 	if !ok {
 		return
 	}
-	v := st.def
-	if s, err := newSession(c.startupParams); err == nil {
-		v = s.values[key]
-	}
+	v := c.startSess.values[key]
 	if st.report && c.sess.values[key] != v {
 		c.be.Send(&pgproto3.ParameterStatus{Name: st.name, Value: v})
 	}

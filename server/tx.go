@@ -89,14 +89,13 @@ func (c *conn) inBlock() bool {
 }
 
 // refuseInBlock refuses a statement softdb cannot run inside a
-// transaction: inside one it aborts the transaction (the client meant
-// what followed to depend on it), outside it is refused as PostgreSQL
-// refuses it there.
+// transaction: inside one its error aborts the transaction as any failed
+// statement's does (the client meant what followed to depend on it),
+// outside it is refused as PostgreSQL refuses it there.
 func (c *conn) refuseInBlock(what string) error {
 	if !c.inBlock() {
 		return &pgError{code: "25P01", msg: what + " can only be used in transaction blocks"}
 	}
-	c.failedTx = true
 	return &pgError{code: "0A000", msg: what + " is not supported: softdb transactions have no savepoints; the transaction is aborted, end it with ROLLBACK",
 		hint: "Run the statements that may fail in a transaction of their own."}
 }
