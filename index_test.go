@@ -483,6 +483,15 @@ func TestIndexOneRowBatch(t *testing.T) {
 			t.Errorf("EXPLAIN ANALYZE %s did not use the index:\n%s", q, strings.Join(plan, "\n"))
 		}
 	}
+	// A batch of none, and a one-row batch whose query is NULL: no rows.
+	for _, q := range []string{
+		"HARD SELECT qrow, rowid FROM t MATCH (SELECT k FROM t WHERE rowid = 0) LIMIT 3",
+		"HARD SELECT qrow, rowid FROM t MATCH (SELECT NULL) LIMIT 3",
+	} {
+		if got, _ := run(q); got != "" {
+			t.Errorf("%s: %q, want no rows", q, got)
+		}
+	}
 	_, plan := run("EXPLAIN ANALYZE HARD SELECT qrow, rowid FROM t MATCH (SELECT k FROM t WHERE rowid <= 3) LIMIT 1")
 	if last := plan[len(plan)-1]; !strings.Contains(last, "a batch of 3 queries") {
 		t.Errorf("a batch of 3 queries: %q", last)

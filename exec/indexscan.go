@@ -251,7 +251,10 @@ func (ip *indexPlan) decide(view *ivf.View, Q *ivf.Query, b *ivf.Bounds, m *matc
 func (ip *indexPlan) prepare(ctx context.Context, p *selectPlan) (view *ivf.View, Q *ivf.Query, b *ivf.Bounds, q queryVec, ok bool, err error) {
 	m := p.match
 	qs, err := m.queries(ctx, p.table.Schema())
-	if m.sub != nil && err == nil {
+	if err != nil {
+		return nil, nil, nil, q, false, err
+	}
+	if m.sub != nil {
 		ip.batch = qs // the scan runs these rather than the subquery again
 		if len(qs) != 1 {
 			// A batch of one query (MATCH (SELECT k … WHERE id = …)) is
@@ -260,8 +263,8 @@ func (ip *indexPlan) prepare(ctx context.Context, p *selectPlan) (view *ivf.View
 			return nil, nil, nil, q, false, nil
 		}
 	}
-	if err != nil || len(qs) != 1 || qs[0].v == nil {
-		return nil, nil, nil, q, false, err
+	if qs[0].v == nil {
+		return nil, nil, nil, q, false, nil
 	}
 	if n := p.table.LiveRows(); ip.mode != "on" && (n < indexMinRows || n < int64(indexMinRowsPerList*ip.ix.Lists)) {
 		ip.decision = fmt.Sprintf("%d rows, %d lists → scan (the index pays from %d rows and %d rows a list)", n, ip.ix.Lists, indexMinRows, indexMinRowsPerList)
