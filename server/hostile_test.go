@@ -661,6 +661,34 @@ func TestUnsupportedStatements(t *testing.T) {
 	w.query("ROLLBACK")
 }
 
+// TestLongQueryString: a Query string's cost is linear in its length,
+// however it is made: two million empty statements after one took
+// minutes when each statement looked again at everything after it (or
+// counted lines from the start), and a line of a thousand statements
+// answers a thousand times.
+func TestLongQueryString(t *testing.T) {
+	ts := startServer(t, server.Config{})
+	c := connect(t, ts)
+	// A bound on a hang, not a speed claim: linear work takes well under
+	// a second here, quadratic work hours.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := c.PgConn().Exec(ctx, "SELECT 1"+strings.Repeat(";", 2_000_000)).ReadAll()
+	if err != nil || len(res) != 1 {
+		t.Fatalf("SELECT 1 and two million semicolons: %d results, %v", len(res), err)
+	}
+	res, err = c.PgConn().Exec(ctx, strings.Repeat("SELECT 1;\n", 1000)).ReadAll()
+	if err != nil || len(res) != 1000 {
+		t.Fatalf("1,000 statements: %d results, %v", len(res), err)
+	}
+	// The position of an error far into the string is still exact.
+	_, err = c.PgConn().Exec(ctx, strings.Repeat("SELECT 1;\n", 5000)+"SELECT nosuch;").ReadAll()
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Position != int32(5000*len("SELECT 1;\n")+len("SELECT n")) {
+		t.Errorf("error after 5,000 lines: %v (position %v)", err, pe)
+	}
+}
+
 // TestPipelineStreams: the answers to a long pipeline without Sync, and
 // to a Query string of many statements, reach the client while it is
 // still sending or the server still running, not all at the end; a

@@ -53,17 +53,21 @@ func (c *conn) simpleQuery(sql string) {
 		c.failStatement()
 		c.sendError(err)
 	}
+	// Positions and what follows are tracked as the string is read, so
+	// that a string of many statements costs time linear in its length.
+	var pos textPos
+	tail := len(strings.TrimRight(sql, " \t\r\n;")) // statements end before it
 	for off := 0; off < len(sql); {
 		end := query.StatementEnd(sql[off:])
 		if end < 0 {
 			end = len(sql) - off
 		}
 		piece := sql[off : off+end]
-		at := posAt(sql, off)
+		at := pos.at(sql, off)
 		off += end
 		// The last statement alone needs no transaction of its own: it
 		// commits by itself.
-		c.implicit = c.implicitTx || moreStatements(sql[off:])
+		c.implicit = c.implicitTx || off < tail
 		p, err := c.prepareText(piece, at, nil)
 		if err != nil {
 			fail(withPosition(err, sql))
@@ -112,20 +116,21 @@ func (c *conn) simpleQuery(sql string) {
 	}
 }
 
-// moreStatements reports whether rest of a query string holds more than
-// separators.
-func moreStatements(rest string) bool {
-	return strings.TrimLeft(rest, " \t\r\n;") != ""
+// textPos finds positions in a text at increasing offsets, reading each
+// byte once.
+type textPos struct {
+	off, line, lineStart int // line counts from 0 here
 }
 
-// posAt is the position of byte off in text.
-func posAt(text string, off int) query.Pos {
-	line := 1 + strings.Count(text[:off], "\n")
-	col := off + 1
-	if nl := strings.LastIndexByte(text[:off], '\n'); nl >= 0 {
-		col = off - nl
+// at is the position of byte off of text; off must not decrease.
+func (p *textPos) at(text string, off int) query.Pos {
+	seg := text[p.off:off]
+	if n := strings.Count(seg, "\n"); n > 0 {
+		p.line += n
+		p.lineStart = p.off + strings.LastIndexByte(seg, '\n') + 1
 	}
-	return query.MakePos(off, line, col)
+	p.off = off
+	return query.MakePos(off, p.line+1, off-p.lineStart+1)
 }
 
 // prepareText parses one statement of text (starting at position at of
